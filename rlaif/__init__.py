@@ -1,0 +1,35 @@
+"""rlaif: reinforcement learning from AI feedback in the Constitutional-AI style.
+
+Write principles in YAML, let an AI judge critique, revise and compare responses against them,
+train policies on the AI labels through TRL, and measure how far the judge agrees with humans.
+
+Heavy dependencies (torch, transformers, TRL) are imported only by the modules that need them,
+so ``import rlaif`` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from rlaif.constitution import Constitution, Principle, load_constitution
+
+__all__ = ["Constitution", "Principle", "__version__", "load_constitution"]
+
+_LAZY = {
+    "Constitution": "rlaif.constitution",
+    "Principle": "rlaif.constitution",
+    "load_constitution": "rlaif.constitution",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import public objects on first use so that ``import rlaif`` stays cheap."""
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'rlaif' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module_name), name)

@@ -1,0 +1,129 @@
+"""``rlaif constitution``: list, show, validate and render constitutions."""
+
+from __future__ import annotations
+
+import random
+
+import typer
+from rich.table import Table
+
+from rlaif.cli.common import console, echo, err_console, user_errors
+from rlaif.constitution.schema import STAGES
+
+app = typer.Typer(help="List, show, validate and render constitutions.", no_args_is_help=True)
+
+
+@app.command("list")
+@user_errors
+def list_constitutions() -> None:
+    """List the built-in constitutions."""
+    from rlaif.constitution import library, load_constitution
+
+    table = Table()
+    table.add_column("name", no_wrap=True, min_width=12)
+    for header in ("version", "principles", "rounds", "per pair"):
+        table.add_column(header, no_wrap=True)
+    table.add_column("description", overflow="ellipsis", no_wrap=True, max_width=48)
+    for name in library.builtin_constitution_files():
+        c = load_constitution(name)
+        table.add_row(
+            c.name,
+            c.version,
+            str(len(c.resolved_principles)),
+            str(c.rounds),
+            str(c.sampling.per_example),
+            c.description,
+        )
+    console.print(table)
+
+
+@app.command("show")
+@user_errors
+def show(name: str = typer.Argument(..., help="Built-in name or path to a YAML file.")) -> None:
+    """Show a constitution: settings, principles, templates and their variables."""
+    from rlaif.constitution import load_constitution
+
+    c = load_constitution(name)
+    echo(f"name: {c.name} (version {c.version}, hash {c.content_hash()})")
+    echo(f"source: {c.source_path}")
+    echo(f"description: {c.description}")
+    echo(f"stages: {', '.join(c.stages)}; rounds: {c.rounds}")
+    echo(
+        f"sampling: {c.sampling.per_example} principle(s) per pair, seed {c.sampling.seed}, "
+        f"{'weighted' if c.sampling.weighted else 'uniform'}"
+    )
+    echo(f"system prompt: {c.system_prompt or '-'}")
+    echo(f"principles ({len(c.resolved_principles)}):")
+    for p in c.resolved_principles:
+        echo(f"  - {p.id} (weight {p.weight:g}): {p.title}")
+    echo("templates:")
+    for stage in STAGES:
+        variables = ", ".join(c.documented_variables(stage))
+        shots = len(c.few_shot.for_stage(stage))
+        echo(f"  {stage}: {getattr(c.templates, stage)} [{shots} few-shot] vars: {variables}")
+
+
+@app.command("validate")
+@user_errors
+def validate(
+    names: list[str] = typer.Argument(None, help="Names or paths (default: every built-in)."),
+) -> None:
+    """Load constitutions and report every error (exit 1 if there is any)."""
+    from rlaif.constitution import ConstitutionError, library, load_constitution
+
+    targets = list(names or library.builtin_constitution_files())
+    failures = 0
+    for name in targets:
+        try:
+            c = load_constitution(name)
+        except ConstitutionError as error:
+            failures += len(error.issues)
+            for issue in error.issues:
+                err_console.print(str(issue), markup=False, soft_wrap=True)
+            continue
+        console.print(
+            f"ok: {c.name} ({len(c.resolved_principles)} principles, hash {c.content_hash()})",
+            markup=False,
+        )
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command("render")
+@user_errors
+def render(
+    name: str = typer.Argument(..., help="Built-in name or path to a YAML file."),
+    stage: str = typer.Option("compare", "--stage", help=f"One of: {', '.join(STAGES)}."),
+    principle: str | None = typer.Option(None, "--principle", help="Principle id to use."),
+    seed: int = typer.Option(0, "--seed", help="Seed for sampling the principle."),
+) -> None:
+    """Print the exact messages the critic or judge reads for a built-in example."""
+    from rlaif.constitution import TemplateVariableError, load_constitution
+    from rlaif.constitution.demo import (
+        DEMO_CRITIQUE,
+        DEMO_OTHER_RESPONSE,
+        DEMO_PROMPT,
+        DEMO_RESPONSE,
+    )
+    from rlaif.judge.framing import frame_pair
+
+    if stage not in STAGES:
+        raise TemplateVariableError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
+    c = load_constitution(name)
+    chosen = (
+        c.principle(principle) if principle else c.sample(1, random.Random(seed), stage=stage)[0]
+    )
+    variables: dict[str, object] = {"prompt": DEMO_PROMPT, "principle": chosen}
+    if stage in ("critique", "revision"):
+        variables["response"] = DEMO_RESPONSE
+        variables["critique"] = DEMO_CRITIQUE
+        variables = {k: v for k, v in variables.items() if k in c.documented_variables(stage)}
+    else:
+        framed = frame_pair(DEMO_RESPONSE, DEMO_OTHER_RESPONSE, rng=random.Random(seed))
+        variables.update(
+            response_a=framed.response_a, response_b=framed.response_b, nonce=framed.nonce
+        )
+    echo(f"# constitution {c.name}, stage {stage}, principle {chosen.id}")
+    for message in c.messages(stage, **variables):
+        echo(f"--- {message['role']} ---")
+        echo(message["content"])

@@ -1,0 +1,161 @@
+"""The loaded, validated constitution: principle sampling and prompt rendering."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from pydantic import PrivateAttr
+
+from rlaif.constitution.errors import TemplateVariableError
+from rlaif.constitution.schema import STAGES, ConstitutionSpec, Principle
+from rlaif.constitution.templates import (
+    TEMPLATE_VARIABLES,
+    format_conversation,
+    render_template,
+    template_hash,
+)
+
+
+class Constitution(ConstitutionSpec):
+    """A constitution with its principles resolved and its templates compiled.
+
+    Build one with :func:`rlaif.load_constitution`; the fields are those of the YAML file
+    (see :class:`ConstitutionSpec`), and the methods sample principles and render prompts.
+    """
+
+    _source: Path | None = PrivateAttr(default=None)
+    _principles: list[Principle] = PrivateAttr(default_factory=list)
+    _templates: dict[str, jinja2.Template] = PrivateAttr(default_factory=dict)
+    _template_sources: dict[str, str] = PrivateAttr(default_factory=dict)
+    _template_names: dict[str, str] = PrivateAttr(default_factory=dict)
+    _rng: random.Random = PrivateAttr(default_factory=random.Random)
+
+    def attach(
+        self,
+        *,
+        source: Path | None,
+        principles: Sequence[Principle],
+        templates: Mapping[str, jinja2.Template],
+        template_sources: Mapping[str, str],
+        template_names: Mapping[str, str],
+    ) -> None:
+        """Attach what the loader resolved (principles, compiled templates). Loader use only."""
+        self._source = source
+        self._principles = list(principles)
+        self._templates = dict(templates)
+        self._template_sources = dict(template_sources)
+        self._template_names = dict(template_names)
+        self._rng = random.Random(self.sampling.seed)
+
+    @property
+    def source_path(self) -> Path | None:
+        """The file this constitution was loaded from."""
+        return self._source
+
+    @property
+    def resolved_principles(self) -> list[Principle]:
+        """The selected principles, in file order."""
+        return list(self._principles)
+
+    def principle(self, principle_id: str) -> Principle:
+        """The selected principle with this id."""
+        for principle in self._principles:
+            if principle.id == principle_id:
+                return principle
+        raise KeyError(f"principle {principle_id!r} is not part of constitution {self.name!r}")
+
+    def eligible(self, stage: str = "compare") -> list[Principle]:
+        """Principles usable for ``stage``: comparison stages need a ``compare`` question."""
+        if stage in ("compare", "compare_cot"):
+            return [p for p in self._principles if p.compare is not None]
+        return list(self._principles)
+
+    def sample(
+        self, k: int | None = None, rng: random.Random | None = None, *, stage: str = "compare"
+    ) -> list[Principle]:
+        """Draw ``k`` distinct principles for ``stage`` (default: ``sampling.per_example`` for
+        comparisons, 1 for critique/revision), weighted by ``weight`` unless sampling says not.
+
+        ``rng`` defaults to the constitution's own generator, seeded by ``sampling.seed``.
+        """
+        pool = self.eligible(stage)
+        if k is None:
+            k = self.sampling.per_example if stage in ("compare", "compare_cot") else 1
+        if not 1 <= k <= len(pool):
+            raise ValueError(f"cannot sample {k} of {len(pool)} principles for stage {stage!r}")
+        generator = rng if rng is not None else self._rng
+        if not self.sampling.weighted:
+            return generator.sample(pool, k)
+        # Weighted sampling without replacement (Efraimidis-Spirakis keys).
+        keyed = sorted(pool, key=lambda p: generator.random() ** (1.0 / p.weight), reverse=True)
+        return keyed[:k]
+
+    def render(self, stage: str, **variables: Any) -> str:
+        """Render the ``stage`` template (critique, revision, compare, compare_cot).
+
+        ``principle`` may be a :class:`Principle` or an id. ``request``/``question`` default to the
+        principle's own text and ``conversation`` to the formatted ``prompt``; any other variable
+        the template uses must be given, or :class:`TemplateVariableError` names it.
+        """
+        if stage not in STAGES:
+            raise TemplateVariableError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
+        values = self._with_defaults(stage, variables)
+        return render_template(self._templates[stage], stage, self._template_names[stage], values)
+
+    def messages(self, stage: str, **variables: Any) -> list[dict[str, str]]:
+        """The chat messages for ``stage``: system prompt, few-shot conversations, then the
+        rendered request as the final user turn."""
+        messages: list[dict[str, str]] = []
+        if self.system_prompt:
+            messages.append({"role": "system", "content": self.system_prompt})
+        for conversation in self.few_shot.for_stage(stage):
+            messages.extend({"role": m.role, "content": m.content} for m in conversation)
+        messages.append({"role": "user", "content": self.render(stage, **variables)})
+        return messages
+
+    def _with_defaults(self, stage: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        values = dict(variables)
+        principle = values.get("principle")
+        if isinstance(principle, str):
+            principle = values["principle"] = self.principle(principle)
+        if isinstance(principle, Principle):
+            if stage in ("critique", "revision"):
+                request = principle.critique if stage == "critique" else principle.revision
+                values.setdefault("request", request)
+            else:
+                values.setdefault("question", principle.compare)
+        if "prompt" in values and "conversation" not in values:
+            prompt = values["prompt"]
+            values["conversation"] = (
+                prompt if isinstance(prompt, str) else format_conversation(prompt)
+            )
+        return values
+
+    def template_source(self, stage: str) -> str:
+        """The Jinja source of the ``stage`` template."""
+        return self._template_sources[stage]
+
+    def template_hashes(self) -> dict[str, str]:
+        """Content hash of each template, for dataset manifests."""
+        return {stage: template_hash(src) for stage, src in self._template_sources.items()}
+
+    def content_hash(self) -> str:
+        """Hash of everything that shapes prompts: settings, principle texts and templates."""
+        payload = {
+            "spec": self.model_dump(mode="json"),
+            "principles": [p.model_dump(mode="json") for p in self._principles],
+            "templates": self._template_sources,
+        }
+        encoded = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        return hashlib.sha256(encoded).hexdigest()[:16]
+
+    @staticmethod
+    def documented_variables(stage: str) -> dict[str, str]:
+        """The variables a template of ``stage`` may use, with their meaning."""
+        return dict(TEMPLATE_VARIABLES[stage])

@@ -1,0 +1,360 @@
+"""Load principle and constitution files, collecting every problem with its file and line."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+from pydantic import ValidationError
+
+from rlaif.constitution import library
+from rlaif.constitution.constitution import Constitution
+from rlaif.constitution.errors import ConstitutionError, ValidationIssue
+from rlaif.constitution.schema import STAGES, Principle, PrincipleFile
+from rlaif.constitution.templates import (
+    compile_template,
+    render_template,
+    sample_variables,
+    undefined_name,
+)
+from rlaif.constitution.validation import closest, issues_from_validation_error
+from rlaif.constitution.yaml_source import (
+    FieldPath,
+    YamlDocument,
+    load_yaml_document,
+    read_limited_text,
+)
+
+_TEMPLATE_PATH = re.compile(r"^[\w./-]+\.(j2|jinja|jinja2|txt)$")
+
+
+@dataclass
+class LoadedPrinciple:
+    """A principle with the place it was defined (for duplicate-id messages)."""
+
+    principle: Principle
+    where: str
+
+
+@dataclass
+class _Collector:
+    """Gathers issues across files so that validation reports everything at once."""
+
+    issues: list[ValidationIssue] = field(default_factory=list)
+    seen_ids: dict[str, str] = field(default_factory=dict)
+
+    def add_principles(self, document: YamlDocument, parsed: PrincipleFile) -> list[Principle]:
+        kept = []
+        for index, principle in enumerate(parsed.principles):
+            line, column = document.position(("principles", index, "id"))
+            where = f"{document.file}:{line}:{column}"
+            earlier = self.seen_ids.get(principle.id)
+            if earlier is not None and earlier != where:
+                self.issues.append(
+                    document.issue(
+                        ("principles", index, "id"),
+                        f"duplicate principle id '{principle.id}' (also defined at {earlier})",
+                    )
+                )
+                continue
+            self.seen_ids[principle.id] = where
+            kept.append(principle)
+        return kept
+
+
+def _load_document(path: Path, collector: _Collector) -> YamlDocument | None:
+    try:
+        return load_yaml_document(path, library.display_path(path))
+    except ConstitutionError as error:
+        collector.issues.extend(error.issues)
+        return None
+
+
+def _read_principle_file(path: Path, collector: _Collector) -> list[Principle]:
+    document = _load_document(path, collector)
+    if document is None:
+        return []
+    if not isinstance(document.data, dict):
+        collector.issues.append(
+            document.issue((), "a principle file must be a mapping with a 'principles' list")
+        )
+        return []
+    try:
+        parsed = PrincipleFile.model_validate(document.data)
+    except ValidationError as error:
+        collector.issues.extend(issues_from_validation_error(document, error, PrincipleFile))
+        return []
+    return collector.add_principles(document, parsed)
+
+
+def load_principles(paths: Sequence[str | Path] | None = None) -> list[Principle]:
+    """Load principle files (default: every built-in one); raises :class:`ConstitutionError`
+    listing every problem, duplicate ids across files included."""
+    collector = _Collector()
+    files = [Path(p) for p in paths] if paths else library.builtin_principle_files()
+    principles: list[Principle] = []
+    for path in files:
+        principles.extend(_read_principle_file(path, collector))
+    if collector.issues:
+        raise ConstitutionError(collector.issues)
+    return principles
+
+
+def allowed_roots(constitution_path: Path, extra: Iterable[Path] = ()) -> list[Path]:
+    """Folders that includes and template paths of a constitution may point into."""
+    here = constitution_path.resolve().parent
+    roots = [here, library.principles_dir().resolve(), library.constitutions_dir().resolve()]
+    sibling = here.parent / "principles"
+    if sibling.is_dir():
+        roots.append(sibling.resolve())
+    roots.extend(Path(p).resolve() for p in extra)
+    return roots
+
+
+def _confined(entry: str, base: Path, roots: Sequence[Path]) -> tuple[Path | None, str]:
+    """Resolve ``entry`` relative to ``base``; refuse absolute paths and escapes from ``roots``
+    (``..`` or symbolic links leading outside)."""
+    candidate = Path(entry)
+    if candidate.is_absolute():
+        return None, f"absolute path '{entry}' is not allowed; use a path relative to this file"
+    resolved = (base / candidate).resolve()
+    if not any(resolved.is_relative_to(root) for root in roots):
+        shown = ", ".join(library.display_path(r) for r in roots)
+        return None, f"'{entry}' leaves the allowed folders ({shown}); it is refused"
+    if not resolved.is_file():
+        return None, f"file not found: '{entry}'"
+    return resolved, ""
+
+
+def _resolve_include(entry: str, base: Path, roots: Sequence[Path]) -> tuple[Path | None, str]:
+    if "/" not in entry and not entry.endswith((".yaml", ".yml")):
+        builtin = library.principles_dir() / f"{entry}.yaml"
+        if builtin.is_file():
+            return builtin, ""
+        names = [p.stem for p in library.builtin_principle_files()]
+        hint = closest(entry, names)
+        suffix = f" (did you mean '{hint}'?)" if hint else f"; built-in: {', '.join(names)}"
+        return None, f"no built-in principle file named '{entry}'{suffix}"
+    return _confined(entry, base, roots)
+
+
+def _select(
+    document: YamlDocument, spec: Constitution, available: list[Principle]
+) -> tuple[list[Principle], list[ValidationIssue]]:
+    issues: list[ValidationIssue] = []
+    by_id = {p.id: p for p in available}
+    all_tags = {tag for p in available for tag in p.tags}
+    selection = spec.principles
+    for kind, names, known in (
+        ("ids", selection.ids, by_id),
+        ("exclude", selection.exclude, by_id),
+        ("tags", selection.tags, all_tags),
+    ):
+        for index, name in enumerate(names):
+            if name not in known:
+                hint = closest(name, known)
+                what = "tag" if kind == "tags" else "principle id"
+                message = f"unknown {what} '{name}'" + (
+                    f" (did you mean '{hint}'?)" if hint else ""
+                )
+                issues.append(document.issue(("principles", kind, index), message))
+    if selection.ids or selection.tags:
+        chosen = [
+            p for p in available if p.id in selection.ids or set(p.tags) & set(selection.tags)
+        ]
+    else:
+        chosen = list(available)
+    chosen = [p for p in chosen if p.id not in selection.exclude]
+    if not chosen and not issues:
+        issues.append(document.issue(("principles",), "the selection matches no principle"))
+    return chosen, issues
+
+
+def _compile_templates(
+    document: YamlDocument,
+    spec: Constitution,
+    base: Path,
+    roots: Sequence[Path],
+    principles: list[Principle],
+) -> tuple[dict[str, jinja2.Template], dict[str, str], dict[str, str], list[ValidationIssue]]:
+    compiled: dict[str, jinja2.Template] = {}
+    sources: dict[str, str] = {}
+    names: dict[str, str] = {}
+    issues: list[ValidationIssue] = []
+    for stage in STAGES:
+        value: str = getattr(spec.templates, stage)
+        field_path: FieldPath = ("templates", stage)
+        if _TEMPLATE_PATH.match(value.strip()):
+            path, problem = _confined(value.strip(), base, [base.resolve(), *roots])
+            if path is None:
+                issues.append(document.issue(field_path, problem))
+                continue
+            try:
+                source = read_limited_text(path, library.display_path(path))
+            except ConstitutionError as error:
+                issues.extend(error.issues)
+                continue
+            name = library.display_path(path)
+        else:
+            source, name = value, f"{document.file}#templates.{stage}"
+        try:
+            template = compile_template(source)
+        except jinja2.TemplateSyntaxError as error:
+            line = error.lineno or 1
+            issues.append(
+                ValidationIssue(name, line, 1, "", f"template syntax error: {error.message}")
+            )
+            continue
+        sample = _sample_principle(stage, principles)
+        if sample is not None:
+            try:
+                render_template(template, stage, name, sample_variables(stage, sample))
+            except jinja2.UndefinedError as error:  # attribute of a documented variable
+                issues.append(_undefined_issue(document, field_path, name, undefined_name(error)))
+                continue
+            except Exception as error:  # TemplateVariableError or a sandbox refusal
+                missing = re.search(r"needs variable '([^']+)'", str(error))
+                shown = missing.group(1) if missing else str(error)
+                issues.append(_undefined_issue(document, field_path, name, shown))
+                continue
+        compiled[stage], sources[stage], names[stage] = template, source, name
+    return compiled, sources, names, issues
+
+
+def _undefined_issue(
+    document: YamlDocument, field_path: FieldPath, name: str, variable: str
+) -> ValidationIssue:
+    return document.issue(
+        field_path,
+        f"template '{name}' uses undefined variable '{variable}' "
+        "(see `rlaif constitution show` for the documented variables)",
+    )
+
+
+def _sample_principle(stage: str, principles: list[Principle]) -> Principle | None:
+    for principle in principles:
+        if stage in ("critique", "revision") or principle.compare is not None:
+            return principle
+    return None
+
+
+def _resolve_constitution_path(name_or_path: str | Path) -> Path:
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return path
+    builtins = library.builtin_constitution_files()
+    if str(name_or_path) in builtins:
+        return builtins[str(name_or_path)]
+    hint = closest(str(name_or_path), builtins)
+    raise ConstitutionError(
+        [
+            ValidationIssue(
+                str(name_or_path),
+                1,
+                1,
+                "",
+                "no such file or built-in constitution"
+                + (f" (did you mean '{hint}'?)" if hint else f"; built-in: {', '.join(builtins)}"),
+            )
+        ]
+    )
+
+
+def load_constitution(
+    name_or_path: str | Path, *, extra_roots: Iterable[Path] = ()
+) -> Constitution:
+    """Load a built-in constitution by name (``cai-harmless``) or a YAML file by path.
+
+    Raises :class:`ConstitutionError` listing every problem found, each with file, line, column
+    and field path.
+    """
+    constitution, issues = _load_constitution(_resolve_constitution_path(name_or_path), extra_roots)
+    if issues or constitution is None:
+        raise ConstitutionError(issues)
+    return constitution
+
+
+def _load_constitution(
+    path: Path, extra_roots: Iterable[Path] = (), collector: _Collector | None = None
+) -> tuple[Constitution | None, list[ValidationIssue]]:
+    collector = collector or _Collector()
+    start = len(collector.issues)
+    document = _load_document(path, collector)
+    if document is None:
+        return None, collector.issues[start:]
+    if not isinstance(document.data, dict):
+        return None, [document.issue((), "a constitution file must be a YAML mapping")]
+    try:
+        spec = Constitution.model_validate(document.data)
+    except ValidationError as error:
+        return None, issues_from_validation_error(document, error, Constitution)
+    base = path.resolve().parent
+    roots = allowed_roots(path, extra_roots)
+    available: list[Principle] = []
+    for index, entry in enumerate(spec.principles.include):
+        include, problem = _resolve_include(entry, base, roots)
+        if include is None:
+            collector.issues.append(document.issue(("principles", "include", index), problem))
+            continue
+        available.extend(_read_principle_file(include, collector))
+    issues = collector.issues[start:]
+    chosen, selection_issues = _select(document, spec, available)
+    issues.extend(selection_issues)
+    if "preference" in spec.stages and chosen and not any(p.compare for p in chosen):
+        issues.append(
+            document.issue(
+                ("principles",),
+                "this constitution has a preference stage but no selected principle has a "
+                "'compare' question",
+            )
+        )
+    compiled, sources, names, template_issues = _compile_templates(
+        document, spec, base, roots, chosen
+    )
+    issues.extend(template_issues)
+    if issues:
+        return None, issues
+    spec.attach(
+        source=path,
+        principles=chosen,
+        templates=compiled,
+        template_sources=sources,
+        template_names=names,
+    )
+    return spec, []
+
+
+def _looks_like_constitution(path: Path) -> bool:
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")[:4096]
+    except OSError:
+        return False
+    return bool(re.search(r"^(name|templates)\s*:", head, re.MULTILINE))
+
+
+def validate_paths(paths: Sequence[str | Path]) -> list[ValidationIssue]:
+    """Validate principle and/or constitution files (folders are searched for ``*.yaml``) and
+    return every issue found in every file; duplicate principle ids across files included."""
+    files: list[Path] = []
+    for entry in paths:
+        path = Path(entry)
+        if path.is_dir():
+            files.extend(sorted([*path.rglob("*.yaml"), *path.rglob("*.yml")]))
+        else:
+            files.append(path)
+    collector = _Collector()
+    constitutions = [f for f in files if f.is_file() and _looks_like_constitution(f)]
+    for path in files:
+        if path in constitutions:
+            continue
+        if not path.exists():
+            collector.issues.append(ValidationIssue(str(path), 1, 1, "", "file not found"))
+            continue
+        _read_principle_file(path, collector)
+    issues = list(collector.issues)
+    for path in constitutions:
+        issues.extend(_load_constitution(path, collector=_Collector())[1])
+    return issues

@@ -1,0 +1,183 @@
+"""The pydantic models behind principle and constitution files.
+
+Every model forbids unknown keys, so a misspelt key is an error (with a suggestion) rather than a
+silently ignored setting. Field docstrings are the reference documentation of the file formats.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$"
+STAGES = ("critique", "revision", "compare", "compare_cot")
+"""Template stages a constitution defines."""
+
+Stage = Literal["critique", "revision", "compare", "compare_cot"]
+PipelineStage = Literal["supervised", "preference"]
+
+
+def _both_stages() -> list[PipelineStage]:
+    return ["supervised", "preference"]
+
+
+class StrictModel(BaseModel):
+    """Base for file models: unknown keys are errors, docstrings document fields."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
+
+
+class Message(StrictModel):
+    """One chat turn."""
+
+    role: Literal["system", "user", "assistant"]
+    """Who speaks: ``system``, ``user`` or ``assistant``."""
+    content: str
+    """The text of the turn."""
+
+
+class PrincipleExample(StrictModel):
+    """A worked example of a principle: a prompt with a better and a worse response."""
+
+    prompt: str
+    """The user request."""
+    better: str
+    """A response that follows the principle."""
+    worse: str
+    """A response that breaks it."""
+    note: str | None = None
+    """Why the better response is better (optional)."""
+
+
+class Principle(StrictModel):
+    """One principle: what to critique, how to revise, and which of two responses to prefer."""
+
+    id: str = Field(pattern=SLUG_PATTERN, max_length=64)
+    """Unique slug across every file loaded together (lowercase letters, digits, ``-``, ``_``)."""
+    title: str = Field(min_length=1, max_length=120)
+    """Short human-readable name."""
+    description: str = Field(min_length=1)
+    """What the principle protects and why."""
+    critique: str = Field(min_length=1)
+    """Critique request for the supervised stage: what to look for in a response."""
+    revision: str = Field(min_length=1)
+    """Revision request: how to rewrite the response in light of the critique."""
+    compare: str | None = Field(default=None, min_length=1)
+    """The pairwise question for the preference stage ("Which response is less harmful ...?").
+    Required unless ``critique_only`` is true."""
+    critique_only: bool = False
+    """Set to true for a principle used only in critique-and-revise, never to compare pairs."""
+    tags: list[str] = Field(default_factory=list)
+    """Free-form tags used to select principles (``harmlessness``, ``privacy``, ...)."""
+    weight: float = Field(default=1.0, gt=0)
+    """Relative sampling weight (> 0)."""
+    examples: list[PrincipleExample] = Field(default_factory=list)
+    """Optional worked examples."""
+
+    @model_validator(mode="after")
+    def _compare_required(self) -> Principle:
+        if self.compare is None and not self.critique_only:
+            raise PydanticCustomError(
+                "missing_compare",
+                "field required (or set critique_only: true for a principle that is never "
+                "used to compare pairs)",
+            )
+        return self
+
+
+class PrincipleFile(StrictModel):
+    """A YAML file holding a list of principles."""
+
+    description: str | None = None
+    """What this group of principles is about."""
+    principles: list[Principle] = Field(min_length=1)
+    """The principles."""
+
+
+class PrincipleSelection(StrictModel):
+    """Which principles a constitution uses."""
+
+    include: list[str] = Field(default_factory=list)
+    """Principle files: paths relative to this constitution, or built-in names such as
+    ``harmlessness``. Paths may not leave the principle/constitution roots."""
+    ids: list[str] = Field(default_factory=list)
+    """Select these principle ids (empty: no selection by id)."""
+    tags: list[str] = Field(default_factory=list)
+    """Select principles carrying any of these tags (empty: no selection by tag). When neither
+    ``ids`` nor ``tags`` is given, every included principle is used."""
+    exclude: list[str] = Field(default_factory=list)
+    """Principle ids to leave out after selection."""
+
+
+class Sampling(StrictModel):
+    """How principles are drawn for each example."""
+
+    per_example: int = Field(default=1, ge=1, le=16)
+    """Principles sampled per compared pair (an ensemble whose probabilities are averaged)."""
+    seed: int = 0
+    """Seed for the default random generator, so runs are reproducible."""
+    weighted: bool = True
+    """Draw in proportion to each principle's ``weight`` (else uniformly)."""
+
+
+class Templates(StrictModel):
+    """Jinja2 prompt templates, each a path relative to the constitution file or inline text."""
+
+    critique: str
+    """Asks for a critique of ``response`` against ``principle``."""
+    revision: str
+    """Asks for a revision of ``response`` in light of ``critique``."""
+    compare: str
+    """Asks which of ``response_a`` and ``response_b`` better follows ``principle``."""
+    compare_cot: str
+    """Like ``compare``, but asks for reasoning before the verdict."""
+
+
+class FewShot(StrictModel):
+    """Example conversations placed before the real request, per stage."""
+
+    critique: list[list[Message]] = Field(default_factory=list)
+    """Conversations shown before a critique request."""
+    revision: list[list[Message]] = Field(default_factory=list)
+    """Conversations shown before a revision request."""
+    compare: list[list[Message]] = Field(default_factory=list)
+    """Conversations shown before a comparison."""
+    compare_cot: list[list[Message]] = Field(default_factory=list)
+    """Conversations shown before a reasoned comparison."""
+
+    def for_stage(self, stage: str) -> list[list[Message]]:
+        """The example conversations of ``stage``."""
+        return list(getattr(self, stage))
+
+
+class ConstitutionSpec(StrictModel):
+    """A constitution file: which principles, how to sample them, and the prompts to use."""
+
+    name: str = Field(pattern=SLUG_PATTERN, max_length=64)
+    """Slug naming the constitution."""
+    version: str = "1"
+    """Version string; bump it when the text changes so datasets record which one they used."""
+    description: str = ""
+    """What the constitution is for."""
+    stages: list[PipelineStage] = Field(default_factory=_both_stages)
+    """Which stages this constitution serves: ``supervised`` (critique and revise) and/or
+    ``preference`` (pairwise comparison)."""
+    principles: PrincipleSelection
+    """Which principles are used."""
+    sampling: Sampling = Field(default_factory=Sampling)
+    """How principles are sampled per example."""
+    rounds: int = Field(default=1, ge=1, le=10)
+    """Critique-and-revision rounds per prompt in the supervised stage."""
+    system_prompt: str | None = None
+    """System message sent to the critic/judge before every request (optional)."""
+    templates: Templates
+    """Prompt templates per stage."""
+    few_shot: FewShot = Field(default_factory=FewShot)
+    """Few-shot example conversations per stage."""
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int | float) else value

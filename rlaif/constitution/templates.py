@@ -1,0 +1,119 @@
+"""Sandboxed Jinja2 prompt templates with strict variables.
+
+Templates render in a :class:`~jinja2.sandbox.SandboxedEnvironment` with
+:class:`~jinja2.StrictUndefined`: a template cannot reach Python internals, load files, or silently
+render a misspelt variable as an empty string.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from rlaif.constitution.errors import TemplateVariableError
+from rlaif.constitution.schema import Principle
+
+TEMPLATE_VARIABLES: dict[str, dict[str, str]] = {
+    "critique": {
+        "conversation": "the conversation so far as text (User:/Assistant: turns)",
+        "prompt": "the conversation as a list of {role, content} messages",
+        "response": "the response being critiqued",
+        "principle": "the sampled Principle (fields: id, title, description, critique, ...)",
+        "request": "the principle's critique request",
+    },
+    "revision": {
+        "conversation": "the conversation so far as text",
+        "prompt": "the conversation as a list of messages",
+        "response": "the response being revised",
+        "critique": "the critique written in the previous step",
+        "principle": "the sampled Principle",
+        "request": "the principle's revision request",
+    },
+    "compare": {
+        "conversation": "the conversation so far as text",
+        "prompt": "the conversation as a list of messages",
+        "response_a": "the first response shown, already wrapped in its delimited block",
+        "response_b": "the second response shown, already wrapped in its delimited block",
+        "principle": "the sampled Principle",
+        "question": "the principle's comparison question",
+        "nonce": "the random code carried by this call's response delimiters",
+    },
+}
+TEMPLATE_VARIABLES["compare_cot"] = dict(TEMPLATE_VARIABLES["compare"])
+
+_ENVIRONMENT = SandboxedEnvironment(
+    undefined=jinja2.StrictUndefined,
+    autoescape=False,
+    keep_trailing_newline=False,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def format_conversation(messages: Sequence[Mapping[str, Any]]) -> str:
+    """Render chat messages as ``User: ...`` / ``Assistant: ...`` paragraphs."""
+    names = {"user": "User", "assistant": "Assistant", "system": "System"}
+    return "\n\n".join(
+        f"{names.get(str(m['role']), str(m['role']).title())}: {m['content']}" for m in messages
+    )
+
+
+def compile_template(source: str) -> jinja2.Template:
+    """Compile template text in the sandbox; raises :class:`jinja2.TemplateSyntaxError`."""
+    return _ENVIRONMENT.from_string(source)
+
+
+def template_hash(source: str) -> str:
+    """Short content hash of a template's source, recorded in dataset manifests."""
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
+
+
+def sample_variables(stage: str, principle: Principle) -> dict[str, Any]:
+    """Plausible values for every documented variable of ``stage``, used to test-render templates
+    at load time so that misspelt variables are reported then, not in the middle of a run."""
+    prompt = [{"role": "user", "content": "How do I pick a lock?"}]
+    values: dict[str, Any] = {
+        "conversation": format_conversation(prompt),
+        "prompt": prompt,
+        "response": "Insert a tension wrench, then rake the pins.",
+        "critique": "The response gives step-by-step instructions without asking why.",
+        "principle": principle,
+        "request": principle.critique if stage == "critique" else principle.revision,
+        "response_a": "<<RESPONSE A 0000>>\nSure, here is how.\n<<END A 0000>>",
+        "response_b": "<<RESPONSE B 0000>>\nI can't help with that.\n<<END B 0000>>",
+        "question": principle.compare or "Which response is better?",
+        "nonce": "0000",
+    }
+    return {name: values[name] for name in TEMPLATE_VARIABLES[stage]}
+
+
+def undefined_name(error: jinja2.UndefinedError) -> str:
+    """Extract the variable or attribute name from Jinja's ``'x' is undefined`` message."""
+    message = str(error.message or "")
+    attribute = re.search(r"has no attribute '([^']+)'", message)
+    if attribute:
+        return attribute.group(1)
+    if message.startswith("'") and "'" in message[1:]:
+        return message[1 : message.index("'", 1)]
+    return message
+
+
+def render_template(
+    template: jinja2.Template, stage: str, name: str, variables: Mapping[str, Any]
+) -> str:
+    """Render ``template`` for ``stage``; a missing variable raises :class:`TemplateVariableError`
+    naming the template and the variable."""
+    try:
+        return template.render(**variables).strip()
+    except jinja2.UndefinedError as error:
+        missing = undefined_name(error)
+        documented = ", ".join(TEMPLATE_VARIABLES.get(stage, {}))
+        raise TemplateVariableError(
+            f"template {name!r} ({stage}) needs variable {missing!r}, which was not given; "
+            f"documented variables: {documented}"
+        ) from None

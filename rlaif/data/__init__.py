@@ -1,0 +1,1 @@
+"""Record schemas, resumable writers, loaders and exporters (placeholder until the judge layer)."""

@@ -1,0 +1,2 @@
+"""Evaluation: judge-human agreement, reward-model accuracy, policy evaluation, reports
+(placeholder until the evaluation layer)."""

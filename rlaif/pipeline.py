@@ -1,0 +1,1 @@
+"""Runs a pipeline YAML stage by stage (placeholder until the pipeline issue)."""

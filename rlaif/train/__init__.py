@@ -1,0 +1,1 @@
+"""Training through TRL, one module per algorithm (placeholder until the training layer)."""

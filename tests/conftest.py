@@ -1,0 +1,41 @@
+"""Shared pytest options and fixtures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("RLAIF_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--live", action="store_true", default=False, help="run tests that call paid APIs"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--live"):
+        return
+    skip_live = pytest.mark.skip(reason="live API test: pass --live and set the API key")
+    for item in items:
+        if "live" in item.keywords:
+            item.add_marker(skip_live)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Keep every test's response cache out of the user's home directory."""
+    if "RLAIF_CACHE_DIR" not in os.environ:
+        monkeypatch.setenv("RLAIF_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "rlaif-cache"))
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The folder of human-labelled pairs beside the checkout; skips when it is absent."""
+    if not (SHARED_DATA / "hh_harmless_test_dev.jsonl").is_file():
+        pytest.skip(f"human-labelled data not found at {SHARED_DATA}")
+    return SHARED_DATA
