@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from rlaif import __version__
-from rlaif.cli import constitution, principles
+from rlaif.cli import constitution, evaluate, labeling, models, pipeline, principles, training
 from rlaif.cli.common import state
 
 app = typer.Typer(
@@ -17,6 +17,9 @@ app = typer.Typer(
 )
 app.add_typer(principles.app, name="principles")
 app.add_typer(constitution.app, name="constitution")
+# Each module below adds its own commands and groups to the app (one module per layer).
+for _module in (models, labeling, training, evaluate, pipeline):
+    _module.register(app)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,76 @@
+"""The backend interface: one required async method, one optional capability.
+
+A backend implements :meth:`Backend.generate`. Backends that can score a fixed set of answer strings
+in a single forward pass set ``supports_choice_logprobs = True`` and implement
+:meth:`Backend.choice_logprobs`; the judge then reads verdicts from log-probabilities instead of
+generating and parsing text.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from rlaif.errors import RlaifError
+from rlaif.models.types import Completion, Conversation, GenerateConfig
+
+
+class CapabilityError(RlaifError):
+    """The backend does not offer the requested capability."""
+
+
+class BackendError(RlaifError):
+    """A backend call failed; ``retryable`` says whether trying again may help."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = False,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ):
+        super().__init__(message)
+        self.retryable = retryable
+        self.status = status
+        self.retry_after = retry_after
+
+
+class Backend(ABC):
+    """A model provider. Subclasses are registered by provider name (``hf``, ``openai``, ...)."""
+
+    provider: ClassVar[str] = ""
+    """The provider prefix of model names this backend serves."""
+    supports_choice_logprobs: ClassVar[bool] = False
+    """Whether :meth:`choice_logprobs` is available."""
+    supports_json_schema: ClassVar[bool] = False
+    """Whether ``GenerateConfig.json_schema`` is honoured."""
+
+    def __init__(self, model: str, **options: Any):
+        self.model = model
+        self.options = options
+
+    @property
+    def name(self) -> str:
+        """The full ``provider/model`` name."""
+        return f"{self.provider}/{self.model}"
+
+    def cache_identity(self) -> dict[str, Any]:
+        """Everything besides the request that determines the output (for the cache key).
+        Never include secrets."""
+        return {"provider": self.provider, "model": self.model}
+
+    @abstractmethod
+    async def generate(self, conversation: Conversation, config: GenerateConfig) -> Completion:
+        """Generate the next assistant turn for ``conversation``."""
+
+    async def choice_logprobs(
+        self, conversation: Conversation, choices: Sequence[str]
+    ) -> dict[str, float]:
+        """Log-probability of each choice string as the next tokens of the assistant turn."""
+        raise CapabilityError(f"{self.name} cannot score choices; use generate-and-parse")
+
+    async def aclose(self) -> None:
+        """Release clients, connections or memory held by the backend."""
+        return None
