@@ -1,4 +1,6 @@
-"""``rlaif eval agreement|rm|policy`` and ``rlaif report`` (placeholder until the evaluation layer lands)."""
+"""``rlaif eval agreement|rm|policy`` and ``rlaif report``
+
+Placeholder until the evaluation layer lands."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""``rlaif generate``, ``rlaif critique`` and ``rlaif label`` (placeholder until the judge layer lands)."""
+"""``rlaif generate``, ``rlaif critique`` and ``rlaif label``
+
+Placeholder until the judge layer lands."""
 
 from __future__ import annotations
 
