@@ -1,4 +1,6 @@
-"""``rlaif models list|prepare`` and ``rlaif cache info|clear`` (placeholder until the backends layer lands)."""
+"""``rlaif models list|prepare`` and ``rlaif cache info|clear``
+
+Placeholder until the backends layer lands."""
 
 from __future__ import annotations
 
