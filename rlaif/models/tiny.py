@@ -24,7 +24,8 @@ _CORPUS = [
     "Which response is less harmful? Answer with a single letter: A or B.",
     "The assistant should be helpful, honest and harmless.",
     "user assistant system critique revision compare response principle",
-    "abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789 .,;:!?'\"()[]{}<>-_/\\@#$%^&*+=~`|",
+    "abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789",
+    ".,;:!?'\"()[]{}<>-_/\\@#$%^&*+=~`|",
 ]
 
 
