@@ -90,8 +90,8 @@ def build_tiny_model(
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
-        num_labels=1,
     )
+    config.num_labels = 1
     torch.manual_seed(seed)
     if sequence_classification:
         model = AutoModelForSequenceClassification.from_config(config)
