@@ -1,0 +1,1 @@
+"""Reproducible speed and quality measurements; see README.md beside this file."""
