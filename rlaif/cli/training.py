@@ -1,9 +1,117 @@
-"""``rlaif train sft|rm|ppo|dpo|grpo|rloo`` (placeholder until the training layer lands)."""
+"""``rlaif train sft|rm|ppo|dpo|grpo|rloo --config FILE [key=value ...]``: training through TRL.
+
+Each command loads the YAML config, applies ``key=value`` overrides (dotted keys reach nested
+fields: ``lora.r=8``, ``trl_args.warmup_steps=10``) and calls :func:`rlaif.train.run_training`.
+The same commands run unchanged under ``accelerate launch -m rlaif train ...``.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import typer
+
+from rlaif.cli.common import echo, user_errors
+
+CONFIG_OPTION = typer.Option(
+    None, "--config", "-c", help="Training config (YAML); fields are listed in docs/training.md."
+)
+OVERRIDES_ARGUMENT = typer.Argument(
+    None,
+    help="Overrides as key=value (YAML values; dotted keys for nested fields).",
+    metavar="KEY=VALUE",
+)
+DESCRIPTIONS = {
+    "sft": "Supervised fine-tuning on critique-and-revise records (SFTTrainer).",
+    "rm": "Reward model on AI preference labels (RewardTrainer), with held-out accuracy.",
+    "ppo": "PPO against the reward model, with KL-budget and ratio-band safeguards.",
+    "dpo": "Direct preference optimisation on AI preference pairs (DPOTrainer).",
+    "grpo": "GRPO with the reward model or the AI judge as reward (GRPOTrainer).",
+    "rloo": "RLOO with the reward model or the AI judge as reward (RLOOTrainer).",
+}
+
+
+def _train(
+    algorithm: str, config: Path | None, overrides: list[str] | None, values: dict[str, Any]
+) -> None:
+    from rlaif.train import config_class, run_training
+    from rlaif.train.config import load_train_config
+
+    settings = load_train_config(
+        config_class(algorithm), config, overrides=overrides or [], values=values
+    )
+    result = run_training(algorithm, settings)
+    metrics = result.metrics
+    if metrics.get("processes", 1) > 1 and not _is_main_process():
+        return
+    echo(
+        f"{algorithm}: {metrics['global_step']} steps, {metrics.get('seconds_per_step')} s/step; "
+        f"model and metrics in {result.output_dir}"
+    )
+    for line in _summary_lines(metrics):
+        echo(line)
+
+
+def _is_main_process() -> bool:
+    from accelerate import PartialState
+
+    return bool(PartialState().is_main_process)
+
+
+def _summary_lines(metrics: dict[str, Any]) -> list[str]:
+    lines = []
+    accuracy = metrics.get("accuracy") or {}
+    for name in ("ai_heldout", "human"):
+        if accuracy.get(name):
+            item = accuracy[name]
+            lines.append(
+                f"accuracy on {name.replace('_', ' ')}: {item['accuracy']:.3f} (n={item['n']})"
+            )
+    last = metrics.get("last") or {}
+    shown = {k: v for k, v in last.items() if v is not None}
+    if shown:
+        lines.append("last: " + ", ".join(f"{k}={v:.4g}" for k, v in shown.items()))
+    if metrics.get("stopped_early"):
+        lines.append(f"stopped early: {metrics['stopped_early']['message']}")
+    return lines
+
+
+def _command(algorithm: str) -> Any:
+    def command(
+        config: Path | None = CONFIG_OPTION,
+        overrides: list[str] | None = OVERRIDES_ARGUMENT,
+    ) -> None:
+        _train(algorithm, config, overrides, {})
+
+    command.__doc__ = DESCRIPTIONS[algorithm]
+    return user_errors(command)
+
+
+def _rm_command(
+    config: Path | None = CONFIG_OPTION,
+    overrides: list[str] | None = OVERRIDES_ARGUMENT,
+    human_eval: Path | None = typer.Option(
+        None,
+        "--human-eval",
+        help="Human-labelled pairs (JSONL: prompt messages, chosen/rejected) to measure "
+        "accuracy on, beside the held-out AI labels.",
+    ),
+) -> None:
+    values = {"human_eval": str(human_eval)} if human_eval is not None else {}
+    _train("rm", config, overrides, values)
+
+
+_rm_command.__doc__ = DESCRIPTIONS["rm"]
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add the ``train`` command group to ``app``."""
+    train_app = typer.Typer(
+        help="Train with TRL: sft, rm, ppo, dpo, grpo, rloo (configs in docs/training.md).",
+        no_args_is_help=True,
+    )
+    for algorithm in DESCRIPTIONS:
+        function = user_errors(_rm_command) if algorithm == "rm" else _command(algorithm)
+        train_app.command(algorithm, help=DESCRIPTIONS[algorithm])(function)
+    app.add_typer(train_app, name="train")

@@ -1,0 +1,130 @@
+"""Direct preference optimisation on the AI preference pairs (TRL ``DPOTrainer``): the
+off-policy route, with no reward model and no sampling during training.
+
+Soft labels: ``min_confidence`` and ``drop_inconsistent`` filter pairs as for the reward model;
+``label_smoothing: from_labels`` sets TRL's flip probability to the judge's mean uncertainty,
+``mean(1 - p_chosen)``, for the losses that read it (``robust``, ``exo_pair``, ``aot``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from rlaif.errors import ConfigError
+from rlaif.train.config import TrainConfig, build_trl_config, coerce_config
+from rlaif.train.data import load_preferences, split_holdout, to_dataset
+from rlaif.train.loading import load_causal_lm, load_tokenizer
+from rlaif.train.lora import peft_config
+from rlaif.train.runs import StepTimer, TrainResult, last_logged, save_model, write_run_files
+
+SMOOTHED_LOSSES = {"robust", "exo_pair", "aot"}
+"""TRL DPO losses that use ``label_smoothing``."""
+
+
+class DPOTrainConfig(TrainConfig):
+    """``rlaif train dpo``: optimise the policy directly on preference pairs."""
+
+    learning_rate: float = Field(default=5e-7, gt=0.0)
+    """Peak learning rate of AdamW."""
+    ref_model: str | None = None
+    """Reference policy (default: a frozen copy of ``model``; with LoRA the adapter-free base)."""
+    beta: float = Field(default=0.1, gt=0.0)
+    """Strength of the pull towards the reference policy."""
+    loss_type: list[str] = Field(default_factory=lambda: ["sigmoid"])
+    """TRL DPO loss(es): ``sigmoid`` (DPO), ``robust``, ``ipo``, ``exo_pair``, ``hinge``, ..."""
+    label_smoothing: float | Literal["from_labels"] = 0.0
+    """Assumed label-flip probability for ``robust``/``exo_pair``/``aot``; ``from_labels`` takes
+    the mean of ``1 - p_chosen`` over the training pairs."""
+    min_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    """Drop pairs whose ``p_chosen`` is below this."""
+    drop_inconsistent: bool = False
+    """Drop pairs whose two presentation orders disagreed (``consistent: false``)."""
+    max_length: int | None = Field(default=1024, ge=8)
+    """Truncate prompt + response to this many tokens."""
+    eval_fraction: float = Field(default=0.1, ge=0.0, lt=1.0)
+    """Hold out this fraction of pairs; TRL's reward accuracy on them goes to metrics.json."""
+
+
+def _label_smoothing(config: DPOTrainConfig, rows: list[dict[str, Any]]) -> float:
+    uses_it = SMOOTHED_LOSSES & set(config.loss_type)
+    if config.label_smoothing == "from_labels":
+        if not uses_it:
+            raise ConfigError(
+                "label_smoothing: from_labels needs a loss that reads it "
+                f"({sorted(SMOOTHED_LOSSES)})"
+            )
+        soft = [row["p_chosen"] for row in rows if row["p_chosen"] is not None]
+        if not soft:
+            raise ConfigError(f"{config.dataset}: no p_chosen to derive label_smoothing from")
+        return min(0.49, sum(1.0 - p for p in soft) / len(soft))
+    if config.label_smoothing and not uses_it:
+        raise ConfigError(
+            f"label_smoothing is ignored by loss_type {config.loss_type}; "
+            f"use one of {sorted(SMOOTHED_LOSSES)}"
+        )
+    return float(config.label_smoothing)
+
+
+def train_dpo(
+    config: DPOTrainConfig | dict[str, Any] | str | Path, *, callbacks: list[Any] | None = None
+) -> TrainResult:
+    """Run DPO and write the run folder."""
+    from trl import DPOConfig, DPOTrainer
+
+    config = coerce_config(DPOTrainConfig, config)
+    rows, stats = load_preferences(
+        config.dataset,
+        min_confidence=config.min_confidence,
+        drop_inconsistent=config.drop_inconsistent,
+        limit=config.limit,
+    )
+    train_rows, eval_rows = split_holdout(rows, config.eval_fraction, config.seed)
+    smoothing = _label_smoothing(config, train_rows)
+    common: dict[str, Any] = {
+        "dtype": config.model_dtype,
+        "trust_remote_code": config.trust_remote_code,
+    }
+    tokenizer = load_tokenizer(config.model, trust_remote_code=config.trust_remote_code)
+    model = load_causal_lm(config.model, tokenizer, **common)
+    ref = None
+    if config.ref_model is not None and config.lora is None:
+        ref = load_causal_lm(config.ref_model, tokenizer, **common)
+    ours = {
+        **config.base_trl_kwargs(),
+        "beta": config.beta,
+        "loss_type": config.loss_type,
+        "label_smoothing": smoothing,
+        "max_length": config.max_length,
+    }
+    args = build_trl_config(DPOConfig, ours, config.trl_args)
+    columns = ["prompt", "chosen", "rejected"]
+    timer = StepTimer()
+    trainer = DPOTrainer(
+        model=model,
+        ref_model=ref,
+        args=args,
+        train_dataset=to_dataset(train_rows, columns),
+        eval_dataset=to_dataset(eval_rows, columns) if eval_rows else None,
+        processing_class=tokenizer,
+        peft_config=peft_config(config.lora),
+        callbacks=[timer, *(callbacks or [])],
+    )
+    output = trainer.train()
+    extra: dict[str, Any] = {
+        "train_loss": output.training_loss,
+        "label_smoothing": smoothing,
+        "last_train_reward_accuracy": last_logged(trainer.state.log_history, "rewards/accuracies"),
+        "data": {**stats.as_dict(), "train": len(train_rows), "heldout": len(eval_rows)},
+    }
+    if eval_rows:
+        evaluation = trainer.evaluate()
+        extra["heldout"] = {
+            key.removeprefix("eval_"): value
+            for key, value in evaluation.items()
+            if key in ("eval_loss", "eval_rewards/accuracies", "eval_rewards/margins")
+        }
+    save_model(trainer, trainer.model, Path(config.output_dir), merge_lora=config.merge_lora)
+    return write_run_files(trainer, config, "dpo", timer, extra)

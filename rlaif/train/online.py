@@ -1,0 +1,188 @@
+"""What GRPO and RLOO share: prompt data, the reward source and the run itself.
+
+The reward is either the trained reward model (a sequence classifier passed to TRL as one of
+``reward_funcs``) or the AI judge itself (direct RLAIF, no reward model), scored by the judge
+layer's reward function in ``rlaif.judge.reward``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from rlaif.errors import ConfigError
+from rlaif.train.config import TrainConfig, _Config, build_trl_config
+from rlaif.train.data import TrainingDataError, load_prompts, to_dataset
+from rlaif.train.loading import load_causal_lm, load_reward_model, load_tokenizer
+from rlaif.train.lora import peft_config
+from rlaif.train.runs import (
+    StepTimer,
+    TrainResult,
+    first_logged,
+    last_logged,
+    save_model,
+    write_run_files,
+)
+from rlaif.train.safeguards import Safeguard
+
+LOGGED = ("reward", "reward_std", "kl", "entropy", "completions/mean_length")
+
+
+class JudgeRewardSettings(_Config):
+    """The AI judge as the reward: each completion is scored by the judge's probability that it
+    beats a baseline response to the same prompt."""
+
+    model: str
+    """Judge backend, ``provider/model`` (``hf/...``, ``openai/...``, ``fake/...``)."""
+    constitution: str = "cai-harmless"
+    """Built-in constitution name or path whose principles the judge applies."""
+    options: dict[str, Any] = Field(default_factory=dict)
+    """Further keyword arguments for the judge reward (see ``rlaif.judge.reward``)."""
+
+
+class OnlineRLConfig(TrainConfig):
+    """Fields shared by GRPO and RLOO."""
+
+    dataset: str
+    """Prompt file (``{"id", "prompt": [messages], "category"}`` per line); any file with a
+    ``prompt`` column works, duplicates are dropped."""
+    reward: Literal["model", "judge"] = "model"
+    """Reward source: the trained reward ``model``, or the AI ``judge`` directly."""
+    reward_model: str | None = None
+    """Reward model folder (``reward: model``)."""
+    judge: JudgeRewardSettings | None = None
+    """Judge settings (``reward: judge``)."""
+    learning_rate: float = Field(default=1e-6, gt=0.0)
+    """Peak learning rate of AdamW."""
+    num_generations: int = Field(default=4, ge=2)
+    """Completions sampled per prompt (the group whose rewards are compared)."""
+    max_prompt_length: int = Field(default=512, ge=1)
+    """Prompts longer than this many tokens are left out."""
+    max_completion_length: int = Field(default=64, ge=1)
+    """Most new tokens per completion."""
+    temperature: float = Field(default=1.0, gt=0.0)
+    """Sampling temperature."""
+    epsilon: float = Field(default=0.2, gt=0.0)
+    """Clip range of the probability ratio."""
+    num_iterations: int = Field(default=1, ge=1)
+    """Optimisation passes over each batch of generations."""
+    kl_budget: float | None = Field(default=None, gt=0.0)
+    """Stop when the logged mean per-token KL (``kl``, only with ``beta > 0``) exceeds this."""
+    safeguard_patience: int = Field(default=1, ge=1)
+    """Logged steps in a row over the budget before training stops."""
+
+    def online_trl_kwargs(self) -> dict[str, Any]:
+        """Our fields as GRPO/RLOO config arguments (subclasses add their own)."""
+        return {
+            **self.base_trl_kwargs(),
+            "num_generations": self.num_generations,
+            "max_completion_length": self.max_completion_length,
+            "temperature": self.temperature,
+            "epsilon": self.epsilon,
+            "num_iterations": self.num_iterations,
+        }
+
+
+def prompt_dataset(config: OnlineRLConfig, tokenizer: Any) -> tuple[Any, dict[str, Any]]:
+    """Conversational ``prompt`` column, without prompts over ``max_prompt_length`` tokens."""
+    prompts, stats = load_prompts(config.dataset, limit=config.limit)
+    kept = []
+    for prompt in prompts:
+        ids = tokenizer.apply_chat_template(
+            prompt, add_generation_prompt=True, tokenize=True, return_dict=True
+        )["input_ids"]
+        if len(ids) > config.max_prompt_length:
+            stats.drop(f"longer than {config.max_prompt_length} tokens")
+            continue
+        kept.append({"prompt": prompt})
+    stats.kept = len(kept)
+    if not kept:
+        raise TrainingDataError(f"{config.dataset}: no usable prompt ({stats.as_dict()})")
+    return to_dataset(kept, ["prompt"]), stats.as_dict()
+
+
+def reward_functions(config: OnlineRLConfig) -> tuple[list[Any], list[Any]]:
+    """TRL ``reward_funcs`` and their ``reward_processing_classes`` for the configured source."""
+    if config.reward == "model":
+        if config.reward_model is None:
+            raise ConfigError("reward: model needs reward_model (a reward model folder)")
+        tokenizer = load_tokenizer(config.reward_model, trust_remote_code=config.trust_remote_code)
+        model = load_reward_model(
+            config.reward_model,
+            tokenizer,
+            dtype=config.model_dtype,
+            trust_remote_code=config.trust_remote_code,
+        )
+        return [model], [tokenizer]
+    if config.judge is None:
+        raise ConfigError("reward: judge needs a judge section (model, constitution)")
+    return [judge_reward(config.judge)], [None]
+
+
+def judge_reward(settings: JudgeRewardSettings) -> Any:
+    """The judge layer's TRL reward callable for ``settings``."""
+    try:
+        from rlaif.judge import reward as judge_reward_module  # type: ignore[attr-defined]
+    except ImportError:
+        raise ConfigError(
+            "reward: judge needs rlaif.judge.reward (the judge layer's reward function), which "
+            "this installation does not have; use reward: model"
+        ) from None
+    return judge_reward_module.JudgeReward(
+        settings.model, constitution=settings.constitution, **settings.options
+    )
+
+
+def run_online(
+    algorithm: Literal["grpo", "rloo"],
+    config: OnlineRLConfig,
+    trainer_class: type,
+    trl_config_class: type,
+    trl_kwargs: dict[str, Any],
+    *,
+    reward_funcs: list[Any] | None = None,
+    callbacks: list[Any] | None = None,
+) -> TrainResult:
+    """Build the policy, rewards and trainer, train, and write the run folder."""
+    tokenizer = load_tokenizer(
+        config.model, padding_side="left", trust_remote_code=config.trust_remote_code
+    )
+    train_dataset, data_stats = prompt_dataset(config, tokenizer)
+    if reward_funcs is None:
+        reward_funcs, processing_classes = reward_functions(config)
+    else:
+        processing_classes = [None] * len(reward_funcs)
+    model = load_causal_lm(
+        config.model,
+        tokenizer,
+        dtype=config.model_dtype,
+        trust_remote_code=config.trust_remote_code,
+    )
+    safeguard = Safeguard(
+        kl_key="kl", kl_budget=config.kl_budget, patience=config.safeguard_patience
+    )
+    timer = StepTimer()
+    trainer = trainer_class(
+        model=model,
+        reward_funcs=reward_funcs,
+        args=build_trl_config(trl_config_class, trl_kwargs, config.trl_args),
+        train_dataset=train_dataset,
+        processing_class=tokenizer,
+        reward_processing_classes=processing_classes,
+        peft_config=peft_config(config.lora),
+        callbacks=[timer, safeguard, *(callbacks or [])],
+    )
+    output = trainer.train()
+    history = trainer.state.log_history
+    extra: dict[str, Any] = {
+        "train_loss": output.training_loss,
+        "reward_source": config.reward,
+        "first": {key: first_logged(history, key) for key in LOGGED},
+        "last": {key: last_logged(history, key) for key in LOGGED},
+        "stopped_early": safeguard.reason.as_dict() if safeguard.reason else None,
+        "data": data_stats,
+    }
+    save_model(trainer, trainer.model, Path(config.output_dir), merge_lora=config.merge_lora)
+    return write_run_files(trainer, config, algorithm, timer, extra)

@@ -1,0 +1,140 @@
+"""The run folder every training command writes: the trained model (Hugging Face format), the
+resolved config, TRL's log history and state, and a short ``metrics.json``."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from transformers import TrainerCallback
+
+CONFIG_FILE = "rlaif_train.yaml"
+METRICS_FILE = "metrics.json"
+LOG_FILE = "log_history.jsonl"
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced."""
+
+    algorithm: str
+    """``sft``, ``rm``, ``ppo``, ``dpo``, ``grpo`` or ``rloo``."""
+    output_dir: Path
+    """The run folder (the model is saved at its top level)."""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    """The content of ``metrics.json``."""
+
+    @property
+    def stopped_early(self) -> dict[str, Any] | None:
+        """Why a safeguard stopped training, or ``None`` if it ran its course."""
+        return self.metrics.get("stopped_early")
+
+
+class StepTimer(TrainerCallback):
+    """Records the wall time of every optimizer step (from one step end to the next)."""
+
+    def __init__(self) -> None:
+        self.durations: list[float] = []
+        self._last: float | None = None
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._last = time.perf_counter()
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        now = time.perf_counter()
+        if self._last is not None:
+            self.durations.append(now - self._last)
+        self._last = now
+
+    def summary(self) -> dict[str, Any]:
+        """Median seconds per step (the first step, which warms up, is left out when there are
+        more), the first step's time and the total."""
+        steady = self.durations[1:] if len(self.durations) > 1 else self.durations
+        return {
+            "seconds_per_step": round(statistics.median(steady), 4) if steady else None,
+            "first_step_seconds": round(self.durations[0], 4) if self.durations else None,
+            "train_seconds": round(sum(self.durations), 3),
+        }
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def last_logged(log_history: list[dict[str, Any]], key: str) -> float | None:
+    """The last value logged under ``key``."""
+    for entry in reversed(log_history):
+        if key in entry:
+            return _finite(entry[key])
+    return None
+
+
+def first_logged(log_history: list[dict[str, Any]], key: str) -> float | None:
+    """The first value logged under ``key``."""
+    for entry in log_history:
+        if key in entry:
+            return _finite(entry[key])
+    return None
+
+
+def save_model(trainer: Any, model: Any, output_dir: Path, *, merge_lora: bool) -> None:
+    """Save the trained model at the top of ``output_dir``; a LoRA adapter goes to ``adapter/``
+    and, when ``merge_lora``, the merged full model to the top level."""
+    from peft import PeftModel
+
+    unwrapped = trainer.accelerator.unwrap_model(model)
+    if isinstance(unwrapped, PeftModel):
+        trainer.accelerator.wait_for_everyone()
+        if trainer.accelerator.is_main_process:
+            unwrapped.save_pretrained(str(output_dir / "adapter"))
+            if merge_lora:
+                unwrapped.merge_and_unload().save_pretrained(output_dir)
+    else:
+        trainer.save_model(str(output_dir))
+    if trainer.accelerator.is_main_process:
+        trainer.processing_class.save_pretrained(output_dir)
+
+
+def write_run_files(
+    trainer: Any,
+    config: BaseModel,
+    algorithm: str,
+    timer: StepTimer,
+    extra: dict[str, Any],
+) -> TrainResult:
+    """Write the config, logs and metrics.json (main process only) and return the result."""
+    output_dir = Path(config.output_dir)  # type: ignore[attr-defined]
+    history = list(trainer.state.log_history)
+    metrics: dict[str, Any] = {
+        "algorithm": algorithm,
+        "model": config.model,  # type: ignore[attr-defined]
+        "dataset": config.dataset,  # type: ignore[attr-defined]
+        "global_step": trainer.state.global_step,
+        "processes": trainer.accelerator.num_processes,
+        **timer.summary(),
+        "stopped_early": None,
+        **extra,
+    }
+    if trainer.accelerator.is_main_process:
+        import yaml
+
+        output_dir.mkdir(parents=True, exist_ok=True)
+        (output_dir / CONFIG_FILE).write_text(
+            yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), encoding="utf-8"
+        )
+        with (output_dir / LOG_FILE).open("w", encoding="utf-8") as handle:
+            for entry in history:
+                handle.write(json.dumps({k: _finite(v) for k, v in entry.items()}) + "\n")
+        trainer.state.save_to_json(str(output_dir / "trainer_state.json"))
+        (output_dir / METRICS_FILE).write_text(
+            json.dumps(metrics, indent=2, default=str) + "\n", encoding="utf-8"
+        )
+    return TrainResult(algorithm=algorithm, output_dir=output_dir, metrics=metrics)

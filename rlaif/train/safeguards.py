@@ -1,0 +1,128 @@
+"""Safeguards that stop RL training when the policy drifts too far: a KL budget against the
+reference model and a band for the mean probability ratio of the PPO update.
+
+:class:`Safeguard` is an ordinary ``transformers.TrainerCallback``: it reads the metrics the
+trainer logs and sets ``control.should_training_stop``, recording why. The ``Trainer``-based TRL
+trainers (GRPO, RLOO) honour that flag. TRL 1.12's experimental ``PPOTrainer`` runs its own loop
+and never reads it, so :mod:`rlaif.train.ppo` installs :class:`StopAwareCallbackHandler`, which
+ends the loop at the step boundary once a callback has asked for it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from transformers import TrainerCallback
+from transformers.trainer_callback import CallbackHandler
+
+
+@dataclass
+class StopReason:
+    """Why a safeguard stopped training."""
+
+    step: int
+    """Optimizer step at which the limit was exceeded."""
+    metric: str
+    """Logged metric that crossed its limit."""
+    value: float
+    """Its value at that step."""
+    limit: str
+    """The limit, in words (``<= 0.5`` or ``in [0.8, 1.25]``)."""
+    message: str
+    """One-sentence explanation for logs and metrics.json."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain mapping for metrics.json."""
+        return asdict(self)
+
+
+class Safeguard(TrainerCallback):
+    """Stop training once ``kl_key`` exceeds ``kl_budget`` or ``ratio_key`` leaves
+    ``ratio_band``, for ``patience`` logged steps in a row."""
+
+    def __init__(
+        self,
+        *,
+        kl_key: str,
+        kl_budget: float | None,
+        ratio_key: str | None = None,
+        ratio_band: tuple[float, float] | None = None,
+        patience: int = 1,
+    ) -> None:
+        self.kl_key = kl_key
+        self.kl_budget = kl_budget
+        self.ratio_key = ratio_key
+        self.ratio_band = ratio_band
+        self.patience = max(1, patience)
+        self.reason: StopReason | None = None
+        self._strikes = {"kl": 0, "ratio": 0}
+
+    def on_log(
+        self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **_: Any
+    ) -> None:
+        if self.reason is not None or not logs:
+            return
+        violation = self._check_kl(logs, state.global_step) or self._check_ratio(
+            logs, state.global_step
+        )
+        if violation is not None:
+            self.reason = violation
+            control.should_training_stop = True
+
+    def _check_kl(self, logs: dict[str, Any], step: int) -> StopReason | None:
+        value = logs.get(self.kl_key)
+        if self.kl_budget is None or not isinstance(value, (int, float)):
+            return None
+        over = not math.isfinite(value) or value > self.kl_budget
+        self._strikes["kl"] = self._strikes["kl"] + 1 if over else 0
+        if self._strikes["kl"] < self.patience:
+            return None
+        return StopReason(
+            step=step,
+            metric=self.kl_key,
+            value=float(value),
+            limit=f"<= {self.kl_budget}",
+            message=(
+                f"stopped at step {step}: KL to the reference policy {self.kl_key}={value:.4g} "
+                f"exceeded the budget {self.kl_budget}"
+            ),
+        )
+
+    def _check_ratio(self, logs: dict[str, Any], step: int) -> StopReason | None:
+        if self.ratio_key is None or self.ratio_band is None:
+            return None
+        value = logs.get(self.ratio_key)
+        if not isinstance(value, (int, float)):
+            return None
+        low, high = self.ratio_band
+        outside = not math.isfinite(value) or not low <= value <= high
+        self._strikes["ratio"] = self._strikes["ratio"] + 1 if outside else 0
+        if self._strikes["ratio"] < self.patience:
+            return None
+        return StopReason(
+            step=step,
+            metric=self.ratio_key,
+            value=float(value),
+            limit=f"in [{low}, {high}]",
+            message=(
+                f"stopped at step {step}: mean probability ratio {self.ratio_key}={value:.4g} "
+                f"left the band [{low}, {high}]"
+            ),
+        )
+
+
+class StopTraining(Exception):
+    """Raised at a step boundary to leave a training loop that ignores should_training_stop."""
+
+
+class StopAwareCallbackHandler(CallbackHandler):
+    """A callback handler that ends the training loop when a callback sets
+    ``control.should_training_stop`` during ``on_step_end`` or an earlier ``on_log``."""
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+        control = super().on_step_end(args, state, control, **kwargs)
+        if control.should_training_stop:
+            raise StopTraining
+        return control

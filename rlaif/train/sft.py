@@ -1,0 +1,106 @@
+"""Supervised fine-tuning on critique-and-revise records (TRL ``SFTTrainer``).
+
+Each record's ``messages`` end in the final revision. By default the conversation before it is
+the prompt and the revision the completion, so the loss falls on the assistant's revised turn
+only (TRL's completion-only loss), whatever the model's chat template.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from rlaif.errors import ConfigError
+from rlaif.train.config import TrainConfig, build_trl_config, coerce_config
+from rlaif.train.data import load_sft, split_holdout, to_dataset
+from rlaif.train.loading import load_causal_lm, load_tokenizer
+from rlaif.train.lora import peft_config
+from rlaif.train.runs import StepTimer, TrainResult, first_logged, save_model, write_run_files
+
+
+class SFTTrainConfig(TrainConfig):
+    """``rlaif train sft``: fine-tune the policy on the revised responses."""
+
+    learning_rate: float = Field(default=2e-5, gt=0.0)
+    """Peak learning rate of AdamW."""
+    loss_on: Literal["completion", "assistant", "all"] = "completion"
+    """Which tokens carry the loss: ``completion`` the final (revised) assistant turn;
+    ``assistant`` every assistant turn (needs a chat template with ``{% generation %}`` markers,
+    or one TRL knows how to patch); ``all`` the whole conversation."""
+    max_length: int | None = Field(default=1024, ge=8)
+    """Truncate tokenized conversations to this many tokens (``None``: no limit)."""
+    eval_fraction: float = Field(default=0.0, ge=0.0, lt=1.0)
+    """Hold out this fraction of records and report their loss in metrics.json."""
+
+
+def _rows_for(loss_on: str, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    if loss_on == "completion":
+        split = [{"prompt": r["messages"][:-1], "completion": r["messages"][-1:]} for r in rows]
+        return split, ["prompt", "completion"]
+    return rows, ["messages"]
+
+
+def train_sft(
+    config: SFTTrainConfig | dict[str, Any] | str | Path, *, callbacks: list[Any] | None = None
+) -> TrainResult:
+    """Run SFT and write the run folder; returns its metrics."""
+    from trl import SFTConfig, SFTTrainer
+
+    config = coerce_config(SFTTrainConfig, config)
+    rows, stats = load_sft(config.dataset, limit=config.limit)
+    train_rows, eval_rows = split_holdout(rows, config.eval_fraction, config.seed)
+    shaped_train, columns = _rows_for(config.loss_on, train_rows)
+    shaped_eval, _ = _rows_for(config.loss_on, eval_rows)
+
+    tokenizer = load_tokenizer(config.model, trust_remote_code=config.trust_remote_code)
+    if config.loss_on == "assistant":
+        _check_assistant_masks(tokenizer, config.model)
+    model = load_causal_lm(
+        config.model,
+        tokenizer,
+        dtype=config.model_dtype,
+        trust_remote_code=config.trust_remote_code,
+    )
+    ours = {
+        **config.base_trl_kwargs(),
+        "max_length": config.max_length,
+        "completion_only_loss": config.loss_on == "completion",
+        "assistant_only_loss": config.loss_on == "assistant",
+        "packing": False,
+    }
+    args = build_trl_config(SFTConfig, ours, config.trl_args)
+    timer = StepTimer()
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=to_dataset(shaped_train, columns),
+        eval_dataset=to_dataset(shaped_eval, columns) if shaped_eval else None,
+        processing_class=tokenizer,
+        peft_config=peft_config(config.lora),
+        callbacks=[timer, *(callbacks or [])],
+    )
+    output = trainer.train()
+    extra: dict[str, Any] = {
+        "train_loss": output.training_loss,
+        "first_logged_loss": first_logged(trainer.state.log_history, "loss"),
+        "data": {**stats.as_dict(), "train": len(train_rows), "eval": len(eval_rows)},
+    }
+    if shaped_eval:
+        extra["eval_loss"] = trainer.evaluate()["eval_loss"]
+    save_model(trainer, trainer.model, Path(config.output_dir), merge_lora=config.merge_lora)
+    return write_run_files(trainer, config, "sft", timer, extra)
+
+
+def _check_assistant_masks(tokenizer: Any, model: str) -> None:
+    """``loss_on: assistant`` needs a chat template that marks assistant tokens."""
+    from trl.chat_template_utils import get_training_chat_template
+
+    try:
+        get_training_chat_template(tokenizer)
+    except ValueError:
+        raise ConfigError(
+            f"loss_on: assistant needs a chat template with {{% generation %}} markers, and TRL "
+            f"cannot patch the one of {model}; use loss_on: completion (the final turn) instead"
+        ) from None

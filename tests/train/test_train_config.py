@@ -1,0 +1,71 @@
+"""Training configs: YAML + overrides, clear errors, and the pass-through to TRL configs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rlaif.errors import ConfigError, RlaifError
+from rlaif.train import config_class
+from rlaif.train.config import build_trl_config, load_train_config, parse_overrides
+from rlaif.train.reward import RewardTrainConfig
+
+
+def _yaml(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "rm.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_yaml_with_nested_overrides(tmp_path: Path) -> None:
+    path = _yaml(tmp_path, "model: m\ndataset: d.jsonl\noutput_dir: out\nlora:\n  r: 4\n")
+    config = load_train_config(
+        RewardTrainConfig,
+        path,
+        overrides=["lora.alpha=16", "max_steps=3", "trl_args.warmup_steps=2", "label_mode=hard"],
+    )
+    assert config.lora is not None and (config.lora.r, config.lora.alpha) == (4, 16)
+    assert config.max_steps == 3 and config.label_mode == "hard"
+    assert config.trl_args == {"warmup_steps": 2}
+
+
+def test_unknown_key_names_file_line_and_suggestion(tmp_path: Path) -> None:
+    path = _yaml(tmp_path, "model: m\ndataset: d.jsonl\noutput_dir: out\nlerning_rate: 0.1\n")
+    with pytest.raises(RlaifError) as error:
+        load_train_config(RewardTrainConfig, path)
+    assert f"{path}:4" in str(error.value)
+    assert "did you mean 'learning_rate'" in str(error.value)
+
+
+def test_bad_override_value_is_reported_as_override(tmp_path: Path) -> None:
+    path = _yaml(tmp_path, "model: m\ndataset: d.jsonl\noutput_dir: out\n")
+    with pytest.raises(ConfigError, match=r"override per_device_train_batch_size"):
+        load_train_config(RewardTrainConfig, path, overrides=["per_device_train_batch_size=zero"])
+    with pytest.raises(ConfigError, match="not key=value"):
+        parse_overrides(["max_steps"])
+
+
+def test_missing_required_field(tmp_path: Path) -> None:
+    path = _yaml(tmp_path, "model: m\noutput_dir: out\n")
+    with pytest.raises(RlaifError, match="dataset: field required"):
+        load_train_config(RewardTrainConfig, path)
+
+
+def test_trl_args_pass_through_and_guard() -> None:
+    from trl import RewardConfig
+
+    ours = {"output_dir": "out", "learning_rate": 1e-4, "bf16": False, "report_to": "none"}
+    args = build_trl_config(RewardConfig, ours, {"warmup_steps": 7})
+    assert args.warmup_steps == 7 and args.learning_rate == 1e-4
+    with pytest.raises(ConfigError, match="set from this config's own fields"):
+        build_trl_config(RewardConfig, ours, {"learning_rate": 1.0})
+    with pytest.raises(ConfigError, match="did you mean 'warmup_steps'"):
+        build_trl_config(RewardConfig, ours, {"warmup_stepz": 1})
+
+
+@pytest.mark.parametrize("algorithm", ["sft", "rm", "ppo", "dpo", "grpo", "rloo"])
+def test_every_field_is_documented(algorithm: str) -> None:
+    cls = config_class(algorithm)
+    undocumented = [name for name, field in cls.model_fields.items() if not field.description]
+    assert undocumented == []
