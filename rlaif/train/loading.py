@@ -23,9 +23,10 @@ def resolve_model_path(name: str) -> str:
     folder = Path(name).expanduser()
     if folder.is_dir():
         return str(folder)
-    if name.startswith((".", "/", "~")) or name.count("/") > 1:
-        raise ConfigError(f"model folder not found: {name}")
-    return name
+    looks_local = name.startswith((".", "/", "~")) or name.count("/") != 1
+    if looks_local or folder.parent.is_dir():
+        raise ConfigError(f"model folder not found: {name} (hub ids are written owner/name)")
+    return name  # a hub id such as HuggingFaceTB/SmolLM2-135M-Instruct
 
 
 def load_tokenizer(name: str, *, padding_side: str = "right", trust_remote_code: bool = False):

@@ -31,15 +31,27 @@ LOGGED = ("reward", "reward_std", "kl", "entropy", "completions/mean_length")
 
 
 class JudgeRewardSettings(_Config):
-    """The AI judge as the reward: each completion is scored by the judge's probability that it
-    beats a baseline response to the same prompt."""
+    """The AI judge as the reward: each completion is scored by the judge's probability (logprob
+    mode) that it beats a baseline response to the same prompt."""
 
     model: str
     """Judge backend, ``provider/model`` (``hf/...``, ``openai/...``, ``fake/...``)."""
+    model_options: dict[str, Any] = Field(default_factory=dict)
+    """Options for the judge model (``base_url``, ``api_key_env``, backend options)."""
     constitution: str = "cai-harmless"
     """Built-in constitution name or path whose principles the judge applies."""
-    options: dict[str, Any] = Field(default_factory=dict)
-    """Further keyword arguments for the judge reward (see ``rlaif.judge.reward``)."""
+    both_orders: bool = True
+    """Judge each comparison in both presentation orders (cancels position bias)."""
+    principles_per_pair: int | None = Field(default=None, ge=1)
+    """Principles sampled per comparison (default: the constitution's)."""
+    baseline: str | None = None
+    """A fixed baseline response, used when the prompts have no ``baseline_column``."""
+    baseline_column: str = "reference"
+    """Prompt-file field holding each prompt's baseline response (string or messages)."""
+    missing_reward: float | None = None
+    """Reward for an unusable verdict (default: none, TRL leaves that completion out)."""
+    concurrency: int = Field(default=8, ge=1)
+    """Judge calls in flight at once."""
 
 
 class OnlineRLConfig(TrainConfig):
@@ -86,21 +98,32 @@ class OnlineRLConfig(TrainConfig):
 
 
 def prompt_dataset(config: OnlineRLConfig, tokenizer: Any) -> tuple[Any, dict[str, Any]]:
-    """Conversational ``prompt`` column, without prompts over ``max_prompt_length`` tokens."""
-    prompts, stats = load_prompts(config.dataset, limit=config.limit)
+    """Conversational ``prompt`` column (plus the judge's baseline column when the prompts have
+    one), without prompts over ``max_prompt_length`` tokens."""
+    extra = []
+    if config.reward == "judge" and config.judge is not None:
+        extra = [config.judge.baseline_column]
+    rows, stats = load_prompts(config.dataset, limit=config.limit, extra_columns=extra)
     kept = []
-    for prompt in prompts:
+    for row in rows:
         ids = tokenizer.apply_chat_template(
-            prompt, add_generation_prompt=True, tokenize=True, return_dict=True
+            row["prompt"], add_generation_prompt=True, tokenize=True, return_dict=True
         )["input_ids"]
         if len(ids) > config.max_prompt_length:
             stats.drop(f"longer than {config.max_prompt_length} tokens")
             continue
-        kept.append({"prompt": prompt})
+        kept.append(row)
     stats.kept = len(kept)
     if not kept:
         raise TrainingDataError(f"{config.dataset}: no usable prompt ({stats.as_dict()})")
-    return to_dataset(kept, ["prompt"]), stats.as_dict()
+    columns = [c for c in ("prompt", *extra) if all(c in row for row in kept)]
+    if config.reward == "judge" and config.judge is not None and config.judge.baseline is None:
+        if config.judge.baseline_column not in columns:
+            raise TrainingDataError(
+                f"{config.dataset}: the judge reward needs a baseline: give every prompt a "
+                f"'{config.judge.baseline_column}' field or set judge.baseline"
+            )
+    return to_dataset(kept, columns), stats.as_dict()
 
 
 def reward_functions(config: OnlineRLConfig) -> tuple[list[Any], list[Any]]:
@@ -118,20 +141,24 @@ def reward_functions(config: OnlineRLConfig) -> tuple[list[Any], list[Any]]:
         return [model], [tokenizer]
     if config.judge is None:
         raise ConfigError("reward: judge needs a judge section (model, constitution)")
-    return [judge_reward(config.judge)], [None]
+    return [judge_reward(config.judge, seed=config.seed)], [None]
 
 
-def judge_reward(settings: JudgeRewardSettings) -> Any:
-    """The judge layer's TRL reward callable for ``settings``."""
-    try:
-        from rlaif.judge import reward as judge_reward_module  # type: ignore[attr-defined]
-    except ImportError:
-        raise ConfigError(
-            "reward: judge needs rlaif.judge.reward (the judge layer's reward function), which "
-            "this installation does not have; use reward: model"
-        ) from None
-    return judge_reward_module.JudgeReward(
-        settings.model, constitution=settings.constitution, **settings.options
+def judge_reward(settings: JudgeRewardSettings, *, seed: int = 0) -> Any:
+    """The judge layer's TRL reward callable (``rlaif.judge.reward.JudgeReward``)."""
+    from rlaif.judge.reward import JudgeReward
+    from rlaif.models import get_model
+
+    return JudgeReward.create(
+        get_model(settings.model, **settings.model_options),
+        settings.constitution,
+        both_orders=settings.both_orders,
+        principles_per_pair=settings.principles_per_pair,
+        seed=seed,
+        baseline=settings.baseline,
+        baseline_column=settings.baseline_column,
+        missing_reward=settings.missing_reward,
+        concurrency=settings.concurrency,
     )
 
 

@@ -1,5 +1,7 @@
 """The run folder every training command writes: the trained model (Hugging Face format), the
-resolved config, TRL's log history and state, and a short ``metrics.json``."""
+resolved config (``rlaif_train.yaml``), TRL's log history and state (``log_history.jsonl``,
+``trainer_state.json``), the wall time of each optimizer step (``step_seconds.json``) and a short
+``metrics.json``."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from transformers import TrainerCallback
 CONFIG_FILE = "rlaif_train.yaml"
 METRICS_FILE = "metrics.json"
 LOG_FILE = "log_history.jsonl"
+STEP_TIMES_FILE = "step_seconds.json"
 
 
 @dataclass
@@ -37,19 +40,22 @@ class TrainResult:
 
 
 class StepTimer(TrainerCallback):
-    """Records the wall time of every optimizer step (from one step end to the next)."""
+    """Records the wall time (and this process's CPU time) of every optimizer step, from one
+    step end to the next; the first step is timed from the start of training."""
 
     def __init__(self) -> None:
         self.durations: list[float] = []
-        self._last: float | None = None
+        self.cpu_durations: list[float] = []
+        self._last: tuple[float, float] | None = None
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        self._last = time.perf_counter()
+        self._last = (time.perf_counter(), time.process_time())
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        now = time.perf_counter()
+        now = (time.perf_counter(), time.process_time())
         if self._last is not None:
-            self.durations.append(now - self._last)
+            self.durations.append(now[0] - self._last[0])
+            self.cpu_durations.append(now[1] - self._last[1])
         self._last = now
 
     def summary(self) -> dict[str, Any]:
@@ -134,6 +140,11 @@ def write_run_files(
             for entry in history:
                 handle.write(json.dumps({k: _finite(v) for k, v in entry.items()}) + "\n")
         trainer.state.save_to_json(str(output_dir / "trainer_state.json"))
+        step_times = {
+            "wall": [round(d, 4) for d in timer.durations],
+            "cpu": [round(d, 4) for d in timer.cpu_durations],
+        }
+        (output_dir / STEP_TIMES_FILE).write_text(json.dumps(step_times) + "\n", encoding="utf-8")
         (output_dir / METRICS_FILE).write_text(
             json.dumps(metrics, indent=2, default=str) + "\n", encoding="utf-8"
         )

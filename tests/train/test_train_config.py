@@ -69,3 +69,13 @@ def test_every_field_is_documented(algorithm: str) -> None:
     cls = config_class(algorithm)
     undocumented = [name for name, field in cls.model_fields.items() if not field.description]
     assert undocumented == []
+
+
+def test_model_paths(tmp_path: Path) -> None:
+    from rlaif.train.loading import resolve_model_path
+
+    (tmp_path / "sft").mkdir()
+    assert resolve_model_path(f"hf/{tmp_path / 'sft'}") == str(tmp_path / "sft")
+    assert resolve_model_path("HuggingFaceTB/SmolLM2-135M-Instruct").startswith("HuggingFaceTB/")
+    with pytest.raises(ConfigError, match="model folder not found"):
+        resolve_model_path(str(tmp_path / "missing"))

