@@ -10,7 +10,6 @@ import argparse
 import os
 import re
 from pathlib import Path
-
 from typing import Any
 
 import typer
