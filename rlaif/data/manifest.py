@@ -118,6 +118,7 @@ def check_resumable(output: str | Path, settings: dict[str, Any]) -> Manifest | 
 def write_manifest(manifest: Manifest, output: str | Path) -> Path:
     """Write ``manifest`` beside ``output`` (atomically: a killed process leaves the old one)."""
     path = manifest_path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
     manifest.packages = manifest.packages or package_versions()
     manifest.created = manifest.created or _now()
     manifest.updated = _now()

@@ -43,7 +43,8 @@ class LabelOptions(BaseModel):
     cot_band: tuple[float, float] = (0.4, 0.6)
     """Clamp of chain-of-thought probabilities."""
     tie_margin: float = Field(default=0.05, ge=0.0, le=1.0)
-    """Pairs whose margin ``|2p - 1|`` is below this go to the skipped file as ties."""
+    """Pairs whose margin ``|2p - 1|`` is below this go to the skipped file as ties (a pair at
+    exactly p = 0.5 always does: it prefers neither response)."""
     drop_inconsistent: bool = False
     """Also skip pairs whose two presentation orders disagree."""
     max_pairs_per_prompt: int = Field(default=6, ge=1)

@@ -85,7 +85,7 @@ def preference_from_judgment(
     if p is None:
         return skipped_pair(pair, f"missing verdict: {judgment.error}", "judge", **details)
     margin = abs(2 * p - 1)
-    if margin < tie_margin:
+    if margin < tie_margin or margin == 0.0:  # exactly 0.5 prefers neither, whatever the margin
         reason = f"tie: margin {margin:.3f} below {tie_margin} (p_response_1={p:.3f})"
         return skipped_pair(pair, reason, "judge", p_response_1=p, **details)
     if drop_inconsistent and judgment.consistent is False:
@@ -139,7 +139,7 @@ def constructed_preference(
                 judge=judgment.judge,
                 metadata=metadata,
             )
-        if 2 * p - 1 < tie_margin:
+        if 2 * p - 1 < tie_margin or p <= 0.5:
             reason = f"not confirmed: the judge gives the constructed better response p={p:.3f}"
             return skipped_pair(
                 pair,
