@@ -194,3 +194,32 @@ def test_trl_reward_and_dpo_trainers_accept_the_dataset(tmp_path: Path) -> None:
     assert prepared["prompt_ids"] and prepared["chosen_ids"] != prepared["rejected_ids"]
     text = tokenizer.decode(prepared["chosen_ids"])
     assert "A careful answer 0." in text
+
+
+def test_push_to_hub_uploads_the_dataset_and_its_card(tmp_path: Path, monkeypatch) -> None:
+    import datasets
+    import huggingface_hub
+
+    from rlaif.data.export import push_to_hub
+    from rlaif.data.manifest import write_manifest
+
+    path = tmp_path / "prefs.jsonl"
+    path.write_text(_preference(0).model_dump_json() + "\n")
+    manifest = Manifest(output=path.name, kind="preferences", settings={}, judge="fake/judge")
+    write_manifest(manifest, path)
+    pushed: list[tuple] = []
+    monkeypatch.setattr(
+        datasets.Dataset, "push_to_hub", lambda self, repo, **kw: pushed.append((repo, len(self)))
+    )
+
+    class FakeApi:
+        def __init__(self, token: str | None = None) -> None:
+            pass
+
+        def upload_file(self, **kwargs: object) -> None:
+            pushed.append(("card", kwargs["repo_id"], kwargs["repo_type"], kwargs["path_in_repo"]))
+            assert b"fake/judge" in kwargs["path_or_fileobj"]  # type: ignore[operator]
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
+    push_to_hub(path, "me/prefs")
+    assert pushed == [("me/prefs", 1), ("card", "me/prefs", "dataset", "README.md")]
