@@ -60,7 +60,7 @@ def _check_conversation(path: Path, number: int, prompt: Messages) -> None:
 
 
 def load_prompts(source: str | Path) -> list[PromptRecord]:
-    """Read a prompt set (a path, or a built-in name such as ``red-team-train``).
+    """Read a prompt set (a path, or a built-in name such as ``red_team_train``).
 
     ``prompt`` may be a message list or a plain string (taken as one user turn). Ids must be
     unique.

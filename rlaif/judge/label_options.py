@@ -61,6 +61,8 @@ class LabelOptions(BaseModel):
     """Token budget of each critique and revision."""
     seed: int = 0
     """Seeds principle sampling, pair selection and delimiter codes."""
+    limit: int | None = Field(default=None, ge=1)
+    """Use only the first N input items (prompts, pairs, candidate lines or SFT records)."""
     concurrency: int = Field(default=8, ge=1)
     """Units of work in flight at once."""
     format: Literal["jsonl", "parquet"] = "jsonl"

@@ -70,12 +70,13 @@ class Labeller:
         """The work for this input, one unit per pair or per prompt."""
         options = self.options
         if source == "pairs":
-            return [Unit([p.id], p) for p in load_pairs(options.pairs)]  # type: ignore[arg-type]
+            pairs = load_pairs(options.pairs)[: options.limit]  # type: ignore[arg-type]
+            return [Unit([p.id], p) for p in pairs]
         if source == "sft":
-            records = read_records(options.sft, SFTRecord)  # type: ignore[arg-type]
+            records = read_records(options.sft, SFTRecord)[: options.limit]  # type: ignore[arg-type]
             return [Unit([r.id], r) for r in records]
         if source == "candidates":
-            candidates = load_candidates(options.candidates)  # type: ignore[arg-type]
+            candidates = load_candidates(options.candidates)[: options.limit]  # type: ignore[arg-type]
             if options.strategy == "revision":
                 return [Unit([c.id], PromptRecord(id=c.id, prompt=c.prompt)) for c in candidates]
             units = []
@@ -95,7 +96,7 @@ class Labeller:
                     units.append(Unit([pair.id], pair))
             self._responses = {c.id: c.responses[0] for c in candidates}
             return units
-        prompts = load_prompts(options.prompts)  # type: ignore[arg-type]
+        prompts = load_prompts(options.prompts)[: options.limit]  # type: ignore[arg-type]
         if options.strategy == "judge":
             n = options.sampling.n
             return [

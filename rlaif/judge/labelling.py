@@ -47,7 +47,7 @@ def label_settings(
 ) -> dict[str, Any]:
     """The settings a resumed run must share with the first one."""
     settings = options.model_dump(
-        mode="json", exclude={"out", "concurrency", "format", "push_to_hub", "progress"}
+        mode="json", exclude={"out", "concurrency", "format", "push_to_hub", "progress", "limit"}
     )
     settings["input"] = source
     settings["constitution_hash"] = constitution.content_hash()

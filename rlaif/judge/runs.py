@@ -61,11 +61,13 @@ class GenerateOptions(BaseModel):
     model: str
     """``provider/model`` of the policy."""
     prompts: str
-    """Prompt set: a path or a built-in name (``red-team-train``, ...)."""
+    """Prompt set: a path or a built-in name (``red_team_train``, ...)."""
     out: Path
     """Candidates file to write (``{"id", "prompt", "responses", "model"}`` per line)."""
     sampling: SamplingSettings = Field(default_factory=SamplingSettings)
     """K, temperature, token budget and seed."""
+    limit: int | None = Field(default=None, ge=1)
+    """Use only the first N prompts."""
     concurrency: int = Field(default=8, ge=1)
     """Prompts in flight at once."""
     progress: bool = True
@@ -84,8 +86,8 @@ def run_generate(options: GenerateOptions, *, model: Model | None = None) -> Run
 async def arun_generate(options: GenerateOptions, *, model: Model | None = None) -> RunSummary:
     """Async :func:`run_generate`."""
     policy = model or get_model(options.model)
-    prompts = load_prompts(options.prompts)
-    settings = options.model_dump(mode="json", exclude={"out", "concurrency", "progress"})
+    prompts = load_prompts(options.prompts)[: options.limit]
+    settings = options.model_dump(mode="json", exclude={"out", "concurrency", "progress", "limit"})
     manifest = begin_manifest(options.out, "candidates", settings, policy=options.model)
     bar = LabelProgress(len(prompts), "generate", enabled=options.progress)
 
@@ -159,6 +161,8 @@ class CritiqueOptions(BaseModel):
     """Token budget of each critique and revision."""
     sampling: SamplingSettings = Field(default_factory=lambda: SamplingSettings(n=1))
     """How the policy samples the initial response (``n`` is always 1)."""
+    limit: int | None = Field(default=None, ge=1)
+    """Use only the first N prompts."""
     concurrency: int = Field(default=8, ge=1)
     """Prompts in flight at once."""
     format: Literal["jsonl", "parquet"] = "jsonl"
@@ -199,14 +203,14 @@ async def arun_critique(
     )
     initial: dict[str, str] = {}
     if options.candidates is not None:
-        candidates = load_candidates(options.candidates)
+        candidates = load_candidates(options.candidates)[: options.limit]
         prompts = [PromptRecord(id=c.id, prompt=c.prompt) for c in candidates]
         initial = {c.id: c.responses[0] for c in candidates if c.responses}
     else:
-        prompts = load_prompts(options.prompts)  # type: ignore[arg-type]
+        prompts = load_prompts(options.prompts)[: options.limit]  # type: ignore[arg-type]
     out = options.out.with_suffix(".jsonl") if options.out.suffix == ".parquet" else options.out
     settings = options.model_dump(
-        mode="json", exclude={"out", "concurrency", "format", "push_to_hub", "progress"}
+        mode="json", exclude={"out", "concurrency", "format", "push_to_hub", "progress", "limit"}
     )
     settings["constitution_hash"] = constitution.content_hash()
     settings["rounds"] = critic.rounds

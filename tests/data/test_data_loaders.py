@@ -43,8 +43,8 @@ def _preference(i: int, *, consistent: bool | None = True, metadata: dict | None
 
 
 def test_builtin_prompt_sets_are_complete_and_disjoint() -> None:
-    assert set(builtin_prompt_sets()) >= {"red-team-train", "red-team-test", "benign"}
-    train, test, benign = (load_prompts(n) for n in ("red-team-train", "red-team-test", "benign"))
+    assert set(builtin_prompt_sets()) >= {"red_team_train", "red_team_test", "benign"}
+    train, test, benign = (load_prompts(n) for n in ("red_team_train", "red_team_test", "benign"))
     assert len(train) >= 200 and len(test) >= 100 and len(benign) >= 100
     texts = [json.dumps(p.prompt) for p in [*train, *test, *benign]]
     assert len(set(texts)) == len(texts)

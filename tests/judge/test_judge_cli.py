@@ -185,3 +185,22 @@ def test_user_errors_exit_2_with_one_message(tmp_path: Path) -> None:
         result = runner.invoke(app, args)
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output, (args, result.output)
+
+
+def test_limit_takes_the_first_items_and_extends_on_rerun(tmp_path: Path) -> None:
+    out = tmp_path / "cand.jsonl"
+    base = [
+        "generate",
+        "--model",
+        "fake/echo",
+        "--prompts",
+        str(_prompts(tmp_path)),
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
+    assert runner.invoke(app, [*base, "--limit", "2"]).exit_code == 0
+    assert [r["id"] for r in _lines(out)] == ["q0", "q1"]
+    result = runner.invoke(app, base)  # the same run without the limit carries on
+    assert result.exit_code == 0 and "resumed: 2 of 3" in result.output
+    assert [r["id"] for r in _lines(out)] == ["q0", "q1", "q2"]

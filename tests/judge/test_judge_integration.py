@@ -40,7 +40,7 @@ def smollm2() -> Model:
 @pytest.fixture(scope="module")
 def prompts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three short red-team prompts from the built-in training set."""
-    chosen = [p for p in load_prompts("red-team-train") if len(p.prompt) == 1][:3]
+    chosen = [p for p in load_prompts("red_team_train") if len(p.prompt) == 1][:3]
     path = tmp_path_factory.mktemp("prompts") / "prompts.jsonl"
     path.write_text("".join(p.model_dump_json() + "\n" for p in chosen), encoding="utf-8")
     return path
