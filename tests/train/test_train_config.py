@@ -79,3 +79,48 @@ def test_model_paths(tmp_path: Path) -> None:
     assert resolve_model_path("HuggingFaceTB/SmolLM2-135M-Instruct").startswith("HuggingFaceTB/")
     with pytest.raises(ConfigError, match="model folder not found"):
         resolve_model_path(str(tmp_path / "missing"))
+
+
+def test_pad_token_is_never_eos(tmp_path: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from rlaif.models.tiny import CHAT_TEMPLATE, build_tiny_model
+    from rlaif.train.loading import load_causal_lm, load_tokenizer
+
+    folder = build_tiny_model(tmp_path / "m")
+    original = AutoTokenizer.from_pretrained(folder)
+    original.pad_token = original.eos_token
+    original.save_pretrained(folder)
+    spare = load_tokenizer(str(folder))
+    assert spare.pad_token == "<|pad|>" and len(spare) == len(original)
+
+    # When every spare special token appears in the chat template, a new one is added and the
+    # model's embeddings grow to cover it.
+    original.chat_template = "<|pad|><|endoftext|>" + CHAT_TEMPLATE
+    original.save_pretrained(folder)
+    grown = load_tokenizer(str(folder))
+    assert grown.pad_token == "<|rlaif_pad|>" and len(grown) == len(original) + 1
+    model = load_causal_lm(str(folder), grown, dtype="float32")
+    assert model.get_input_embeddings().num_embeddings == len(grown)
+    assert model.config.pad_token_id == grown.pad_token_id != grown.eos_token_id
+
+
+def test_saved_config_redacts_secrets_and_prints_objects() -> None:
+    from rlaif.train.runs import printable_config
+
+    saved = printable_config(
+        {
+            "judge": {
+                "model_options": {
+                    "api_key": "sk-123",
+                    "api_key_env": "OPENAI_API_KEY",
+                    "choice_probs": print,
+                }
+            },
+            "output_dir": Path("out"),
+        }
+    )
+    options = saved["judge"]["model_options"]
+    assert options["api_key"] == "<redacted>" and options["api_key_env"] == "OPENAI_API_KEY"
+    assert options["choice_probs"].startswith("<built-in function print")
+    assert saved["output_dir"] == "out"
