@@ -6,7 +6,9 @@
   ``on_step_end`` callbacks; ``train`` catches it and runs ``on_train_end``;
 * it logs ``rollout/response_length`` (tokens up to and including EOS) and ``rollout/eos_rate``
   (share of responses that emitted EOS) for each batch of rollouts, read from the policy's
-  ``generate`` output.
+  ``generate`` output;
+* ``save_model`` saves the policy alone under DDP too (TRL's version looks for ``.policy`` on the
+  DDP wrapper, misses it and tries to save policy and value model together, which fails).
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ class GuardedPPOTrainer(PPOTrainer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Read by Trainer._save; set by Trainer.__init__, which PPOTrainer never runs.
+        if not hasattr(self, "is_distributed_loading_by_transformers"):
+            self.is_distributed_loading_by_transformers = False
         self.callback_handler.__class__ = StopAwareCallbackHandler
         tokenizer: Any = self.processing_class
         stop_id = self.stop_token_id if self.stop_token_id is not None else tokenizer.eos_token_id
@@ -105,6 +110,20 @@ class GuardedPPOTrainer(PPOTrainer):
         """Add the rollout statistics to TRL's metrics."""
         logs.update(self.rollout_stats.pop(self.accelerator))
         super().log(logs, start_time)
+
+    def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
+        """Save the policy (and tokenizer) to ``output_dir``, gathering its weights from every
+        process first (a collective call: every process must make it)."""
+        output_dir = output_dir or self.args.output_dir
+        state = self.accelerator.get_state_dict(self.model)
+        policy = self.accelerator.unwrap_model(self.model).policy
+        if self.accelerator.is_main_process:
+            prefix = "policy."
+            policy_state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+            policy.save_pretrained(output_dir, state_dict=policy_state)
+            tokenizer: Any = self.processing_class
+            tokenizer.save_pretrained(output_dir)
+        self.accelerator.wait_for_everyone()
 
     def generate_completions(self, sampling: bool = False) -> None:
         """TRL's sample completions, kept out of the rollout statistics."""

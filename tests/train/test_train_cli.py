@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from rlaif.cli.app import app
@@ -77,40 +78,51 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_accelerate_two_processes_train_reward_model(
-    tiny_policy: Path, data_dir: Path, tmp_path: Path
-) -> None:
-    config = _rm_yaml(tmp_path, tiny_policy, data_dir)
-    out = tmp_path / "ddp"
+def _launch_two_processes(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """``accelerate launch`` two CPU processes running ``python -m rlaif <arguments>``."""
     command = [
-        sys.executable,
-        "-m",
-        "accelerate.commands.launch",
-        "--multi_gpu",
-        "--num_processes",
-        "2",
-        "--num_machines",
-        "1",
-        "--mixed_precision",
-        "no",
-        "--dynamo_backend",
-        "no",
-        "--main_process_port",
-        str(_free_port()),
-        "-m",
-        "rlaif",
-        "train",
-        "rm",
-        "--config",
-        str(config),
-        f"output_dir={out}",
-    ]
+        sys.executable, "-m", "accelerate.commands.launch",
+        "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+        "--mixed_precision", "no", "--dynamo_backend", "no",
+        "--main_process_port", str(_free_port()),
+        "-m", "rlaif", *arguments,
+    ]  # fmt: skip
     # accelerate's --cpu flag starts a single process; on a machine without GPUs the
     # multi-process launcher plus ACCELERATE_USE_CPU gives CPU data parallelism over gloo.
     env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def test_accelerate_two_processes_train_reward_model(
+    tiny_policy: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    config = _rm_yaml(tmp_path, tiny_policy, data_dir)
+    out = tmp_path / "ddp"
+    done = _launch_two_processes("train", "rm", "--config", str(config), f"output_dir={out}")
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["processes"] == 2 and metrics["global_step"] == 2
     assert (out / "model.safetensors").is_file()
     assert done.stdout.count("rm: 2 steps") == 1
+
+
+@pytest.mark.slow
+def test_accelerate_two_processes_ppo_stops_together_and_saves_the_policy(
+    tiny_policy: Path, tiny_reward_model: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    from transformers import AutoModelForCausalLM
+
+    out = tmp_path / "ppo"
+    _launch_two_processes(
+        "train", "ppo", f"model={tiny_policy}", f"reward_model={tiny_reward_model}",
+        f"dataset={data_dir / 'prompts.jsonl'}", f"output_dir={out}", "max_steps=5",
+        "per_device_train_batch_size=4", "response_length=8", "learning_rate=0.01",
+        "kl_budget=0.001", "ratio_band=null",
+    )  # fmt: skip
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["processes"] == 2
+    assert metrics["stopped_early"]["metric"] == "objective/kl"
+    assert metrics["global_step"] == metrics["stopped_early"]["step"] < 5
+    _, info = AutoModelForCausalLM.from_pretrained(out, output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"]
