@@ -67,6 +67,8 @@ class TrainConfig(_Config):
     """Log metrics every N optimizer steps."""
     save_steps: int | None = Field(default=None, ge=1)
     """Write a checkpoint every N steps (``None``: only the final model)."""
+    resume_from_checkpoint: bool | str | None = None
+    """Continue from a checkpoint: ``true`` for the latest in ``output_dir``, or its path."""
     precision: Precision = "auto"
     """Mixed precision: ``auto`` is bf16 on a GPU that supports it, else fp32."""
     model_dtype: ModelDtype = "float32"

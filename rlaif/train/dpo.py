@@ -112,7 +112,7 @@ def train_dpo(
         peft_config=peft_config(config.lora),
         callbacks=[timer, *(callbacks or [])],
     )
-    output = trainer.train()
+    output = trainer.train(resume_from_checkpoint=config.resume_from_checkpoint)
     extra: dict[str, Any] = {
         "train_loss": output.training_loss,
         "label_smoothing": smoothing,

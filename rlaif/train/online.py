@@ -199,7 +199,7 @@ def run_online(
         peft_config=peft_config(config.lora),
         callbacks=[timer, safeguard, *(callbacks or [])],
     )
-    output = trainer.train()
+    output = trainer.train(resume_from_checkpoint=config.resume_from_checkpoint)
     history = trainer.state.log_history
     extra: dict[str, Any] = {
         "train_loss": output.training_loss,

@@ -172,6 +172,8 @@ def train_ppo(
     from rlaif.train.ppo_trainer import GuardedPPOTrainer
 
     config = coerce_config(PPOTrainConfig, config)
+    if config.resume_from_checkpoint:
+        raise ConfigError("TRL's PPOTrainer cannot resume from a checkpoint; start a new run")
     if reward_model is None and config.reward_model is None:
         raise ConfigError("PPO needs a reward model: set reward_model")
     value_source = config.value_model or config.reward_model

@@ -111,7 +111,7 @@ def train_reward_model(
         peft_config=peft_config(config.lora, task="reward"),
         callbacks=[timer, *(callbacks or [])],
     )
-    output = trainer.train()
+    output = trainer.train(resume_from_checkpoint=config.resume_from_checkpoint)
     extra: dict[str, Any] = {
         "train_loss": output.training_loss,
         "label_mode": config.label_mode,

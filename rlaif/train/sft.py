@@ -81,7 +81,7 @@ def train_sft(
         peft_config=peft_config(config.lora),
         callbacks=[timer, *(callbacks or [])],
     )
-    output = trainer.train()
+    output = trainer.train(resume_from_checkpoint=config.resume_from_checkpoint)
     extra: dict[str, Any] = {
         "train_loss": output.training_loss,
         "first_logged_loss": first_logged(trainer.state.log_history, "loss"),

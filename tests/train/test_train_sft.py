@@ -69,3 +69,23 @@ def test_assistant_loss_needs_a_marked_template(
                 "loss_on": "assistant",
             }
         )
+
+
+def test_resume_from_checkpoint(tiny_policy: Path, data_dir: Path, tmp_path: Path) -> None:
+    config = {
+        "model": str(tiny_policy),
+        "dataset": str(data_dir / "sft.jsonl"),
+        "output_dir": str(tmp_path / "sft"),
+        "max_steps": 2,
+        "save_steps": 1,
+        "learning_rate": 1e-3,
+        "per_device_train_batch_size": 2,
+        "logging_steps": 1,
+    }
+    train_sft(config)
+    assert (tmp_path / "sft" / "checkpoint-2").is_dir()
+    resumed = train_sft({**config, "max_steps": 3, "resume_from_checkpoint": True})
+    assert resumed.metrics["global_step"] == 3
+    # Only the third step ran in the resumed process.
+    steps = json.loads((tmp_path / "sft" / "step_seconds.json").read_text())["wall"]
+    assert len(steps) == 1
