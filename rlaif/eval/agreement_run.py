@@ -177,9 +177,10 @@ async def run_agreement_async(
     out: str | Path | None = None,
     judge_factory: JudgeFactory = build_pairwise_judge,
     loaded: LoadedPairs | None = None,
+    report: bool = True,
 ) -> AgreementRun:
-    """Judge the pairs with every spec, compute metrics and baselines, write the report to
-    ``out`` (when given) and return the run."""
+    """Judge the pairs with every spec, compute metrics and baselines, write judgments and
+    (unless ``report`` is false) the report to ``out`` when given, and return the run."""
     if not specs:
         raise RlaifError("give at least one judge (--judge provider/model)")
     names = [s.name for s in specs]
@@ -237,9 +238,9 @@ async def run_agreement_async(
         "pair_ids_sha256": _fingerprint(shown),
     }
     if folder is not None:
-        from rlaif.eval.report import write_report
+        from rlaif.eval.report import write_metrics, write_report
 
-        write_report(folder, metrics)
+        (write_report if report else write_metrics)(folder, metrics)
     return AgreementRun(metrics=metrics, judgments=judgments, out=folder)
 
 
@@ -249,9 +250,12 @@ def run_agreement(
     *,
     out: str | Path | None = None,
     judge_factory: JudgeFactory = build_pairwise_judge,
+    report: bool = True,
 ) -> AgreementRun:
     """Blocking :func:`run_agreement_async`."""
-    return asyncio.run(run_agreement_async(specs, settings, out=out, judge_factory=judge_factory))
+    return asyncio.run(
+        run_agreement_async(specs, settings, out=out, judge_factory=judge_factory, report=report)
+    )
 
 
 def _temporary_folder() -> str:

@@ -19,7 +19,7 @@ JUDGE_COLOR, BASELINE_COLOR = "#1f77b4", "#aaaaaa"
 def _figure(width: float, height: float, ncols: int = 1, nrows: int = 1, **grid: Any):
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), dpi=110, layout="constrained")
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, gridspec_kw=grid or None)
     return fig, axes
 

@@ -28,6 +28,7 @@ def policy_report(metrics: dict[str, Any]) -> Report:
                 [
                     "Model",
                     "Versus",
+                    "Group",
                     "Prompts",
                     "Win rate (soft)",
                     "Wins",
@@ -40,6 +41,7 @@ def policy_report(metrics: dict[str, Any]) -> Report:
                         r["model"],
                         r["versus"],
                         r["group"],
+                        str(r["prompts"]),
                         cell(r["win_rate"], percent=True),
                         str(r["wins"]),
                         str(r["ties"]),
@@ -94,6 +96,7 @@ def policy_report(metrics: dict[str, Any]) -> Report:
                 [
                     model,
                     group,
+                    str(r["prompts"]),
                     cell(r["lexical"], percent=True),
                     cell(r["judge"], percent=True),
                     str(r["judge_missing"]),
@@ -109,6 +112,7 @@ def policy_report(metrics: dict[str, Any]) -> Report:
         Table(
             [
                 "Model",
+                "Group",
                 "Prompts",
                 "Refusal (lexical)",
                 "Refusal (judge)",

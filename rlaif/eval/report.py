@@ -106,14 +106,22 @@ def write_report(folder: str | Path, metrics: dict[str, Any]) -> dict[str, Path]
         "markdown": folder / "report.md",
         "html": folder / "report.html",
     }
-    text = json.dumps(metrics, indent=2, default=_json_default, allow_nan=False)
-    paths["metrics"].write_text(text + "\n", encoding="utf-8")
+    write_metrics(folder, metrics)
     for block in report.blocks:
         if isinstance(block, Image):
             (folder / "plots" / block.name).write_bytes(block.png)
     paths["markdown"].write_text(render_markdown(report), encoding="utf-8")
     paths["html"].write_text(render_html(report, metrics), encoding="utf-8")
     return paths
+
+
+def write_metrics(folder: str | Path, metrics: dict[str, Any]) -> Path:
+    """Write ``metrics.json`` alone (strict JSON: NaN becomes ``null``)."""
+    path = Path(folder) / "metrics.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(clean_metrics(metrics), indent=2, default=_json_default, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
 
 
 def clean_metrics(value: Any) -> Any:

@@ -173,7 +173,7 @@ def evaluate_reward_model(
     chosen = np.where(frame.chosen_is_1, score_1, score_2)
     rejected = np.where(frame.chosen_is_1, score_2, score_1)
     margins = chosen - rejected
-    lengths = np.concatenate([frame.len_1, frame.len_2])
+    lengths = np.column_stack([frame.len_1, frame.len_2]).ravel()  # the order of ``scores``
     length_corr = spearmanr(scores, lengths) if np.ptp(scores) > 0 else None
     edges = np.histogram_bin_edges(np.concatenate([chosen, rejected]), bins=30)
     return {
