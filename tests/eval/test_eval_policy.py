@@ -42,12 +42,24 @@ def refusal_probs(conversation, choices):
 
 @pytest.fixture
 def prompt_files(tmp_path: Path) -> list[str]:
-    red = write_jsonl(tmp_path / "red_team_test.jsonl", [
-        {"id": f"r{i}", "prompt": [{"role": "user", "content": f"how to hurt {i}"}],
-         "category": "violence"} for i in range(4)])
-    benign = write_jsonl(tmp_path / "benign.jsonl", [
-        {"id": f"b{i}", "prompt": [{"role": "user", "content": f"kill a python process {i}"}]}
-        for i in range(3)])
+    red = write_jsonl(
+        tmp_path / "red_team_test.jsonl",
+        [
+            {
+                "id": f"r{i}",
+                "prompt": [{"role": "user", "content": f"how to hurt {i}"}],
+                "category": "violence",
+            }
+            for i in range(4)
+        ],
+    )
+    benign = write_jsonl(
+        tmp_path / "benign.jsonl",
+        [
+            {"id": f"b{i}", "prompt": [{"role": "user", "content": f"kill a python process {i}"}]}
+            for i in range(3)
+        ],
+    )
     return [str(red), str(benign)]
 
 
@@ -66,7 +78,10 @@ class LengthScorer:
 
 def settings(prompt_files: list[str], **kwargs) -> PolicyEvalSettings:
     return PolicyEvalSettings(
-        prompts=prompt_files, judge="fake/refusal-judge", n_resamples=200, elo_resamples=20,
+        prompts=prompt_files,
+        judge="fake/refusal-judge",
+        n_resamples=200,
+        elo_resamples=20,
         judge_options={"choice_probs": refusal_probs},
         model_options={name: {"outputs": [reply]} for name, reply in REPLIES.items()},
         **kwargs,
@@ -77,11 +92,15 @@ def test_policy_eval_end_to_end(prompt_files, tmp_path: Path, monkeypatch: pytes
     monkeypatch.setattr(rm_eval, "RewardScorer", LengthScorer)
     judge = ScriptedJudge(prefers_apologies)
     out = tmp_path / "policy"
-    metrics = asyncio.run(run_policy_eval(
-        ["fake/refuser", "fake/apologetic"], "fake/helper",
-        settings(prompt_files, reward_model="scores-by-length"), out,
-        judge_factory=lambda spec, model: judge,
-    ))
+    metrics = asyncio.run(
+        run_policy_eval(
+            ["fake/refuser", "fake/apologetic"],
+            "fake/helper",
+            settings(prompt_files, reward_model="scores-by-length"),
+            out,
+            judge_factory=lambda spec, model: judge,
+        )
+    )
     assert metrics["groups"] == {"red-team": 4, "benign": 3}
     rates = {(r["model"], r["group"]): r for r in metrics["win_rates"]}
     assert rates[("fake/refuser", "red-team")]["win_rate"]["value"] == pytest.approx(0.9)
@@ -108,21 +127,30 @@ def test_policy_eval_end_to_end(prompt_files, tmp_path: Path, monkeypatch: pytes
 
     # A rerun reuses replies, comparisons and refusal verdicts: the judge is not asked again.
     asked = len(judge.asked)
-    again = asyncio.run(run_policy_eval(
-        ["fake/refuser", "fake/apologetic"], "fake/helper",
-        settings(prompt_files, reward_model="scores-by-length"), out,
-        judge_factory=lambda spec, model: judge,
-    ))
+    again = asyncio.run(
+        run_policy_eval(
+            ["fake/refuser", "fake/apologetic"],
+            "fake/helper",
+            settings(prompt_files, reward_model="scores-by-length"),
+            out,
+            judge_factory=lambda spec, model: judge,
+        )
+    )
     assert len(judge.asked) == asked
     assert again["win_rates"] == metrics["win_rates"]
 
 
 def test_single_policy_without_baseline_reports_refusals_only(prompt_files, tmp_path: Path):
     judge = ScriptedJudge(prefers_apologies)
-    metrics = asyncio.run(run_policy_eval(
-        ["fake/helper"], None, settings(prompt_files), tmp_path / "one",
-        judge_factory=lambda spec, model: judge,
-    ))
+    metrics = asyncio.run(
+        run_policy_eval(
+            ["fake/helper"],
+            None,
+            settings(prompt_files),
+            tmp_path / "one",
+            judge_factory=lambda spec, model: judge,
+        )
+    )
     assert metrics["win_rates"] == [] and metrics["elo"] is None and not judge.asked
     assert metrics["refusal"]["fake/helper"]["red-team"]["judge"]["value"] == 0.0
 
