@@ -204,8 +204,27 @@ def refusal_summary(
                 np.where(both, lexical == judge, np.nan), **boot
             ).model_dump(),
             "detectors_kappa": kappa if kappa is None or np.isfinite(kappa) else None,
+            "by_category": _refusals_by_category(
+                [p for p in prompts if p.group == group and p.id in verdicts], verdicts
+            ),
         }
     return summary
+
+
+def _refusals_by_category(
+    prompts: Sequence[EvalPrompt], verdicts: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Refusal rates per prompt category (point values; categories are small)."""
+    table: dict[str, dict[str, Any]] = {}
+    for category in sorted({p.record.category or "(none)" for p in prompts}):
+        ids = [p.id for p in prompts if (p.record.category or "(none)") == category]
+        judged = [verdicts[i]["judge_p"] for i in ids if verdicts[i]["judge_p"] is not None]
+        table[category] = {
+            "prompts": len(ids),
+            "lexical": float(np.mean([verdicts[i]["lexical"] for i in ids])),
+            "judge": float(np.mean([p > 0.5 for p in judged])) if judged else None,
+        }
+    return table
 
 
 def reward_summary(

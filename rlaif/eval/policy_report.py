@@ -134,6 +134,7 @@ def policy_report(metrics: dict[str, Any]) -> Report:
             "Grey: lexical rule; blue: judge model.",
         ),
     )
+    report.add(_category_table(metrics["refusal"]))
     if metrics.get("reward"):
         report.add(
             Heading("Reward-model scores"),
@@ -165,3 +166,26 @@ def policy_report(metrics: dict[str, Any]) -> Report:
                 ),
             )
     return report
+
+
+def _category_table(refusal: dict[str, Any]) -> Table | None:
+    """Refusal rate per prompt category, each model's lexical and judge rates side by side."""
+    models = list(refusal)
+    keys: dict[tuple[str, str], int] = {}
+    for groups_ in refusal.values():
+        for group, r in groups_.items():
+            for category, row in r.get("by_category", {}).items():
+                keys[(group, category)] = row["prompts"]
+    if not keys:
+        return None
+    headers = ["Group", "Category", "Prompts"]
+    for model in models:
+        headers += [f"{model} (lexical)", f"{model} (judge)"]
+    rows = []
+    for (group, category), count in sorted(keys.items()):
+        cells = [group, category, str(count)]
+        for model in models:
+            row = refusal[model].get(group, {}).get("by_category", {}).get(category, {})
+            cells += [cell(row.get("lexical"), percent=True), cell(row.get("judge"), percent=True)]
+        rows.append(cells)
+    return Table(headers, rows)

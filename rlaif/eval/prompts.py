@@ -1,8 +1,9 @@
 """Prompt sets for policy evaluation: JSONL ``{"id", "prompt": [messages], "category"}``
 (``eval/prompts/*.jsonl`` or any file in that format).
 
-A prompt is **benign** when its category is ``benign`` (or, with no category, when its file name
-contains ``benign``); every other prompt is a **red-team** request.
+A prompt is **benign** when its category starts with ``benign`` (``benign``,
+``benign-lookalike``; with no category, when its file name contains ``benign``); every other
+prompt is a **red-team** request.
 """
 
 from __future__ import annotations
@@ -81,5 +82,5 @@ def load_prompts(names: Sequence[str], *, limit: int | None = None, seed: int = 
 
 def _group(record: PromptRecord, path: Path) -> str:
     if record.category:
-        return BENIGN if record.category.lower() == BENIGN else RED_TEAM
+        return BENIGN if record.category.lower().startswith(BENIGN) else RED_TEAM
     return BENIGN if BENIGN in path.stem.lower() else RED_TEAM

@@ -221,3 +221,20 @@ def test_hub_unreachable_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(datasets, "load_dataset", offline)
     with pytest.raises(RlaifError, match="from the Hugging Face hub: ConnectionError.*local path"):
         load_pairs("hf:Anthropic/hh-rlhf", data_dir="harmless-base")
+
+
+def test_every_builtin_suite_is_valid() -> None:
+    for name, path in builtin_suites().items():
+        suite = load_suite(path)
+        assert suite.name == name and suite.description and suite.license
+
+
+def test_package_exports_load_lazily() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, rlaif.eval as e; assert 'sklearn' not in sys.modules; "
+        "assert callable(e.check_agreement_gate); assert 'scipy' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
