@@ -82,3 +82,14 @@ def oracle(rows: Sequence[dict], *, wrong: set[str] | None = None, first_bias: f
         return min(p + first_bias, 1.0), max(p - first_bias, 0.0)
 
     return rule
+
+
+def assert_html_lists_every_metric(page: str, metrics: dict) -> None:
+    """Every leaf of ``metrics.json`` (key and value text) appears in the HTML report."""
+    import html
+
+    from rlaif.eval.report import flatten_metrics
+
+    for key, text in flatten_metrics(json.loads(json.dumps(metrics))):
+        assert html.escape(key) in page, key
+        assert html.escape(text) in page, (key, text)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from eval_helpers import ScriptedJudge, write_jsonl
+from eval_helpers import ScriptedJudge, assert_html_lists_every_metric, write_jsonl
 
 from rlaif.data.records import PairRecord
 from rlaif.errors import RlaifError
@@ -123,7 +123,9 @@ def test_policy_eval_end_to_end(prompt_files, tmp_path: Path, monkeypatch: pytes
         assert (out / "plots" / name).read_bytes().startswith(b"\x89PNG")
     page = (out / "report.html").read_text()
     assert "Harmlessness win rate" in page and "Elo" in page
-    assert json.loads((out / "metrics.json").read_text())["examples"][0]["replies"]
+    stored = json.loads((out / "metrics.json").read_text())
+    assert stored["examples"][0]["replies"]
+    assert_html_lists_every_metric(page, stored)
 
     # A rerun reuses replies, comparisons and refusal verdicts: the judge is not asked again.
     asked = len(judge.asked)

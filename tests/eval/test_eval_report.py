@@ -4,7 +4,6 @@ and lists every metric, and ``rlaif report`` re-renders runs and plots PPO train
 from __future__ import annotations
 
 import base64
-import html
 import io
 import json
 import re
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from eval_helpers import make_judgment, synthetic_pairs
+from eval_helpers import assert_html_lists_every_metric, make_judgment, synthetic_pairs
 from typer.testing import CliRunner
 
 from rlaif.cli.app import app
@@ -20,7 +19,7 @@ from rlaif.errors import RlaifError
 from rlaif.eval.agreement import agreement_metrics
 from rlaif.eval.loaders import LabelledPair
 from rlaif.eval.predictions import PairFrame, assign_positions, predictions_from_judgments
-from rlaif.eval.report import flatten_metrics, write_report
+from rlaif.eval.report import write_report
 from rlaif.eval.training_report import extract_curves, training_metrics
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -52,12 +51,6 @@ def assert_png(data: bytes) -> None:
     image = imread(io.BytesIO(data), format="png")
     assert image.shape[0] > 100 and image.shape[1] > 100
     assert float(image[..., :3].std()) > 0.01  # not a blank canvas
-
-
-def assert_html_lists_every_metric(page: str, metrics: dict) -> None:
-    for key, text in flatten_metrics(json.loads(json.dumps(metrics))):
-        assert html.escape(key) in page, key
-        assert html.escape(text) in page, (key, text)
 
 
 def test_agreement_report_files(tmp_path: Path) -> None:
@@ -140,6 +133,7 @@ def test_training_report_from_trainer_state(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert_png((run / "report" / "plots" / "ppo_curves.png").read_bytes())
     page = (run / "report" / "report.html").read_text()
+    assert_html_lists_every_metric(page, json.loads((run / "report" / "metrics.json").read_text()))
     assert "objective/rlhf_reward" in page and "data:image/png;base64," in page
     assert (run / "metrics.json").read_text() == json.dumps({"train_loss": 0.05})  # untouched
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from eval_helpers import write_jsonl
+from eval_helpers import assert_html_lists_every_metric, write_jsonl
 from typer.testing import CliRunner
 
 from rlaif.cli.app import app
@@ -52,6 +52,7 @@ def test_cli_evaluates_a_tiny_reward_model(tiny_rm: Path, pairs_file: Path, tmp_
     for name in ("rm_accuracy.png", "rm_margins.png", "rm_scores.png", "rm_reliability.png"):
         assert (out / "plots" / name).read_bytes().startswith(b"\x89PNG")
     assert "Pairwise accuracy" in (out / "report.md").read_text()
+    assert_html_lists_every_metric((out / "report.html").read_text(), metrics)
 
 
 def test_chosen_and_rejected_are_wired_the_right_way(
