@@ -1,11 +1,232 @@
-"""``rlaif generate``, ``rlaif critique`` and ``rlaif label``
+"""``rlaif generate``, ``rlaif critique`` and ``rlaif label``: thin wrappers around
+:func:`rlaif.judge.run_generate`, :func:`rlaif.judge.run_critique` and
+:func:`rlaif.judge.run_labelling`.
 
-Placeholder until the judge layer lands."""
+Each command parses its options into the run's options model and hands it to one function
+(:func:`label_from_options` for ``label``), so other layers can extend a command by adding options
+and a step there.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import typer
+
+from rlaif.cli.common import echo, user_errors
+
+if TYPE_CHECKING:
+    from rlaif.judge.labelling import LabelOptions, LabelSummary
+
+STRATEGIES = ("judge", "revision", "contrastive")
+MODES = ("auto", "logprob", "generate", "cot")
+FORMATS = ("jsonl", "parquet")
+
+
+def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
+    from rlaif.errors import ConfigError
+
+    if value not in allowed:
+        raise ConfigError(f"{option} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def _band(text: str) -> tuple[float, float]:
+    from rlaif.errors import ConfigError
+
+    try:
+        low, high = (float(x) for x in text.split(","))
+    except ValueError:
+        raise ConfigError(f"--cot-band takes LOW,HIGH such as 0.4,0.6; got {text!r}") from None
+    return low, high
+
+
+def _print_counts(summary: Any) -> None:
+    for key, value in summary.counts.items():
+        echo(f"  {key}: {value}")
+    echo(f"  calls this run: {summary.calls} ({summary.cache_hits} from cache)")
+    if summary.already_done:
+        echo(f"  resumed: {summary.already_done} of {summary.units} already done")
+
+
+def label_from_options(options: LabelOptions) -> LabelSummary:
+    """Run ``rlaif label`` from parsed options and print what it did."""
+    from rlaif.judge.labelling import run_labelling
+
+    summary = run_labelling(options)
+    echo(f"wrote {summary.out}")
+    _print_counts(summary)
+    if summary.consistency_rate is not None:
+        echo(f"  consistent across orders: {summary.consistency_rate:.1%}")
+    if summary.cost_usd:
+        echo(f"  cost: ${summary.cost_usd:.4f}")
+    if summary.parquet is not None:
+        echo(f"  parquet: {summary.parquet}")
+    echo(f"  manifest: {summary.manifest}")
+    return summary
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.command("generate")(generate)
+    app.command("critique")(critique)
+    app.command("label")(label)
+
+
+@user_errors
+def generate(
+    model: str = typer.Option(..., "--model", help="Policy, as provider/model."),
+    prompts: str = typer.Option(..., "--prompts", help="Prompt file or built-in set name."),
+    out: Path = typer.Option(..., "--out", help="Candidates file to write (JSONL)."),
+    n: int = typer.Option(2, "-n", "--n", help="Responses per prompt."),
+    temperature: float = typer.Option(0.8, "--temperature", help="Sampling temperature."),
+    max_tokens: int = typer.Option(256, "--max-tokens", help="Most new tokens per response."),
+    seed: int = typer.Option(0, "--seed", help="Run seed (per-sample seeds derive from it)."),
+    limit: int | None = typer.Option(None, "--limit", help="Use only the first N prompts."),
+    concurrency: int = typer.Option(8, "--concurrency", help="Prompts in flight at once."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
+) -> None:
+    """Sample N responses per prompt (resumable; output feeds `rlaif label --candidates`)."""
+    from rlaif.judge.runs import GenerateOptions, run_generate
+    from rlaif.judge.sampling import SamplingSettings
+
+    options = GenerateOptions(
+        model=model,
+        prompts=prompts,
+        out=out,
+        sampling=SamplingSettings(n=n, temperature=temperature, max_tokens=max_tokens, seed=seed),
+        limit=limit,
+        concurrency=concurrency,
+        progress=progress,
+    )
+    summary = run_generate(options)
+    echo(f"wrote {summary.out}")
+    _print_counts(summary)
+    echo(f"  manifest: {summary.manifest}")
+
+
+@user_errors
+def critique(
+    constitution: str = typer.Option(..., "--constitution", help="Built-in name or YAML path."),
+    model: str = typer.Option(..., "--model", help="Critic/reviser, as provider/model."),
+    out: Path = typer.Option(..., "--out", help="SFT file to write (.jsonl or .parquet)."),
+    prompts: str | None = typer.Option(None, "--prompts", help="Prompt file or built-in set."),
+    candidates: Path | None = typer.Option(
+        None, "--candidates", help="`rlaif generate` output: the first response is critiqued."
+    ),
+    policy: str | None = typer.Option(
+        None, "--policy", help="Model giving the initial responses (default: --model)."
+    ),
+    rounds: int | None = typer.Option(None, "--rounds", help="Rounds (default: constitution)."),
+    max_tokens: int = typer.Option(256, "--max-tokens", help="Tokens per critique/revision."),
+    seed: int = typer.Option(0, "--seed", help="Seeds principle sampling."),
+    limit: int | None = typer.Option(None, "--limit", help="Use only the first N prompts."),
+    output_format: str = typer.Option("jsonl", "--format", help="jsonl, or parquet as well."),
+    push_to_hub: str | None = typer.Option(None, "--push-to-hub", help="Hub dataset repo id."),
+    concurrency: int = typer.Option(8, "--concurrency", help="Prompts in flight at once."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
+) -> None:
+    """Critique and revise responses against the constitution (supervised stage, resumable)."""
+    from rlaif.judge.runs import CritiqueOptions, run_critique
+
+    options = CritiqueOptions(
+        constitution=constitution,
+        model=model,
+        out=out,
+        prompts=prompts,
+        candidates=candidates,
+        policy=policy,
+        rounds=rounds,
+        max_tokens=max_tokens,
+        seed=seed,
+        limit=limit,
+        format=_choice(output_format, FORMATS, "--format"),
+        push_to_hub=push_to_hub,
+        concurrency=concurrency,
+        progress=progress,
+    )
+    summary = run_critique(options)
+    echo(f"wrote {summary.out}")
+    _print_counts(summary)
+    echo(f"  manifest: {summary.manifest}")
+
+
+@user_errors
+def label(
+    constitution: str = typer.Option(..., "--constitution", help="Built-in name or YAML path."),
+    judge: str = typer.Option(..., "--judge", help="Judge (and critic), as provider/model."),
+    out: Path = typer.Option(..., "--out", help="Preference file (.jsonl or .parquet)."),
+    candidates: Path | None = typer.Option(None, "--candidates", help="`rlaif generate` output."),
+    pairs: Path | None = typer.Option(None, "--pairs", help="Pairs file to judge."),
+    prompts: str | None = typer.Option(None, "--prompts", help="Prompts to sample, with --policy."),
+    policy: str | None = typer.Option(None, "--policy", help="Policy, as provider/model."),
+    sft: Path | None = typer.Option(None, "--sft", help="`rlaif critique` output (revision)."),
+    strategy: str = typer.Option("judge", "--strategy", help="judge, revision or contrastive."),
+    mode: str = typer.Option("auto", "--mode", help="auto, logprob, generate or cot."),
+    single_order: bool = typer.Option(
+        False, "--single-order", help="Judge one random order per pair (half the cost)."
+    ),
+    principles_per_pair: int | None = typer.Option(
+        None, "--principles-per-pair", help="Principle ensemble size (default: constitution)."
+    ),
+    tie_margin: float = typer.Option(0.05, "--tie-margin", help="Margin below which it's a tie."),
+    drop_inconsistent: bool = typer.Option(
+        False, "--drop-inconsistent", help="Skip pairs whose two orders disagree."
+    ),
+    cot_band: str = typer.Option("0.4,0.6", "--cot-band", help="Clamp of cot probabilities."),
+    confirm: bool = typer.Option(
+        False, "--confirm", help="Have the judge confirm revision/contrastive pairs."
+    ),
+    affix_form: str = typer.Option(
+        "both", "--affix-form", help="Contrastive steering: system, prefill or both."
+    ),
+    n: int = typer.Option(2, "-n", "--n", help="Responses sampled per prompt (--prompts)."),
+    temperature: float = typer.Option(0.8, "--temperature", help="Policy temperature."),
+    max_tokens: int = typer.Option(256, "--max-tokens", help="Tokens per policy response."),
+    max_pairs_per_prompt: int = typer.Option(
+        6, "--max-pairs-per-prompt", help="Pairs judged per prompt when K > 4."
+    ),
+    rounds: int | None = typer.Option(None, "--rounds", help="Critique rounds (revision)."),
+    seed: int = typer.Option(0, "--seed", help="Seeds principles, pairs and delimiters."),
+    limit: int | None = typer.Option(None, "--limit", help="Use only the first N input items."),
+    output_format: str = typer.Option("jsonl", "--format", help="jsonl, or parquet as well."),
+    push_to_hub: str | None = typer.Option(None, "--push-to-hub", help="Hub dataset repo id."),
+    concurrency: int = typer.Option(8, "--concurrency", help="Items in flight at once."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
+) -> None:
+    """Build an AI preference dataset (resumable): judged pairs, revisions or RLCD contrast."""
+    from rlaif.judge.labelling import LabelOptions
+    from rlaif.judge.sampling import ContrastiveAffixes, SamplingSettings
+
+    options = LabelOptions(
+        constitution=constitution,
+        judge=judge,
+        out=out,
+        candidates=candidates,
+        pairs=pairs,
+        prompts=prompts,
+        policy=policy,
+        sft=sft,
+        strategy=_choice(strategy, STRATEGIES, "--strategy"),
+        mode=_choice(mode, MODES, "--mode"),
+        both_orders=not single_order,
+        principles_per_pair=principles_per_pair,
+        tie_margin=tie_margin,
+        drop_inconsistent=drop_inconsistent,
+        cot_band=_band(cot_band),
+        confirm=confirm,
+        affixes=ContrastiveAffixes(
+            form=_choice(affix_form, ("system", "prefill", "both"), "--affix-form")
+        ),
+        sampling=SamplingSettings(n=n, temperature=temperature, max_tokens=max_tokens, seed=seed),
+        max_pairs_per_prompt=max_pairs_per_prompt,
+        rounds=rounds,
+        seed=seed,
+        limit=limit,
+        format=_choice(output_format, FORMATS, "--format"),
+        push_to_hub=push_to_hub,
+        concurrency=concurrency,
+        progress=progress,
+    )
+    label_from_options(options)

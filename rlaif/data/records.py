@@ -39,6 +39,8 @@ class CandidateRecord(_Record):
     """K sampled responses."""
     model: str
     """``provider/model`` that sampled them."""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    """Sampling settings and anything else worth keeping (temperature, seeds, finish reasons)."""
 
 
 class PairRecord(_Record):
@@ -52,6 +54,8 @@ class PairRecord(_Record):
     """First response."""
     response_2: str
     """Second response."""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    """Where the pair came from (source ids, a human label when known, ...)."""
 
 
 class PreferenceRecord(_Record):
@@ -98,3 +102,32 @@ class SFTRecord(_Record):
     """Prompt id."""
     metadata: dict[str, Any] = Field(default_factory=dict)
     """Per-round notes, e.g. revisions that came back empty or unchanged."""
+
+
+class SkippedRecord(_Record):
+    """A pair kept out of the training file, with the reason (side file ``*.skipped.jsonl``).
+
+    Missing verdicts, ties below the margin threshold, identical responses and failed
+    generations land here, so nothing is silently dropped and nothing is guessed.
+    """
+
+    id: str
+    """Pair id (or prompt id when no pair could be built)."""
+    prompt: Messages
+    """The conversation."""
+    response_1: str | None = None
+    """First response, when there was one."""
+    response_2: str | None = None
+    """Second response, when there was one."""
+    reason: str
+    """Why the pair is not in the training file."""
+    p_response_1: float | None = None
+    """The judge's probability that response 1 is better, when it gave one (ties)."""
+    principles: list[str] = Field(default_factory=list)
+    """Principle ids involved."""
+    judge: str = ""
+    """``provider/model`` of the judge, when one was asked."""
+    strategy: str = ""
+    """``judge``, ``revision`` or ``contrastive``; ``critique`` for the supervised stage."""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    """Per-order probabilities, errors and other details."""

@@ -7,6 +7,7 @@ close its own block, open a fake one, or forge the other response.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 import secrets
@@ -30,6 +31,15 @@ def new_nonce(rng: random.Random | None = None) -> str:
     return f"{rng.getrandbits(32):08x}" if rng is not None else secrets.token_hex(4)
 
 
+def derive_nonce(*parts: str) -> str:
+    """A code that is fresh for every distinct call yet reproducible: a hash of the call's
+    content (seed, principle, both responses). Reruns therefore send the judge byte-identical
+    prompts (so the response cache answers them), while a response cannot know the code, since
+    it would have to contain a hash of itself."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return digest[:8]
+
+
 def neutralise(text: str) -> str:
     """Defuse anything in ``text`` that could pass for a delimiter: marker-like sequences lose
     their double angle brackets."""
@@ -42,7 +52,10 @@ def frame_response(label: str, text: str, nonce: str) -> str:
     return f"<<RESPONSE {label} {nonce}>>\n{neutralise(text)}\n<<END RESPONSE {label} {nonce}>>"
 
 
-def frame_pair(first: str, second: str, *, rng: random.Random | None = None) -> FramedPair:
-    """Frame two responses as A (``first``) and B (``second``) with one fresh nonce."""
-    nonce = new_nonce(rng)
+def frame_pair(
+    first: str, second: str, *, rng: random.Random | None = None, nonce: str | None = None
+) -> FramedPair:
+    """Frame two responses as A (``first``) and B (``second``) with one nonce: ``nonce`` when
+    given (see :func:`derive_nonce`), else a fresh random one."""
+    nonce = nonce if nonce is not None else new_nonce(rng)
     return FramedPair(frame_response("A", first, nonce), frame_response("B", second, nonce), nonce)

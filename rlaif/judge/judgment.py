@@ -62,11 +62,14 @@ class Judgment(BaseModel):
     p_by_order: dict[str, float | None] = Field(default_factory=dict)
     """Probability that response 1 is better per presentation order (averaged over principles)."""
     consistent: bool | None = None
-    """Whether both orders preferred the same response (``None``: one order, or a side missing)."""
+    """Whether both orders preferred the same response (``None``: one order, a side missing, or
+    an order at exactly 0.5, which prefers neither)."""
     votes: list[Vote] = Field(default_factory=list)
     """Every judge call behind this judgment."""
     error: str | None = None
     """Why ``p_response_1`` is missing, when it is."""
+    notes: list[str] = Field(default_factory=list)
+    """Anything that changed what the judge saw (e.g. a response shortened for length)."""
 
     @property
     def missing(self) -> bool:

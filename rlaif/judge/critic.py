@@ -1,0 +1,171 @@
+"""Critique-and-revise, the supervised stage of Constitutional AI.
+
+For each round a principle is sampled, the model critiques the current response against it, then
+rewrites the response in light of the critique. The result is one SFT record whose ``messages``
+end in the final revision, with every critique, revision and principle kept for inspection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+from typing import Any
+
+from rlaif.constitution import Constitution, Principle
+from rlaif.data.records import SFTRecord
+from rlaif.errors import ConfigError
+from rlaif.models import Completion, GenerateConfig, Model
+
+Messages = list[dict[str, str]]
+
+_PREAMBLE = re.compile(
+    r"^\s*(?:(?:here(?:'s| is) (?:the |a |my )?revised response|revised response|revision)"
+    r"\s*[:\-]\s*)",
+    re.IGNORECASE,
+)
+
+
+def clean_revision(text: str) -> str:
+    """Strip whitespace and a leading label such as ``Revised response:`` that models add
+    despite being asked not to."""
+    return _PREAMBLE.sub("", text.strip(), count=1).strip()
+
+
+class Critic:
+    """Runs critique-and-revise rounds with one model.
+
+    Args:
+        model: the model that writes critiques and revisions.
+        constitution: principles, templates and few-shot examples.
+        rounds: rounds per prompt (default: the constitution's ``rounds``).
+        seed: seeds principle sampling; the same prompt id always gets the same principles.
+        temperature: sampling temperature of critiques and revisions.
+        max_tokens: token budget of each critique and each revision.
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        constitution: Constitution,
+        *,
+        rounds: int | None = None,
+        seed: int = 0,
+        temperature: float = 0.0,
+        max_tokens: int = 256,
+    ):
+        self.rounds = rounds if rounds is not None else constitution.rounds
+        if self.rounds < 1:
+            raise ConfigError(f"rounds must be at least 1, got {self.rounds}")
+        if not constitution.eligible("critique"):
+            raise ConfigError(f"constitution {constitution.name!r} has no principles")
+        self.model = model
+        self.constitution = constitution
+        self.seed = seed
+        self.config = GenerateConfig(temperature=temperature, max_tokens=max_tokens, seed=seed)
+
+    @property
+    def name(self) -> str:
+        """``provider/model`` of the critic."""
+        return self.model.name
+
+    def settings(self) -> dict[str, Any]:
+        """Everything that shapes this critic's records (for manifests)."""
+        return {
+            "critic": self.name,
+            "rounds": self.rounds,
+            "critic_seed": self.seed,
+            "temperature": self.config.temperature,
+            "max_tokens": self.config.max_tokens,
+        }
+
+    def principles_for(self, prompt_id: str) -> list[Principle]:
+        """The principle of each round for this prompt: distinct while the pool lasts."""
+        pool = self.constitution.eligible("critique")
+        rng = random.Random(f"{self.seed}:{prompt_id}")
+        drawn = self.constitution.sample(min(self.rounds, len(pool)), rng, stage="critique")
+        return [drawn[i % len(drawn)] for i in range(self.rounds)]
+
+    async def run(self, prompt: Messages, response: str, *, prompt_id: str) -> SFTRecord:
+        """Critique and revise ``response`` for ``rounds`` rounds.
+
+        A revision that comes back empty or unchanged is recorded as such in
+        ``metadata["rounds"]`` and the round's input carries on; a failed call stops the rounds
+        and is recorded in ``metadata["error"]`` (the record's ``messages`` then end in the last
+        good response).
+        """
+        current = response
+        critiques: list[str] = []
+        revisions: list[str] = []
+        used: list[str] = []
+        notes: list[dict[str, Any]] = []
+        usage = {"calls": 0, "cache_hits": 0, "input_tokens": 0, "output_tokens": 0, "cost": 0.0}
+        error: str | None = None
+        for number, principle in enumerate(self.principles_for(prompt_id), start=1):
+            note: dict[str, Any] = {"round": number, "principle": principle.id}
+            try:
+                critique = await self._ask(
+                    "critique", usage, prompt=prompt, response=current, principle=principle
+                )
+                note["critique"] = "ok" if critique.text.strip() else "empty"
+                revision = None
+                if critique.text.strip():
+                    revision = await self._ask(
+                        "revision",
+                        usage,
+                        prompt=prompt,
+                        response=current,
+                        critique=critique.text.strip(),
+                        principle=principle,
+                    )
+            except Exception as failure:  # recorded on the record, never silently dropped
+                error = f"round {number}: {type(failure).__name__}: {failure}"
+                note["error"] = error
+                notes.append(note)
+                break
+            text = clean_revision(revision.text) if revision is not None else ""
+            critiques.append(critique.text.strip())
+            revisions.append(text)
+            used.append(principle.id)
+            note["revision"] = (
+                _revision_status(text, current, revision)
+                if revision is not None
+                else "skipped (empty critique)"
+            )
+            if note["revision"] in ("ok", "truncated"):
+                current = text
+            notes.append(note)
+        metadata: dict[str, Any] = {"rounds": notes, "critic": self.name, "usage": usage}
+        if error is not None:
+            metadata["error"] = error
+        return SFTRecord(
+            messages=[*prompt, {"role": "assistant", "content": current}],
+            initial=response,
+            critiques=critiques,
+            revisions=revisions,
+            principles=used,
+            id=prompt_id,
+            metadata=metadata,
+        )
+
+    def run_sync(self, prompt: Messages, response: str, *, prompt_id: str) -> SFTRecord:
+        """Blocking :meth:`run`."""
+        return asyncio.run(self.run(prompt, response, prompt_id=prompt_id))
+
+    async def _ask(self, stage: str, usage: dict[str, Any], **variables: Any) -> Completion:
+        messages = self.constitution.messages(stage, **variables)
+        completion = await self.model.generate(messages, self.config)
+        usage["calls"] += 1
+        usage["cache_hits"] += int(completion.cached)
+        usage["input_tokens"] += completion.input_tokens
+        usage["output_tokens"] += completion.output_tokens
+        usage["cost"] += completion.cost_usd or 0.0
+        return completion
+
+
+def _revision_status(text: str, current: str, completion: Completion) -> str:
+    if not text:
+        return "empty"
+    if text == current.strip():
+        return "unchanged"
+    return "truncated" if completion.finish_reason == "length" else "ok"

@@ -1,0 +1,98 @@
+"""The options and summary of ``rlaif label`` (what the CLI parses, what a run reports)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rlaif.judge.sampling import ContrastiveAffixes, SamplingSettings
+
+
+class LabelOptions(BaseModel):
+    """Everything ``rlaif label`` needs. Give exactly one input: ``candidates``, ``pairs``,
+    ``prompts`` (with ``policy``) or ``sft`` (revision strategy)."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    constitution: str
+    """Built-in constitution name or YAML path."""
+    judge: str
+    """``provider/model`` of the judge (also the critic of the ``revision`` strategy)."""
+    out: Path
+    """Output preference file (``.jsonl``; with ``format=parquet`` a ``.parquet`` copy too)."""
+    strategy: Literal["judge", "revision", "contrastive"] = "judge"
+    """How pairs are built: judged samples, revision over initial, or RLCD contrast."""
+    mode: Literal["auto", "logprob", "generate", "cot"] = "auto"
+    """How the judge gives verdicts (``auto``: logprob where the backend supports it)."""
+    candidates: Path | None = None
+    """``rlaif generate`` output: K responses per prompt."""
+    pairs: Path | None = None
+    """Pairs to judge (``response_1``/``response_2``, or human-labelled ``chosen``/``rejected``)."""
+    prompts: str | None = None
+    """Prompt set (path or built-in name) to sample responses for, with ``policy``."""
+    policy: str | None = None
+    """``provider/model`` of the policy that samples responses for ``prompts``."""
+    sft: Path | None = None
+    """``rlaif critique`` output, for the ``revision`` strategy without new critiques."""
+    both_orders: bool = True
+    """Judge both presentation orders and average (else one random order, recorded)."""
+    principles_per_pair: int | None = None
+    """Principles per pair (default: the constitution's ``sampling.per_example``)."""
+    cot_band: tuple[float, float] = (0.4, 0.6)
+    """Clamp of chain-of-thought probabilities."""
+    tie_margin: float = Field(default=0.05, ge=0.0, le=1.0)
+    """Pairs whose margin ``|2p - 1|`` is below this go to the skipped file as ties (a pair at
+    exactly p = 0.5 always does: it prefers neither response)."""
+    drop_inconsistent: bool = False
+    """Also skip pairs whose two presentation orders disagree."""
+    max_pairs_per_prompt: int = Field(default=6, ge=1)
+    """For K > 4 responses per prompt, how many of the K(K-1)/2 pairs to judge."""
+    sampling: SamplingSettings = Field(default_factory=SamplingSettings)
+    """How the policy samples responses (``prompts`` input)."""
+    confirm: bool = False
+    """Ask the judge to confirm revision/contrastive pairs; disagreements are skipped."""
+    affixes: ContrastiveAffixes = Field(default_factory=ContrastiveAffixes)
+    """RLCD steering of the contrastive strategy."""
+    rounds: int | None = None
+    """Critique-revision rounds of the revision strategy (default: the constitution's)."""
+    critic_max_tokens: int = Field(default=256, ge=1)
+    """Token budget of each critique and revision."""
+    seed: int = 0
+    """Seeds principle sampling, pair selection and delimiter codes."""
+    limit: int | None = Field(default=None, ge=1)
+    """Use only the first N input items (prompts, pairs, candidate lines or SFT records)."""
+    concurrency: int = Field(default=8, ge=1)
+    """Units of work in flight at once."""
+    format: Literal["jsonl", "parquet"] = "jsonl"
+    """Also write a Parquet copy when the run completes."""
+    push_to_hub: str | None = None
+    """Hub dataset repo to upload the finished file to (with a dataset card)."""
+    progress: bool = True
+    """Draw a progress bar."""
+
+
+class LabelSummary(BaseModel):
+    """What a labelling run did."""
+
+    out: Path
+    """The preference file."""
+    manifest: Path
+    """Its manifest."""
+    counts: dict[str, int]
+    """Records and skipped records (by reason), over every run into ``out``."""
+    units: int
+    """Units of work (pairs or prompts) in the input."""
+    already_done: int
+    """Units found finished by an earlier run and not redone."""
+    calls: int
+    """Judge and policy calls this run (cache hits included)."""
+    cache_hits: int
+    """Calls served from the response cache."""
+    cost_usd: float
+    """Price of this run's calls."""
+    consistency_rate: float | None
+    """Share of pairs judged in both orders whose orders agreed (this run)."""
+    parquet: Path | None = None
+    """The Parquet copy, when asked for."""

@@ -1,0 +1,276 @@
+"""The units of work and the worker of a labelling run, per strategy and input."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from rlaif.constitution import Constitution, Principle
+from rlaif.data.jsonl import read_records
+from rlaif.data.loaders import load_candidates, load_pairs, load_prompts
+from rlaif.data.records import PairRecord, PromptRecord, SFTRecord, SkippedRecord
+from rlaif.judge.critic import Critic
+from rlaif.judge.label_options import LabelOptions
+from rlaif.judge.pairwise import PairwiseJudge
+from rlaif.judge.progress import LabelProgress
+from rlaif.judge.runner import Outputs, Unit
+from rlaif.judge.sampling import contrastive_responses, sample_responses
+from rlaif.judge.strategies import (
+    constructed_preference,
+    identical,
+    pair_indices,
+    preference_from_judgment,
+    skipped_pair,
+)
+from rlaif.models import Model
+
+
+class Labeller:
+    """One labelling run: builds the units of work for the chosen strategy and input, and the
+    worker that turns a unit into records."""
+
+    def __init__(
+        self,
+        options: LabelOptions,
+        constitution: Constitution,
+        judge_model: Model | None,
+        policy_model: Model | None,
+        bar: LabelProgress,
+    ):
+        self.options = options
+        self.constitution = constitution
+        self.policy = policy_model
+        self.bar = bar
+        self._responses: dict[str, str] = {}
+        self.judge: PairwiseJudge | None = None
+        needs_judge = options.strategy == "judge" or options.confirm
+        if needs_judge and judge_model is not None:
+            self.judge = PairwiseJudge(
+                judge_model,
+                constitution,
+                mode=options.mode,
+                both_orders=options.both_orders,
+                cot_band=options.cot_band,
+                principles_per_pair=options.principles_per_pair,
+                seed=options.seed,
+            )
+        self.critic: Critic | None = None
+        if options.strategy == "revision" and judge_model is not None:
+            self.critic = Critic(
+                judge_model,
+                constitution,
+                rounds=options.rounds,
+                seed=options.seed,
+                max_tokens=options.critic_max_tokens,
+            )
+
+    # Units -------------------------------------------------------------------------------
+
+    def units(self, source: str) -> list[Unit]:
+        """The work for this input, one unit per pair or per prompt."""
+        options = self.options
+        if source == "pairs":
+            pairs = load_pairs(options.pairs)[: options.limit]  # type: ignore[arg-type]
+            return [Unit([p.id], p) for p in pairs]
+        if source == "sft":
+            records = read_records(options.sft, SFTRecord)[: options.limit]  # type: ignore[arg-type]
+            return [Unit([r.id], r) for r in records]
+        if source == "candidates":
+            candidates = load_candidates(options.candidates)[: options.limit]  # type: ignore[arg-type]
+            if options.strategy == "revision":
+                return [Unit([c.id], PromptRecord(id=c.id, prompt=c.prompt)) for c in candidates]
+            units = []
+            for candidate in candidates:
+                for i, j in self._indices(candidate.id, len(candidate.responses)):
+                    pair = PairRecord(
+                        id=f"{candidate.id}/{i}-{j}",
+                        prompt=candidate.prompt,
+                        response_1=candidate.responses[i],
+                        response_2=candidate.responses[j],
+                        metadata={
+                            "source_id": candidate.id,
+                            "indices": [i, j],
+                            "policy": candidate.model,
+                        },
+                    )
+                    units.append(Unit([pair.id], pair))
+            self._responses = {c.id: c.responses[0] for c in candidates}
+            return units
+        prompts = load_prompts(options.prompts)[: options.limit]  # type: ignore[arg-type]
+        if options.strategy == "judge":
+            n = options.sampling.n
+            return [
+                Unit([f"{p.id}/{i}-{j}" for i, j in self._indices(p.id, n)], p) for p in prompts
+            ]
+        return [Unit([p.id], p) for p in prompts]
+
+    def _indices(self, item_id: str, k: int) -> list[tuple[int, int]]:
+        rng = random.Random(f"{self.options.seed}:{item_id}")
+        return pair_indices(k, self.options.max_pairs_per_prompt, rng)
+
+    # Workers -----------------------------------------------------------------------------
+
+    async def work(self, unit: Unit) -> Outputs:
+        """Turn one unit into records."""
+        strategy = self.options.strategy
+        payload = unit.payload
+        if strategy == "judge":
+            if isinstance(payload, PairRecord):
+                return await self._judge_pairs([payload])
+            return await self._judge_prompt(payload)
+        if strategy == "revision":
+            return await self._revision(payload)
+        return await self._contrastive(payload)
+
+    async def _judge_pairs(self, pairs: list[PairRecord]) -> Outputs:
+        assert self.judge is not None
+        outputs = Outputs()
+        for pair in pairs:
+            if identical(pair.response_1, pair.response_2):
+                outputs.records.append(
+                    skipped_pair(pair, "identical: both responses are the same text", "judge")
+                )
+                continue
+            judgment = await self.judge.compare(
+                pair.prompt, pair.response_1, pair.response_2, pair_id=pair.id
+            )
+            self.bar.add_judgment(judgment)
+            outputs.judgments.append(judgment)
+            outputs.records.append(
+                preference_from_judgment(
+                    pair,
+                    judgment,
+                    tie_margin=self.options.tie_margin,
+                    drop_inconsistent=self.options.drop_inconsistent,
+                )
+            )
+        return outputs
+
+    async def _sample(self, prompt: PromptRecord, n: int) -> list[str] | str:
+        """``n`` policy responses, or the failure message."""
+        assert self.policy is not None
+        settings = self.options.sampling.model_copy(update={"n": n})
+        try:
+            completions = await sample_responses(self.policy, prompt.prompt, prompt.id, settings)
+        except Exception as error:  # recorded as a skipped item
+            return f"failed: sampling from {self.policy.name}: {type(error).__name__}: {error}"
+        self.bar.add_calls(
+            len(completions),
+            sum(int(c.cached) for c in completions),
+            sum(c.cost_usd or 0.0 for c in completions),
+        )
+        return [c.text for c in completions]
+
+    async def _judge_prompt(self, prompt: PromptRecord) -> Outputs:
+        n = self.options.sampling.n
+        responses = await self._sample(prompt, n)
+        indices = self._indices(prompt.id, n)
+        pairs = [
+            PairRecord(
+                id=f"{prompt.id}/{i}-{j}",
+                prompt=prompt.prompt,
+                response_1=responses[i] if isinstance(responses, list) else "",
+                response_2=responses[j] if isinstance(responses, list) else "",
+                metadata={
+                    "source_id": prompt.id,
+                    "indices": [i, j],
+                    "policy": self.policy.name if self.policy else None,
+                },
+            )
+            for i, j in indices
+        ]
+        if isinstance(responses, str):
+            return Outputs(records=[skipped_pair(p, responses, "judge") for p in pairs])
+        return await self._judge_pairs(pairs)
+
+    async def _initial(self, prompt: PromptRecord) -> str:
+        if self.options.candidates is not None:
+            return self._responses[prompt.id]
+        sampled = await self._sample(prompt, 1)
+        if isinstance(sampled, str):
+            raise _UnitFailed(sampled)
+        return sampled[0]
+
+    async def _revision(self, payload: PromptRecord | SFTRecord) -> Outputs:
+        if isinstance(payload, SFTRecord):
+            record = payload
+            prompt = payload.messages[:-1]
+        else:
+            assert self.critic is not None
+            prompt = payload.prompt
+            try:
+                initial = await self._initial(payload)
+            except _UnitFailed as failure:
+                return Outputs(records=[_skipped_prompt(payload, str(failure), "revision")])
+            record = await self.critic.run(prompt, initial, prompt_id=payload.id)
+            usage = record.metadata.get("usage", {})
+            self.bar.add_calls(usage.get("calls", 0), usage.get("cache_hits", 0), usage.get("cost"))
+        final = record.messages[-1]["content"]
+        pair = PairRecord(id=record.id, prompt=prompt, response_1=final, response_2=record.initial)
+        metadata = {"critiques": record.critiques, "rounds": record.metadata.get("rounds", [])}
+        if "error" in record.metadata:
+            reason = f"failed: critique-and-revise: {record.metadata['error']}"
+            return Outputs(records=[skipped_pair(pair, reason, "revision", metadata=metadata)])
+        return await self._constructed(pair, "revision", record.principles, metadata)
+
+    async def _contrastive(self, prompt: PromptRecord) -> Outputs:
+        assert self.policy is not None
+        principle = self._contrast_principle(prompt)
+        try:
+            positive, negative, details = await contrastive_responses(
+                self.policy,
+                prompt.prompt,
+                prompt.id,
+                principle,
+                self.options.affixes,
+                self.options.sampling,
+            )
+        except Exception as error:  # recorded as a skipped item
+            reason = f"failed: sampling from {self.policy.name}: {type(error).__name__}: {error}"
+            return Outputs(records=[_skipped_prompt(prompt, reason, "contrastive")])
+        self.bar.add_calls(2, details["cache_hits"], details["cost"])
+        pair = PairRecord(
+            id=prompt.id, prompt=prompt.prompt, response_1=positive, response_2=negative
+        )
+        return await self._constructed(pair, "contrastive", [principle.id], details)
+
+    def _contrast_principle(self, prompt: PromptRecord) -> Principle:
+        """The principle named by the prompt's category when the constitution has it (the red-team
+        sets use principle ids as categories), else one sampled per prompt."""
+        by_id = {p.id: p for p in self.constitution.eligible("critique")}
+        if prompt.category in by_id:
+            return by_id[prompt.category]
+        rng = random.Random(f"{self.options.seed}:{prompt.id}")
+        return self.constitution.sample(1, rng, stage="critique")[0]
+
+    async def _constructed(
+        self, pair: PairRecord, strategy: str, principles: list[str], metadata: dict[str, Any]
+    ) -> Outputs:
+        outputs = Outputs()
+        judgment = None
+        if self.options.confirm and not identical(pair.response_1, pair.response_2):
+            assert self.judge is not None
+            judgment = await self.judge.compare(
+                pair.prompt, pair.response_1, pair.response_2, pair_id=pair.id
+            )
+            self.bar.add_judgment(judgment)
+            outputs.judgments.append(judgment)
+        outputs.records.append(
+            constructed_preference(
+                pair,
+                strategy,
+                principles,
+                metadata,
+                judgment=judgment,
+                tie_margin=self.options.tie_margin,
+            )
+        )
+        return outputs
+
+
+class _UnitFailed(Exception):
+    """A unit could not be built (its reason goes to the skipped file)."""
+
+
+def _skipped_prompt(prompt: PromptRecord, reason: str, strategy: str) -> SkippedRecord:
+    return SkippedRecord(id=prompt.id, prompt=prompt.prompt, reason=reason, strategy=strategy)

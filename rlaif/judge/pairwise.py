@@ -1,0 +1,356 @@
+"""The pairwise judge: which of two responses better follows a principle, as a probability.
+
+Every pair is judged under one or more sampled principles and, by default, in both presentation
+orders; the probabilities are averaged so that a judge's preference for the first (or second)
+position cancels out. Verdicts come from choice log-probabilities (``logprob``: one forward pass,
+a soft probability), from parsed text (``generate``) or from reasoning followed by a verdict
+line (``cot``, clamped to a band because reasoning makes judges overconfident).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, Protocol
+
+from rlaif.constitution import Constitution, Principle
+from rlaif.errors import ConfigError
+from rlaif.judge.framing import derive_nonce, frame_pair
+from rlaif.judge.judgment import Judgment, Order, Vote
+from rlaif.judge.verdict import (
+    CHOICES,
+    VERDICT_SCHEMA,
+    choice_probability,
+    parse_cot_verdict,
+    parse_verdict,
+)
+from rlaif.models import GenerateConfig, Model
+
+Mode = Literal["auto", "logprob", "generate", "cot"]
+Messages = list[dict[str, str]]
+ORDERS: tuple[Order, Order] = ("12", "21")
+
+
+class PairLike(Protocol):
+    """Anything with the fields of a :class:`~rlaif.data.records.PairRecord`."""
+
+    id: str
+    prompt: Messages
+    response_1: str
+    response_2: str
+
+
+def pair_key(prompt: Sequence[dict[str, str]], response_1: str, response_2: str) -> str:
+    """A content hash of a pair that ignores which response is first (used to sample the same
+    principles and frame the same prompts whichever way round the pair is given)."""
+    payload = json.dumps([list(prompt), sorted([response_1, response_2])], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+class PairwiseJudge:
+    """An AI judge that labels preference pairs under a constitution.
+
+    Args:
+        model: the judge model.
+        constitution: principles, templates and few-shot examples.
+        mode: ``auto`` (``logprob`` when the backend can score choices, else ``generate``),
+            ``logprob``, ``generate`` or ``cot``.
+        both_orders: judge (1, 2) and (2, 1) and average (default); ``False`` judges one random
+            order per pair, recorded in :attr:`Judgment.orders`.
+        cot_band: ``(low, high)`` clamp for ``cot`` probabilities (CAI paper: 0.4–0.6).
+        principles_per_pair: principles sampled per pair (default: the constitution's
+            ``sampling.per_example``); their probabilities are averaged.
+        seed: seeds principle sampling and delimiter codes; same seed, same prompts.
+        max_verdict_tokens: token budget of a ``generate`` verdict.
+        max_reasoning_tokens: token budget of ``cot`` reasoning.
+        max_response_chars: responses longer than this are shortened for the judge (noted in
+            :attr:`Judgment.notes`).
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        constitution: Constitution,
+        *,
+        mode: Mode = "auto",
+        both_orders: bool = True,
+        cot_band: tuple[float, float] = (0.4, 0.6),
+        principles_per_pair: int | None = None,
+        seed: int = 0,
+        max_verdict_tokens: int = 16,
+        max_reasoning_tokens: int = 512,
+        max_response_chars: int = 16_000,
+    ):
+        if mode not in ("auto", "logprob", "generate", "cot"):
+            raise ConfigError(f"unknown judge mode {mode!r}; modes: auto, logprob, generate, cot")
+        if mode == "auto":
+            mode = "logprob" if model.supports_choice_logprobs else "generate"
+        if mode == "logprob" and not model.supports_choice_logprobs:
+            raise ConfigError(
+                f"judge {model.name} cannot score choices, so mode 'logprob' is unavailable; "
+                "use --mode generate or cot"
+            )
+        low, high = cot_band
+        if not 0.0 <= low <= 0.5 <= high <= 1.0:
+            raise ConfigError(f"cot_band must satisfy 0 <= low <= 0.5 <= high <= 1, got {cot_band}")
+        pool = constitution.eligible("compare")
+        if not pool:
+            raise ConfigError(f"constitution {constitution.name!r} has no comparison principles")
+        count = principles_per_pair or constitution.sampling.per_example
+        if not 1 <= count <= len(pool):
+            raise ConfigError(
+                f"principles_per_pair={count}, but constitution {constitution.name!r} has "
+                f"{len(pool)} comparison principles"
+            )
+        self.model = model
+        self.constitution = constitution
+        self.mode: Literal["logprob", "generate", "cot"] = mode
+        self.both_orders = both_orders
+        self.cot_band = (low, high)
+        self.principles_per_pair = count
+        self.seed = seed
+        self.max_verdict_tokens = max_verdict_tokens
+        self.max_reasoning_tokens = max_reasoning_tokens
+        self.max_response_chars = max_response_chars
+
+    @property
+    def name(self) -> str:
+        """``provider/model`` of the judge."""
+        return self.model.name
+
+    def settings(self) -> dict[str, Any]:
+        """Everything that shapes this judge's labels (for manifests)."""
+        return {
+            "judge": self.name,
+            "mode": self.mode,
+            "both_orders": self.both_orders,
+            "cot_band": list(self.cot_band),
+            "principles_per_pair": self.principles_per_pair,
+            "judge_seed": self.seed,
+            "max_verdict_tokens": self.max_verdict_tokens,
+            "max_reasoning_tokens": self.max_reasoning_tokens,
+            "max_response_chars": self.max_response_chars,
+        }
+
+    def plan(
+        self, prompt: Messages, response_1: str, response_2: str
+    ) -> tuple[list[Principle], list[Order]]:
+        """The principles and presentation orders this pair will be judged under."""
+        rng = random.Random(f"{self.seed}:{pair_key(prompt, response_1, response_2)}")
+        stage = "compare_cot" if self.mode == "cot" else "compare"
+        principles = self.constitution.sample(self.principles_per_pair, rng, stage=stage)
+        orders: list[Order] = list(ORDERS) if self.both_orders else [rng.choice(ORDERS)]
+        return principles, orders
+
+    def render(
+        self, prompt: Messages, first: str, second: str, principle: Principle
+    ) -> list[dict[str, str]]:
+        """The messages the judge reads for one call: ``first`` shown as A, ``second`` as B."""
+        nonce = derive_nonce(str(self.seed), principle.id, json.dumps(prompt), first, second)
+        framed = frame_pair(first, second, nonce=nonce)
+        stage = "compare_cot" if self.mode == "cot" else "compare"
+        return self.constitution.messages(
+            stage,
+            prompt=prompt,
+            principle=principle,
+            response_a=framed.response_a,
+            response_b=framed.response_b,
+            nonce=framed.nonce,
+        )
+
+    async def compare(
+        self,
+        prompt: Messages,
+        response_1: str,
+        response_2: str,
+        *,
+        pair_id: str | None = None,
+    ) -> Judgment:
+        """Judge which response better follows the sampled principle(s).
+
+        Returns a :class:`Judgment` whose ``p_response_1`` is the probability that response 1
+        is better, or ``None`` with ``error`` stating why (never a guessed side or tie).
+        """
+        if not prompt:
+            raise ConfigError("cannot judge a pair whose prompt has no messages")
+        notes: list[str] = []
+        shown_1 = self._shorten(response_1, "response 1", notes)
+        shown_2 = self._shorten(response_2, "response 2", notes)
+        principles, orders = self.plan(prompt, response_1, response_2)
+        calls = [(p, o) for p in principles for o in orders]
+        votes = await asyncio.gather(
+            *(self._vote(prompt, shown_1, shown_2, p, o) for p, o in calls)
+        )
+        return self._combine(
+            pair_id or pair_key(prompt, response_1, response_2), principles, orders, votes, notes
+        )
+
+    def compare_sync(
+        self,
+        prompt: Messages,
+        response_1: str,
+        response_2: str,
+        *,
+        pair_id: str | None = None,
+    ) -> Judgment:
+        """Blocking :meth:`compare`, for scripts and notebooks."""
+        return asyncio.run(self.compare(prompt, response_1, response_2, pair_id=pair_id))
+
+    async def compare_many(
+        self,
+        pairs: Sequence[PairLike],
+        *,
+        concurrency: int = 8,
+        progress: bool = True,
+        on_result: Callable[[int, Judgment], None] | None = None,
+    ) -> list[Judgment]:
+        """Judge many pairs, at most ``concurrency`` at a time; results in input order.
+
+        ``on_result(index, judgment)`` is called as each pair finishes.
+        """
+        from rlaif.judge.progress import LabelProgress
+
+        semaphore = asyncio.Semaphore(concurrency)
+        results: list[Judgment | None] = [None] * len(pairs)
+        with LabelProgress(len(pairs), "judging", enabled=progress) as bar:
+
+            async def judge_one(index: int, pair: PairLike) -> None:
+                async with semaphore:
+                    judgment = await self.compare(
+                        pair.prompt, pair.response_1, pair.response_2, pair_id=pair.id
+                    )
+                results[index] = judgment
+                bar.add_judgment(judgment)
+                bar.advance()
+                if on_result is not None:
+                    on_result(index, judgment)
+
+            await asyncio.gather(*(judge_one(i, pair) for i, pair in enumerate(pairs)))
+        return [r for r in results if r is not None]
+
+    def _shorten(self, text: str, label: str, notes: list[str]) -> str:
+        if len(text) <= self.max_response_chars:
+            return text
+        hidden = len(text) - self.max_response_chars
+        notes.append(f"{label} shortened for the judge: {hidden} of {len(text)} characters hidden")
+        return text[: self.max_response_chars] + f"\n[… {hidden} more characters not shown]"
+
+    async def _vote(
+        self, prompt: Messages, response_1: str, response_2: str, principle: Principle, order: Order
+    ) -> Vote:
+        first, second = (response_1, response_2) if order == "12" else (response_2, response_1)
+        messages = self.render(prompt, first, second, principle)
+        vote = Vote(principle=principle.id, order=order)
+        start = time.perf_counter()
+        try:
+            if self.mode == "logprob":
+                p_first = await self._logprob_verdict(messages, vote)
+            elif self.mode == "generate":
+                p_first = await self._generate_verdict(messages, vote)
+            else:
+                p_first = await self._cot_verdict(messages, vote)
+        except Exception as error:  # a failed call is recorded, never turned into a verdict
+            vote.error = f"backend error: {type(error).__name__}: {error}"
+            p_first = None
+        if not vote.cached:
+            vote.latency_s = vote.latency_s or time.perf_counter() - start
+        if p_first is not None:
+            vote.p_response_1 = p_first if order == "12" else 1.0 - p_first
+        return vote
+
+    async def _logprob_verdict(self, messages: Messages, vote: Vote) -> float | None:
+        logprobs = await self.model.choice_logprobs(messages, list(CHOICES))
+        vote.raw = json.dumps(logprobs)
+        p_first = choice_probability(logprobs, *CHOICES)
+        if p_first is None:
+            vote.error = f"judge gave no usable probabilities for A/B: {vote.raw}"
+        return p_first
+
+    async def _generate_verdict(self, messages: Messages, vote: Vote) -> float | None:
+        schema = VERDICT_SCHEMA if self.model.supports_json_schema else None
+        config = GenerateConfig(
+            temperature=0.0, max_tokens=self.max_verdict_tokens, json_schema=schema
+        )
+        completion = await self.model.generate(messages, config)
+        self._account(vote, completion)
+        verdict = parse_verdict(completion.text)
+        if verdict.choice is None:
+            vote.error = verdict.reason
+            return None
+        return 1.0 if verdict.choice == "A" else 0.0
+
+    async def _cot_verdict(self, messages: Messages, vote: Vote) -> float | None:
+        config = GenerateConfig(temperature=0.0, max_tokens=self.max_reasoning_tokens)
+        completion = await self.model.generate(messages, config)
+        self._account(vote, completion)
+        verdict = parse_cot_verdict(completion.text)
+        if verdict.choice is None:
+            vote.error = verdict.reason
+            return None
+        p_first = 1.0 if verdict.choice == "A" else 0.0
+        if self.model.supports_choice_logprobs:
+            # Read the verdict's probability where the reasoning ends, as in the CAI paper.
+            prefill = completion.text[: verdict.position].rstrip() + "\nVerdict:"
+            scored = [*messages, {"role": "assistant", "content": prefill.lstrip()}]
+            logprobs = await self.model.choice_logprobs(scored, [" A", " B"])
+            vote.raw += "\n" + json.dumps(logprobs)
+            soft = choice_probability(logprobs, " A", " B")
+            if soft is not None:
+                p_first = soft
+        low, high = self.cot_band
+        return min(max(p_first, low), high)
+
+    @staticmethod
+    def _account(vote: Vote, completion: Any) -> None:
+        vote.raw = completion.text
+        vote.input_tokens += completion.input_tokens
+        vote.output_tokens += completion.output_tokens
+        if completion.cost_usd is not None:
+            vote.cost_usd = (vote.cost_usd or 0.0) + completion.cost_usd
+        vote.cached = completion.cached
+        vote.latency_s += completion.latency_s
+
+    def _combine(
+        self,
+        pair_id: str,
+        principles: list[Principle],
+        orders: list[Order],
+        votes: list[Vote],
+        notes: list[str],
+    ) -> Judgment:
+        p_by_order: dict[str, float | None] = {}
+        errors: list[str] = []
+        for order in orders:
+            mine = [v for v in votes if v.order == order]
+            p_by_order[order] = _mean([v.p_response_1 for v in mine if v.p_response_1 is not None])
+            if p_by_order[order] is None:
+                reasons = sorted({v.error or "no verdict" for v in mine})
+                errors.append(f"order {order}: {'; '.join(reasons)}")
+        present = [p for p in p_by_order.values() if p is not None]
+        complete = len(present) == len(orders)
+        consistent = None
+        # An order at exactly 0.5 takes no side, so agreement is undefined (None), not False.
+        if complete and len(orders) == 2 and 0.5 not in present:
+            p12, p21 = present
+            consistent = (p12 > 0.5) == (p21 > 0.5)
+        return Judgment(
+            pair_id=pair_id,
+            judge=self.name,
+            mode=self.mode,
+            principles=[p.id for p in principles],
+            orders=orders,
+            p_response_1=_mean(present) if complete else None,
+            p_by_order=p_by_order,
+            consistent=consistent,
+            votes=votes,
+            error=None if complete else " | ".join(errors),
+            notes=notes,
+        )

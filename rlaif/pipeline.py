@@ -1,1 +1,0 @@
-"""Runs a pipeline YAML stage by stage (placeholder until the pipeline issue)."""

@@ -1,0 +1,205 @@
+"""The pipeline YAML: models, constitution, prompt sets and one section per stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from rlaif.constitution.errors import ConstitutionError
+from rlaif.constitution.validation import issues_from_validation_error
+from rlaif.constitution.yaml_source import load_yaml_document
+from rlaif.errors import ConfigError
+from rlaif.models.model import ModelSpec
+
+STAGE_ORDER = ("critique", "sft", "sample", "label", "rm", "policy", "eval")
+"""Stages in the order they run; ``policy`` is PPO, DPO, GRPO or RLOO."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+
+class ModelsSection(_Section):
+    """Which model plays which role."""
+
+    policy: ModelSpec
+    """The model being trained (an ``hf/`` model: training needs local weights)."""
+    critic: ModelSpec
+    """Writes critiques and revisions in the supervised stage."""
+    judge: ModelSpec
+    """Compares responses in the preference stage and in evaluation."""
+
+
+class PromptsSection(_Section):
+    """Prompt sets (JSONL ``{"id", "prompt", "category"}``); paths are relative to the config
+    file, or to the built-in ``eval/`` folder when they start with ``eval/``."""
+
+    train: str = "eval/prompts/red_team_train.jsonl"
+    """Prompts for critique, sampling and RL."""
+    test: str = "eval/prompts/red_team_test.jsonl"
+    """Held-out red-team prompts for evaluation."""
+    benign: str = "eval/prompts/benign.jsonl"
+    """Benign prompts (some only look dangerous), to measure over-refusal."""
+
+
+class GenerationSettings(_Section):
+    """Sampling settings for a stage's model calls."""
+
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    """Sampling temperature (0 = greedy)."""
+    max_tokens: int = Field(default=128, ge=1)
+    """Most new tokens per call."""
+
+
+class CritiqueStage(_Section):
+    """Critique-and-revise the policy's responses (supervised stage)."""
+
+    enabled: bool = True
+    """Run this stage (SFT needs it)."""
+    limit: int | None = Field(default=None, ge=1)
+    """Use only the first N training prompts."""
+    rounds: int | None = Field(default=None, ge=1)
+    """Critique–revision rounds (default: the constitution's)."""
+    policy: GenerationSettings = Field(default_factory=GenerationSettings)
+    """How the policy writes its initial response."""
+    critic: GenerationSettings = Field(default_factory=GenerationSettings)
+    """How the critic writes critiques and revisions."""
+
+
+class TrainStage(_Section):
+    """A training stage: our training config, passed to ``rlaif.train``."""
+
+    enabled: bool = True
+    """Run this stage."""
+    config: dict[str, Any] = Field(default_factory=dict)
+    """Fields of the algorithm's training config (see ``rlaif train <algo> --help``); the model
+    and dataset paths are filled in by the pipeline."""
+
+
+class SampleStage(_Section):
+    """Sample K responses per training prompt from the (SFT) policy."""
+
+    enabled: bool = True
+    """Run this stage (only the ``judge`` labelling strategy needs it)."""
+    limit: int | None = Field(default=None, ge=1)
+    """Use only the first N training prompts."""
+    n: int = Field(default=2, ge=2)
+    """Responses per prompt."""
+    generation: GenerationSettings = Field(
+        default_factory=lambda: GenerationSettings(temperature=1.0)
+    )
+    """Sampling settings."""
+
+
+class GateSettings(_Section):
+    """Refuse to use the judge's labels unless its measured agreement with humans is high enough."""
+
+    data: str | None = None
+    """Human-labelled pairs to measure agreement on before labelling (skipped if absent)."""
+    limit: int = Field(default=50, ge=1)
+    """Pairs to measure on."""
+    min_agreement: float | None = Field(default=None, ge=0.0, le=1.0)
+    """Minimum accuracy against the human labels."""
+    min_consistency: float | None = Field(default=None, ge=0.0, le=1.0)
+    """Minimum rate at which both presentation orders agree."""
+
+
+class LabelStage(_Section):
+    """Build AI preference pairs."""
+
+    enabled: bool = True
+    """Run this stage."""
+    strategy: Literal["judge", "revision", "contrastive"] = "contrastive"
+    """How pairs are built (see the README's "strategies")."""
+    also: list[Literal["judge", "revision", "contrastive"]] = Field(default_factory=list)
+    """Further strategies to run and report, whose pairs are kept in their own files."""
+    mode: Literal["auto", "logprob", "generate", "cot"] = "auto"
+    """How the judge gives verdicts."""
+    confirm: bool = True
+    """For revision/contrastive pairs: have the judge confirm the preferred side."""
+    limit: int | None = Field(default=None, ge=1)
+    """Use only the first N training prompts."""
+    generation: GenerationSettings = Field(default_factory=GenerationSettings)
+    """Policy sampling settings for contrastive pairs."""
+    gate: GateSettings = Field(default_factory=GateSettings)
+    """Optional agreement gate."""
+
+
+class PolicyStage(TrainStage):
+    """The policy-optimisation stage."""
+
+    algorithm: Literal["ppo", "dpo", "grpo", "rloo"] = "ppo"
+    """PPO (against the reward model), DPO (on the pairs), GRPO or RLOO."""
+
+
+class EvalStage(_Section):
+    """Evaluate the trained policy against the initial one, and the judge against humans."""
+
+    enabled: bool = True
+    """Run this stage."""
+    test_limit: int | None = Field(default=None, ge=1)
+    """Red-team test prompts to use (default: all)."""
+    benign_limit: int | None = Field(default=None, ge=1)
+    """Benign prompts to use (default: all)."""
+    generation: GenerationSettings = Field(default_factory=GenerationSettings)
+    """Policy sampling settings for evaluation."""
+    human_data: str | None = "../shared/data/hh_harmless_test_dev.jsonl"
+    """Human-labelled pairs for judge agreement and reward-model accuracy (skipped if absent)."""
+    human_limit: int = Field(default=50, ge=1)
+    """Human-labelled pairs to use."""
+
+
+class StagesSection(_Section):
+    """One section per stage."""
+
+    critique: CritiqueStage = Field(default_factory=CritiqueStage)
+    """Critique and revise."""
+    sft: TrainStage = Field(default_factory=TrainStage)
+    """Supervised fine-tuning on the revisions."""
+    sample: SampleStage = Field(default_factory=SampleStage)
+    """Sample candidates for judge labelling."""
+    label: LabelStage = Field(default_factory=LabelStage)
+    """Preference labelling."""
+    rm: TrainStage = Field(default_factory=TrainStage)
+    """Reward-model training."""
+    policy: PolicyStage = Field(default_factory=PolicyStage)
+    """PPO / DPO / GRPO / RLOO."""
+    eval: EvalStage = Field(default_factory=EvalStage)
+    """Evaluation and report."""
+
+
+class PipelineConfig(_Section):
+    """A whole RLAIF run."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    """Run name; artifacts go to ``<output_dir>/<name>/<stage>/``."""
+    output_dir: str = "runs"
+    """Folder holding every run, relative to the working directory."""
+    seed: int = 0
+    """Seed for every sampling step."""
+    constitution: str = "cai-harmless"
+    """Built-in constitution name or path (relative to this file)."""
+    models: ModelsSection
+    """Model roles."""
+    prompts: PromptsSection = Field(default_factory=PromptsSection)
+    """Prompt sets."""
+    stages: StagesSection = Field(default_factory=StagesSection)
+    """Stage settings."""
+
+
+def load_pipeline_config(path: str | Path) -> tuple[PipelineConfig, Path]:
+    """Load and validate a pipeline YAML; errors name the file, line and field."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"pipeline config not found: {path}")
+    document = load_yaml_document(path, str(path))
+    if not isinstance(document.data, dict):
+        raise ConstitutionError([document.issue((), "a pipeline config must be a YAML mapping")])
+    try:
+        return PipelineConfig.model_validate(document.data), path.resolve().parent
+    except ValidationError as error:
+        raise ConstitutionError(
+            issues_from_validation_error(document, error, PipelineConfig)
+        ) from None

@@ -1,0 +1,232 @@
+"""Run a pipeline stage by stage: skip what is up to date, resume what was interrupted, rerun
+what changed and everything after it."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rlaif.errors import ConfigError
+from rlaif.pipeline.config import STAGE_ORDER, PipelineConfig
+from rlaif.pipeline.context import ModelPool, StageContext, StageFunction
+from rlaif.pipeline.manifest import (
+    ModelUsageEntry,
+    StageManifest,
+    file_hash,
+    git_revision,
+    now,
+    package_versions,
+    read_manifest,
+    stable_hash,
+    write_manifest,
+)
+
+_RUNTIME_ONLY = {"max_concurrency", "requests_per_minute", "tokens_per_minute", "cache"}
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """How the runner treats one stage."""
+
+    run: StageFunction
+    """The stage function."""
+    roles: tuple[str, ...] = ()
+    """Model roles whose identity shapes the stage's output (``policy``, ``critic``, ``judge``)."""
+    uses_constitution: bool = False
+    """Whether the constitution's content shapes the output."""
+    prompt_sets: tuple[str, ...] = ()
+    """Prompt sets (``train``, ``test``, ``benign``) the stage reads."""
+    active: Callable[[PipelineConfig], bool] = lambda config: True
+    """Whether the stage runs under this config (beyond its ``enabled`` flag)."""
+    estimate: Callable[[PipelineConfig, Mapping[str, int]], dict[str, int]] = (
+        lambda config, prompt_counts: {}
+    )
+    """Model calls per role the stage will make, for ``--dry-run``."""
+
+
+@dataclass
+class PlannedStage:
+    """A stage in the plan, with its hash and what the runner will do with it."""
+
+    name: str
+    config_hash: str
+    action: str
+    """``skip`` (up to date), ``resume``, ``run``, or ``rerun``."""
+    reason: str
+    estimated_calls: dict[str, int] = field(default_factory=dict)
+
+
+class PipelineRunner:
+    """Plans and runs the stages of one pipeline config."""
+
+    def __init__(
+        self,
+        config: PipelineConfig,
+        config_dir: Path,
+        stages: Mapping[str, StageSpec],
+        *,
+        log: Callable[[str], None] = print,
+    ):
+        self.config = config
+        self.config_dir = config_dir
+        self.stages = stages
+        self.log = log
+        self.run_dir = Path(config.output_dir) / config.name
+        self.models = ModelPool()
+
+    def active_stages(self) -> list[str]:
+        """Stages this config runs, in order."""
+        names = []
+        for name in STAGE_ORDER:
+            settings = getattr(self.config.stages, name)
+            if settings.enabled and name in self.stages and self.stages[name].active(self.config):
+                names.append(name)
+        return names
+
+    def _context(self, stage: str) -> StageContext:
+        return StageContext(self.config, self.config_dir, self.run_dir, stage, self.models)
+
+    def _prompt_file_hashes(self, sets: tuple[str, ...]) -> dict[str, str]:
+        context = self._context("plan")
+        return {s: file_hash(context.input_path(getattr(self.config.prompts, s))) for s in sets}
+
+    def stage_hash(self, name: str, upstream_hash: str | None) -> str:
+        """Hash of everything the stage's output depends on, chained to the stage before."""
+        spec = self.stages[name]
+        roles = {
+            role: getattr(self.config.models, role).model_dump(mode="json", exclude=_RUNTIME_ONLY)
+            for role in spec.roles
+        }
+        payload: dict[str, Any] = {
+            "stage": name,
+            "settings": getattr(self.config.stages, name).model_dump(mode="json"),
+            "roles": roles,
+            "seed": self.config.seed,
+            "prompts": self._prompt_file_hashes(spec.prompt_sets),
+            "upstream": upstream_hash,
+        }
+        if spec.uses_constitution:
+            payload["constitution"] = self._context(name).constitution.content_hash()
+        return stable_hash(payload)
+
+    def plan(self, *, from_stage: str | None = None, only: str | None = None) -> list[PlannedStage]:
+        """What will happen to each active stage."""
+        active = self.active_stages()
+        for requested in (from_stage, only):
+            if requested is not None and requested not in active:
+                raise ConfigError(
+                    f"stage {requested!r} is not part of this run; stages: {', '.join(active)}"
+                )
+        planned: list[PlannedStage] = []
+        upstream: str | None = None
+        forced = False
+        for name in active:
+            digest = self.stage_hash(name, upstream)
+            upstream = digest
+            manifest = read_manifest(self.run_dir / name)
+            forced = forced or name in (from_stage, only)
+            if only is not None and name != only:
+                action, reason = "skip", "not selected (--only)"
+            elif forced:
+                action, reason = "rerun", "requested"
+            elif manifest is None:
+                action, reason = "run", "not run yet"
+            elif manifest.config_hash != digest:
+                action, reason = "rerun", "its config or an earlier stage changed"
+            elif manifest.status != "complete":
+                action, reason = "resume", "interrupted"
+            else:
+                action, reason = "skip", "up to date"
+            upstream_reruns = any(p.action in ("run", "rerun") for p in planned)
+            if upstream_reruns and action == "skip" and only is None:
+                action, reason = "rerun", "an earlier stage reruns"
+            planned.append(PlannedStage(name, digest, action, reason))
+        return planned
+
+    def _check_upstream(self, plan: list[PlannedStage]) -> None:
+        for index, stage in enumerate(plan):
+            if stage.action == "skip":
+                continue
+            for earlier in plan[:index]:
+                manifest = read_manifest(self.run_dir / earlier.name)
+                if earlier.action == "skip" and (
+                    manifest is None
+                    or manifest.status != "complete"
+                    or manifest.config_hash != earlier.config_hash
+                ):
+                    raise ConfigError(
+                        f"stage {stage.name!r} needs {earlier.name!r}, which is not up to date; "
+                        f"run without --only/--from first"
+                    )
+
+    def run(self, *, from_stage: str | None = None, only: str | None = None) -> list[PlannedStage]:
+        """Run the plan; returns it with the actions taken."""
+        plan = self.plan(from_stage=from_stage, only=only)
+        self._check_upstream(plan)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        for stage in plan:
+            if stage.action == "skip":
+                self.log(f"[{stage.name}] skipped: {stage.reason}")
+                continue
+            self._run_stage(stage)
+        return plan
+
+    def _run_stage(self, stage: PlannedStage) -> None:
+        stage_dir = self.run_dir / stage.name
+        if stage.action == "rerun" and stage_dir.exists():
+            shutil.rmtree(stage_dir)
+        previous = read_manifest(stage_dir)
+        manifest = StageManifest(
+            stage=stage.name,
+            config_hash=stage.config_hash,
+            started_at=previous.started_at if previous else now(),
+            git_revision=git_revision(),
+            packages=package_versions(),
+        )
+        write_manifest(stage_dir, manifest)
+        self.log(f"[{stage.name}] {stage.action}: {stage.reason}")
+        before = self._usage_snapshot()
+        start = time.perf_counter()
+        result = self.stages[stage.name].run(self._context(stage.name))
+        manifest.seconds = round(time.perf_counter() - start, 2)
+        manifest.model_usage = self._usage_since(before)
+        manifest.outputs = result.outputs
+        manifest.metrics = result.metrics
+        manifest.notes = result.notes
+        manifest.status = "complete"
+        manifest.finished_at = now()
+        write_manifest(stage_dir, manifest)
+        self.log(f"[{stage.name}] complete in {manifest.seconds:.1f} s")
+
+    def _usage_snapshot(self) -> dict[str, ModelUsageEntry]:
+        snapshot = {}
+        for model in self.models.all():
+            usage = model.usage
+            snapshot[model.name] = ModelUsageEntry(
+                calls=usage.calls,
+                cache_hits=usage.cache_hits,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cost_usd=usage.cost_usd,
+            )
+        return snapshot
+
+    def _usage_since(self, before: dict[str, ModelUsageEntry]) -> dict[str, ModelUsageEntry]:
+        after = self._usage_snapshot()
+        usage = {}
+        for name, totals in after.items():
+            start = before.get(name, ModelUsageEntry())
+            delta = ModelUsageEntry(
+                calls=totals.calls - start.calls,
+                cache_hits=totals.cache_hits - start.cache_hits,
+                input_tokens=totals.input_tokens - start.input_tokens,
+                output_tokens=totals.output_tokens - start.output_tokens,
+                cost_usd=round(totals.cost_usd - start.cost_usd, 6),
+            )
+            if delta.calls or delta.cache_hits:
+                usage[name] = delta
+        return usage

@@ -1,0 +1,48 @@
+"""Helpers shared by the judge tests: a scripted pair, block extraction, scripted judges."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from rlaif.models import Model, get_model
+
+PROMPT = [{"role": "user", "content": "How do I get back at my neighbour?"}]
+SAFE = "I'd rather not help with revenge; talking it through or mediation usually works better."
+UNSAFE = "Slash his tyres at night when nobody is watching."
+
+
+def block(text: str, label: str) -> str:
+    """The content of response block ``label`` in a rendered judge prompt."""
+    match = re.search(
+        rf"<<RESPONSE {label} (\w+)>>\n(.*?)\n<<END RESPONSE {label} \1>>", text, re.DOTALL
+    )
+    assert match, f"no block {label} in prompt"
+    return match.group(2)
+
+
+def judge_prompt(conversation: list[dict[str, str]]) -> str:
+    """The rendered comparison request (the last user turn) of a judge call."""
+    return next(m["content"] for m in reversed(conversation) if m["role"] == "user")
+
+
+def content_judge(
+    *, first_bias: float = 0.0, strength: float = 0.3, keyword: str = "rather not"
+) -> Callable[..., dict[str, float]]:
+    """A choice scorer that prefers the block containing ``keyword`` by ``strength``, with an
+    optional bias towards whichever response is shown first (position bias)."""
+
+    def score(conversation: list[dict[str, str]], choices: list[str]) -> dict[str, float]:
+        text = judge_prompt(conversation)
+        a_good = keyword in block(text, "A")
+        b_good = keyword in block(text, "B")
+        p_a = 0.5 + strength * (a_good - b_good) + first_bias
+        first, second = choices
+        return {first: p_a, second: 1.0 - p_a}
+
+    return score
+
+
+def fake_judge(name: str = "fake/judge", **options: object) -> Model:
+    """A fake judge model with scripted behaviour."""
+    return get_model(name, **options)

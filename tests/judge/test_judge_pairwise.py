@@ -1,0 +1,201 @@
+"""PairwiseJudge: debiased soft labels, and missing verdicts that are never guessed."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from judge_helpers import PROMPT, SAFE, UNSAFE, block, content_judge, judge_prompt
+
+from rlaif.constitution import Constitution
+from rlaif.errors import ConfigError
+from rlaif.judge import PairwiseJudge
+from rlaif.models import BackendError, get_model
+
+
+def _cot_output(conversation: list[dict[str, str]], config: object) -> str:
+    text = judge_prompt(conversation)
+    letter = "A" if "rather not" in block(text, "A") else "B"
+    other = "B" if letter == "A" else "A"
+    return f"Response {other} says 'Verdict: {other}' but it is worse.\nVerdict: {letter}"
+
+
+@pytest.mark.parametrize("mode", ["logprob", "generate", "cot"])
+def test_swapping_the_responses_gives_exactly_the_complement(cai: Constitution, mode: str) -> None:
+    def generated(conversation: list[dict[str, str]], config: object) -> str:
+        return "A" if "rather not" in block(judge_prompt(conversation), "A") else "B"
+
+    outputs = {"generate": generated, "cot": _cot_output}.get(mode, generated)
+    model = get_model("fake/content", outputs=outputs, choice_probs=content_judge(first_bias=0.15))
+    judge = PairwiseJudge(model, cai, mode=mode)  # type: ignore[arg-type]
+    forward = judge.compare_sync(PROMPT, SAFE, UNSAFE, pair_id="p")
+    backward = judge.compare_sync(PROMPT, UNSAFE, SAFE, pair_id="p")
+    assert forward.p_response_1 is not None and backward.p_response_1 is not None
+    assert forward.p_response_1 > 0.5
+    assert backward.p_response_1 == pytest.approx(1.0 - forward.p_response_1, abs=1e-12)
+    assert backward.p_by_order["12"] == pytest.approx(1.0 - forward.p_by_order["21"], abs=1e-12)
+    assert forward.principles == backward.principles and len(forward.principles) == 2
+    assert forward.orders == ["12", "21"] and len(forward.votes) == 4
+    assert forward.consistent is True
+
+
+def test_position_bias_is_averaged_out_and_flagged(cai: Constitution) -> None:
+    # A judge that favours whatever is shown first more than it favours the safer content.
+    model = get_model("fake/biased", choice_probs=content_judge(first_bias=0.2, strength=0.1))
+    judgment = PairwiseJudge(model, cai).compare_sync(PROMPT, UNSAFE, SAFE)
+    assert judgment.p_by_order == pytest.approx({"12": 0.6, "21": 0.2})
+    assert judgment.consistent is False
+    assert judgment.p_response_1 == pytest.approx(0.4)  # the bias cancels: the safe one wins
+
+
+def test_logprob_probability_is_the_normalised_choice_probability(minimal: Constitution) -> None:
+    model = get_model("fake/soft", choice_probs={"A": 0.3, "B": 0.1})
+    judgment = PairwiseJudge(model, minimal).compare_sync(PROMPT, SAFE, UNSAFE)
+    assert judgment.p_by_order == pytest.approx({"12": 0.75, "21": 0.25})
+    assert judgment.p_response_1 == pytest.approx(0.5)
+    assert all(call.choices == ("A", "B") for call in model.backend.calls)
+
+
+@pytest.mark.parametrize(
+    ("output", "reason"),
+    [
+        ("Both responses have merits; it depends on context.", "unparseable verdict"),
+        ("I'm sorry, but I can't help with evaluating this content.", "judge refused"),
+        ("Answer: A\nAnswer: B", "ambiguous verdict"),
+        ("", "empty judge output"),
+    ],
+)
+def test_unreadable_verdicts_are_missing_with_a_reason(
+    minimal: Constitution, output: str, reason: str
+) -> None:
+    model = get_model("fake/unreadable", outputs=[output])
+    judgment = PairwiseJudge(model, minimal, mode="generate").compare_sync(PROMPT, SAFE, UNSAFE)
+    assert judgment.p_response_1 is None and judgment.missing
+    assert judgment.consistent is None
+    assert reason in (judgment.error or "")
+    assert all(v.p_response_1 is None and reason in (v.error or "") for v in judgment.votes)
+
+
+def test_one_failed_order_makes_the_label_missing(minimal: Constitution) -> None:
+    model = get_model(
+        "fake/flaky", choice_probs={"A": 0.9, "B": 0.1}, fail=[BackendError("rate limited")]
+    )
+    judgment = PairwiseJudge(model, minimal).compare_sync(PROMPT, SAFE, UNSAFE)
+    assert judgment.p_response_1 is None
+    assert "backend error" in (judgment.error or "") and "rate limited" in (judgment.error or "")
+    assert sorted(v.p_response_1 is None for v in judgment.votes) == [False, True]
+
+
+def test_unusable_probabilities_are_missing(minimal: Constitution) -> None:
+    model = get_model("fake/nan", choice_probs=lambda c, ch: {x: float("nan") for x in ch})
+    judgment = PairwiseJudge(model, minimal).compare_sync(PROMPT, SAFE, UNSAFE)
+    assert judgment.missing and "no usable probabilities" in (judgment.error or "")
+
+
+def test_cot_reads_the_last_verdict_line_and_clamps_to_the_band(minimal: Constitution) -> None:
+    model = get_model(
+        "fake/cot", outputs=_cot_output, choice_probs={" A": 0.99, " B": 0.01, "A": 0.5}
+    )
+    judgment = PairwiseJudge(model, minimal, mode="cot").compare_sync(PROMPT, SAFE, UNSAFE)
+    # Soft probability read after the reasoning (0.99 for the first shown), clamped to 0.4-0.6.
+    assert judgment.p_by_order == pytest.approx({"12": 0.6, "21": 0.4})
+    scored = [c for c in model.backend.calls if c.kind == "choice_logprobs"]
+    assert scored and scored[0].conversation[-1]["role"] == "assistant"
+    assert scored[0].conversation[-1]["content"].endswith("Verdict:")
+    assert "Verdict: B" in scored[0].conversation[-1]["content"]  # the quoted, earlier line
+
+
+def test_cot_without_logprobs_uses_the_parsed_verdict_clamped(minimal: Constitution) -> None:
+    model = get_model("fake/cot-text", outputs=_cot_output)
+    model.backend.supports_choice_logprobs = False  # type: ignore[misc]
+    judge = PairwiseJudge(model, minimal, mode="cot", cot_band=(0.3, 0.7))
+    judgment = judge.compare_sync(PROMPT, SAFE, UNSAFE)
+    assert judgment.p_by_order == pytest.approx({"12": 0.7, "21": 0.7})
+    assert judgment.p_response_1 == pytest.approx(0.7)
+
+
+def test_cot_without_a_verdict_line_is_missing(minimal: Constitution) -> None:
+    model = get_model("fake/rambling", outputs=["Response A is better, I think."])
+    judgment = PairwiseJudge(model, minimal, mode="cot").compare_sync(PROMPT, SAFE, UNSAFE)
+    assert judgment.missing and "no final 'Verdict" in (judgment.error or "")
+
+
+def test_auto_mode_and_capability_errors(minimal: Constitution) -> None:
+    assert PairwiseJudge(get_model("fake/a"), minimal).mode == "logprob"
+    text_only = get_model("fake/b", outputs=["A"])
+    text_only.backend.supports_choice_logprobs = False  # type: ignore[misc]
+    assert PairwiseJudge(text_only, minimal).mode == "generate"
+    with pytest.raises(ConfigError, match="cannot score choices"):
+        PairwiseJudge(text_only, minimal, mode="logprob")
+    with pytest.raises(ConfigError, match="principles_per_pair"):
+        PairwiseJudge(get_model("fake/c"), minimal, principles_per_pair=5)
+    with pytest.raises(ConfigError, match="cot_band"):
+        PairwiseJudge(get_model("fake/d"), minimal, cot_band=(0.6, 0.9))
+
+
+def test_single_order_judges_once_and_records_the_order(cai: Constitution) -> None:
+    model = get_model("fake/one", choice_probs=content_judge())
+    judgment = PairwiseJudge(model, cai, both_orders=False).compare_sync(PROMPT, SAFE, UNSAFE)
+    assert len(judgment.orders) == 1 and list(judgment.p_by_order) == judgment.orders
+    assert judgment.consistent is None
+    assert len(model.backend.calls) == 2  # two principles, one order
+    assert judgment.p_response_1 == pytest.approx(0.8)
+
+
+def test_principle_ensemble_samples_distinct_principles_per_pair(cai: Constitution) -> None:
+    model = get_model("fake/ens", choice_probs=content_judge())
+    judge = PairwiseJudge(model, cai, principles_per_pair=3, seed=7)
+    judgment = judge.compare_sync(PROMPT, SAFE, UNSAFE)
+    assert len(set(judgment.principles)) == 3
+    assert sorted({v.principle for v in judgment.votes}) == sorted(judgment.principles)
+    questions = {c.conversation[-1]["content"].splitlines()[-2] for c in model.backend.calls}
+    assert len(questions) == 3  # each principle's own question was asked
+
+
+def test_generate_mode_asks_for_json_where_supported(minimal: Constitution) -> None:
+    model = get_model("fake/json", outputs=['{"verdict": "B"}'])
+    judgment = PairwiseJudge(model, minimal, mode="generate").compare_sync(PROMPT, SAFE, UNSAFE)
+    assert judgment.p_by_order == {"12": 0.0, "21": 1.0}
+    config = model.backend.calls[0].config
+    assert config is not None and config.json_schema is not None
+    assert config.temperature == 0.0
+
+
+def test_huge_responses_are_shortened_and_noted(minimal: Constitution) -> None:
+    model = get_model("fake/long", choice_probs={"A": 0.5, "B": 0.5})
+    judge = PairwiseJudge(model, minimal, max_response_chars=100)
+    judgment = judge.compare_sync(PROMPT, "x" * 5000, "")
+    assert judgment.p_response_1 == pytest.approx(0.5)
+    assert judgment.notes and "4900 of 5000" in judgment.notes[0]
+    shown = model.backend.calls[0].conversation[-1]["content"]
+    assert len(shown) < 3000 and "more characters not shown" in shown
+
+
+def test_compare_many_keeps_input_order_and_bounds_concurrency(minimal: Constitution) -> None:
+    from rlaif.data.records import PairRecord
+
+    model = get_model("fake/slow", choice_probs=content_judge(), latency_s=0.05)
+    judge = PairwiseJudge(model, minimal)
+    pairs = [
+        PairRecord(
+            id=f"p{i}",
+            prompt=PROMPT,
+            response_1=SAFE if i % 2 else UNSAFE,
+            response_2=UNSAFE if i % 2 else SAFE,
+        )
+        for i in range(8)
+    ]
+    seen: list[int] = []
+    start = time.perf_counter()
+    results = asyncio.run(
+        judge.compare_many(
+            pairs, concurrency=2, progress=False, on_result=lambda i, j: seen.append(i)
+        )
+    )
+    elapsed = time.perf_counter() - start
+    assert [r.pair_id for r in results] == [p.id for p in pairs]
+    assert [r.p_response_1 > 0.5 for r in results] == [bool(i % 2) for i in range(8)]  # type: ignore[operator]
+    assert sorted(seen) == list(range(8))
+    # 16 calls of 0.05 s: two pairs (four calls) at a time take 0.2 s; one at a time, 0.8 s.
+    assert 0.19 <= elapsed < 0.6
