@@ -93,3 +93,29 @@ def assert_html_lists_every_metric(page: str, metrics: dict) -> None:
     for key, text in flatten_metrics(json.loads(json.dumps(metrics))):
         assert html.escape(key) in page, key
         assert html.escape(text) in page, (key, text)
+
+
+_BLOCK = r"<<RESPONSE {label} (\w+)>>\n(.*?)\n<<END RESPONSE {label} \1>>"
+
+
+def shown_responses(conversation: Sequence[dict[str, str]]) -> tuple[str, str]:
+    """The replies a compare prompt shows as A and B (read from the framed blocks)."""
+    import re
+
+    text = conversation[-1]["content"]
+    a = re.search(_BLOCK.format(label="A"), text, re.DOTALL)
+    b = re.search(_BLOCK.format(label="B"), text, re.DOTALL)
+    assert a is not None and b is not None, "no framed responses in the judge prompt"
+    return a.group(2), b.group(2)
+
+
+def human_judge_probs(rows: Sequence[dict], *, agree: bool = True):
+    """``choice_probs`` for the fake backend: prefers the human-chosen reply (or the other)."""
+    chosen = {r["chosen"] for r in rows}
+
+    def probs(conversation, choices):
+        a, _ = shown_responses(conversation)
+        a_is_chosen = a in chosen
+        return {"A": 0.9, "B": 0.1} if a_is_chosen == agree else {"A": 0.1, "B": 0.9}
+
+    return probs
