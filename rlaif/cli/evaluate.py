@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
 from rlaif.cli.common import echo, user_errors
 from rlaif.errors import RlaifError
+
+if TYPE_CHECKING:
+    from rlaif.eval.agreement_run import JudgeMode
 
 eval_app = typer.Typer(
     help="Judge-human agreement, reward-model accuracy and policy evaluation, with reports.",
@@ -16,6 +19,13 @@ eval_app = typer.Typer(
 )
 
 MODES = ("auto", "logprob", "generate", "cot")
+
+
+def judge_mode(value: str) -> JudgeMode:
+    """Validate a ``--mode`` value."""
+    if value not in MODES:
+        raise RlaifError(f"--mode must be one of {', '.join(MODES)}, got {value!r}")
+    return cast("JudgeMode", value)
 
 
 def parse_options(pairs: list[str] | None) -> dict[str, Any]:
@@ -61,14 +71,12 @@ def agreement(
     from rlaif.eval.agreement import verdict_sentence
     from rlaif.eval.agreement_run import AgreementSettings, JudgeSpec, run_agreement
 
-    for m in mode:
-        if m not in MODES:
-            raise RlaifError(f"--mode must be one of {', '.join(MODES)}, got {m!r}")
+    modes = [judge_mode(m) for m in mode]
     options = parse_options(judge_option)
     specs = [
         JudgeSpec(model=j, mode=m, options=options, constitution=constitution, seed=seed)
         for j in judge
-        for m in mode
+        for m in modes
     ]
     settings = AgreementSettings(
         data=data,
@@ -153,13 +161,11 @@ def policy(
 
     from rlaif.eval.policy_eval import PolicyEvalSettings, run_policy_eval
 
-    if mode not in MODES:
-        raise RlaifError(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
     settings = PolicyEvalSettings(
         prompts=prompts,
         judge=judge,
         constitution=constitution,
-        mode=mode,
+        mode=judge_mode(mode),
         max_tokens=max_tokens,
         temperature=temperature,
         limit=limit,
@@ -183,8 +189,10 @@ def report(
     run_dir: Path = typer.Argument(..., help="Evaluation output folder or TRL training run."),
     out: Path | None = typer.Option(None, help="Where to write (default: beside the data)."),
 ) -> None:
-    """Render report.md and report.html: re-render an evaluation from its metrics.json, or plot
-    the training curves of a TRL run folder (trainer_state.json)."""
+    """Render report.md and report.html for an evaluation or a TRL training run.
+
+    An evaluation folder is re-rendered from its metrics.json; a training run folder
+    (trainer_state.json) gets RUN_DIR/report/ with its training curves."""
     import json
 
     from rlaif.eval.report import write_report

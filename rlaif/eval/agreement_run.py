@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from rlaif.data.records import PairRecord
 from rlaif.errors import RlaifError
@@ -33,6 +33,8 @@ from rlaif.eval.store import JsonlStore
 from rlaif.judge.judgment import Judgment
 from rlaif.models import Model, get_model
 
+JudgeMode = Literal["auto", "logprob", "generate", "cot"]
+"""How the judge reads verdicts (``auto``: logprob where the backend can score choices)."""
 CHUNK_SIZE = 16
 """Pairs judged between two appends to the judgments file (what a killed run can lose)."""
 
@@ -40,7 +42,9 @@ CHUNK_SIZE = 16
 class PairJudge(Protocol):
     """What the runner needs from a judge (``rlaif.judge.PairwiseJudge`` provides it)."""
 
-    async def compare_many(self, pairs: Any, **kwargs: Any) -> list[Judgment]:
+    async def compare_many(
+        self, pairs: Sequence[Any], *, concurrency: int = 8, progress: bool = True
+    ) -> list[Judgment]:
         """Judge each pair (id, prompt, response_1, response_2)."""
         ...
 
@@ -50,7 +54,7 @@ class JudgeSpec:
     """One judge to measure: model name, verdict mode and model options."""
 
     model: str
-    mode: str = "auto"
+    mode: JudgeMode = "auto"
     """``auto``, ``logprob``, ``generate`` or ``cot``."""
     options: dict[str, Any] = field(default_factory=dict)
     """Model options (``base_url``, ``api_key_env``, prices, backend options)."""
@@ -78,12 +82,19 @@ class AgreementSettings:
     """Everything besides the judges that determines an agreement run."""
 
     data: str
+    """Pairs: a file, a suite (built-in name or YAML path) or ``hf:owner/name``."""
     limit: int | None = None
+    """Measure a seeded random subset of this many pairs (``None``: all)."""
     seed: int = 0
+    """Seed of the subset, of which reply is shown as response 1, and of the bootstrap."""
     concurrency: int = 8
+    """Judge requests in flight."""
     n_resamples: int = DEFAULT_RESAMPLES
+    """Bootstrap resamples per interval."""
     data_dir: str | None = None
+    """Hub data dir (``hf:`` sources)."""
     split: str | None = None
+    """Hub split (``hf:`` sources; default ``test``)."""
 
 
 JudgeFactory = Callable[[JudgeSpec, Model], PairJudge]
@@ -92,7 +103,7 @@ JudgeFactory = Callable[[JudgeSpec, Model], PairJudge]
 def build_pairwise_judge(spec: JudgeSpec, model: Model) -> PairJudge:
     """The project's :class:`rlaif.judge.PairwiseJudge` for ``spec`` (both orders)."""
     from rlaif.constitution import load_constitution
-    from rlaif.judge import PairwiseJudge  # type: ignore[attr-defined]
+    from rlaif.judge import PairwiseJudge
 
     constitution = load_constitution(spec.constitution)
     judge: PairJudge = PairwiseJudge(

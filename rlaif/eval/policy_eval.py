@@ -24,7 +24,13 @@ import numpy as np
 
 from rlaif.data.records import PairRecord
 from rlaif.errors import RlaifError
-from rlaif.eval.agreement_run import JudgeFactory, JudgeSpec, build_pairwise_judge, judge_records
+from rlaif.eval.agreement_run import (
+    JudgeFactory,
+    JudgeMode,
+    JudgeSpec,
+    build_pairwise_judge,
+    judge_records,
+)
 from rlaif.eval.bootstrap import DEFAULT_RESAMPLES
 from rlaif.eval.elo import Comparison, elo_table
 from rlaif.eval.policy_metrics import GROUPS, refusal_summary, reward_summary, win_rate_rows
@@ -39,18 +45,31 @@ class PolicyEvalSettings:
     """What to evaluate on and how (everything besides the models)."""
 
     prompts: list[str]
+    """Prompt files or built-in set names (red-team and benign)."""
     judge: str
+    """``provider/model`` of the judge (pairwise comparisons and refusal classification)."""
     constitution: str = "cai-harmless"
-    mode: str = "auto"
+    """Constitution the pairwise judge uses."""
+    mode: JudgeMode = "auto"
+    """Judge mode."""
     max_tokens: int = 256
+    """Most new tokens per policy reply."""
     temperature: float = 0.0
+    """Sampling temperature of the policies (0: greedy)."""
     limit: int | None = None
+    """Seeded random subset of this many prompts per file."""
     seed: int = 0
+    """Seed of subsets, sampling, the judge and the bootstrap."""
     concurrency: int = 8
+    """Requests in flight per model."""
     reward_model: str | None = None
+    """Reward-model folder whose scores of every reply are reported."""
     n_resamples: int = DEFAULT_RESAMPLES
+    """Bootstrap resamples per interval."""
     elo_resamples: int = 200
+    """Prompt resamples for the Elo intervals."""
     judge_options: dict[str, Any] = field(default_factory=dict)
+    """``get_model`` options of the judge (``base_url``, prices, backend options)."""
     model_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Options per policy/baseline name (``get_model`` keyword arguments)."""
 
