@@ -12,12 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from rlaif.constitution.library import eval_dir
+from rlaif.data.loaders import load_prompts as read_prompt_set
+from rlaif.data.loaders import resolve_prompt_file
 from rlaif.data.records import PromptRecord
 from rlaif.errors import RlaifError
-from rlaif.eval.loaders import read_records, select_subset
+from rlaif.eval.loaders import select_subset
 
 BENIGN, RED_TEAM = "benign", "red-team"
 
@@ -36,46 +35,21 @@ class EvalPrompt:
         return self.record.id
 
 
-def resolve_prompt_file(name: str) -> Path:
-    """A prompt file path, or a built-in set name (``eval/prompts/<name>.jsonl``)."""
-    path = Path(name)
-    if path.is_file():
-        return path
-    builtin = eval_dir() / "prompts" / f"{name.removesuffix('.jsonl')}.jsonl"
-    if builtin.is_file():
-        return builtin
-    folder = eval_dir() / "prompts"
-    known = sorted(p.stem for p in folder.glob("*.jsonl")) if folder.is_dir() else []
-    raise RlaifError(
-        f"prompt file {name!r} not found (built-in sets: {', '.join(known) or 'none installed'})"
-    )
-
-
 def load_prompts(names: Sequence[str], *, limit: int | None = None, seed: int = 0):
-    """Prompts from every file, ids unique across files; ``limit`` keeps a seeded random subset
-    per file (so red-team and benign sets keep their share)."""
+    """Prompts from every file (paths or built-in set names, read by
+    :func:`rlaif.data.loaders.load_prompts`), ids unique across files; ``limit`` keeps a seeded
+    random subset per file (so red-team and benign sets keep their share)."""
     prompts: list[EvalPrompt] = []
     seen: dict[str, str] = {}
     for name in names:
         path = resolve_prompt_file(name)
-        from_file: list[EvalPrompt] = []
-        for where, raw in read_records(path):
-            try:
-                record = PromptRecord.model_validate(raw)
-            except ValidationError as error:
-                problems = "; ".join(
-                    f"{'.'.join(map(str, e['loc'])) or '(record)'}: {e['msg']}"
-                    for e in error.errors()
-                )
-                raise RlaifError(f"{where}: not a prompt record ({problems})") from None
-            if record.id in seen:
-                raise RlaifError(f"{where}: prompt id {record.id!r} also in {seen[record.id]}")
-            if not record.prompt or record.prompt[-1].get("role") != "user":
-                raise RlaifError(f"{where}: the prompt must end with a user turn")
-            seen[record.id] = where
-            from_file.append(EvalPrompt(record, _group(record, path), path.name))
+        from_file = [EvalPrompt(r, _group(r, path), path.name) for r in read_prompt_set(path)]
         if not from_file:
             raise RlaifError(f"{path}: no prompts")
+        for prompt in from_file:
+            if prompt.id in seen:
+                raise RlaifError(f"{path}: prompt id {prompt.id!r} also in {seen[prompt.id]}")
+            seen[prompt.id] = path.name
         prompts.extend(select_subset(from_file, limit, seed))
     return prompts
 

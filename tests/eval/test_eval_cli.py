@@ -83,7 +83,7 @@ def test_policy_and_rm_user_errors(tmp_path: Path, pairs_file: Path) -> None:
             str(tmp_path / "p"),
         ],
     )
-    assert policy.exit_code == 2 and "prompt file 'no-such-set' not found" in policy.output
+    assert policy.exit_code == 2 and "prompt file no-such-set not found" in policy.output
     rm = runner.invoke(
         app,
         [

@@ -166,10 +166,12 @@ def test_model_pairs() -> None:
 def test_prompt_files_groups_and_errors(prompt_files, tmp_path: Path) -> None:
     prompts = load_prompts(prompt_files, limit=2)
     assert [p.group for p in prompts] == ["red-team", "red-team", "benign", "benign"]
-    bad = write_jsonl(tmp_path / "bad.jsonl", [{"id": "x", "prompt": "not messages"}])
-    with pytest.raises(RlaifError, match=r"bad\.jsonl:1: not a prompt record"):
+    bad = write_jsonl(
+        tmp_path / "bad.jsonl", [{"id": "x", "prompt": [{"role": "assistant", "content": "hi"}]}]
+    )
+    with pytest.raises(RlaifError, match=r"bad\.jsonl:1: the prompt must end with a user turn"):
         load_prompts([str(bad)])
     with pytest.raises(RlaifError, match="also in"):
         load_prompts([prompt_files[0], prompt_files[0]])
-    with pytest.raises(RlaifError, match="prompt file 'nope' not found"):
+    with pytest.raises(RlaifError, match="prompt file nope not found"):
         load_prompts(["nope"])
