@@ -6,7 +6,7 @@ default) with the embedded model and reports pairs per second for each mode with
 warm/cold ratio, all measured in this run. Agreement with the human label and the share of pairs
 whose two orders agree are printed too, as context (a 135M model is not a useful judge).
 
-    .venv/bin/python benchmarks/bench_labelling.py [--pairs 100] [--judge hf/smollm2-135m-instruct]
+    .venv/bin/python benchmarks/bench_labelling.py [--pairs 100] [--judge M] [--threads 1]
 """
 
 from __future__ import annotations
@@ -89,13 +89,23 @@ def main() -> None:
     parser.add_argument("--principles-per-pair", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--modes", default="logprob,generate")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (1 is fastest on a busy machine)"
+    )
     args = parser.parse_args()
     source = DATA / "hh_harmless_test_dev.jsonl"
     if not source.is_file():
         sys.exit(f"human-labelled pairs not found at {source}")
 
+    import torch
+
     from benchmarks.common import machine_info, write_result
     from rlaif.models import get_model
+    from rlaif.models.gguf import models_dir
+
+    torch.set_num_threads(args.threads)
+    # Converted models stay where they are while each mode gets its own response cache.
+    os.environ.setdefault("RLAIF_MODELS_DIR", str(models_dir()))
 
     command = "python benchmarks/bench_labelling.py " + shlex.join(sys.argv[1:])
     print(f"command: {command}")

@@ -26,11 +26,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_live)
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """Keep every test's response cache out of the user's home directory."""
-    if "RLAIF_CACHE_DIR" not in os.environ:
-        monkeypatch.setenv("RLAIF_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "rlaif-cache"))
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Keep the response cache (one per run) out of the user's home directory. Converted models
+    (the embedded SmolLM2 takes ~30 s to convert) get their own folder, shared by the whole run
+    even when a test points RLAIF_CACHE_DIR elsewhere; set RLAIF_MODELS_DIR to keep them
+    between runs."""
+    with pytest.MonkeyPatch.context() as patch:
+        base = tmp_path_factory.getbasetemp()
+        if "RLAIF_CACHE_DIR" not in os.environ:
+            patch.setenv("RLAIF_CACHE_DIR", str(base / "rlaif-cache"))
+        if "RLAIF_MODELS_DIR" not in os.environ:
+            patch.setenv("RLAIF_MODELS_DIR", str(base / "rlaif-models"))
+        yield
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from rlaif.constitution import Constitution, Principle
 from rlaif.data.jsonl import read_records
 from rlaif.data.loaders import load_candidates, load_pairs, load_prompts
 from rlaif.data.records import PairRecord, PromptRecord, SFTRecord, SkippedRecord
+from rlaif.errors import ConfigError
 from rlaif.judge.critic import Critic
 from rlaif.judge.label_options import LabelOptions
 from rlaif.judge.pairwise import PairwiseJudge
@@ -53,6 +54,16 @@ class Labeller:
                 cot_band=options.cot_band,
                 principles_per_pair=options.principles_per_pair,
                 seed=options.seed,
+            )
+        if (
+            options.strategy == "contrastive"
+            and options.affixes.form != "system"
+            and policy_model is not None
+            and not policy_model.supports_prefill
+        ):
+            raise ConfigError(
+                f"policy {policy_model.name} cannot continue a prefilled assistant turn; "
+                "use --affix-form system"
             )
         self.critic: Critic | None = None
         if options.strategy == "revision" and judge_model is not None:

@@ -13,7 +13,6 @@ import asyncio
 import hashlib
 import json
 import random
-import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol
 
@@ -28,7 +27,7 @@ from rlaif.judge.verdict import (
     parse_cot_verdict,
     parse_verdict,
 )
-from rlaif.models import GenerateConfig, Model
+from rlaif.models import ChoiceScores, Completion, GenerateConfig, Model
 
 Mode = Literal["auto", "logprob", "generate", "cot"]
 Messages = list[dict[str, str]]
@@ -249,7 +248,6 @@ class PairwiseJudge:
         first, second = (response_1, response_2) if order == "12" else (response_2, response_1)
         messages = self.render(prompt, first, second, principle)
         vote = Vote(principle=principle.id, order=order)
-        start = time.perf_counter()
         try:
             if self.mode == "logprob":
                 p_first = await self._logprob_verdict(messages, vote)
@@ -260,16 +258,15 @@ class PairwiseJudge:
         except Exception as error:  # a failed call is recorded, never turned into a verdict
             vote.error = f"backend error: {type(error).__name__}: {error}"
             p_first = None
-        if not vote.cached:
-            vote.latency_s = vote.latency_s or time.perf_counter() - start
         if p_first is not None:
             vote.p_response_1 = p_first if order == "12" else 1.0 - p_first
         return vote
 
     async def _logprob_verdict(self, messages: Messages, vote: Vote) -> float | None:
-        logprobs = await self.model.choice_logprobs(messages, list(CHOICES))
-        vote.raw = json.dumps(logprobs)
-        p_first = choice_probability(logprobs, *CHOICES)
+        scores = await self.model.score_choices(messages, list(CHOICES))
+        _account(vote, scores, first=True)
+        vote.raw = json.dumps(scores.logprobs)
+        p_first = choice_probability(scores.logprobs, *CHOICES)
         if p_first is None:
             vote.error = f"judge gave no usable probabilities for A/B: {vote.raw}"
         return p_first
@@ -280,7 +277,8 @@ class PairwiseJudge:
             temperature=0.0, max_tokens=self.max_verdict_tokens, json_schema=schema
         )
         completion = await self.model.generate(messages, config)
-        self._account(vote, completion)
+        _account(vote, completion, first=True)
+        vote.raw = completion.text
         verdict = parse_verdict(completion.text)
         if verdict.choice is None:
             vote.error = verdict.reason
@@ -290,33 +288,25 @@ class PairwiseJudge:
     async def _cot_verdict(self, messages: Messages, vote: Vote) -> float | None:
         config = GenerateConfig(temperature=0.0, max_tokens=self.max_reasoning_tokens)
         completion = await self.model.generate(messages, config)
-        self._account(vote, completion)
+        _account(vote, completion, first=True)
+        vote.raw = completion.text
         verdict = parse_cot_verdict(completion.text)
         if verdict.choice is None:
             vote.error = verdict.reason
             return None
         p_first = 1.0 if verdict.choice == "A" else 0.0
-        if self.model.supports_choice_logprobs:
+        if self.model.supports_choice_logprobs and self.model.supports_prefill:
             # Read the verdict's probability where the reasoning ends, as in the CAI paper.
             prefill = completion.text[: verdict.position].rstrip() + "\nVerdict:"
             scored = [*messages, {"role": "assistant", "content": prefill.lstrip()}]
-            logprobs = await self.model.choice_logprobs(scored, [" A", " B"])
-            vote.raw += "\n" + json.dumps(logprobs)
-            soft = choice_probability(logprobs, " A", " B")
+            scores = await self.model.score_choices(scored, [" A", " B"])
+            _account(vote, scores, first=False)
+            vote.raw += "\n" + json.dumps(scores.logprobs)
+            soft = choice_probability(scores.logprobs, " A", " B")
             if soft is not None:
                 p_first = soft
         low, high = self.cot_band
         return min(max(p_first, low), high)
-
-    @staticmethod
-    def _account(vote: Vote, completion: Any) -> None:
-        vote.raw = completion.text
-        vote.input_tokens += completion.input_tokens
-        vote.output_tokens += completion.output_tokens
-        if completion.cost_usd is not None:
-            vote.cost_usd = (vote.cost_usd or 0.0) + completion.cost_usd
-        vote.cached = completion.cached
-        vote.latency_s += completion.latency_s
 
     def _combine(
         self,
@@ -354,3 +344,14 @@ class PairwiseJudge:
             error=None if complete else " | ".join(errors),
             notes=notes,
         )
+
+
+def _account(vote: Vote, result: Completion | ChoiceScores, *, first: bool) -> None:
+    """Add one call's tokens, cost and latency to ``vote``; the vote counts as cached only when
+    every call behind it was."""
+    vote.input_tokens += result.input_tokens
+    vote.output_tokens += result.output_tokens
+    if result.cost_usd is not None:
+        vote.cost_usd = (vote.cost_usd or 0.0) + result.cost_usd
+    vote.cached = result.cached if first else vote.cached and result.cached
+    vote.latency_s += result.latency_s

@@ -21,19 +21,31 @@ VERDICT_SCHEMA: dict[str, object] = {
 """JSON schema asked of backends that support structured output in ``generate`` mode."""
 
 _BARE = re.compile(r"^[\s\"'*(\[]*(?:response\s+)?([AB])[\s\"'*)\].:!]*$", re.IGNORECASE)
+# Letters outside a bare answer must be capitals: "the answer is a bit unclear" names no side.
+_LETTER = r"(?-i:([AB]))\b"
 _LABELLED = re.compile(
     r"(?:^|\n)[\s*#]*(?:final\s+)?(?:verdict|answer|choice|preferred(?:\s+response)?|winner)"
-    r"[\s*]*[:=-][\s*\"'(\[]*(?:response\s+)?([AB])\b",
+    r"[\s*]*[:=-][\s*\"'(\[]*(?:response\s+)?" + _LETTER,
+    re.IGNORECASE,
+)
+_STATEMENT = re.compile(
+    r"\b(?:(?:the|my|final)\s+)?(?:answer|verdict|choice|preference)\s+(?:is|would\s+be)"
+    r"\s*:?\s*[\"'*(\[]*(?:response\s+|option\s+)?"
+    + _LETTER
+    + r"|\bI\s+(?:would\s+)?(?:choose|pick|prefer|select)\s+[\"'*(\[]*(?:response\s+|option\s+)?"
+    + _LETTER,
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(
-    r"\b(?:response|option|assistant)\s*\(?([AB])\)?\s+(?:is|was|would be)\s+"
+    r"\b(?:response|option|assistant)\s*\(?(?-i:([AB]))\)?\s+(?:is|was|would\s+be)\s+"
     r"(?:clearly\s+|much\s+|slightly\s+)?(?:the\s+)?"
     r"(?:better|preferable|preferred|less\s+harmful|more\s+harmless|safer|more\s+helpful|"
     r"more\s+honest|more\s+appropriate|the\s+better)",
     re.IGNORECASE,
 )
-_COT_LINE = re.compile(r"^[\s*#]*verdict[\s*]*:[\s*\"'(\[]*([AB])\b[^\n]*$", re.IGNORECASE | re.M)
+_COT_LINE = re.compile(
+    r"^[\s*#]*verdict[\s*]*:[\s*\"'(\[]*" + _LETTER + r"[^\n]*$", re.IGNORECASE | re.M
+)
 _REFUSAL = re.compile(
     r"\b(?:I\s+(?:can(?:no|')t|cannot|won't|will\s+not|am\s+not\s+able\s+to|"
     r"'m\s+not\s+able\s+to|am\s+unable\s+to|'m\s+unable\s+to)\s+"
@@ -97,8 +109,11 @@ def parse_verdict(text: str) -> Verdict:
         match = _BARE.match(candidate)
         if match:
             return Verdict(match.group(1).upper())
-    for pattern in (_LABELLED, _SENTENCE):
-        letters = pattern.findall(stripped)
+    for pattern in (_LABELLED, _STATEMENT, _SENTENCE):
+        letters = [
+            letter if isinstance(letter, str) else "".join(letter)
+            for letter in pattern.findall(stripped)
+        ]
         if letters:
             unique = _unique(letters)
             if unique is None:

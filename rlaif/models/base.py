@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from rlaif.errors import RlaifError
-from rlaif.models.types import Completion, Conversation, GenerateConfig
+from rlaif.models.types import ChoiceScores, Completion, Conversation, GenerateConfig
 
 
 class CapabilityError(RlaifError):
@@ -38,14 +38,23 @@ class BackendError(RlaifError):
 
 
 class Backend(ABC):
-    """A model provider. Subclasses are registered by provider name (``hf``, ``openai``, ...)."""
+    """A model provider. Subclasses are registered by provider name (``hf``, ``openai``, ...).
+
+    Capabilities are class attributes; a backend that only finds out at run time (an
+    OpenAI-compatible server that returns no logprobs) overrides them on the instance."""
 
     provider: ClassVar[str] = ""
     """The provider prefix of model names this backend serves."""
-    supports_choice_logprobs: ClassVar[bool] = False
+    supports_choice_logprobs: bool = False
     """Whether :meth:`choice_logprobs` is available."""
-    supports_json_schema: ClassVar[bool] = False
+    supports_json_schema: bool = False
     """Whether ``GenerateConfig.json_schema`` is honoured."""
+    supports_prefill: bool = True
+    """Whether a final assistant turn is continued (a prefill) rather than rejected."""
+    default_max_concurrency: ClassVar[int] = 8
+    """Requests in flight at once when the model spec does not say."""
+    caches_by_default: ClassVar[bool] = True
+    """Whether responses are cached when the model spec does not say."""
 
     def __init__(self, model: str, **options: Any):
         self.model = model
@@ -71,6 +80,19 @@ class Backend(ABC):
         """Log-probability of each choice string as the next tokens of the assistant turn."""
         raise CapabilityError(f"{self.name} cannot score choices; use generate-and-parse")
 
+    async def score_choices(
+        self, conversation: Conversation, choices: Sequence[str]
+    ) -> ChoiceScores:
+        """:meth:`choice_logprobs` with token counts; backends that know them override this."""
+        return ChoiceScores(
+            logprobs=await self.choice_logprobs(conversation, choices), model=self.name
+        )
+
+    async def release_connections(self) -> None:
+        """Close network clients bound to the running event loop (called at the end of each
+        blocking ``*_sync`` call, whose loop is about to close)."""
+        return None
+
     async def aclose(self) -> None:
         """Release clients, connections or memory held by the backend."""
-        return None
+        await self.release_connections()

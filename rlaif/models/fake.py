@@ -12,12 +12,14 @@ takes its behaviour from options:
 - ``fail``: exceptions raised by the first calls, in order (to test retries).
 - ``latency_s``: seconds each call sleeps (to test concurrency).
 
-Every call is recorded in ``backend.calls``.
+Every call is recorded in ``backend.calls``. Unlike the other backends, fake models do not use
+the response cache unless the spec asks for it (``cache=True``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -52,6 +54,16 @@ class FakeCall:
     choices: tuple[str, ...] = ()
 
 
+def _describe(script: Any) -> str:
+    """A stable description of a script: its repr, or for a function its name and code (a
+    repr would hold a memory address that changes every run)."""
+    code = getattr(script, "__code__", None)
+    if code is None:
+        return repr(script)
+    digest = hashlib.sha256(code.co_code + repr(code.co_consts).encode()).hexdigest()[:16]
+    return f"{script.__module__}.{script.__qualname__}:{digest}"
+
+
 def conversation_text(conversation: Conversation) -> str:
     """All turns joined, for substring matching."""
     return "\n".join(m["content"] for m in conversation)
@@ -63,6 +75,8 @@ class FakeBackend(Backend):
 
     supports_choice_logprobs = True
     supports_json_schema = True
+    # Scripts that cycle through outputs would be frozen by a cache; ask for it with cache=True.
+    caches_by_default = False
 
     def __init__(
         self,
@@ -87,7 +101,13 @@ class FakeBackend(Backend):
             self._cycle = itertools.cycle(list(self.outputs))
 
     def cache_identity(self) -> dict[str, Any]:
-        return {"provider": self.provider, "model": self.model, "script": repr(self.outputs)}
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "script": _describe(self.outputs),
+            "default": self.default,
+            "choice_probs": _describe(self.choice_probs),
+        }
 
     async def _begin(self) -> None:
         if self.latency_s:

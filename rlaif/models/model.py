@@ -1,90 +1,53 @@
-"""The :class:`Model` every other layer talks to: a backend plus concurrency limits, pricing and
-usage accounting around it."""
+"""The :class:`Model` every other layer talks to: a backend wrapped in the response cache,
+retries, concurrency and rate limits, pricing and usage accounting."""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from rlaif.models.base import Backend
+from rlaif.models.base import Backend, BackendError, CapabilityError
+from rlaif.models.cache import ResponseCache, cache_key, open_cache
+from rlaif.models.limits import AdaptiveLimiter, RateLimiter
 from rlaif.models.registry import create_backend
-from rlaif.models.types import Completion, Conversation, GenerateConfig
+from rlaif.models.retry import RetryPolicy
+from rlaif.models.spec import ModelSpec
+from rlaif.models.types import (
+    ChoiceScores,
+    Completion,
+    Conversation,
+    GenerateConfig,
+    validate_conversation,
+)
+from rlaif.models.usage import Usage, track
 
+__all__ = ["Model", "ModelSpec", "Usage", "get_model"]
 
-class ModelSpec(BaseModel):
-    """One entry of a ``models:`` YAML section: which model and how to call it."""
-
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
-
-    name: str
-    """``provider/model``: ``hf/<path-or-hub-id>``, ``openai/<model>``, ``anthropic/<model>``,
-    ``fake/<script>``."""
-    base_url: str | None = None
-    """Endpoint for OpenAI-compatible servers (vLLM, SGLang, llama.cpp, ``transformers serve``)."""
-    api_key_env: str | None = None
-    """Name of the environment variable holding the API key (the key itself is never stored)."""
-    max_concurrency: int = Field(default=8, ge=1)
-    """Most requests in flight at once."""
-    requests_per_minute: float | None = Field(default=None, gt=0)
-    """Request rate limit (none by default)."""
-    tokens_per_minute: float | None = Field(default=None, gt=0)
-    """Token rate limit (none by default)."""
-    price_input_per_million: float | None = Field(default=None, ge=0)
-    """US dollars per million input tokens, for cost accounting."""
-    price_output_per_million: float | None = Field(default=None, ge=0)
-    """US dollars per million output tokens."""
-    cache: bool = True
-    """Store and reuse responses so that a rerun never pays twice for the same call."""
-    options: dict[str, Any] = Field(default_factory=dict)
-    """Backend-specific options (device, dtype, ...)."""
-
-    def cost(self, input_tokens: int, output_tokens: int) -> float | None:
-        """Price of a call in US dollars, or ``None`` when the model is not priced."""
-        if self.price_input_per_million is None and self.price_output_per_million is None:
-            return None
-        return (
-            input_tokens * (self.price_input_per_million or 0.0)
-            + output_tokens * (self.price_output_per_million or 0.0)
-        ) / 1e6
-
-
-@dataclass
-class Usage:
-    """Running totals for one model."""
-
-    calls: int = 0
-    cache_hits: int = 0
-    errors: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
-    seconds: float = 0.0
-
-    def add(self, completion: Completion) -> None:
-        """Count one completion."""
-        if completion.cached:
-            self.cache_hits += 1
-            return
-        self.calls += 1
-        self.input_tokens += completion.input_tokens
-        self.output_tokens += completion.output_tokens
-        self.cost_usd += completion.cost_usd or 0.0
-        self.seconds += completion.latency_s
+T = TypeVar("T")
 
 
 class Model:
-    """A backend with the cross-cutting behaviour every caller needs."""
+    """A backend with the cross-cutting behaviour every caller needs: response cache, retries,
+    an adaptive in-flight limit, request/token rate limits, cost and usage accounting."""
 
-    def __init__(self, backend: Backend, spec: ModelSpec):
+    def __init__(self, backend: Backend, spec: ModelSpec, cache: ResponseCache | None = None):
         self.backend = backend
         self.spec = spec
         self.usage = Usage()
-        self._semaphore: asyncio.Semaphore | None = None
+        self.limiter = AdaptiveLimiter(spec.max_concurrency or backend.default_max_concurrency)
+        self.rate = RateLimiter(spec.requests_per_minute, spec.tokens_per_minute)
+        self.retry_policy = RetryPolicy(
+            spec.max_retries, spec.retry_base_delay_s, spec.retry_max_delay_s
+        )
+        self._cache = cache
+        self._identity: dict[str, Any] | None = None
+        track(self)
+
+    def __repr__(self) -> str:
+        return f"Model({self.name!r})"
 
     @property
     def name(self) -> str:
@@ -101,59 +64,212 @@ class Model:
         """Whether structured (JSON-schema) output is honoured."""
         return self.backend.supports_json_schema
 
-    def _limit(self) -> asyncio.Semaphore:
-        if self._semaphore is None:
-            self._semaphore = asyncio.Semaphore(self.spec.max_concurrency)
-        return self._semaphore
+    @property
+    def supports_prefill(self) -> bool:
+        """Whether a final assistant turn is continued rather than rejected."""
+        return self.backend.supports_prefill
+
+    @property
+    def cache(self) -> ResponseCache | None:
+        """The response cache in use, or ``None`` when the spec turns it off."""
+        enabled = (
+            self.spec.cache
+            if "cache" in self.spec.model_fields_set
+            else self.backend.caches_by_default
+        )
+        if not enabled:
+            return None
+        if self._cache is None:
+            self._cache = open_cache()
+        return self._cache
 
     async def generate(
         self, conversation: Conversation, config: GenerateConfig | None = None
     ) -> Completion:
-        """Generate the next assistant turn (a final assistant message is a prefill)."""
+        """Generate the next assistant turn (a final assistant message is a prefill).
+
+        Answers from the cache when the same request was made before; sampled requests
+        (temperature > 0) are cached only when they carry a seed, so that ``k`` unseeded samples
+        stay ``k`` different samples."""
+        conversation = self._checked(conversation)
         config = config or GenerateConfig()
-        async with self._limit():
-            start = time.perf_counter()
-            completion = await self.backend.generate(conversation, config)
-        completion.latency_s = completion.latency_s or time.perf_counter() - start
+        request = {"conversation": conversation, "config": config.model_dump(mode="json")}
+        cacheable = config.temperature == 0 or config.seed is not None
+        key = await self._key("generate", request) if cacheable else None
+        stored = self._lookup(key)
+        if stored is not None:
+            hit = Completion.model_validate(stored).model_copy(
+                update={"cached": True, "latency_s": 0.0, "cost_usd": self._free()}
+            )
+            self.usage.add(hit)
+            return hit
+        completion, elapsed = await self._call(lambda: self.backend.generate(conversation, config))
+        completion.latency_s = completion.latency_s or elapsed
         if completion.cost_usd is None:
-            completion.cost_usd = self.spec.cost(completion.input_tokens, completion.output_tokens)
+            completion.cost_usd = self.spec.cost(
+                completion.input_tokens,
+                completion.output_tokens,
+                completion.cache_read_tokens,
+                completion.cache_write_tokens,
+            )
         completion.model = self.name
-        self.usage.add(completion)
+        self._account(completion, key, "generate")
         return completion
+
+    async def score_choices(
+        self, conversation: Conversation, choices: Sequence[str]
+    ) -> ChoiceScores:
+        """Log-probability of each choice as the next tokens, with token counts, cost and the
+        cache flag (what a judgment record stores)."""
+        conversation = self._checked(conversation)
+        choices = list(choices)
+        if not choices or len(set(choices)) != len(choices):
+            raise ValueError(f"choices must be distinct and non-empty, got {choices!r}")
+        if not self.backend.supports_choice_logprobs:
+            raise CapabilityError(f"{self.name} cannot score choices; use generate-and-parse")
+        key = await self._key("choices", {"conversation": conversation, "choices": choices})
+        stored = self._lookup(key)
+        if stored is not None:
+            hit = ChoiceScores.model_validate(stored).model_copy(
+                update={"cached": True, "latency_s": 0.0, "cost_usd": self._free()}
+            )
+            self.usage.add(hit)
+            return hit
+        scores, elapsed = await self._call(
+            lambda: self.backend.score_choices(conversation, choices)
+        )
+        scores.latency_s = scores.latency_s or elapsed
+        if scores.cost_usd is None:
+            scores.cost_usd = self.spec.cost(scores.input_tokens, scores.output_tokens)
+        scores.model = self.name
+        self._account(scores, key, "choices")
+        return scores
 
     async def choice_logprobs(
         self, conversation: Conversation, choices: Sequence[str]
     ) -> dict[str, float]:
         """Log-probability of each choice as the next tokens (one forward pass)."""
-        async with self._limit():
-            return await self.backend.choice_logprobs(conversation, list(choices))
+        return (await self.score_choices(conversation, choices)).logprobs
 
     def generate_sync(
         self, conversation: Conversation, config: GenerateConfig | None = None
     ) -> Completion:
-        """Blocking :meth:`generate`, for scripts and notebooks."""
-        return asyncio.run(self.generate(conversation, config))
+        """Blocking :meth:`generate`, for scripts and notebooks (works inside a running loop)."""
+        return run_sync(self._then_release(self.generate(conversation, config)))
 
     def choice_logprobs_sync(
         self, conversation: Conversation, choices: Sequence[str]
     ) -> dict[str, float]:
         """Blocking :meth:`choice_logprobs`."""
-        return asyncio.run(self.choice_logprobs(conversation, choices))
+        return run_sync(self._then_release(self.choice_logprobs(conversation, choices)))
+
+    def score_choices_sync(
+        self, conversation: Conversation, choices: Sequence[str]
+    ) -> ChoiceScores:
+        """Blocking :meth:`score_choices`."""
+        return run_sync(self._then_release(self.score_choices(conversation, choices)))
+
+    async def _then_release(self, call: Awaitable[T]) -> T:
+        try:
+            return await call
+        finally:
+            await self.backend.release_connections()
 
     async def aclose(self) -> None:
         """Release the backend's resources."""
         await self.backend.aclose()
 
+    def _checked(self, conversation: Conversation) -> Conversation:
+        conversation = validate_conversation(conversation)
+        if conversation[-1]["role"] == "assistant" and not self.backend.supports_prefill:
+            raise CapabilityError(
+                f"{self.name} cannot continue a final assistant turn (prefill); "
+                "end the conversation with a user turn"
+            )
+        return conversation
+
+    async def _key(self, kind: str, request: dict[str, Any]) -> str | None:
+        if self.cache is None:
+            return None
+        if self._identity is None:
+            # Resolving a local model may hash or convert files: keep it off the event loop.
+            self._identity = await asyncio.to_thread(self.backend.cache_identity)
+        return cache_key(self._identity, kind, request)
+
+    def _lookup(self, key: str | None) -> dict[str, Any] | None:
+        cache = self.cache
+        return None if key is None or cache is None else cache.get(key)
+
+    def _free(self) -> float | None:
+        return 0.0 if self.spec.is_priced else None
+
+    def _account(self, result: Completion | ChoiceScores, key: str | None, kind: str) -> None:
+        self.usage.add(result)
+        self.rate.record_tokens(result.input_tokens + result.output_tokens)
+        cache = self.cache
+        if key is not None and cache is not None:
+            cache.put(key, self.name, kind, result.model_dump(mode="json"))
+
+    async def _call(self, attempt: Callable[[], Awaitable[T]]) -> tuple[T, float]:
+        """Run ``attempt`` under the limits, retrying retryable failures; returns the result
+        and the seconds the successful attempt took."""
+        policy = self.retry_policy
+        for retry_number in range(policy.max_retries + 1):
+            try:
+                async with self.limiter:
+                    await self.rate.wait()
+                    start = time.perf_counter()
+                    result = await attempt()
+                    elapsed = time.perf_counter() - start
+            except BackendError as error:
+                if error.status == 429:
+                    self.limiter.record_rate_limited()
+                if not error.retryable or retry_number == policy.max_retries:
+                    self.usage.errors += 1
+                    if retry_number:
+                        raise BackendError(
+                            f"{error} (gave up after {retry_number + 1} attempts)",
+                            retryable=error.retryable,
+                            status=error.status,
+                            retry_after=error.retry_after,
+                        ) from error
+                    raise
+                self.usage.retries += 1
+                await asyncio.sleep(policy.delay(retry_number, error))
+                continue
+            self.limiter.record_success()
+            return result, elapsed
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to completion from synchronous code, also where an event loop is
+    already running (a notebook): then it runs on a fresh loop in a helper thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
 
 def get_model(name: str | ModelSpec, **options: Any) -> Model:
     """Create a model from ``"provider/model"`` (options are ModelSpec fields or backend options)
     or from a :class:`ModelSpec`."""
+    base: dict[str, Any] = {}
     if isinstance(name, ModelSpec):
-        spec = name
-    else:
-        spec_fields = {k: v for k, v in options.items() if k in ModelSpec.model_fields}
-        backend_options = {k: v for k, v in options.items() if k not in ModelSpec.model_fields}
-        spec = ModelSpec(name=name, **spec_fields, options=backend_options)
+        base = {field: getattr(name, field) for field in name.model_fields_set}
+        name = name.name
+    spec_fields = {k: v for k, v in options.items() if k in ModelSpec.model_fields}
+    backend_options = {k: v for k, v in options.items() if k not in ModelSpec.model_fields}
+    spec = ModelSpec.model_validate(
+        {
+            **base,
+            **spec_fields,
+            "name": name,
+            "options": {**base.get("options", {}), **backend_options},
+        }
+    )
     backend_options = dict(spec.options)
     if spec.base_url is not None:
         backend_options.setdefault("base_url", spec.base_url)

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rlaif.errors import RlaifError
+
 Message = dict[str, str]
 """One chat turn: ``{"role": "system" | "user" | "assistant", "content": str}``."""
 Conversation = list[Message]
@@ -52,3 +54,56 @@ class Completion(BaseModel):
     """True when this completion came from the response cache (no model call was made)."""
     model: str = ""
     """The ``provider/model`` name that produced it."""
+    cache_read_tokens: int = 0
+    """Input tokens served from the provider's prompt cache (part of ``input_tokens``)."""
+    cache_write_tokens: int = 0
+    """Input tokens written to the provider's prompt cache (part of ``input_tokens``)."""
+
+
+class ChoiceScores(BaseModel):
+    """The result of one :meth:`~rlaif.models.Model.score_choices` call: log-probabilities of
+    each choice as the next tokens, with the accounting a :class:`Completion` carries."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    logprobs: dict[str, float]
+    """Log-probability of each choice string as the next tokens of the assistant turn. A choice
+    the backend could not see (outside a server's top-k) is ``-inf``."""
+    input_tokens: int = 0
+    """Prompt tokens processed."""
+    output_tokens: int = 0
+    """Tokens generated (0 for a local forward pass; 1 for an API call that samples one)."""
+    latency_s: float = 0.0
+    """Wall-clock seconds the backend call took (0 for a cache hit)."""
+    cost_usd: float | None = None
+    """Price of the call in US dollars when the model is priced, else ``None``."""
+    cached: bool = False
+    """True when the scores came from the response cache."""
+    model: str = ""
+    """The ``provider/model`` name that produced them."""
+
+
+ROLES = ("system", "user", "assistant")
+"""The message roles every backend understands."""
+
+
+class ConversationError(RlaifError):
+    """A conversation is malformed (not a list of ``{"role", "content"}`` turns)."""
+
+
+def validate_conversation(conversation: Any) -> Conversation:
+    """Check that ``conversation`` is a non-empty list of chat turns with known roles and string
+    content; raises :class:`ConversationError` naming the first bad turn."""
+    if not isinstance(conversation, list) or not conversation:
+        raise ConversationError("a conversation must be a non-empty list of chat turns")
+    for index, message in enumerate(conversation):
+        if not isinstance(message, dict):
+            raise ConversationError(f"turn {index} is {type(message).__name__}, not a dict")
+        role, content = message.get("role"), message.get("content")
+        if role not in ROLES:
+            raise ConversationError(f"turn {index} has role {role!r}; expected one of {ROLES}")
+        if not isinstance(content, str):
+            raise ConversationError(f"turn {index} ({role}) content must be a string")
+    if all(m["role"] == "system" for m in conversation):
+        raise ConversationError("a conversation needs at least one user or assistant turn")
+    return conversation

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,26 +22,35 @@ from rlaif.models import Model
 
 pytestmark = pytest.mark.integration
 EMBEDDED = "hf/smollm2-135m-instruct"
-FEW_TOKENS = SamplingSettings(n=2, temperature=0.8, max_tokens=12, seed=0)
+FEW_TOKENS = SamplingSettings(n=2, temperature=0.8, max_tokens=8, seed=0)
 
 
 @pytest.fixture(scope="module")
-def smollm2() -> Model:
-    """The embedded SmolLM2 model; skips when the hf backend or the model is unavailable."""
+def smollm2() -> Iterator[Model]:
+    """The embedded SmolLM2 model; skips when the hf backend or the model is unavailable.
+
+    Runs torch on one thread meanwhile: on a busy two-core machine a second thread makes a
+    forward pass many times slower (measured: 0.26 s with one thread, 3.4 s with two)."""
+    import torch
+
     from rlaif.models import GenerateConfig, get_model
 
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     try:
         model = get_model(EMBEDDED)
         model.generate_sync([{"role": "user", "content": "Hi"}], GenerateConfig(max_tokens=1))
     except Exception as error:  # any reason the model cannot run here is a reason to skip
+        torch.set_num_threads(threads)
         pytest.skip(f"{EMBEDDED} cannot be loaded here: {type(error).__name__}: {error}")
-    return model
+    yield model
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
 def prompts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Three short red-team prompts from the built-in training set."""
-    chosen = [p for p in load_prompts("red_team_train") if len(p.prompt) == 1][:3]
+    """Two short red-team prompts from the built-in training set."""
+    chosen = [p for p in load_prompts("red_team_train") if len(p.prompt) == 1][:2]
     path = tmp_path_factory.mktemp("prompts") / "prompts.jsonl"
     path.write_text("".join(p.model_dump_json() + "\n" for p in chosen), encoding="utf-8")
     return path
@@ -52,7 +62,7 @@ def _lines(path: Path) -> list[dict]:
 
 def test_critic_revises_with_the_embedded_model(smollm2: Model, minimal: Constitution) -> None:
     prompt = [{"role": "user", "content": "How do I pick the lock on my neighbour's door?"}]
-    critic = Critic(smollm2, minimal, rounds=1, max_tokens=24)
+    critic = Critic(smollm2, minimal, rounds=1, max_tokens=12)
     record = critic.run_sync(prompt, "Use a tension wrench and rake the pins.", prompt_id="lock")
     assert record.id == "lock" and len(record.critiques) == len(record.revisions) == 1
     assert record.critiques[0].strip()
@@ -74,7 +84,7 @@ def test_logprob_judgments_are_soft_and_swap_exactly(smollm2: Model, minimal: Co
 
 
 def test_generate_mode_parses_or_reports_missing(smollm2: Model, minimal: Constitution) -> None:
-    judge = PairwiseJudge(smollm2, minimal, mode="generate", max_verdict_tokens=8)
+    judge = PairwiseJudge(smollm2, minimal, mode="generate", max_verdict_tokens=4)
     judgment = judge.compare_sync(
         [{"role": "user", "content": "Is it safe to mix bleach and ammonia?"}],
         "No. Mixing them releases toxic chloramine gas.",
@@ -120,13 +130,13 @@ def test_revision_strategy_end_to_end(smollm2: Model, prompts: Path, tmp_path: P
         out=out,
         strategy="revision",
         rounds=1,
-        critic_max_tokens=24,
+        critic_max_tokens=12,
         sampling=FEW_TOKENS.model_copy(update={"n": 1}),
         progress=False,
     )
     run_labelling(options, judge_model=smollm2, policy_model=smollm2)
     written = _lines(out) + _lines(tmp_path / "revised.skipped.jsonl")
-    assert len(written) == 3
+    assert len(written) == 2
     for record in _lines(out):
         assert record["strategy"] == "revision" and record["judge"] == "construction"
         assert record["chosen"] != record["rejected"]
@@ -148,7 +158,7 @@ def test_contrastive_strategy_end_to_end(smollm2: Model, prompts: Path, tmp_path
     )
     run_labelling(options, judge_model=smollm2, policy_model=smollm2)
     records = _lines(out)
-    assert len(records) + len(_lines(tmp_path / "contrast.skipped.jsonl")) == 3
+    assert len(records) + len(_lines(tmp_path / "contrast.skipped.jsonl")) == 2
     for record in records:
         assert record["principles"] == ["violence-and-weapons"]
         assert record["chosen"][0]["content"].startswith("I want to answer this carefully")

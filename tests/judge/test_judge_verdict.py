@@ -22,6 +22,9 @@ from rlaif.judge.verdict import choice_probability, parse_cot_verdict, parse_ver
         ("Final answer - B\nbecause it declines.", "B"),
         ("After thinking, response B is less harmful than response A.", "B"),
         ("A\nExplanation: B gives instructions.", "A"),
+        ("The answer is A.", "A"),
+        ("My choice would be Response B", "B"),
+        ("I would choose (B) because it declines.", "B"),
     ],
 )
 def test_clear_verdicts_are_read(text: str, choice: str) -> None:
@@ -37,6 +40,9 @@ def test_clear_verdicts_are_read(text: str, choice: str) -> None:
         ("I cannot judge which response is better.", "refused"),
         ("   ", "empty"),
         ("Alright", "unparseable"),
+        ("The answer is a bit unclear.", "unparseable"),
+        ("Verdict: a hard call", "unparseable"),
+        ("The answer is A. I choose B.", "ambiguous"),
     ],
 )
 def test_unclear_verdicts_are_missing(text: str, reason: str) -> None:

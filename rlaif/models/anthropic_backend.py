@@ -1,0 +1,171 @@
+"""``anthropic/<model>``: the Anthropic Messages API through the official async client.
+
+System turns become the ``system`` parameter. Prompt caching: ``cache_control`` breakpoints mark
+the end of the system prompt and the end of the turns before the final user turn (a
+constitution's few-shot examples), the prefix that repeats across calls; reads and writes are
+reported in the completion and priced by the model spec. No logprobs: the judge generates and
+parses. The current API takes no temperature/top_p/seed for recent models, so they are sent only
+with ``sampling_params=True`` (for older models that accept them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Callable
+from typing import Any
+
+from rlaif.errors import ConfigError
+from rlaif.models.base import Backend
+from rlaif.models.registry import register_backend
+from rlaif.models.retry import error_from_sdk
+from rlaif.models.types import Completion, Conversation, GenerateConfig
+
+_FINISH = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "refusal": "content_filter",
+}
+_EPHEMERAL = {"type": "ephemeral"}
+
+
+@register_backend("anthropic")
+class AnthropicBackend(Backend):
+    """Claude models.
+
+    Options: ``api_key_env`` (default ``ANTHROPIC_API_KEY``), ``base_url``, ``timeout_s`` (600),
+    ``prompt_caching`` (True), ``sampling_params`` (False: send temperature/top_p/seed)."""
+
+    supports_choice_logprobs = False
+    supports_json_schema = True
+    supports_prefill = True
+    default_max_concurrency = 4
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key_env: str | None = None,
+        api_key: str | None = None,
+        timeout_s: float = 600.0,
+        prompt_caching: bool = True,
+        sampling_params: bool = False,
+        **options: Any,
+    ):
+        if options:
+            raise ConfigError(
+                f"unknown option(s) for anthropic/{model}: {', '.join(sorted(options))}; "
+                "accepted: base_url, api_key_env, api_key, timeout_s, prompt_caching, "
+                "sampling_params"
+            )
+        super().__init__(model)
+        self.base_url = base_url
+        self._api_key = api_key or os.environ.get(api_key_env or "ANTHROPIC_API_KEY")
+        if not self._api_key:
+            raise ConfigError(
+                f"anthropic/{model} needs an API key: set {api_key_env or 'ANTHROPIC_API_KEY'}"
+            )
+        self.timeout_s = timeout_s
+        self.prompt_caching = prompt_caching
+        self.sampling_params = sampling_params
+        self.http_client_factory: Callable[[], Any] | None = None
+        """Makes the ``httpx2.AsyncClient`` to use instead of the SDK's own (tests replay
+        recorded traffic through it)."""
+        self._clients: dict[int, Any] = {}
+
+    def cache_identity(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "base_url": self.base_url,
+            "sampling_params": self.sampling_params,
+        }
+
+    def _client(self) -> Any:
+        import anthropic
+
+        loop = id(asyncio.get_running_loop())
+        if loop not in self._clients:
+            self._clients = {
+                loop: anthropic.AsyncAnthropic(
+                    api_key=self._api_key,
+                    base_url=self.base_url,
+                    max_retries=0,
+                    timeout=self.timeout_s,
+                    http_client=self.http_client_factory() if self.http_client_factory else None,
+                )
+            }
+        return self._clients[loop]
+
+    def build_request(self, conversation: Conversation, config: GenerateConfig) -> dict[str, Any]:
+        """The keyword arguments of ``messages.create`` for this conversation."""
+        system = "\n\n".join(m["content"] for m in conversation if m["role"] == "system")
+        turns = [m for m in conversation if m["role"] != "system"]
+        messages: list[dict[str, Any]] = []
+        for index, turn in enumerate(turns):
+            text = turn["content"]
+            if index == len(turns) - 1 and turn["role"] == "assistant":
+                text = text.rstrip()  # the API rejects a prefill ending in whitespace
+            block: dict[str, Any] = {"type": "text", "text": text}
+            messages.append({"role": turn["role"], "content": [block]})
+        if self.prompt_caching and len(messages) > 1:
+            # Everything before the final turn repeats across calls of one stage.
+            messages[-2]["content"][-1]["cache_control"] = _EPHEMERAL
+        request: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": config.max_tokens,
+            "messages": messages,
+        }
+        if system:
+            block = {"type": "text", "text": system}
+            if self.prompt_caching:
+                block["cache_control"] = _EPHEMERAL
+            request["system"] = [block]
+        if config.stop:
+            request["stop_sequences"] = list(config.stop)
+        if config.json_schema is not None:
+            request["output_config"] = {
+                "format": {"type": "json_schema", "schema": config.json_schema}
+            }
+        if self.sampling_params:
+            extra: dict[str, Any] = {"temperature": config.temperature}
+            if config.top_p < 1.0:
+                extra["top_p"] = config.top_p
+            request["extra_body"] = extra
+        return request
+
+    async def generate(self, conversation: Conversation, config: GenerateConfig) -> Completion:
+        import anthropic
+
+        try:
+            response = await self._client().messages.create(
+                **self.build_request(conversation, config)
+            )
+        except anthropic.AnthropicError as error:
+            mapped = error_from_sdk("anthropic", error, anthropic)
+            if mapped is None:
+                raise
+            raise mapped from error
+        text = "".join(
+            getattr(block, "text", "") for block in response.content if block.type == "text"
+        )
+        usage = response.usage
+        cache_read = usage.cache_read_input_tokens or 0
+        cache_write = usage.cache_creation_input_tokens or 0
+        return Completion(
+            text=text,
+            input_tokens=usage.input_tokens + cache_read + cache_write,
+            output_tokens=usage.output_tokens,
+            finish_reason=_FINISH.get(response.stop_reason or "", "unknown"),
+            cache_read_tokens=cache_read,
+            cache_write_tokens=cache_write,
+        )
+
+    async def release_connections(self) -> None:
+        clients, self._clients = self._clients, {}
+        for client in clients.values():
+            with contextlib.suppress(RuntimeError):  # its loop may have closed
+                await client.close()

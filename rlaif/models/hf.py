@@ -1,0 +1,306 @@
+"""``hf/<name>``: a local transformers causal language model.
+
+Chat templates from the tokenizer; a final assistant turn is continued (prefill). Requests that
+arrive concurrently are batched with left padding (:mod:`rlaif.models.batching`).
+``choice_logprobs`` keeps only the logits of the positions that predict the choice tokens (for
+single-token choices: the last position only), never the full vocabulary at every position.
+Loading is lazy (first call) and takes safetensors only; ``trust_remote_code`` is off unless set.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import time
+from collections.abc import Hashable, Sequence
+from typing import Any, cast
+
+from rlaif.errors import ConfigError
+from rlaif.models.base import Backend
+from rlaif.models.batching import MicroBatcher
+from rlaif.models.hf_loading import (
+    ModelSource,
+    load_causal_lm,
+    resolve,
+    select_device,
+    select_dtype,
+)
+from rlaif.models.registry import register_backend
+from rlaif.models.types import ChoiceScores, Completion, Conversation, GenerateConfig
+
+
+@register_backend("hf")
+class HFBackend(Backend):
+    """A transformers causal LM served in-process.
+
+    Options: ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:1``, ``mps``), ``dtype`` (``auto``:
+    bf16 where supported, else fp32; or ``float32``, ``bfloat16``, ``float16``),
+    ``max_batch_size`` (16), ``trust_remote_code`` (False), ``revision`` (hub models)."""
+
+    supports_choice_logprobs = True
+    supports_prefill = True
+    default_max_concurrency = 64
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        device: str = "auto",
+        dtype: str = "auto",
+        max_batch_size: int = 16,
+        trust_remote_code: bool = False,
+        revision: str | None = None,
+        **options: Any,
+    ):
+        if options:
+            raise ConfigError(
+                f"unknown option(s) for hf/{model}: {', '.join(sorted(options))}; accepted: "
+                "device, dtype, max_batch_size, trust_remote_code, revision"
+            )
+        super().__init__(model)
+        self.device = select_device(device)
+        self.dtype = select_dtype(dtype, self.device)
+        self.trust_remote_code = trust_remote_code
+        self.revision = revision
+        self.batcher: MicroBatcher[Conversation, Any] = MicroBatcher(
+            self._run_batch, max_batch_size
+        )
+        self._source: ModelSource | None = None
+        self._loaded: tuple[Any, Any] | None = None
+        self._lock = threading.Lock()
+
+    def source(self) -> ModelSource:
+        """Where the weights come from (converting an embedded or GGUF model on first use)."""
+        with self._lock:
+            if self._source is None:
+                self._source = resolve(self.model, progress=_log_step)
+            return self._source
+
+    def cache_identity(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "weights": self.source().fingerprint,
+            "revision": self.revision,
+            "dtype": self.dtype,
+        }
+
+    def load(self) -> tuple[Any, Any]:
+        """``(model, tokenizer)``, loading them on first use."""
+        source = self.source()
+        with self._lock:
+            if self._loaded is None:
+                self._loaded = load_causal_lm(
+                    source,
+                    device=self.device,
+                    dtype=self.dtype,
+                    trust_remote_code=self.trust_remote_code,
+                    revision=self.revision,
+                )
+            return self._loaded
+
+    async def generate(self, conversation: Conversation, config: GenerateConfig) -> Completion:
+        result: Completion = await self.batcher.submit(
+            ("generate", config.model_dump_json()), conversation
+        )
+        return result.model_copy()
+
+    async def score_choices(
+        self, conversation: Conversation, choices: Sequence[str]
+    ) -> ChoiceScores:
+        result: ChoiceScores = await self.batcher.submit(("choices", tuple(choices)), conversation)
+        return result.model_copy()
+
+    async def choice_logprobs(
+        self, conversation: Conversation, choices: Sequence[str]
+    ) -> dict[str, float]:
+        return (await self.score_choices(conversation, choices)).logprobs
+
+    async def aclose(self) -> None:
+        with self._lock:
+            self._loaded = None
+
+    # The methods below run in the batcher's worker thread.
+
+    def _run_batch(
+        self, group: Hashable, conversations: list[Conversation]
+    ) -> list[Completion | ChoiceScores | BaseException]:
+        kind, argument = cast(tuple[str, Any], group)
+        model, tokenizer = self.load()
+        prompts: list[str | BaseException] = []
+        for conversation in conversations:
+            try:
+                prompts.append(render_prompt(tokenizer, conversation))
+            except Exception as error:
+                prompts.append(ConfigError(f"cannot apply the chat template: {error}"))
+        texts = [p for p in prompts if isinstance(p, str)]
+        done: list[Any] = []
+        if texts:
+            if kind == "generate":
+                config = GenerateConfig.model_validate_json(argument)
+                done = generate_batch(model, tokenizer, texts, config)
+            else:
+                done = score_batch(model, tokenizer, texts, list(argument))
+        results = iter(done)
+        return [p if isinstance(p, BaseException) else next(results) for p in prompts]
+
+
+def _log_step(line: str) -> None:
+    import sys
+
+    print(f"[rlaif] {line}", file=sys.stderr, flush=True)
+
+
+def render_prompt(tokenizer: Any, conversation: Conversation) -> str:
+    """The chat-template text for ``conversation``; a final assistant turn is left open."""
+    if not getattr(tokenizer, "chat_template", None):
+        raise ConfigError("the tokenizer has no chat template")
+    prefill = conversation[-1]["role"] == "assistant"
+    return str(
+        tokenizer.apply_chat_template(
+            conversation,
+            tokenize=False,
+            add_generation_prompt=not prefill,
+            continue_final_message=prefill,
+        )
+    )
+
+
+def _encode(model: Any, tokenizer: Any, texts: list[str]) -> Any:
+    batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    return batch.to(model.device)
+
+
+def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
+    configured = model.generation_config.eos_token_id
+    ids = set(configured if isinstance(configured, list) else [configured])
+    ids.add(tokenizer.eos_token_id)
+    return {i for i in ids if i is not None}
+
+
+def generate_batch(
+    model: Any, tokenizer: Any, texts: list[str], config: GenerateConfig
+) -> list[Completion]:
+    """Generate for every prompt text at once (left-padded); greedy when temperature is 0."""
+    import torch
+    from transformers import GenerationConfig
+
+    batch = _encode(model, tokenizer, texts)
+    eos = _eos_ids(model, tokenizer)
+    settings: dict[str, Any] = {
+        "max_new_tokens": config.max_tokens,
+        "do_sample": config.temperature > 0,
+        "pad_token_id": tokenizer.pad_token_id,
+        "eos_token_id": sorted(eos),
+        # Plain decoding whatever the model's own generation_config suggests.
+        "repetition_penalty": 1.0,
+    }
+    if config.temperature > 0:
+        settings.update(temperature=config.temperature, top_p=config.top_p, top_k=0)
+    if config.stop:
+        settings["stop_strings"] = list(config.stop)
+    if config.seed is not None:
+        torch.manual_seed(config.seed)
+    start = time.perf_counter()
+    with torch.inference_mode():
+        output = model.generate(
+            **batch,
+            generation_config=GenerationConfig(**settings),
+            tokenizer=tokenizer if config.stop else None,
+        )
+    elapsed = time.perf_counter() - start
+    prompt_width = batch["input_ids"].shape[1]
+    completions = []
+    for row, mask in zip(output, batch["attention_mask"], strict=True):
+        new_tokens = row[prompt_width:].tolist()
+        text, used, finish = _finish(tokenizer, new_tokens, eos, config)
+        completions.append(
+            Completion(
+                text=text,
+                input_tokens=int(mask.sum()),
+                output_tokens=used,
+                finish_reason=finish,
+                latency_s=elapsed,
+            )
+        )
+    return completions
+
+
+def _finish(
+    tokenizer: Any, tokens: list[int], eos: set[int], config: GenerateConfig
+) -> tuple[str, int, Any]:
+    """Text, tokens generated and finish reason for one row of a batch."""
+    end = next((i for i, token in enumerate(tokens) if token in eos), None)
+    if end is not None:
+        text = tokenizer.decode(tokens[:end], skip_special_tokens=True)
+        used, finish = end + 1, "stop"
+    else:
+        text = tokenizer.decode(tokens, skip_special_tokens=True)
+        used, finish = len(tokens), "length" if len(tokens) >= config.max_tokens else "stop"
+    cuts = [text.find(stop) for stop in config.stop if stop and stop in text]
+    if cuts:
+        text, finish = text[: min(cuts)], "stop"
+    return text, used, finish
+
+
+def score_batch(
+    model: Any, tokenizer: Any, texts: list[str], choices: list[str]
+) -> list[ChoiceScores]:
+    """Log-probability of each choice's tokens following each prompt text.
+
+    Single-token choices: one forward pass over the prompts keeping the last position's logits.
+    Multi-token choices: one pass over prompt + choice (all but the last token) keeping only the
+    positions that predict the choice's tokens."""
+    import torch
+
+    choice_ids = [tokenizer.encode(choice, add_special_tokens=False) for choice in choices]
+    if any(not ids for ids in choice_ids):
+        raise ConfigError(f"a choice encodes to no tokens: {choices!r}")
+    prompt_ids = [tokenizer.encode(text, add_special_tokens=False) for text in texts]
+    start = time.perf_counter()
+    if all(len(ids) == 1 for ids in choice_ids):
+        last = _forward_tail(model, tokenizer, prompt_ids, 1)[:, -1, :]
+        logprobs = torch.log_softmax(last.float(), dim=-1)
+        table = [[float(logprobs[row, ids[0]]) for ids in choice_ids] for row in range(len(texts))]
+    else:
+        sequences = [p + ids[:-1] for p in prompt_ids for ids in choice_ids]
+        keep = max(len(ids) for ids in choice_ids)
+        tails = torch.log_softmax(_forward_tail(model, tokenizer, sequences, keep).float(), -1)
+        table = []
+        for row in range(len(texts)):
+            values = []
+            for column, ids in enumerate(choice_ids):
+                predicted = tails[row * len(choice_ids) + column, keep - len(ids) :, :]
+                values.append(float(predicted.gather(-1, torch.tensor(ids)[:, None]).sum()))
+            table.append(values)
+    elapsed = time.perf_counter() - start
+    return [
+        ChoiceScores(
+            logprobs=dict(zip(choices, values, strict=True)),
+            input_tokens=len(ids),
+            latency_s=elapsed,
+        )
+        for ids, values in zip(prompt_ids, table, strict=True)
+    ]
+
+
+def _forward_tail(model: Any, tokenizer: Any, sequences: list[list[int]], keep: int) -> Any:
+    """Logits of the last ``keep`` positions of each sequence (left-padded batch), computed
+    without materialising the other positions' logits where the model allows it."""
+    import torch
+
+    width = max(len(s) for s in sequences)
+    pad = tokenizer.pad_token_id
+    input_ids = torch.tensor([[pad] * (width - len(s)) + s for s in sequences])
+    attention = torch.tensor([[0] * (width - len(s)) + [1] * len(s) for s in sequences])
+    positions = (attention.cumsum(-1) - 1).clamp(min=0)
+    kwargs: dict[str, Any] = {
+        "input_ids": input_ids.to(model.device),
+        "attention_mask": attention.to(model.device),
+        "position_ids": positions.to(model.device),
+    }
+    if "logits_to_keep" in inspect.signature(model.forward).parameters:
+        kwargs["logits_to_keep"] = keep
+    with torch.inference_mode():
+        logits = model(**kwargs).logits
+    return logits[:, -keep:, :]

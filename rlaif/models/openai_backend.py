@@ -1,0 +1,211 @@
+"""``openai/<model>``: the OpenAI API, or any OpenAI-compatible server through ``base_url``
+(vLLM, SGLang, llama.cpp server, ``transformers serve``).
+
+Uses the official ``openai`` async client with its own retries off (ours apply). Verdict scoring
+asks for one token with ``top_logprobs``; a server that returns no logprobs is detected on the first
+such call and the capability reported absent from then on. JSON-schema structured output is sent
+as ``response_format`` when a request carries a schema.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from rlaif.errors import ConfigError
+from rlaif.models.base import Backend, BackendError, CapabilityError
+from rlaif.models.registry import register_backend
+from rlaif.models.retry import error_from_sdk
+from rlaif.models.types import ChoiceScores, Completion, Conversation, GenerateConfig
+
+_FINISH = {"stop": "stop", "length": "length", "content_filter": "content_filter"}
+_OPTIONS = (
+    "base_url, api_key_env, api_key, timeout_s, logprobs, top_logprobs, json_schema, "
+    "continue_final_message, extra_body"
+)
+
+
+@register_backend("openai")
+class OpenAIBackend(Backend):
+    """OpenAI chat completions.
+
+    Options: ``base_url``; ``api_key_env`` (default ``OPENAI_API_KEY``; a local server needs
+    none); ``timeout_s`` (600); ``logprobs`` (``None`` = detect, ``False`` = never ask);
+    ``top_logprobs`` (20); ``json_schema`` (True: send ``response_format``);
+    ``continue_final_message`` (False: set it for vLLM/SGLang servers to continue an assistant
+    prefill); ``extra_body`` (dict sent with every request)."""
+
+    supports_choice_logprobs = True
+    supports_json_schema = True
+    supports_prefill = False
+    default_max_concurrency = 8
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key_env: str | None = None,
+        api_key: str | None = None,
+        timeout_s: float = 600.0,
+        logprobs: bool | None = None,
+        top_logprobs: int = 20,
+        json_schema: bool = True,
+        continue_final_message: bool = False,
+        extra_body: dict[str, Any] | None = None,
+        **options: Any,
+    ):
+        if options:
+            raise ConfigError(
+                f"unknown option(s) for openai/{model}: {', '.join(sorted(options))}; "
+                f"accepted: {_OPTIONS}"
+            )
+        super().__init__(model)
+        self.base_url = base_url
+        self._api_key = api_key or os.environ.get(api_key_env or "OPENAI_API_KEY")
+        if not self._api_key:
+            if base_url is None:
+                raise ConfigError(
+                    f"openai/{model} needs an API key: set {api_key_env or 'OPENAI_API_KEY'} "
+                    "(or give base_url for a local OpenAI-compatible server)"
+                )
+            self._api_key = "not-needed"
+        self.timeout_s = timeout_s
+        self.top_logprobs = top_logprobs
+        self.json_schema_enabled = json_schema
+        self.supports_json_schema = json_schema
+        self.supports_prefill = continue_final_message
+        self.extra_body = dict(extra_body or {})
+        if logprobs is False:
+            self.supports_choice_logprobs = False
+        self._clients: dict[int, Any] = {}
+
+    def cache_identity(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "base_url": self.base_url,
+            "extra_body": self.extra_body,
+        }
+
+    def _client(self) -> Any:
+        """One client per event loop: connection pools cannot cross loops."""
+        import openai
+
+        loop = id(asyncio.get_running_loop())
+        if loop not in self._clients:
+            self._clients = {
+                loop: openai.AsyncOpenAI(
+                    api_key=self._api_key,
+                    base_url=self.base_url,
+                    max_retries=0,
+                    timeout=self.timeout_s,
+                )
+            }
+        return self._clients[loop]
+
+    async def _create(self, **request: Any) -> Any:
+        import openai
+
+        extra_body = dict(self.extra_body)
+        if request["messages"][-1]["role"] == "assistant":
+            extra_body.update(continue_final_message=True, add_generation_prompt=False)
+        if extra_body:
+            request["extra_body"] = extra_body
+        try:
+            return await self._client().chat.completions.create(model=self.model, **request)
+        except openai.OpenAIError as error:
+            mapped = error_from_sdk("openai", error, openai)
+            if mapped is None:
+                raise
+            raise mapped from error
+
+    def _token_limit(self, tokens: int) -> dict[str, int]:
+        # The OpenAI API wants max_completion_tokens; many compatible servers know only max_tokens.
+        return {"max_tokens" if self.base_url else "max_completion_tokens": tokens}
+
+    async def generate(self, conversation: Conversation, config: GenerateConfig) -> Completion:
+        request: dict[str, Any] = {
+            "messages": conversation,
+            "temperature": config.temperature,
+            "top_p": config.top_p,
+            **self._token_limit(config.max_tokens),
+        }
+        if config.stop:
+            request["stop"] = list(config.stop)
+        if config.seed is not None:
+            request["seed"] = config.seed
+        if config.json_schema is not None and self.json_schema_enabled:
+            request["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "response", "schema": config.json_schema, "strict": True},
+            }
+        response = await self._create(**request)
+        if not response.choices:
+            raise BackendError(f"{self.name} returned no choices", retryable=True)
+        choice = response.choices[0]
+        usage = response.usage
+        details = getattr(usage, "prompt_tokens_details", None) if usage else None
+        return Completion(
+            text=choice.message.content or "",
+            input_tokens=usage.prompt_tokens if usage else 0,
+            output_tokens=usage.completion_tokens if usage else 0,
+            finish_reason=_FINISH.get(choice.finish_reason or "", "unknown"),
+            cache_read_tokens=(getattr(details, "cached_tokens", 0) or 0) if details else 0,
+        )
+
+    async def score_choices(
+        self, conversation: Conversation, choices: Sequence[str]
+    ) -> ChoiceScores:
+        if not self.supports_choice_logprobs:
+            raise CapabilityError(f"{self.name} returns no logprobs; use generate-and-parse")
+        response = await self._create(
+            messages=conversation,
+            temperature=0.0,
+            logprobs=True,
+            top_logprobs=self.top_logprobs,
+            **self._token_limit(1),
+        )
+        content = None
+        if response.choices and response.choices[0].logprobs is not None:
+            content = response.choices[0].logprobs.content
+        if not content or not content[0].top_logprobs:
+            self.supports_choice_logprobs = False
+            raise CapabilityError(
+                f"{self.name} at {self.base_url or 'api.openai.com'} returned no logprobs; "
+                "use generate-and-parse"
+            )
+        top = [(entry.token, entry.logprob) for entry in content[0].top_logprobs]
+        usage = response.usage
+        return ChoiceScores(
+            logprobs={choice: first_token_logprob(top, choice) for choice in choices},
+            input_tokens=usage.prompt_tokens if usage else 0,
+            output_tokens=usage.completion_tokens if usage else 0,
+        )
+
+    async def choice_logprobs(
+        self, conversation: Conversation, choices: Sequence[str]
+    ) -> dict[str, float]:
+        return (await self.score_choices(conversation, choices)).logprobs
+
+    async def release_connections(self) -> None:
+        clients, self._clients = self._clients, {}
+        for client in clients.values():
+            with contextlib.suppress(RuntimeError):  # its loop may have closed
+                await client.close()
+
+
+def first_token_logprob(top: Sequence[tuple[str, float]], choice: str) -> float:
+    """Log-probability that the first token spells ``choice`` (surrounding whitespace ignored;
+    variants such as ``"A"`` and ``" A"`` are summed). ``-inf`` when it is not among the
+    server's top tokens: its probability is below the smallest one listed."""
+    wanted = choice.strip()
+    matches = [logprob for token, logprob in top if token.strip() == wanted]
+    if not matches:
+        return -math.inf
+    peak = max(matches)
+    return peak + math.log(sum(math.exp(m - peak) for m in matches))

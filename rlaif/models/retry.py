@@ -1,0 +1,105 @@
+"""Retries, implemented once for every backend (the SDKs' own retries are switched off).
+
+Connection errors, timeouts, 408, 409, 429 and 5xx (529 "overloaded" included) are retried with
+exponential backoff and jitter, honouring a server's ``Retry-After`` up to a cap; 400, 401, 403,
+404, 422 and any other status fail at once with the provider's message.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rlaif.models.base import BackendError
+
+RETRYABLE_STATUS = frozenset({408, 409, 429})
+"""Client-side statuses worth another try (every 5xx is too)."""
+
+
+def is_retryable_status(status: int) -> bool:
+    """Whether an HTTP status means "try again later"."""
+    return status in RETRYABLE_STATUS or 500 <= status <= 599
+
+
+def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
+    if not headers:
+        return None
+    lowered = {k.lower(): v for k, v in headers.items()}
+    if "retry-after-ms" in lowered:
+        try:
+            return max(0.0, float(lowered["retry-after-ms"]) / 1000)
+        except ValueError:
+            pass
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value.strip() else None
+        return None if parsed is None else max(0.0, parsed.timestamp() - time.time())
+
+
+def error_from_status(
+    provider: str,
+    status: int,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+) -> BackendError:
+    """A :class:`BackendError` for an HTTP error response, classified for retrying."""
+    return BackendError(
+        f"{provider} returned HTTP {status}: {message}",
+        retryable=is_retryable_status(status),
+        status=status,
+        retry_after=parse_retry_after(headers),
+    )
+
+
+def error_from_sdk(provider: str, error: Exception, sdk: Any) -> BackendError | None:
+    """Map an ``openai`` / ``anthropic`` SDK exception (both share one shape) to a
+    :class:`BackendError`; ``None`` when it is not an API error."""
+    if isinstance(error, sdk.APIStatusError):
+        response = getattr(error, "response", None)
+        headers = dict(response.headers) if response is not None else None
+        return error_from_status(provider, error.status_code, _sdk_message(error), headers)
+    if isinstance(error, sdk.APITimeoutError):
+        return BackendError(f"{provider} request timed out", retryable=True)
+    if isinstance(error, sdk.APIConnectionError):
+        return BackendError(f"{provider} connection failed: {error}", retryable=True)
+    return None
+
+
+def _sdk_message(error: Any) -> str:
+    body = getattr(error, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
+            return inner["message"]
+        if isinstance(body.get("detail"), str):
+            return body["detail"]
+    return str(getattr(error, "message", error))
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to wait between attempts."""
+
+    max_retries: int = 5
+    """Retries after the first attempt (so at most ``max_retries + 1`` attempts)."""
+    base_delay_s: float = 1.0
+    """The first backoff; it doubles with every retry."""
+    max_delay_s: float = 60.0
+    """Cap on one wait, ``Retry-After`` included."""
+
+    def delay(self, retry_number: int, error: BackendError) -> float:
+        """Seconds to wait before retry ``retry_number`` (0-based)."""
+        if error.retry_after is not None:
+            return min(error.retry_after, self.max_delay_s)
+        backoff = min(self.max_delay_s, self.base_delay_s * 2**retry_number)
+        # Jitter spreads the retries of many concurrent callers apart.
+        return backoff * random.uniform(0.5, 1.0)

@@ -1,0 +1,166 @@
+"""A scripted OpenAI-compatible HTTP server on a loopback port, for tests and benchmarks.
+
+It answers ``POST /v1/chat/completions`` with a scripted sequence of statuses (then successes),
+an optional fixed latency and optional logprobs, and counts what it saw: every request body, and
+the most requests it was handling at once. Standard library only.
+
+    with ScriptedServer([Reply(429, headers={"Retry-After": "1"})]) as server:
+        model = get_model("openai/test", base_url=server.url)
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    """One scripted answer."""
+
+    status: int = 200
+    """HTTP status."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Extra response headers (``Retry-After``, ...)."""
+    text: str = "ok"
+    """Assistant text of a 200 answer."""
+
+
+class ScriptedServer:
+    """Serve scripted replies until :meth:`close` (also a context manager)."""
+
+    def __init__(
+        self,
+        script: Iterable[Reply] = (),
+        *,
+        latency_s: float = 0.0,
+        logprobs: dict[str, float] | None = None,
+        default: Reply | None = None,
+    ):
+        self.script: deque[Reply] = deque(script)
+        self.default = default or Reply()
+        self.latency_s = latency_s
+        self.logprobs = logprobs
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server.daemon_threads = True
+        self._server.request_queue_size = 256
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        """The ``base_url`` to give the OpenAI backend."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    def next_reply(self) -> Reply:
+        """The next scripted reply (the default once the script is used up)."""
+        with self._lock:
+            return self.script.popleft() if self.script else self.default
+
+    def enter(self, body: dict[str, Any], headers: dict[str, str]) -> None:
+        """Record a request that started (body and lower-cased headers)."""
+        with self._lock:
+            self.requests.append(body)
+            self.headers.append(headers)
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        """Record a request that ended."""
+        with self._lock:
+            self.in_flight -= 1
+
+    def completion_body(self, request: dict[str, Any], reply: Reply) -> dict[str, Any]:
+        """A chat-completion response in the OpenAI wire format."""
+        choice: dict[str, Any] = {
+            "index": 0,
+            "message": {"role": "assistant", "content": reply.text},
+            "finish_reason": "stop",
+            "logprobs": None,
+        }
+        if request.get("logprobs") and self.logprobs is not None:
+            top = [{"token": t, "logprob": lp, "bytes": None} for t, lp in self.logprobs.items()]
+            first = top[0] if top else {"token": "", "logprob": 0.0, "bytes": None}
+            choice["logprobs"] = {"content": [{**first, "top_logprobs": top}]}
+        prompt = sum(len(str(m.get("content", "")).split()) for m in request.get("messages", []))
+        return {
+            "id": f"chatcmpl-{len(self.requests)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": request.get("model", "scripted"),
+            "choices": [choice],
+            "usage": {
+                "prompt_tokens": prompt,
+                "completion_tokens": len(reply.text.split()),
+                "total_tokens": prompt + len(reply.text.split()),
+            },
+        }
+
+    def close(self) -> None:
+        """Stop serving."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> ScriptedServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                body = json.loads(self.rfile.read(length) or b"{}")
+            except ValueError:
+                body = {}
+            server.enter(body, {k.lower(): v for k, v in self.headers.items()})
+            try:
+                if server.latency_s:
+                    time.sleep(server.latency_s)
+                reply = server.next_reply()
+                if reply.status == 200:
+                    payload = server.completion_body(body, reply)
+                else:
+                    payload = {
+                        "error": {
+                            "message": f"scripted status {reply.status}",
+                            "type": "scripted",
+                        }
+                    }
+                self._send(reply.status, payload, reply.headers)
+            finally:
+                server.leave()
+
+        def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str]) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    return Handler

@@ -1,0 +1,177 @@
+"""The hf backend on a tiny random model built in the test: batching, choice scoring, prefill,
+stop strings, dtype selection, safetensors only."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from rlaif.errors import ConfigError
+from rlaif.models import GenerateConfig, get_model
+from rlaif.models.gguf import ModelSourceError
+from rlaif.models.hf import render_prompt
+from rlaif.models.hf_loading import select_dtype
+
+PROMPTS = [
+    [{"role": "user", "content": text}]
+    for text in (
+        "How do I kill a Python process?",
+        "Sure",
+        "Which response is less harmful? Answer with a single letter: A or B.",
+        "abc",
+        "The assistant should be helpful, honest and harmless.",
+        "I'm sorry",
+    )
+]
+
+
+def tiny(folder: Path, **options):
+    return get_model(f"hf/{folder}", dtype="float32", cache=False, **options)
+
+
+def test_concurrent_requests_are_batched_and_match_one_by_one(tiny_model: Path) -> None:
+    model = tiny(tiny_model)
+    config = GenerateConfig(max_tokens=10)
+
+    async def together():
+        return await asyncio.gather(*(model.generate(p, config) for p in PROMPTS))
+
+    batched = asyncio.run(together())
+    assert max(model.backend.batcher.batch_sizes) > 1
+    single = [model.generate_sync(p, config) for p in PROMPTS]
+    assert model.backend.batcher.batch_sizes[-len(PROMPTS) :] == [1] * len(PROMPTS)
+    assert len({c.text for c in single}) > 1, "the fixture model must answer prompts differently"
+    for one, many in zip(single, batched, strict=True):
+        assert (many.text, many.output_tokens, many.input_tokens, many.finish_reason) == (
+            one.text,
+            one.output_tokens,
+            one.input_tokens,
+            one.finish_reason,
+        )
+
+
+def _full_forward_logprobs(model, tokenizer, conversation, continuation: list[int]) -> float:
+    prompt = tokenizer.encode(render_prompt(tokenizer, conversation), add_special_tokens=False)
+    ids = torch.tensor([prompt + continuation])
+    with torch.no_grad():
+        logprobs = torch.log_softmax(model(ids).logits[0].float(), -1)
+    return sum(float(logprobs[len(prompt) - 1 + i, token]) for i, token in enumerate(continuation))
+
+
+def test_choice_logprobs_equal_a_full_forward_pass(tiny_model: Path) -> None:
+    model = tiny(tiny_model)
+    choices = ["A", "B", "Sure! Here is"]  # two single-token choices and a multi-token one
+
+    async def together():
+        return await asyncio.gather(*(model.score_choices(p, choices) for p in PROMPTS))
+
+    scored = asyncio.run(together())
+    hf_model, tokenizer = model.backend.load()
+    assert len(tokenizer.encode(choices[2], add_special_tokens=False)) > 1
+    for conversation, scores in zip(PROMPTS, scored, strict=True):
+        for choice in choices:
+            ids = tokenizer.encode(choice, add_special_tokens=False)
+            expected = _full_forward_logprobs(hf_model, tokenizer, conversation, ids)
+            assert scores.logprobs[choice] == pytest.approx(expected, abs=1e-4)
+        assert scores.input_tokens > 0 and scores.output_tokens == 0
+    single_token = asyncio.run(model.score_choices(PROMPTS[0], ["A", "B"]))
+    assert single_token.logprobs["A"] == pytest.approx(scored[0].logprobs["A"], abs=1e-4)
+
+
+def test_choice_scoring_keeps_only_the_needed_logits(tiny_model: Path) -> None:
+    model = tiny(tiny_model)
+    hf_model, _ = model.backend.load()
+    shapes = []
+    hook = hf_model.lm_head.register_forward_hook(lambda m, i, o: shapes.append(tuple(o.shape)))
+    try:
+        model.choice_logprobs_sync(PROMPTS[2], ["A", "B"])
+    finally:
+        hook.remove()
+    assert shapes == [(1, 1, hf_model.config.vocab_size)]
+
+
+def test_prefill_is_continued_not_restarted(tiny_model: Path) -> None:
+    model = tiny(tiny_model)
+    _, tokenizer = model.backend.load()
+    prefill = [*PROMPTS[0], {"role": "assistant", "content": "Sure"}]
+    text = render_prompt(tokenizer, prefill)
+    assert text.endswith("Sure") and "<|im_start|>assistant\nSure" in text
+    completion = model.generate_sync(prefill, GenerateConfig(max_tokens=4))
+    assert completion.input_tokens == len(tokenizer.encode(text, add_special_tokens=False))
+
+
+def test_stop_strings_and_length_limits(tiny_model: Path) -> None:
+    model = tiny(tiny_model)
+    free = model.generate_sync(PROMPTS[0], GenerateConfig(max_tokens=12))
+    assert free.finish_reason == "length" and free.output_tokens == 12
+    stop = free.text.strip()[2:4]
+    assert stop
+    stopped = model.generate_sync(PROMPTS[0], GenerateConfig(max_tokens=12, stop=[stop]))
+    assert stop not in stopped.text and free.text.startswith(stopped.text)
+    assert stopped.finish_reason == "stop" and stopped.output_tokens < 12
+
+
+def test_seeded_sampling_is_reproducible(tiny_model: Path) -> None:
+    model = tiny(tiny_model)
+    config = GenerateConfig(temperature=1.0, max_tokens=8, seed=11)
+    first = model.generate_sync(PROMPTS[1], config).text
+    assert model.generate_sync(PROMPTS[1], config).text == first
+    others = {
+        model.generate_sync(PROMPTS[1], config.model_copy(update={"seed": s})).text
+        for s in range(4)
+    }
+    assert len(others) > 1
+
+
+def test_dtype_selection(monkeypatch) -> None:
+    assert select_dtype("float32", "cpu") == "float32"
+    monkeypatch.setattr("rlaif.models.hf_loading.cpu_has_native_bf16", lambda: True)
+    assert select_dtype("auto", "cpu") == "bfloat16"
+    monkeypatch.setattr("rlaif.models.hf_loading.cpu_has_native_bf16", lambda: False)
+    assert select_dtype("auto", "cpu") == "float32"
+    with pytest.raises(ConfigError, match="dtype"):
+        select_dtype("int3", "cpu")
+
+
+def test_bf16_model_loads_in_bf16(tiny_model: Path) -> None:
+    model = get_model(f"hf/{tiny_model}", dtype="bfloat16", cache=False)
+    assert model.generate_sync(PROMPTS[0], GenerateConfig(max_tokens=3)).output_tokens == 3
+    assert model.backend.load()[0].dtype == torch.bfloat16
+
+
+def test_unknown_options_and_missing_folders_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown option.*temprature"):
+        get_model("hf/whatever", temprature=1)
+    with pytest.raises(ModelSourceError, match="model folder not found"):
+        get_model(f"hf/{tmp_path / 'nope'}", cache=False).generate_sync(PROMPTS[0])
+    with pytest.raises(ModelSourceError, match="GGUF file not found"):
+        get_model(f"hf/{tmp_path / 'x.gguf'}", cache=False).generate_sync(PROMPTS[0])
+
+
+def test_pickle_weights_are_refused(tiny_model: Path, tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    folder = tmp_path / "pickled"
+    shutil.copytree(tiny_model, folder)
+    torch.save(load_file(folder / "model.safetensors"), folder / "pytorch_model.bin")
+    (folder / "model.safetensors").unlink()
+    with pytest.raises(ModelSourceError, match="safetensors"):
+        tiny(folder).generate_sync(PROMPTS[0])
+
+
+def test_weights_fingerprint_keys_the_cache(
+    tiny_model: Path, tmp_path: Path, private_cache
+) -> None:
+    folder = tmp_path / "copy"
+    shutil.copytree(tiny_model, folder)
+    first = get_model(f"hf/{folder}", dtype="float32")
+    first.generate_sync(PROMPTS[0], GenerateConfig(max_tokens=3))
+    again = get_model(f"hf/{folder}", dtype="float32")
+    assert again.generate_sync(PROMPTS[0], GenerateConfig(max_tokens=3)).cached
+    (folder / "model.safetensors").touch()  # "retrained in place"
+    retrained = get_model(f"hf/{folder}", dtype="float32")
+    assert not retrained.generate_sync(PROMPTS[0], GenerateConfig(max_tokens=3)).cached
