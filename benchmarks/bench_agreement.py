@@ -41,6 +41,9 @@ def main() -> None:
     parser.add_argument("--modes", default="logprob,generate")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "bench-agreement")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (1 is fastest on a busy machine)"
+    )
     args = parser.parse_args()
 
     command = [
@@ -60,10 +63,11 @@ def main() -> None:
         command += ["--mode", mode]
     if args.pairs < 600:
         command += ["--limit", str(args.pairs)]
-    print("command:", shlex.join(command))
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
+    print("command:", f"OMP_NUM_THREADS={args.threads}", shlex.join(command))
     print("machine:", json.dumps(machine_info()))
     start = time.perf_counter()
-    subprocess.run(command, check=True)
+    subprocess.run(command, check=True, env=env)
     seconds = time.perf_counter() - start
     metrics = json.loads((args.out / "metrics.json").read_text(encoding="utf-8"))
     rows = {}
@@ -84,7 +88,7 @@ def main() -> None:
     path = write_result(
         "agreement",
         {
-            "command": shlex.join(command),
+            "command": f"OMP_NUM_THREADS={args.threads} " + shlex.join(command),
             "pairs": metrics["n_pairs"],
             "wall_seconds": round(seconds, 1),
             "best_trivial_baseline": metrics["best_trivial_baseline"],

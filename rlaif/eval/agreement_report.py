@@ -164,8 +164,9 @@ def _judge_details(row: dict[str, Any]) -> BulletList:
         f"the human choice {cell(row['soft_accuracy'])}",
         f"Cohen's kappa {cell(row['kappa'])}; ties {cell(row['tie_rate'], percent=True)}",
         f"Brier {cell(row['brier'])}; expected calibration error {cell(row['ece'])}",
-        f"seconds per 1000 pairs {cell(row['seconds_per_1000'])} (inside model calls "
-        f"{cell(row['call_seconds_per_1000'])}); USD per 1000 pairs "
+        f"wall seconds per 1000 pairs {cell(row['seconds_per_1000'])} (call latencies summed, "
+        f"overlapping concurrent calls counted each: {cell(row['call_seconds_per_1000'])}); "
+        "USD per 1000 pairs "
         f"{cell(row['usd_per_1000'])}; tokens per pair {cell(row['tokens_per_pair'])}; "
         f"calls {row['calls']}, cache hits {row['cache_hits']}",
     ]

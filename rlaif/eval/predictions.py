@@ -95,7 +95,8 @@ class Predictions:
     wall_seconds: float | None = None
     """Wall-clock seconds the judge took on these pairs (this run's calls only)."""
     call_seconds: float | None = None
-    """Seconds spent inside model calls (summed over calls; cache hits count 0)."""
+    """Latency of every model call summed (concurrent calls overlap, so this can exceed the
+    wall clock; cache hits count 0)."""
     cost_usd: float | None = None
     """Dollars spent, when the model is priced."""
     input_tokens: int = 0
