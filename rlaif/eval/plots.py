@@ -55,13 +55,13 @@ def estimate_bars(
     if own_figure:
         fig, axes = _figure(7.5, 0.9 + 0.42 * max(len(rows), 1))
         ax = axes[0][0]
-    shown: list[tuple[str, tuple[float, float, float], bool]] = []
-    for label, estimate, base in rows:
-        interval = _interval(estimate)
-        if interval is not None:
-            shown.append((label, interval, base))
+    shown = [(label, _interval(estimate), base) for label, estimate, base in rows]
     y = np.arange(len(shown))[::-1]
-    for yi, (_, (value, lo, hi), base) in zip(y, shown, strict=True):
+    for yi, (_, interval, base) in zip(y, shown, strict=True):
+        if interval is None:  # nothing measured (e.g. every verdict a tie): say so, keep the row
+            ax.text(0.01, yi, "n/a", va="center", fontsize=8, color="0.4")
+            continue
+        value, lo, hi = interval
         color = BASELINE_COLOR if base else JUDGE_COLOR
         ax.barh(yi, value, color=color, height=0.65)
         ax.errorbar(value, yi, xerr=[[lo], [hi]], color="black", capsize=3, linewidth=1)
@@ -69,7 +69,7 @@ def estimate_bars(
     ax.set_yticks(y, [label for label, _, _ in shown], fontsize=8)
     if reference is not None:
         ax.axvline(reference, **CHANCE_STYLE)
-        xlabel = f"{xlabel} (dashed line: {reference_label} {reference:g})"
+        xlabel = f"{xlabel} (dashed: {reference_label})"
     ax.set_xlim(0, 1.12)
     ax.set_xlabel(xlabel, fontsize=9)
     ax.set_title(title, fontsize=10)
@@ -86,7 +86,7 @@ def grouped_estimate_bars(
     """One panel of :func:`estimate_bars` per group (e.g. per subset or per bias)."""
     names = list(groups)
     height = max(len(rows) for rows in groups.values()) if groups else 1
-    fig, axes = _figure(5.0 * len(names), 1.1 + 0.42 * height, ncols=max(len(names), 1))
+    fig, axes = _figure(6.5 * len(names), 1.2 + 0.42 * height, ncols=max(len(names), 1))
     for ax, name in zip(axes[0], names, strict=False):
         estimate_bars(groups[name], title=name, xlabel=xlabel, reference=reference, ax=ax)
     fig.suptitle(title, fontsize=11)
