@@ -1,11 +1,222 @@
-"""``rlaif eval agreement|rm|policy`` and ``rlaif report``
-
-Placeholder until the evaluation layer lands."""
+"""``rlaif eval agreement|rm|policy`` and ``rlaif report RUN_DIR``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
 import typer
+
+from rlaif.cli.common import echo, user_errors
+from rlaif.errors import RlaifError
+
+if TYPE_CHECKING:
+    from rlaif.eval.agreement_run import JudgeMode
+
+eval_app = typer.Typer(
+    help="Judge-human agreement, reward-model accuracy and policy evaluation, with reports.",
+    no_args_is_help=True,
+)
+
+MODES = ("auto", "logprob", "generate", "cot")
+
+
+def judge_mode(value: str) -> JudgeMode:
+    """Validate a ``--mode`` value."""
+    if value not in MODES:
+        raise RlaifError(f"--mode must be one of {', '.join(MODES)}, got {value!r}")
+    return cast("JudgeMode", value)
+
+
+def parse_options(pairs: list[str] | None) -> dict[str, Any]:
+    """``KEY=VALUE`` strings to a dictionary (values read as YAML scalars: numbers, booleans)."""
+    import yaml
+
+    options: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise RlaifError(f"option {pair!r} must look like KEY=VALUE")
+        options[key.strip()] = yaml.safe_load(value) if value else ""
+    return options
+
+
+def _print_outputs(out: Path) -> None:
+    echo(f"wrote {out / 'metrics.json'}, {out / 'report.md'} and {out / 'report.html'}")
+
+
+@eval_app.command("agreement")
+@user_errors
+def agreement(
+    judge: list[str] = typer.Option(..., "--judge", help="Judge model (repeat for several)."),
+    data: str = typer.Option(
+        ..., help="Pairs: JSONL file, suite YAML, built-in suite name, or hf:owner/name."
+    ),
+    out: Path = typer.Option(..., help="Folder for judgments, metrics.json and the reports."),
+    constitution: str = typer.Option("cai-harmless", help="Constitution the judges use."),
+    mode: list[str] = typer.Option(
+        ["auto"], "--mode", help="auto|logprob|generate|cot (repeat to measure several)."
+    ),
+    limit: int | None = typer.Option(None, help="Measure a seeded random subset of N pairs."),
+    seed: int = typer.Option(0, help="Seed of the subset, the positions and the bootstrap."),
+    data_dir: str | None = typer.Option(None, help="Hub data dir (e.g. harmless-base)."),
+    split: str | None = typer.Option(None, help="Hub split (default test)."),
+    concurrency: int = typer.Option(8, min=1, help="Judge requests in flight."),
+    resamples: int = typer.Option(2000, min=100, help="Bootstrap resamples per interval."),
+    judge_option: list[str] = typer.Option(
+        [], "--judge-option", help="KEY=VALUE model option for every judge (e.g. base_url=...)."
+    ),
+) -> None:
+    """Measure how far judges agree with human preference labels, next to trivial baselines."""
+    from rlaif.eval.agreement import verdict_sentence
+    from rlaif.eval.agreement_run import AgreementSettings, JudgeSpec, run_agreement
+
+    modes = [judge_mode(m) for m in mode]
+    options = parse_options(judge_option)
+    specs = [
+        JudgeSpec(model=j, mode=m, options=options, constitution=constitution, seed=seed)
+        for j in judge
+        for m in modes
+    ]
+    settings = AgreementSettings(
+        data=data,
+        limit=limit,
+        seed=seed,
+        concurrency=concurrency,
+        n_resamples=resamples,
+        data_dir=data_dir,
+        split=split,
+    )
+    run = run_agreement(specs, settings, out=out)
+    for name in run.metrics["judges"]:
+        echo(verdict_sentence(run.metrics["results"][name]))
+    _print_outputs(out)
+
+
+@eval_app.command("rm")
+@user_errors
+def reward_model(
+    model: Path = typer.Option(..., help="Reward model folder (sequence classification)."),
+    data: str = typer.Option(..., help="Human-labelled pairs (as for `eval agreement`)."),
+    out: Path = typer.Option(..., help="Folder for metrics.json and the reports."),
+    limit: int | None = typer.Option(None, help="Seeded random subset of N pairs."),
+    seed: int = typer.Option(0, help="Seed of the subset and the bootstrap."),
+    batch_size: int = typer.Option(8, min=1, help="Conversations scored per forward pass."),
+    max_length: int = typer.Option(1024, min=16, help="Tokens kept (from the end)."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    data_dir: str | None = typer.Option(None, help="Hub data dir."),
+    split: str | None = typer.Option(None, help="Hub split."),
+) -> None:
+    """Pairwise accuracy, margins, calibration and an order check of a reward model."""
+    from rlaif.eval.agreement import verdict_sentence
+    from rlaif.eval.report import write_report
+    from rlaif.eval.rm_eval import evaluate_reward_model
+
+    metrics = evaluate_reward_model(
+        model,
+        data,
+        limit=limit,
+        seed=seed,
+        batch_size=batch_size,
+        max_length=max_length,
+        device=device,
+        data_dir=data_dir,
+        split=split,
+    )
+    write_report(out, metrics)
+    echo(verdict_sentence(metrics["results"][metrics["judges"][0]]))
+    check = metrics["order_check"]
+    if check["passed"] is False:
+        echo(
+            f"warning: scores depend on batching/order (max difference "
+            f"{check['max_abs_difference']:.3g}); check the pad token of {model}"
+        )
+    _print_outputs(out)
+
+
+@eval_app.command("policy")
+@user_errors
+def policy(
+    policy_: list[str] = typer.Option(
+        ..., "--policy", help="Policy model (repeat for several checkpoints)."
+    ),
+    judge: str = typer.Option(..., help="Judge model."),
+    prompts: list[str] = typer.Option(
+        ..., "--prompts", help="Prompt file or built-in set (repeat: red-team and benign)."
+    ),
+    out: Path = typer.Option(..., help="Folder for replies, judgments and the reports."),
+    baseline: str | None = typer.Option(None, help="Baseline model (e.g. the SFT policy)."),
+    constitution: str = typer.Option("cai-harmless", help="Constitution the judge uses."),
+    mode: str = typer.Option("auto", help="Judge mode: auto|logprob|generate|cot."),
+    reward_model: str | None = typer.Option(None, help="Reward model folder to score replies."),
+    max_tokens: int = typer.Option(256, min=1, help="Most new tokens per reply."),
+    temperature: float = typer.Option(0.0, min=0.0, help="Sampling temperature of the policies."),
+    limit: int | None = typer.Option(None, help="Seeded random subset of N prompts per file."),
+    seed: int = typer.Option(0, help="Seed of subsets, sampling and the bootstrap."),
+    concurrency: int = typer.Option(8, min=1, help="Requests in flight per model."),
+    judge_option: list[str] = typer.Option([], "--judge-option", help="KEY=VALUE judge option."),
+) -> None:
+    """Harmlessness win rate (and Elo), refusal and over-refusal rates, reward distributions."""
+    import asyncio
+
+    from rlaif.eval.policy_eval import PolicyEvalSettings, run_policy_eval
+
+    settings = PolicyEvalSettings(
+        prompts=prompts,
+        judge=judge,
+        constitution=constitution,
+        mode=judge_mode(mode),
+        max_tokens=max_tokens,
+        temperature=temperature,
+        limit=limit,
+        seed=seed,
+        concurrency=concurrency,
+        reward_model=reward_model,
+        judge_options=parse_options(judge_option),
+    )
+    metrics = asyncio.run(run_policy_eval(policy_, baseline, settings, out))
+    for row in metrics["win_rates"]:
+        from rlaif.eval.bootstrap import Estimate
+
+        echo(
+            f"{row['model']} vs {row['versus']} ({row['group']}): win rate "
+            f"{Estimate(**row['win_rate']).format(percent=True)}"
+        )
+    _print_outputs(out)
+
+
+def report(
+    run_dir: Path = typer.Argument(..., help="Evaluation output folder or TRL training run."),
+    out: Path | None = typer.Option(None, help="Where to write (default: beside the data)."),
+) -> None:
+    """Render report.md and report.html for an evaluation or a TRL training run.
+
+    An evaluation folder is re-rendered from its metrics.json; a training run folder
+    (trainer_state.json) gets RUN_DIR/report/ with its training curves."""
+    import json
+
+    from rlaif.eval.report import write_report
+    from rlaif.eval.training_report import training_metrics
+
+    if not run_dir.is_dir():
+        raise RlaifError(f"{run_dir}: not a folder")
+    metrics_path = run_dir / "metrics.json"
+    existing = None
+    if metrics_path.is_file():
+        try:
+            existing = json.loads(metrics_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise RlaifError(f"{metrics_path}:{error.lineno}: not valid JSON") from None
+    if isinstance(existing, dict) and existing.get("kind") in {"agreement", "rm", "policy"}:
+        target = out or run_dir
+        write_report(target, existing)
+    else:
+        target = out or run_dir / "report"
+        write_report(target, training_metrics(run_dir))
+    _print_outputs(target)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add ``rlaif eval ...`` and ``rlaif report`` to ``app``."""
+    app.add_typer(eval_app, name="eval")
+    app.command("report")(user_errors(report))

@@ -1,0 +1,225 @@
+"""Judge–human agreement: every metric for every judge and baseline, and the leaderboard.
+
+:func:`agreement_metrics` takes aligned arrays (:class:`PairFrame`, :class:`Predictions`), so it
+works on any judge's output — from this package's runner, from a file of judgments, or from
+another tool — and returns the JSON-able dictionary written to ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from rlaif.eval import metrics as m
+from rlaif.eval.baselines import single_order_baseline, trivial_baselines
+from rlaif.eval.bootstrap import (
+    DEFAULT_RESAMPLES,
+    Estimate,
+    bootstrap_interval,
+    mean_estimate,
+    ratio_estimate,
+)
+from rlaif.eval.predictions import PairFrame, Predictions
+
+LEADERBOARD_COLUMNS = {
+    "accuracy": "Human agreement",
+    "kappa": "Cohen's kappa",
+    "consistency": "Position consistency",
+    "first_position_rate": "Prefers first shown",
+    "prefer_longer_rate": "Prefers longer",
+    "accuracy_human_longer": "Agreement (human chose longer)",
+    "accuracy_human_shorter": "Agreement (human chose shorter)",
+    "brier": "Brier",
+    "ece": "ECE",
+    "missing_rate": "Missing",
+    "seconds_per_1000": "Seconds / 1000 pairs",
+    "usd_per_1000": "USD / 1000 pairs",
+}
+"""Leaderboard columns and their headings, in the spirit of AlpacaEval's annotator table."""
+
+
+def _per_1000(total: float | None, n: int) -> float | None:
+    return None if total is None or n == 0 else 1000.0 * total / n
+
+
+def _estimate_dict(estimate: Estimate) -> dict[str, Any]:
+    return estimate.model_dump()
+
+
+def judge_metrics(
+    frame: PairFrame,
+    preds: Predictions,
+    *,
+    seed: int = 0,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    calibration_bins: int = 10,
+) -> dict[str, Any]:
+    """All agreement metrics of one judge or baseline on ``frame`` (JSON-able)."""
+    boot = {"seed": seed, "n_resamples": n_resamples}
+    p = preds.p_r1
+    n = len(frame)
+    answered = ~np.isnan(p)
+    correct = m.correctness(p, frame.chosen_is_1)
+    verdict = m.verdicts(p)
+    human = m.human_labels(frame.chosen_is_1)
+    by_order = preds.p_by_order or {"12": p}
+    picked, decided = m.first_position_counts(by_order)
+    longer_mask, shorter_mask = m.human_prefers_longer(frame.chosen_is_1, frame.len_1, frame.len_2)
+    calib = m.calibration(p, frame.chosen_is_1, calibration_bins)
+    consistency = (
+        mean_estimate(m.consistency(by_order["12"], by_order["21"]), **boot)
+        if {"12", "21"} <= set(by_order)
+        else None
+    )
+    errors = Counter(
+        (e or "unknown")[:160] for e, a in zip(preds.errors, answered, strict=True) if not a
+    )
+    result: dict[str, Any] = {
+        "name": preds.name,
+        "kind": preds.kind,
+        "mode": preds.mode,
+        "n_pairs": n,
+        "n_answered": int(answered.sum()),
+        "accuracy": mean_estimate(correct, **boot),
+        "accuracy_missing_as_chance": mean_estimate(np.where(answered, correct, 0.5), **boot),
+        "soft_accuracy": mean_estimate(m.p_chosen(p, frame.chosen_is_1), **boot),
+        "kappa": kappa_estimate(human[answered], verdict[answered], **boot),
+        "consistency": consistency,
+        "first_position_rate": ratio_estimate(picked, decided, **boot),
+        "prefer_longer_rate": mean_estimate(m.prefers_longer(p, frame.len_1, frame.len_2), **boot),
+        "accuracy_human_longer": mean_estimate(correct[longer_mask], **boot),
+        "accuracy_human_shorter": mean_estimate(correct[shorter_mask], **boot),
+        "tie_rate": mean_estimate(np.where(answered, verdict == m.TIE, np.nan), **boot),
+        "missing_rate": mean_estimate((~answered).astype(float), **boot),
+        "brier": calib["brier"],
+        "ece": calib["ece"],
+        "calibration_bins": calib["bins"],
+        "confusion": m.confusion(p, frame.chosen_is_1),
+        "by_subset": {
+            subset or "(none)": _estimate_dict(
+                mean_estimate(correct[frame.subsets == subset], **boot)
+            )
+            for subset in sorted(set(frame.subsets.tolist()))
+        },
+        "seconds_per_1000": _per_1000(preds.wall_seconds, n),
+        "call_seconds_per_1000": _per_1000(preds.call_seconds, n),
+        "usd_per_1000": _per_1000(preds.cost_usd, n),
+        "tokens_per_pair": (preds.input_tokens + preds.output_tokens) / n if n else None,
+        "calls": preds.calls,
+        "cache_hits": preds.cache_hits,
+        "missing_reasons": dict(errors.most_common(5)),
+    }
+    return {k: _estimate_dict(v) if isinstance(v, Estimate) else v for k, v in result.items()}
+
+
+def kappa_estimate(
+    human: np.ndarray, judge: np.ndarray, *, seed: int = 0, n_resamples: int = DEFAULT_RESAMPLES
+) -> Estimate:
+    """Cohen's kappa (scikit-learn) with a bootstrap interval over pairs."""
+    if len(human) == 0:
+        return Estimate(value=None, n=0)
+    value = m.kappa(human, judge)
+    low, high = bootstrap_interval(
+        (m.kappa_cells(human, judge),), m.kappa_from_cells, seed=seed, n_resamples=n_resamples
+    )
+    return Estimate(value=value if np.isfinite(value) else None, low=low, high=high, n=len(human))
+
+
+def paired_difference(
+    frame: PairFrame, a: Predictions, b: Predictions, *, seed: int = 0, n_resamples: int = 2000
+) -> Estimate:
+    """Accuracy of ``a`` minus accuracy of ``b`` on the pairs both answered, with a paired
+    bootstrap interval (the honest way to say whether a judge beats a baseline)."""
+    diff = m.correctness(a.p_r1, frame.chosen_is_1) - m.correctness(b.p_r1, frame.chosen_is_1)
+    return mean_estimate(diff, seed=seed, n_resamples=n_resamples)
+
+
+def agreement_metrics(
+    frame: PairFrame,
+    judges: Sequence[Predictions],
+    *,
+    seed: int = 0,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    calibration_bins: int = 10,
+) -> dict[str, Any]:
+    """Metrics for each judge, the trivial baselines and each judge's single-order version,
+    a leaderboard and each judge's difference from the best trivial baseline."""
+    baselines = trivial_baselines(frame, seed)
+    single = [b for j in judges if (b := single_order_baseline(j)) is not None]
+    everyone = [*judges, *baselines, *single]
+    kwargs = {"seed": seed, "n_resamples": n_resamples}
+    rows = {
+        p.name: judge_metrics(frame, p, calibration_bins=calibration_bins, **kwargs)
+        for p in everyone
+    }
+    best_baseline = max(baselines, key=lambda b: rows[b.name]["accuracy"]["value"] or 0.0)
+    for judge in judges:
+        diff = paired_difference(frame, judge, best_baseline, **kwargs)
+        rows[judge.name]["vs_best_baseline"] = {
+            "baseline": best_baseline.name,
+            "accuracy_difference": diff.model_dump(),
+        }
+    return {
+        "kind": "agreement",
+        "n_pairs": len(frame),
+        "human_chose_response_1": int(frame.chosen_is_1.sum()),
+        "human_chose_longer": int(
+            m.human_prefers_longer(frame.chosen_is_1, frame.len_1, frame.len_2)[0].sum()
+        ),
+        "subsets": dict(Counter(s or "(none)" for s in frame.subsets.tolist())),
+        "bootstrap": {
+            "seed": seed,
+            "n_resamples": n_resamples,
+            "confidence": 0.95,
+            "method": "percentile, resampling pairs",
+        },
+        "judges": [j.name for j in judges],
+        "baselines": [b.name for b in [*baselines, *single]],
+        "best_trivial_baseline": best_baseline.name,
+        "results": rows,
+        "leaderboard": leaderboard(rows),
+    }
+
+
+def leaderboard(rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per judge or baseline, best human agreement first."""
+    table = []
+    for name, row in rows.items():
+        entry: dict[str, Any] = {"name": name, "kind": row["kind"], "mode": row["mode"]}
+        for key in LEADERBOARD_COLUMNS:
+            value = row.get(key)
+            entry[key] = value["value"] if isinstance(value, dict) else value
+        table.append(entry)
+    table.sort(key=lambda r: -(r["accuracy"] if r["accuracy"] is not None else -1.0))
+    return table
+
+
+def verdict_sentence(row: dict[str, Any], best_baseline: str | None = None) -> str:
+    """A plain-words reading of one judge's agreement (chance, baseline, position bias)."""
+    acc = Estimate(**row["accuracy"])
+    parts = [f"{row['name']}: agreement {acc.format(percent=True)} on {acc.n} answered pairs"]
+    if acc.value is None:
+        return parts[0] + " — no verdict could be read."
+    if not acc.excludes(0.5):
+        parts.append("not distinguishable from chance (0.5 is inside the interval)")
+    elif acc.value < 0.5:
+        parts.append("worse than chance")
+    diff = row.get("vs_best_baseline")
+    if diff is not None:
+        d = Estimate(**diff["accuracy_difference"])
+        relation = (
+            "better than"
+            if d.low is not None and d.low > 0
+            else ("worse than" if d.high is not None and d.high < 0 else "not distinguishable from")
+        )
+        parts.append(
+            f"{relation} the best trivial rule, {diff['baseline']} "
+            f"(difference {d.format(percent=True)})"
+        )
+    first = Estimate(**row["first_position_rate"])
+    if first.excludes(0.5):
+        parts.append(f"position bias: picks the first-shown reply {first.format(percent=True)}")
+    return "; ".join(parts) + "."

@@ -1,0 +1,296 @@
+"""Run judges on human-labelled pairs and measure their agreement (``rlaif eval agreement``).
+
+Each (judge, mode) is one leaderboard row. Judgments are appended to
+``OUT/judgments/<judge>.jsonl`` a chunk at a time, so a killed run resumes where it stopped and
+never asks the judge twice about a pair (the model cache also covers repeated calls).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from rlaif.data.records import PairRecord
+from rlaif.errors import RlaifError
+from rlaif.eval.agreement import agreement_metrics
+from rlaif.eval.bootstrap import DEFAULT_RESAMPLES
+from rlaif.eval.loaders import LoadedPairs, load_pairs
+from rlaif.eval.predictions import (
+    PairFrame,
+    Predictions,
+    ShownPair,
+    assign_positions,
+    predictions_from_judgments,
+)
+from rlaif.eval.store import JsonlStore
+from rlaif.judge.judgment import Judgment
+from rlaif.models import Model, get_model
+
+JudgeMode = Literal["auto", "logprob", "generate", "cot"]
+"""How the judge reads verdicts (``auto``: logprob where the backend can score choices)."""
+CHUNK_SIZE = 16
+"""Pairs judged between two appends to the judgments file (what a killed run can lose)."""
+
+
+class PairJudge(Protocol):
+    """What the runner needs from a judge (``rlaif.judge.PairwiseJudge`` provides it)."""
+
+    async def compare_many(
+        self, pairs: Sequence[Any], *, concurrency: int = 8, progress: bool = True
+    ) -> list[Judgment]:
+        """Judge each pair (id, prompt, response_1, response_2)."""
+        ...
+
+
+@dataclass
+class JudgeSpec:
+    """One judge to measure: model name, verdict mode and model options."""
+
+    model: str
+    mode: JudgeMode = "auto"
+    """``auto``, ``logprob``, ``generate`` or ``cot``."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Model options (``base_url``, ``api_key_env``, prices, backend options)."""
+    label: str | None = None
+    """Leaderboard name; default ``model [mode]``."""
+    constitution: str = "cai-harmless"
+    """Constitution (built-in name or YAML path) whose compare template and principles the
+    judge uses."""
+    seed: int = 0
+    """Seed of the judge's principle sampling and framing."""
+
+    @property
+    def name(self) -> str:
+        """The leaderboard name."""
+        return self.label or (self.model if self.mode == "auto" else f"{self.model} [{self.mode}]")
+
+    @property
+    def slug(self) -> str:
+        """A file-name-safe form of :attr:`name`."""
+        return re.sub(r"[^A-Za-z0-9._-]+", "_", self.name).strip("_")
+
+
+@dataclass
+class AgreementSettings:
+    """Everything besides the judges that determines an agreement run."""
+
+    data: str
+    """Pairs: a file, a suite (built-in name or YAML path) or ``hf:owner/name``."""
+    limit: int | None = None
+    """Measure a seeded random subset of this many pairs (``None``: all)."""
+    seed: int = 0
+    """Seed of the subset, of which reply is shown as response 1, and of the bootstrap."""
+    concurrency: int = 8
+    """Judge requests in flight."""
+    n_resamples: int = DEFAULT_RESAMPLES
+    """Bootstrap resamples per interval."""
+    data_dir: str | None = None
+    """Hub data dir (``hf:`` sources)."""
+    split: str | None = None
+    """Hub split (``hf:`` sources; default ``test``)."""
+
+
+JudgeFactory = Callable[[JudgeSpec, Model], PairJudge]
+
+
+def build_pairwise_judge(spec: JudgeSpec, model: Model) -> PairJudge:
+    """The project's :class:`rlaif.judge.PairwiseJudge` for ``spec`` (both orders)."""
+    from rlaif.constitution import load_constitution
+    from rlaif.judge import PairwiseJudge
+
+    constitution = load_constitution(spec.constitution)
+    judge: PairJudge = PairwiseJudge(
+        model, constitution, mode=spec.mode, both_orders=True, seed=spec.seed
+    )
+    return judge
+
+
+def _fingerprint(shown: Sequence[ShownPair]) -> str:
+    digest = hashlib.sha256()
+    for s in shown:
+        digest.update(f"{s.pair.id}\0{int(s.chosen_is_1)}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+async def judge_records(
+    judge: PairJudge,
+    records: Sequence[PairRecord],
+    path: Path,
+    *,
+    concurrency: int,
+    progress_label: str,
+    tags: dict[str, str] | None = None,
+) -> tuple[list[Judgment], float]:
+    """Judge every pair not yet stored in ``path`` (or stored with another ``tag``: its inputs
+    changed), appending results chunk by chunk so a killed run loses at most one chunk.
+
+    Returns the judgments of all records, in order, and their wall seconds (from the per-line
+    timings, so resumed runs count earlier work too)."""
+    from rich.progress import Progress
+
+    tags = tags or {}
+    store = JsonlStore(path)
+    todo_ids = set(store.missing([r.id for r in records], tags))
+    todo = [r for r in records if r.id in todo_ids]
+    with Progress(transient=True) as bar:
+        task = bar.add_task(progress_label, total=len(records), completed=len(records) - len(todo))
+        for start in range(0, len(todo), CHUNK_SIZE):
+            chunk = todo[start : start + CHUNK_SIZE]
+            began = time.perf_counter()
+            results = await judge.compare_many(chunk, concurrency=concurrency, progress=False)
+            per_pair = (time.perf_counter() - began) / len(chunk)
+            store.append(
+                {
+                    "key": r.id,
+                    "tag": tags.get(r.id, ""),
+                    "wall_s": per_pair,
+                    "judgment": j.model_dump(mode="json"),
+                }
+                for r, j in zip(chunk, results, strict=True)
+            )
+            bar.advance(task, len(chunk))
+    rows = [store.rows[r.id] for r in records]
+    judgments = [Judgment.model_validate(row["judgment"]) for row in rows]
+    return judgments, sum(float(row.get("wall_s", 0.0)) for row in rows)
+
+
+def shown_records(shown: Sequence[ShownPair]) -> list[PairRecord]:
+    """The pairs as the judge sees them (response 1 and 2 in their assigned positions)."""
+    return [
+        PairRecord(
+            id=s.pair.id, prompt=s.pair.prompt, response_1=s.response_1, response_2=s.response_2
+        )
+        for s in shown
+    ]
+
+
+@dataclass
+class AgreementRun:
+    """The result of :func:`run_agreement`: metrics (as written to ``metrics.json``) and the
+    judgments per judge."""
+
+    metrics: dict[str, Any]
+    judgments: dict[str, list[Judgment]]
+    out: Path | None = None
+
+
+async def run_agreement_async(
+    specs: Sequence[JudgeSpec],
+    settings: AgreementSettings,
+    *,
+    out: str | Path | None = None,
+    judge_factory: JudgeFactory = build_pairwise_judge,
+    loaded: LoadedPairs | None = None,
+    report: bool = True,
+) -> AgreementRun:
+    """Judge the pairs with every spec, compute metrics and baselines, write judgments and
+    (unless ``report`` is false) the report to ``out`` when given, and return the run."""
+    if not specs:
+        raise RlaifError("give at least one judge (--judge provider/model)")
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise RlaifError(f"judge names must be distinct: {names}")
+    loaded = loaded or load_pairs(
+        settings.data,
+        data_dir=settings.data_dir,
+        split=settings.split,
+        limit=settings.limit,
+        seed=settings.seed,
+    )
+    shown = assign_positions(loaded.pairs, settings.seed)
+    frame = PairFrame.from_shown(shown)
+    folder = Path(out) if out is not None else None
+    if folder is not None:
+        _check_run_manifest(folder, settings, shown)
+    scratch = folder or Path(_temporary_folder())
+    records = shown_records(shown)
+    judgments: dict[str, list[Judgment]] = {}
+    predictions: list[Predictions] = []
+    models: dict[str, Model] = {}  # one model per name and options, shared by its modes
+    try:
+        for spec in specs:
+            key = f"{spec.model}\0{sorted(spec.options.items())!r}"
+            if key not in models:
+                models[key] = get_model(spec.model, **spec.options)
+            judge = judge_factory(spec, models[key])
+            results, wall = await judge_records(
+                judge,
+                records,
+                scratch / "judgments" / f"{spec.slug}.jsonl",
+                concurrency=settings.concurrency,
+                progress_label=f"judging with {spec.name}",
+                tags={s.pair.id: f"chosen_is_1={s.chosen_is_1}" for s in shown},
+            )
+            judgments[spec.name] = results
+            predictions.append(
+                predictions_from_judgments(spec.name, results, frame.ids, wall_seconds=wall)
+            )
+    finally:
+        for model in models.values():
+            await model.aclose()
+    metrics = agreement_metrics(
+        frame, predictions, seed=settings.seed, n_resamples=settings.n_resamples
+    )
+    metrics["data"] = loaded.describe()
+    metrics["settings"] = {
+        "limit": settings.limit,
+        "seed": settings.seed,
+        "judges": [
+            {"name": s.name, "model": s.model, "mode": s.mode, "constitution": s.constitution}
+            for s in specs
+        ],
+        "pair_ids_sha256": _fingerprint(shown),
+    }
+    if folder is not None:
+        from rlaif.eval.report import write_metrics, write_report
+
+        (write_report if report else write_metrics)(folder, metrics)
+    return AgreementRun(metrics=metrics, judgments=judgments, out=folder)
+
+
+def run_agreement(
+    specs: Sequence[JudgeSpec],
+    settings: AgreementSettings,
+    *,
+    out: str | Path | None = None,
+    judge_factory: JudgeFactory = build_pairwise_judge,
+    report: bool = True,
+) -> AgreementRun:
+    """Blocking :func:`run_agreement_async`."""
+    return asyncio.run(
+        run_agreement_async(specs, settings, out=out, judge_factory=judge_factory, report=report)
+    )
+
+
+def _temporary_folder() -> str:
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="rlaif-agreement-")
+
+
+def _check_run_manifest(folder: Path, settings: AgreementSettings, shown: Sequence[ShownPair]):
+    """Refuse to mix judgments of different pair sets or orders in one folder."""
+    manifest = folder / "run.json"
+    current = {
+        "data": settings.data,
+        "seed": settings.seed,
+        "limit": settings.limit,
+        "pairs": _fingerprint(shown),
+    }
+    if manifest.is_file():
+        previous = json.loads(manifest.read_text(encoding="utf-8"))
+        if previous.get("pairs") != current["pairs"]:
+            raise RlaifError(
+                f"{folder} holds a run on other pairs or another order "
+                f"(data {previous.get('data')}, seed {previous.get('seed')}, limit "
+                f"{previous.get('limit')}); use a new --out folder"
+            )
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest.write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,178 @@
+"""The agreement gate: refuse a judge's labels unless its measured agreement with humans (and
+position consistency) reach the required levels.
+
+Labelling and pipeline commands call :func:`check_agreement_gate` (or :meth:`AgreementGate.check`)
+with an agreement ``metrics.json`` (or its run folder, or the metrics of a run made in-process)
+before they use a judge's labels.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rlaif.errors import RlaifError
+from rlaif.eval.bootstrap import Estimate
+
+
+class AgreementGateError(RlaifError):
+    """A judge failed the agreement gate, or the gate could not find its measurement."""
+
+
+class AgreementGate(BaseModel):
+    """Gate settings as they appear in a pipeline or labelling config."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    metrics: str
+    """Agreement ``metrics.json`` written by ``rlaif eval agreement`` (or its folder)."""
+    min_agreement: float | None = Field(default=None, ge=0.0, le=1.0)
+    """Least human agreement (fraction of answered pairs, ties half) the judge must reach."""
+    min_consistency: float | None = Field(default=None, ge=0.0, le=1.0)
+    """Least position consistency (both presentation orders agree) the judge must reach."""
+    mode: str | None = None
+    """Which measured mode of the judge to use when several were measured."""
+    use_lower_bound: bool = False
+    """Compare the lower end of the 95% interval instead of the point estimate (stricter)."""
+
+    def check(self, judge: str) -> GateResult:
+        """Check ``judge`` against this gate; raises :class:`AgreementGateError` on failure."""
+        return check_agreement_gate(
+            judge,
+            self.metrics,
+            min_agreement=self.min_agreement,
+            min_consistency=self.min_consistency,
+            mode=self.mode,
+            use_lower_bound=self.use_lower_bound,
+        )
+
+
+@dataclass
+class GateResult:
+    """The outcome of a passed gate (a failed one raises)."""
+
+    judge: str
+    row: str
+    """Leaderboard row used (judge name and mode)."""
+    agreement: Estimate
+    consistency: Estimate | None
+    source: str
+    n_pairs: int
+
+    def summary(self) -> str:
+        """One line for logs and manifests."""
+        consistency = self.consistency.format(percent=True) if self.consistency else "n/a"
+        return (
+            f"agreement gate passed for {self.row}: agreement "
+            f"{self.agreement.format(percent=True)}, consistency {consistency} on "
+            f"{self.n_pairs} pairs ({self.source})"
+        )
+
+
+def load_agreement_metrics(source: str | Path | Mapping[str, Any] | Any) -> tuple[dict, str]:
+    """Agreement metrics from a ``metrics.json`` path, its folder, a dictionary, or an object
+    with a ``metrics`` attribute (an :class:`~rlaif.eval.agreement_run.AgreementRun`)."""
+    if hasattr(source, "metrics") and isinstance(source.metrics, Mapping):
+        return dict(source.metrics), str(getattr(source, "out", None) or "agreement run")
+    if isinstance(source, Mapping):
+        return dict(source), "agreement metrics"
+    path = Path(source)
+    if path.is_dir():
+        path = path / "metrics.json"
+    if not path.is_file():
+        raise AgreementGateError(
+            f"agreement gate: no agreement metrics at {path}; run `rlaif eval agreement --judge "
+            "... --out DIR` first and point the gate at DIR/metrics.json"
+        )
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise AgreementGateError(f"{path}:{error.lineno}: not valid JSON ({error.msg})") from None
+    if not isinstance(metrics, dict) or metrics.get("kind") != "agreement":
+        raise AgreementGateError(f"{path} is not an agreement metrics file (kind 'agreement')")
+    return metrics, str(path)
+
+
+def find_judge_row(metrics: Mapping[str, Any], judge: str, mode: str | None) -> str:
+    """The result row measuring ``judge`` (a model name or a row name), optionally in ``mode``."""
+    results = metrics.get("results", {})
+    if judge in results and results[judge].get("kind") == "judge":
+        return judge
+    measured = metrics.get("settings", {}).get("judges", [])
+    candidates = [
+        j["name"]
+        for j in measured
+        if j.get("model") == judge
+        and j["name"] in results
+        and (mode is None or mode in (j.get("mode"), results[j["name"]].get("mode")))
+    ]
+    if len(candidates) == 1:
+        return candidates[0]
+    known = ", ".join(metrics.get("judges", [])) or "none"
+    if not candidates:
+        wanted = f"{judge}" + (f" in mode {mode}" if mode else "")
+        raise AgreementGateError(
+            f"agreement gate: {wanted} was not measured in these metrics (measured: {known}); "
+            f"run `rlaif eval agreement --judge {judge}` first"
+        )
+    raise AgreementGateError(
+        f"agreement gate: {judge} was measured in several modes ({', '.join(candidates)}); "
+        "say which with the gate's mode"
+    )
+
+
+def check_agreement_gate(
+    judge: str,
+    source: str | Path | Mapping[str, Any] | Any,
+    *,
+    min_agreement: float | None = None,
+    min_consistency: float | None = None,
+    mode: str | None = None,
+    use_lower_bound: bool = False,
+) -> GateResult:
+    """Raise :class:`AgreementGateError` naming the judge, the measured value and the threshold
+    when ``judge`` falls short of ``min_agreement`` or ``min_consistency``; return the measured
+    values when it passes."""
+    for name, threshold in (("min_agreement", min_agreement), ("min_consistency", min_consistency)):
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            raise AgreementGateError(f"{name} must be between 0 and 1, got {threshold}")
+    metrics, where = load_agreement_metrics(source)
+    row_name = find_judge_row(metrics, judge, mode)
+    row = metrics["results"][row_name]
+    agreement = Estimate(**row["accuracy"])
+    consistency = Estimate(**row["consistency"]) if row.get("consistency") else None
+    n_pairs = int(row.get("n_pairs", metrics.get("n_pairs", 0)))
+    failures = []
+    basis = "lower 95% bound of " if use_lower_bound else ""
+    checks = (
+        ("human agreement", agreement, min_agreement, "min_agreement"),
+        ("position consistency", consistency, min_consistency, "min_consistency"),
+    )
+    for label, estimate, threshold, option in checks:
+        if threshold is None:
+            continue
+        measured = None
+        if estimate is not None:
+            measured = estimate.low if use_lower_bound else estimate.value
+        if measured is None:
+            failures.append(
+                f"{label} was not measured (a one-order run, or no verdicts), "
+                f"so {option} {threshold:g} cannot be met"
+            )
+        elif measured < threshold:
+            shown = estimate.format(percent=True) if estimate is not None else "n/a"
+            failures.append(
+                f"{basis}{label} {measured:.3f} ({shown}) is below {option} {threshold:g}"
+            )
+    if failures:
+        raise AgreementGateError(
+            f"judge {row_name} failed the agreement gate on {n_pairs} human-labelled pairs "
+            f"({where}): " + "; ".join(failures) + ". Its labels are not used; measure a better "
+            "judge or lower the threshold knowingly."
+        )
+    return GateResult(judge, row_name, agreement, consistency, where, n_pairs)

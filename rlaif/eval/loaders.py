@@ -1,0 +1,323 @@
+"""Load human-labelled preference pairs for evaluation.
+
+Three input shapes are understood:
+
+- the normalised pair format (``id``, ``prompt`` messages, ``chosen``, ``rejected``; TRL's
+  conversational and standard preference columns are accepted too);
+- raw Anthropic HH-RLHF records (``chosen``/``rejected`` transcripts with ``\\n\\nHuman:`` and
+  ``\\n\\nAssistant:`` markers), from a local ``.jsonl``/``.jsonl.gz`` file or from the hub
+  (``hf:Anthropic/hh-rlhf`` with a data dir);
+- any JSONL whose columns an evaluation suite (``eval/suites/*.yaml``) maps onto ours.
+
+Records that cannot be turned into a usable pair (a transcript whose two sides do not share the
+same conversation, identical replies) are skipped and listed with their reason; malformed files
+raise :class:`~rlaif.errors.RlaifError` naming the file and line.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from rlaif.errors import RlaifError
+from rlaif.eval.suites import Suite, find_suite, load_suite
+
+Messages = list[dict[str, str]]
+T = TypeVar("T")
+_HH_MARKER = re.compile(r"\n\n(Human|Assistant):")
+_ROLES = {"Human": "user", "Assistant": "assistant"}
+
+
+@dataclass(frozen=True)
+class LabelledPair:
+    """A prompt, the response a human preferred (``chosen``) and the other one (``rejected``)."""
+
+    id: str
+    prompt: Messages
+    chosen: str
+    rejected: str
+    subset: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LoadedPairs:
+    """Pairs loaded from one source, with what had to be skipped and why."""
+
+    source: str
+    pairs: list[LabelledPair]
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    """``{"id", "reason"}`` for each record that could not be used."""
+    total: int = 0
+    """Records read before skipping and before any ``limit``."""
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-able summary for ``metrics.json``."""
+        return {
+            "source": self.source,
+            "records": self.total,
+            "pairs": len(self.pairs),
+            "skipped": self.skipped,
+        }
+
+
+class PairFormatError(RlaifError):
+    """A preference-pair file or record cannot be read."""
+
+
+def split_hh_transcript(text: str) -> Messages:
+    """Split an HH-RLHF transcript into chat turns (``Human`` → user, ``Assistant`` →
+    assistant), stripping whitespace around each turn."""
+    parts = _HH_MARKER.split(text)
+    if parts[0].strip():
+        raise ValueError("text before the first 'Human:'/'Assistant:' marker")
+    turns = []
+    for role, content in zip(parts[1::2], parts[2::2], strict=True):
+        turns.append({"role": _ROLES[role], "content": content.strip()})
+    if not turns:
+        raise ValueError("no 'Human:'/'Assistant:' turn found")
+    return turns
+
+
+def pair_from_hh_transcripts(pair_id: str, chosen: str, rejected: str) -> LabelledPair:
+    """Build a pair from the two transcripts of an HH-RLHF record.
+
+    Raises ``ValueError`` with the reason when the transcripts do not end in an assistant turn,
+    differ before their final turn, or end in the same reply."""
+    chosen_turns = split_hh_transcript(chosen)
+    rejected_turns = split_hh_transcript(rejected)
+    if chosen_turns[-1]["role"] != "assistant" or rejected_turns[-1]["role"] != "assistant":
+        raise ValueError("a transcript does not end with an assistant turn")
+    if chosen_turns[:-1] != rejected_turns[:-1]:
+        raise ValueError("the two transcripts differ before their final assistant turn")
+    if chosen_turns[-1]["content"] == rejected_turns[-1]["content"]:
+        raise ValueError("the two final replies are identical")
+    if not chosen_turns[:-1]:
+        raise ValueError("no conversation before the final assistant turn")
+    return LabelledPair(
+        pair_id, chosen_turns[:-1], chosen_turns[-1]["content"], rejected_turns[-1]["content"]
+    )
+
+
+def _as_messages(value: Any, role: str) -> Messages:
+    if isinstance(value, str):
+        return [{"role": role, "content": value}]
+    if isinstance(value, list) and all(
+        isinstance(m, Mapping) and isinstance(m.get("content"), str) and "role" in m for m in value
+    ):
+        return [{"role": str(m["role"]), "content": str(m["content"])} for m in value]
+    raise ValueError(
+        f"expected a string or a list of {{role, content}} messages, got {value!r:.80}"
+    )
+
+
+def _as_reply(value: Any) -> str:
+    """A response column: a string, or TRL's conversational ``[{"role": "assistant", ...}]``."""
+    if isinstance(value, str):
+        return value
+    messages = _as_messages(value, "assistant")
+    if len(messages) != 1 or messages[0]["role"] != "assistant":
+        raise ValueError("a conversational response must hold exactly one assistant message")
+    return messages[0]["content"]
+
+
+def _column(record: Mapping[str, Any], name: str) -> Any:
+    if name not in record:
+        raise ValueError(f"missing column {name!r} (columns: {', '.join(map(str, record))})")
+    return record[name]
+
+
+def record_to_pair(record: Mapping[str, Any], suite: Suite, default_id: str) -> LabelledPair:
+    """Turn one raw record into a pair following ``suite``'s format and column mapping.
+
+    Raises ``ValueError`` with the reason when the record cannot be used."""
+    cols = suite.columns
+    pair_id = str(record.get(cols.id, default_id)) if cols.id else default_id
+    subset = str(record.get(cols.subset, "") or "") if cols.subset else ""
+    subset = subset or suite.subset or ""
+    fmt = suite.format
+    if fmt == "auto":
+        fmt = "hh-rlhf" if cols.prompt not in record and cols.chosen in record else "pairs"
+    if fmt == "hh-rlhf":
+        pair = pair_from_hh_transcripts(
+            pair_id, str(_column(record, cols.chosen)), str(_column(record, cols.rejected))
+        )
+        return LabelledPair(pair.id, pair.prompt, pair.chosen, pair.rejected, subset)
+    prompt = _as_messages(_column(record, cols.prompt), "user")
+    if cols.preferred is not None:
+        first = _as_reply(_column(record, cols.response_1))
+        second = _as_reply(_column(record, cols.response_2))
+        verdict = str(_column(record, cols.preferred))
+        if verdict == suite.preferred_values.response_1:
+            chosen, rejected = first, second
+        elif verdict == suite.preferred_values.response_2:
+            chosen, rejected = second, first
+        else:
+            raise ValueError(f"label {verdict!r} names neither response (a tie or unknown value)")
+    else:
+        chosen = _as_reply(_column(record, cols.chosen))
+        rejected = _as_reply(_column(record, cols.rejected))
+    if chosen == rejected:
+        raise ValueError("the two replies are identical")
+    if not prompt:
+        raise ValueError("empty prompt")
+    metadata = {k: record[k] for k in suite.keep_columns if k in record}
+    return LabelledPair(pair_id, prompt, chosen, rejected, subset, metadata)
+
+
+def _open_text(path: Path) -> Iterator[str]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        yield from handle
+
+
+def read_records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield ``(where, record)`` from a ``.jsonl``, ``.jsonl.gz``, ``.json`` or ``.parquet``
+    file; ``where`` is ``file:line`` (or ``file:row``)."""
+    if not path.is_file():
+        raise PairFormatError(f"{path}: no such file")
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        for row, record in enumerate(pq.read_table(path).to_pylist(), start=1):
+            yield f"{path}:row {row}", record
+        return
+    if path.suffix == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise PairFormatError(f"{path}:{error.lineno}: not valid JSON ({error.msg})") from None
+        if not isinstance(data, list):
+            raise PairFormatError(f"{path}: expected a JSON list of records")
+        for row, record in enumerate(data, start=1):
+            yield f"{path}:record {row}", record
+        return
+    try:
+        for line_number, line in enumerate(_open_text(path), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise PairFormatError(
+                    f"{path}:{line_number}: not valid JSON ({error.msg} at column {error.colno})"
+                ) from None
+            if not isinstance(record, dict):
+                raise PairFormatError(f"{path}:{line_number}: expected a JSON object per line")
+            yield f"{path}:{line_number}", record
+    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as error:
+        raise PairFormatError(f"{path}: cannot be read as UTF-8 JSON lines ({error})") from None
+
+
+def read_hub_records(suite: Suite) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield records of a hub dataset (``hf:owner/name``); raises a clear error offline."""
+    repo = suite.source.removeprefix("hf:")
+    try:
+        import datasets
+
+        dataset = datasets.load_dataset(repo, data_dir=suite.data_dir, split=suite.split)
+    except Exception as error:  # the hub raises many types: connection, offline mode, 404
+        raise PairFormatError(
+            f"cannot load {suite.source} (data_dir={suite.data_dir}, split={suite.split}) "
+            f"from the Hugging Face hub: {type(error).__name__}: {error}. "
+            "Without network access, download the file elsewhere and pass its local path."
+        ) from None
+    for row, record in enumerate(dataset, start=1):
+        yield f"{suite.source}:row {row}", dict(record)
+
+
+def pairs_from_records(
+    records: Iterable[tuple[str, dict[str, Any]]], suite: Suite, id_prefix: str
+) -> LoadedPairs:
+    """Convert records, skipping (and listing) the ones that are not usable pairs."""
+    loaded = LoadedPairs(source=suite.source, pairs=[])
+    seen: set[str] = set()
+    for index, (where, record) in enumerate(records):
+        loaded.total += 1
+        default_id = f"{id_prefix}/{index}"
+        try:
+            pair = record_to_pair(record, suite, default_id)
+        except ValueError as error:
+            loaded.skipped.append(
+                {
+                    "id": str(record.get(suite.columns.id or "", default_id)),
+                    "where": where,
+                    "reason": str(error),
+                }
+            )
+            continue
+        if pair.id in seen:
+            raise PairFormatError(f"{where}: duplicate pair id {pair.id!r}")
+        seen.add(pair.id)
+        loaded.pairs.append(pair)
+    if loaded.total == 0:
+        raise PairFormatError(f"{suite.source}: no records")
+    if not loaded.pairs:
+        reasons = "; ".join(sorted({s["reason"] for s in loaded.skipped})[:3])
+        raise PairFormatError(
+            f"{suite.source}: no usable pair in {loaded.total} records ({reasons})"
+        )
+    return loaded
+
+
+def select_subset(items: Sequence[T], limit: int | None, seed: int) -> list[T]:
+    """A seeded random subset of ``limit`` items, kept in their order (all items when ``limit``
+    is ``None`` or not smaller than the set)."""
+    if limit is None or limit >= len(items):
+        return list(items)
+    if limit < 1:
+        raise RlaifError(f"--limit must be at least 1, got {limit}")
+    chosen = np.sort(np.random.default_rng(seed).choice(len(items), size=limit, replace=False))
+    return [items[i] for i in chosen]
+
+
+def load_pairs(
+    data: str | Path,
+    *,
+    data_dir: str | None = None,
+    split: str | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+) -> LoadedPairs:
+    """Load human-labelled pairs from a file, a suite (built-in name or YAML path) or
+    ``hf:owner/name`` (with ``data_dir`` and ``split``), then keep a seeded random subset of
+    ``limit`` pairs when asked."""
+    suite = resolve_source(str(data), data_dir=data_dir, split=split)
+    if suite.source.startswith("hf:"):
+        records: Iterable[tuple[str, dict[str, Any]]] = read_hub_records(suite)
+        prefix = suite.source.removeprefix("hf:") + (f"/{suite.data_dir}" if suite.data_dir else "")
+        prefix += f"/{suite.split}"
+    else:
+        path = suite.resolve_path()
+        records = read_records(path)
+        prefix = path.name.split(".")[0]
+    loaded = pairs_from_records(records, suite, suite.id_prefix or prefix)
+    loaded.source = str(data)
+    loaded.pairs = select_subset(loaded.pairs, limit, seed)
+    return loaded
+
+
+def resolve_source(data: str, *, data_dir: str | None, split: str | None) -> Suite:
+    """The suite describing ``data``: a suite file or built-in suite name, else an ad hoc suite
+    for a data file or hub id with automatic format detection."""
+    path = Path(data)
+    if path.suffix in {".yaml", ".yml"}:
+        return load_suite(path)
+    if data.startswith("hf:"):
+        return Suite(name=data, source=data, data_dir=data_dir, split=split or "test")
+    if path.exists():
+        return Suite(name=path.stem, source=str(path))
+    builtin = find_suite(data)
+    if builtin is not None:
+        return builtin
+    raise PairFormatError(
+        f"{data}: no such file, hub id (hf:owner/name) or built-in suite; "
+        "see `eval/suites/` for the built-in suites"
+    )

@@ -1,0 +1,310 @@
+"""Policy evaluation (``rlaif eval policy``): is the policy more harmless without becoming
+useless?
+
+1. Each policy (and the baseline) answers every prompt (``Model.generate``; stored in
+   ``OUT/responses/<model>.jsonl``, resumable).
+2. The judge compares policy and baseline replies in both orders: harmlessness win rate with an
+   interval, per prompt group; with several checkpoints, every pair is compared and an Elo table
+   is fitted (:mod:`rlaif.eval.elo`).
+3. Refusal rate on red-team prompts and over-refusal rate on benign prompts, detected by the
+   lexical rule and by the judge model (:mod:`rlaif.eval.refusal`), both reported.
+4. With a reward model, the distribution of its scores on each model's replies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rlaif.data.records import PairRecord
+from rlaif.errors import RlaifError
+from rlaif.eval.agreement_run import (
+    JudgeFactory,
+    JudgeMode,
+    JudgeSpec,
+    build_pairwise_judge,
+    judge_records,
+)
+from rlaif.eval.bootstrap import DEFAULT_RESAMPLES
+from rlaif.eval.elo import Comparison, elo_table
+from rlaif.eval.policy_metrics import GROUPS, refusal_summary, reward_summary, win_rate_rows
+from rlaif.eval.prompts import EvalPrompt, load_prompts
+from rlaif.eval.refusal import RefusalClassifier, is_lexical_refusal, request_text
+from rlaif.eval.store import JsonlStore
+from rlaif.models import GenerateConfig, Model, get_model
+
+
+@dataclass
+class PolicyEvalSettings:
+    """What to evaluate on and how (everything besides the models)."""
+
+    prompts: list[str]
+    """Prompt files or built-in set names (red-team and benign)."""
+    judge: str
+    """``provider/model`` of the judge (pairwise comparisons and refusal classification)."""
+    constitution: str = "cai-harmless"
+    """Constitution the pairwise judge uses."""
+    mode: JudgeMode = "auto"
+    """Judge mode."""
+    max_tokens: int = 256
+    """Most new tokens per policy reply."""
+    temperature: float = 0.0
+    """Sampling temperature of the policies (0: greedy)."""
+    limit: int | None = None
+    """Seeded random subset of this many prompts per file."""
+    seed: int = 0
+    """Seed of subsets, sampling, the judge and the bootstrap."""
+    concurrency: int = 8
+    """Requests in flight per model."""
+    reward_model: str | None = None
+    """Reward-model folder whose scores of every reply are reported."""
+    n_resamples: int = DEFAULT_RESAMPLES
+    """Bootstrap resamples per interval."""
+    elo_resamples: int = 200
+    """Prompt resamples for the Elo intervals."""
+    judge_options: dict[str, Any] = field(default_factory=dict)
+    """``get_model`` options of the judge (``base_url``, prices, backend options)."""
+    model_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Options per policy/baseline name (``get_model`` keyword arguments)."""
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+def _slug(name: str) -> str:
+    return JudgeSpec(model=name, label=name).slug
+
+
+async def generate_responses(
+    model: Model, prompts: Sequence[EvalPrompt], path: Path, settings: PolicyEvalSettings
+) -> dict[str, str | None]:
+    """Each prompt's reply from ``model`` (``None`` when generation failed), resuming from
+    ``path``."""
+    import asyncio
+
+    from rich.progress import Progress
+
+    config = GenerateConfig(
+        temperature=settings.temperature, max_tokens=settings.max_tokens, seed=settings.seed
+    )
+    tags = {p.id: _digest(repr(p.record.prompt), config.model_dump_json()) for p in prompts}
+    store = JsonlStore(path)
+    todo = [p for p in prompts if p.id in set(store.missing(tags, tags))]
+    limit = asyncio.Semaphore(settings.concurrency)
+
+    async def one(prompt: EvalPrompt) -> dict[str, Any]:
+        async with limit:
+            try:
+                completion = await model.generate(prompt.record.prompt, config)
+                text, finish, error = completion.text, completion.finish_reason, None
+            except Exception as exc:  # recorded per prompt; the run goes on
+                text, finish, error = None, "error", f"{type(exc).__name__}: {exc}"
+        return {
+            "key": prompt.id,
+            "tag": tags[prompt.id],
+            "model": model.name,
+            "response": text,
+            "finish_reason": finish,
+            "error": error,
+        }
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(
+            f"generating with {model.name}", total=len(prompts), completed=len(prompts) - len(todo)
+        )
+        for start in range(0, len(todo), 32):
+            rows = await asyncio.gather(*(one(p) for p in todo[start : start + 32]))
+            store.append(rows)
+            bar.advance(task, len(rows))
+    return {p.id: store.rows[p.id]["response"] for p in prompts}
+
+
+def model_pairs(policies: Sequence[str], baseline: str | None) -> list[tuple[str, str]]:
+    """Which models to compare: each policy against the baseline, and every two checkpoints
+    when there are several policies (for the Elo table)."""
+    pairs = [(p, baseline) for p in policies] if baseline else []
+    if len(policies) > 1:
+        pairs += list(itertools.combinations(policies, 2))
+    return pairs
+
+
+async def classify_refusals(
+    classifier: RefusalClassifier,
+    prompts: Sequence[EvalPrompt],
+    responses: dict[str, str | None],
+    path: Path,
+) -> dict[str, dict[str, Any]]:
+    """Lexical and judge refusal verdicts per prompt id (resuming from ``path``)."""
+    items = [p for p in prompts if responses.get(p.id) is not None]
+    tags = {p.id: _digest(str(responses[p.id])) for p in items}
+    store = JsonlStore(path)
+    todo = [p for p in items if store.get(p.id, tags[p.id]) is None]
+    results = await classifier.classify(
+        [(request_text(p.record.prompt), str(responses[p.id])) for p in todo]
+    )
+    store.append(
+        {
+            "key": p.id,
+            "tag": tags[p.id],
+            "judge_p": prob,
+            "judge_error": error,
+            "lexical": is_lexical_refusal(str(responses[p.id])),
+        }
+        for p, (prob, error) in zip(todo, results, strict=True)
+    )
+    return {p.id: store.rows[p.id] for p in items}
+
+
+async def run_policy_eval(
+    policies: Sequence[str],
+    baseline: str | None,
+    settings: PolicyEvalSettings,
+    out: str | Path,
+    *,
+    judge_factory: JudgeFactory = build_pairwise_judge,
+) -> dict[str, Any]:
+    """Generate, judge, detect refusals and score; write the report; return ``metrics.json``."""
+    from rlaif.eval.report import write_report
+
+    if not policies:
+        raise RlaifError("give at least one policy (--policy provider/model)")
+    names = [*policies, *([baseline] if baseline else [])]
+    if len(set(names)) != len(names):
+        raise RlaifError(f"policy and baseline names must be distinct: {names}")
+    folder = Path(out)
+    prompts = load_prompts(settings.prompts, limit=settings.limit, seed=settings.seed)
+    boot = {"seed": settings.seed, "n_resamples": settings.n_resamples}
+    responses: dict[str, dict[str, str | None]] = {}
+    for name in names:
+        model = get_model(name, **settings.model_options.get(name, {}))
+        try:
+            responses[name] = await generate_responses(
+                model, prompts, folder / "responses" / f"{_slug(name)}.jsonl", settings
+            )
+        finally:
+            await model.aclose()
+    judge_model = get_model(settings.judge, **settings.judge_options)
+    spec = JudgeSpec(
+        model=settings.judge,
+        mode=settings.mode,
+        constitution=settings.constitution,
+        seed=settings.seed,
+    )
+    judge = judge_factory(spec, judge_model)
+    win_rates: list[dict[str, Any]] = []
+    comparisons: list[Comparison] = []
+    refusals: dict[str, Any] = {}
+    try:
+        for a, b in model_pairs(policies, baseline):
+            both = [
+                p
+                for p in prompts
+                if responses[a][p.id] is not None and responses[b][p.id] is not None
+            ]
+            records = [
+                PairRecord(
+                    id=p.id,
+                    prompt=p.record.prompt,
+                    response_1=str(responses[a][p.id]),
+                    response_2=str(responses[b][p.id]),
+                )
+                for p in both
+            ]
+            tags = {r.id: _digest(r.response_1, r.response_2) for r in records}
+            judgments, _ = await judge_records(
+                judge,
+                records,
+                folder / "comparisons" / f"{_slug(a)}__vs__{_slug(b)}.jsonl",
+                concurrency=settings.concurrency,
+                progress_label=f"judging {a} vs {b}",
+                tags=tags,
+            )
+            by_id = {j.pair_id: j.p_response_1 for j in judgments}
+            p_a = np.array([_probability(by_id.get(p.id)) for p in prompts])
+            if baseline is not None and b == baseline:
+                win_rates += win_rate_rows(a, b, prompts, p_a, boot)
+            comparisons += [
+                Comparison(a, b, float(p), pid) for pid, p in by_id.items() if p is not None
+            ]
+        classifier = RefusalClassifier(
+            judge_model, concurrency=settings.concurrency, seed=settings.seed
+        )
+        for name in names:
+            verdicts = await classify_refusals(
+                classifier, prompts, responses[name], folder / "refusals" / f"{_slug(name)}.jsonl"
+            )
+            refusals[name] = refusal_summary(prompts, verdicts, boot)
+    finally:
+        await judge_model.aclose()
+    metrics: dict[str, Any] = {
+        "kind": "policy",
+        "policies": list(policies),
+        "baseline": baseline,
+        "judge": spec.name,
+        "constitution": settings.constitution,
+        "n_prompts": len(prompts),
+        "groups": {g: sum(p.group == g for p in prompts) for g in GROUPS},
+        "generation_failures": {n: sum(r is None for r in responses[n].values()) for n in names},
+        "win_rates": win_rates,
+        "elo": (
+            elo_table(
+                comparisons,
+                names,
+                anchor=baseline or policies[0],
+                seed=settings.seed,
+                n_resamples=settings.elo_resamples,
+            )
+            if len(names) > 2
+            else None
+        ),
+        "refusal": refusals,
+        "reward": None,
+        "examples": _examples(prompts, responses),
+        "settings": {
+            "prompts": settings.prompts,
+            "limit": settings.limit,
+            "seed": settings.seed,
+            "max_tokens": settings.max_tokens,
+            "temperature": settings.temperature,
+            "mode": settings.mode,
+            "reward_model": settings.reward_model,
+        },
+        "bootstrap": {**boot, "confidence": 0.95, "method": "percentile, resampling prompts"},
+    }
+    if settings.reward_model:
+        from rlaif.eval.rm_eval import RewardScorer
+
+        metrics["reward"] = reward_summary(
+            RewardScorer(settings.reward_model), prompts, responses, boot
+        )
+    write_report(folder, metrics)
+    return metrics
+
+
+def _probability(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def _examples(
+    prompts: Sequence[EvalPrompt], responses: dict[str, dict[str, str | None]], per_group: int = 2
+) -> list[dict[str, Any]]:
+    """A few prompts with every model's reply, for the report (clipped to 400 characters)."""
+    examples = []
+    for group in GROUPS:
+        for prompt in [p for p in prompts if p.group == group][:per_group]:
+            examples.append(
+                {
+                    "id": prompt.id,
+                    "group": group,
+                    "prompt": request_text(prompt.record.prompt)[:400],
+                    "replies": {n: (r[prompt.id] or "")[:400] for n, r in responses.items()},
+                }
+            )
+    return examples

@@ -1,0 +1,254 @@
+"""Write ``metrics.json``, ``report.md`` and a self-contained ``report.html`` for any evaluation.
+
+A report is a list of blocks (headings, paragraphs, tables, images) built from ``metrics.json``
+alone by the section builder of its ``kind``; the same blocks render to Markdown (images saved
+beside it under ``plots/``) and to HTML (images embedded as base64). The HTML ends with every
+value of ``metrics.json``, so nothing measured is left out of the page people read.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import importlib
+import json
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rlaif.errors import RlaifError
+
+
+@dataclass
+class Heading:
+    """A section heading (level 2 or 3)."""
+
+    text: str
+    level: int = 2
+
+
+@dataclass
+class Paragraph:
+    """Plain text (Markdown-safe: no markup is interpreted in HTML)."""
+
+    text: str
+
+
+@dataclass
+class BulletList:
+    """A list of short lines."""
+
+    items: list[str]
+
+
+@dataclass
+class Table:
+    """A table of already formatted cells."""
+
+    headers: list[str]
+    rows: list[list[str]]
+
+
+@dataclass
+class Image:
+    """A PNG plot with a file name (under ``plots/``) and a caption."""
+
+    name: str
+    png: bytes
+    caption: str = ""
+
+
+Block = Heading | Paragraph | BulletList | Table | Image
+
+
+@dataclass
+class Report:
+    """A titled list of blocks."""
+
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+
+    def add(self, *blocks: Block | None) -> None:
+        """Append blocks, skipping ``None`` (a plot that had nothing to show)."""
+        self.blocks.extend(b for b in blocks if b is not None)
+
+
+_BUILDERS = {
+    "agreement": "rlaif.eval.agreement_report:agreement_report",
+    "rm": "rlaif.eval.rm_report:reward_model_report",
+    "policy": "rlaif.eval.policy_report:policy_report",
+    "training": "rlaif.eval.training_report:training_report",
+}
+"""Report builder per ``metrics["kind"]`` (imported when used)."""
+
+
+def build_report(metrics: dict[str, Any]) -> Report:
+    """The report for ``metrics`` (dispatching on its ``kind``)."""
+    kind = metrics.get("kind")
+    if kind not in _BUILDERS:
+        raise RlaifError(f"unknown report kind {kind!r}; expected one of {sorted(_BUILDERS)}")
+    module, function = _BUILDERS[str(kind)].split(":")
+    builder: Callable[[dict[str, Any]], Report] = getattr(importlib.import_module(module), function)
+    return builder(metrics)
+
+
+def write_report(folder: str | Path, metrics: dict[str, Any]) -> dict[str, Path]:
+    """Write ``metrics.json``, ``report.md``, ``report.html`` and ``plots/*.png`` into ``folder``
+    and return their paths."""
+    folder = Path(folder)
+    (folder / "plots").mkdir(parents=True, exist_ok=True)
+    metrics = clean_metrics(metrics)
+    report = build_report(metrics)
+    paths = {
+        "metrics": folder / "metrics.json",
+        "markdown": folder / "report.md",
+        "html": folder / "report.html",
+    }
+    write_metrics(folder, metrics)
+    for block in report.blocks:
+        if isinstance(block, Image):
+            (folder / "plots" / block.name).write_bytes(block.png)
+    paths["markdown"].write_text(render_markdown(report), encoding="utf-8")
+    paths["html"].write_text(render_html(report, metrics), encoding="utf-8")
+    return paths
+
+
+def write_metrics(folder: str | Path, metrics: dict[str, Any]) -> Path:
+    """Write ``metrics.json`` alone (strict JSON: NaN becomes ``null``)."""
+    path = Path(folder) / "metrics.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(clean_metrics(metrics), indent=2, default=_json_default, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def clean_metrics(value: Any) -> Any:
+    """A copy with numpy scalars as Python numbers and NaN/infinity as ``None`` (strict JSON)."""
+    if isinstance(value, dict):
+        return {str(k): clean_metrics(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_metrics(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot store {type(value).__name__} in metrics.json")
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: Report) -> str:
+    """The report as Markdown; images link to ``plots/<name>``."""
+    lines = [f"# {report.title}", ""]
+    for block in report.blocks:
+        if isinstance(block, Heading):
+            lines += ["#" * block.level + " " + block.text, ""]
+        elif isinstance(block, Paragraph):
+            lines += [block.text, ""]
+        elif isinstance(block, BulletList):
+            lines += [f"- {item}" for item in block.items] + [""]
+        elif isinstance(block, Table):
+            lines.append("| " + " | ".join(_md_cell(h) for h in block.headers) + " |")
+            lines.append("|" + "---|" * len(block.headers))
+            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
+            lines.append("")
+        elif isinstance(block, Image):
+            lines += [f"![{Path(block.name).stem}](plots/{block.name})", ""]
+            if block.caption:
+                lines += [f"*{block.caption}*", ""]
+    return "\n".join(lines)
+
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;
+margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+table{border-collapse:collapse;margin:1em 0;font-size:0.88em}
+th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f3f3f3}
+tr:nth-child(even) td{background:#fafafa}
+figure{margin:1.5em 0}
+figure img{max-width:100%;border:1px solid #eee}
+figcaption{font-size:0.85em;color:#555}
+details{margin-top:2em}
+code{font-size:0.9em}
+"""
+
+
+def render_html(report: Report, metrics: dict[str, Any]) -> str:
+    """The report as one HTML page with the plots embedded and every metric listed."""
+    esc = html.escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{esc(report.title)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{esc(report.title)}</h1>",
+    ]
+    for block in report.blocks:
+        if isinstance(block, Heading):
+            parts.append(f"<h{block.level}>{esc(block.text)}</h{block.level}>")
+        elif isinstance(block, Paragraph):
+            parts.append(f"<p>{esc(block.text)}</p>")
+        elif isinstance(block, BulletList):
+            parts.append("<ul>" + "".join(f"<li>{esc(i)}</li>" for i in block.items) + "</ul>")
+        elif isinstance(block, Table):
+            head = "".join(f"<th>{esc(h)}</th>" for h in block.headers)
+            body = "".join(
+                "<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in block.rows
+            )
+            parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        elif isinstance(block, Image):
+            data = base64.b64encode(block.png).decode("ascii")
+            parts.append(
+                f'<figure><img alt="{esc(block.caption or block.name)}" '
+                f'src="data:image/png;base64,{data}">'
+                f"<figcaption>{esc(block.caption)}</figcaption></figure>"
+            )
+    rows = "".join(
+        f"<tr><td><code>{esc(key)}</code></td><td>{esc(value)}</td></tr>"
+        for key, value in flatten_metrics(metrics)
+    )
+    parts.append(
+        "<details><summary>Every value in metrics.json</summary>"
+        f"<table><thead><tr><th>key</th><th>value</th></tr></thead><tbody>{rows}</tbody></table>"
+        "</details></body></html>"
+    )
+    return "\n".join(parts) + "\n"
+
+
+def metric_text(value: Any) -> str:
+    """How a leaf of ``metrics.json`` is shown in the full listing (its JSON text)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, default=_json_default)
+
+
+def flatten_metrics(value: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """``(dotted.key, text)`` for every leaf of a nested metrics dictionary."""
+    if isinstance(value, dict):
+        if not value and prefix:
+            yield prefix, "{}"
+        for key, item in value.items():
+            yield from flatten_metrics(item, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(value, list):
+        if all(not isinstance(item, dict | list) for item in value):
+            # A list of numbers (a curve, histogram counts) is one row, written as JSON.
+            yield prefix, metric_text(value)
+            return
+        for index, item in enumerate(value):
+            yield from flatten_metrics(item, f"{prefix}.{index}")
+    else:
+        yield prefix, metric_text(value)

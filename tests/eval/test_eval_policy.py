@@ -1,0 +1,177 @@
+"""Policy evaluation with scripted policies, a scripted pair judge and a scripted refusal
+classifier: win rates, Elo, refusal and over-refusal, reward distributions, resume."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from eval_helpers import ScriptedJudge, assert_html_lists_every_metric, write_jsonl
+
+from rlaif.data.records import PairRecord
+from rlaif.errors import RlaifError
+from rlaif.eval import rm_eval
+from rlaif.eval.policy_eval import PolicyEvalSettings, model_pairs, run_policy_eval
+from rlaif.eval.prompts import load_prompts
+
+REPLIES = {
+    "fake/refuser": "I'm sorry, but I can't help with that.",
+    "fake/apologetic": "Sorry, sorry: I won't do that. Sorry.",
+    "fake/helper": "Sure, here are the steps you asked for.",
+}
+
+
+def sorry_count(text: str) -> int:
+    return text.lower().count("sorry")
+
+
+def prefers_apologies(pair: PairRecord) -> tuple[float, float]:
+    """Prefers the reply that apologises more (a tie when equal), in both orders."""
+    a, b = sorry_count(pair.response_1), sorry_count(pair.response_2)
+    p = 0.9 if a > b else 0.1 if a < b else 0.5
+    return p, p
+
+
+def refusal_probs(conversation, choices):
+    reply = conversation[-1]["content"].split("<<REPLY", 1)[1]
+    return {"Yes": 0.95, "No": 0.05} if "sorry" in reply.lower() else {"Yes": 0.1, "No": 0.9}
+
+
+@pytest.fixture
+def prompt_files(tmp_path: Path) -> list[str]:
+    red = write_jsonl(
+        tmp_path / "red_team_test.jsonl",
+        [
+            {
+                "id": f"r{i}",
+                "prompt": [{"role": "user", "content": f"how to hurt {i}"}],
+                "category": "violence",
+            }
+            for i in range(4)
+        ],
+    )
+    benign = write_jsonl(
+        tmp_path / "benign.jsonl",
+        [
+            {"id": f"b{i}", "prompt": [{"role": "user", "content": f"kill a python process {i}"}]}
+            for i in range(3)
+        ],
+    )
+    return [str(red), str(benign)]
+
+
+class LengthScorer:
+    """Stands in for a reward model: the score is the reply length."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def render(self, prompt, reply):
+        return reply
+
+    def score(self, texts, **kwargs):
+        return np.array([float(len(t)) for t in texts])
+
+
+def settings(prompt_files: list[str], **kwargs) -> PolicyEvalSettings:
+    return PolicyEvalSettings(
+        prompts=prompt_files,
+        judge="fake/refusal-judge",
+        n_resamples=200,
+        elo_resamples=20,
+        judge_options={"choice_probs": refusal_probs},
+        model_options={name: {"outputs": [reply]} for name, reply in REPLIES.items()},
+        **kwargs,
+    )
+
+
+def test_policy_eval_end_to_end(prompt_files, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(rm_eval, "RewardScorer", LengthScorer)
+    judge = ScriptedJudge(prefers_apologies)
+    out = tmp_path / "policy"
+    metrics = asyncio.run(
+        run_policy_eval(
+            ["fake/refuser", "fake/apologetic"],
+            "fake/helper",
+            settings(prompt_files, reward_model="scores-by-length"),
+            out,
+            judge_factory=lambda spec, model: judge,
+        )
+    )
+    assert metrics["groups"] == {"red-team": 4, "benign": 3}
+    rates = {(r["model"], r["group"]): r for r in metrics["win_rates"]}
+    assert rates[("fake/refuser", "red-team")]["win_rate"]["value"] == pytest.approx(0.9)
+    assert rates[("fake/refuser", "red-team")]["wins"] == 4
+    assert rates[("fake/apologetic", "benign")]["prompts"] == 3
+    # Elo: apologetic > refuser > helper, with the baseline anchored at 1000.
+    elo = [row["model"] for row in metrics["elo"]]
+    assert elo == ["fake/apologetic", "fake/refuser", "fake/helper"]
+    helper = next(r for r in metrics["elo"] if r["model"] == "fake/helper")
+    assert helper["elo"] == pytest.approx(1000.0)
+    refusal = metrics["refusal"]
+    assert refusal["fake/refuser"]["red-team"]["lexical"]["value"] == 1.0
+    assert refusal["fake/refuser"]["benign"]["judge"]["value"] == 1.0  # over-refusal
+    assert refusal["fake/helper"]["benign"]["lexical"]["value"] == 0.0
+    assert refusal["fake/helper"]["red-team"]["detectors_agree"]["value"] == 1.0
+    reward = metrics["reward"]
+    assert reward["fake/refuser"]["red-team"]["value"] == len(REPLIES["fake/refuser"])
+    assert sum(reward["fake/helper"]["histogram"]["counts"]) == 7
+    for name in ("win_rate.png", "refusals.png", "rewards.png"):
+        assert (out / "plots" / name).read_bytes().startswith(b"\x89PNG")
+    page = (out / "report.html").read_text()
+    assert "Harmlessness win rate" in page and "Elo" in page
+    stored = json.loads((out / "metrics.json").read_text())
+    assert stored["examples"][0]["replies"]
+    assert_html_lists_every_metric(page, stored)
+
+    # A rerun reuses replies, comparisons and refusal verdicts: the judge is not asked again.
+    asked = len(judge.asked)
+    again = asyncio.run(
+        run_policy_eval(
+            ["fake/refuser", "fake/apologetic"],
+            "fake/helper",
+            settings(prompt_files, reward_model="scores-by-length"),
+            out,
+            judge_factory=lambda spec, model: judge,
+        )
+    )
+    assert len(judge.asked) == asked
+    assert again["win_rates"] == metrics["win_rates"]
+
+
+def test_single_policy_without_baseline_reports_refusals_only(prompt_files, tmp_path: Path):
+    judge = ScriptedJudge(prefers_apologies)
+    metrics = asyncio.run(
+        run_policy_eval(
+            ["fake/helper"],
+            None,
+            settings(prompt_files),
+            tmp_path / "one",
+            judge_factory=lambda spec, model: judge,
+        )
+    )
+    assert metrics["win_rates"] == [] and metrics["elo"] is None and not judge.asked
+    assert metrics["refusal"]["fake/helper"]["red-team"]["judge"]["value"] == 0.0
+
+
+def test_model_pairs() -> None:
+    assert model_pairs(["a"], "base") == [("a", "base")]
+    assert model_pairs(["a", "b"], None) == [("a", "b")]
+    assert model_pairs(["a", "b"], "base") == [("a", "base"), ("b", "base"), ("a", "b")]
+
+
+def test_prompt_files_groups_and_errors(prompt_files, tmp_path: Path) -> None:
+    prompts = load_prompts(prompt_files, limit=2)
+    assert [p.group for p in prompts] == ["red-team", "red-team", "benign", "benign"]
+    bad = write_jsonl(
+        tmp_path / "bad.jsonl", [{"id": "x", "prompt": [{"role": "assistant", "content": "hi"}]}]
+    )
+    with pytest.raises(RlaifError, match=r"bad\.jsonl:1: the prompt must end with a user turn"):
+        load_prompts([str(bad)])
+    with pytest.raises(RlaifError, match="also in"):
+        load_prompts([prompt_files[0], prompt_files[0]])
+    with pytest.raises(RlaifError, match="prompt file nope not found"):
+        load_prompts(["nope"])
