@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -189,9 +189,13 @@ async def run_agreement_async(
     judge_factory: JudgeFactory = build_pairwise_judge,
     loaded: LoadedPairs | None = None,
     report: bool = True,
+    models: Mapping[str, Model] | None = None,
 ) -> AgreementRun:
     """Judge the pairs with every spec, compute metrics and baselines, write judgments and
-    (unless ``report`` is false) the report to ``out`` when given, and return the run."""
+    (unless ``report`` is false) the report to ``out`` when given, and return the run.
+
+    ``models`` maps model names to already loaded models to use (and leave open) instead of
+    loading them again; specs with options of their own always get a fresh model."""
     if not specs:
         raise RlaifError("give at least one judge (--judge provider/model)")
     names = [s.name for s in specs]
@@ -213,13 +217,17 @@ async def run_agreement_async(
     records = shown_records(shown)
     judgments: dict[str, list[Judgment]] = {}
     predictions: list[Predictions] = []
-    models: dict[str, Model] = {}  # one model per name and options, shared by its modes
+    given = dict(models or {})
+    opened: dict[str, Model] = {}  # one model per name and options, shared by its modes
     try:
         for spec in specs:
             key = f"{spec.model}\0{sorted(spec.options.items())!r}"
-            if key not in models:
-                models[key] = get_model(spec.model, **spec.options)
-            judge = judge_factory(spec, models[key])
+            model = given.get(spec.model) if not spec.options else None
+            if model is None:
+                if key not in opened:
+                    opened[key] = get_model(spec.model, **spec.options)
+                model = opened[key]
+            judge = judge_factory(spec, model)
             results, wall = await judge_records(
                 judge,
                 records,
@@ -233,7 +241,7 @@ async def run_agreement_async(
                 predictions_from_judgments(spec.name, results, frame.ids, wall_seconds=wall)
             )
     finally:
-        for model in models.values():
+        for model in opened.values():
             await model.aclose()
     metrics = agreement_metrics(
         frame, predictions, seed=settings.seed, n_resamples=settings.n_resamples
@@ -262,10 +270,13 @@ def run_agreement(
     out: str | Path | None = None,
     judge_factory: JudgeFactory = build_pairwise_judge,
     report: bool = True,
+    models: Mapping[str, Model] | None = None,
 ) -> AgreementRun:
     """Blocking :func:`run_agreement_async`."""
     return asyncio.run(
-        run_agreement_async(specs, settings, out=out, judge_factory=judge_factory, report=report)
+        run_agreement_async(
+            specs, settings, out=out, judge_factory=judge_factory, report=report, models=models
+        )
     )
 
 

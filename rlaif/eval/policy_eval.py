@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,8 +169,12 @@ async def run_policy_eval(
     out: str | Path,
     *,
     judge_factory: JudgeFactory = build_pairwise_judge,
+    models: Mapping[str, Model] | None = None,
 ) -> dict[str, Any]:
-    """Generate, judge, detect refusals and score; write the report; return ``metrics.json``."""
+    """Generate, judge, detect refusals and score; write the report; return ``metrics.json``.
+
+    ``models`` maps model names (policies, baseline, judge) to already loaded models to use and
+    leave open instead of loading them again."""
     from rlaif.eval.report import write_report
 
     if not policies:
@@ -183,14 +187,17 @@ async def run_policy_eval(
     boot = {"seed": settings.seed, "n_resamples": settings.n_resamples}
     responses: dict[str, dict[str, str | None]] = {}
     for name in names:
-        model = get_model(name, **settings.model_options.get(name, {}))
+        given = (models or {}).get(name)
+        model = given or get_model(name, **settings.model_options.get(name, {}))
         try:
             responses[name] = await generate_responses(
                 model, prompts, folder / "responses" / f"{_slug(name)}.jsonl", settings
             )
         finally:
-            await model.aclose()
-    judge_model = get_model(settings.judge, **settings.judge_options)
+            if given is None:
+                await model.aclose()
+    given_judge = (models or {}).get(settings.judge)
+    judge_model = given_judge or get_model(settings.judge, **settings.judge_options)
     spec = JudgeSpec(
         model=settings.judge,
         mode=settings.mode,
@@ -242,7 +249,8 @@ async def run_policy_eval(
             )
             refusals[name] = refusal_summary(prompts, verdicts, boot)
     finally:
-        await judge_model.aclose()
+        if given_judge is None:
+            await judge_model.aclose()
     metrics: dict[str, Any] = {
         "kind": "policy",
         "policies": list(policies),

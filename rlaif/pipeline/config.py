@@ -13,6 +13,9 @@ from rlaif.constitution.yaml_source import load_yaml_document
 from rlaif.errors import ConfigError
 from rlaif.models.model import ModelSpec
 
+Strategy = Literal["judge", "revision", "contrastive"]
+"""How preference pairs are built."""
+
 STAGE_ORDER = ("critique", "sft", "sample", "label", "rm", "policy", "eval")
 """Stages in the order they run; ``policy`` is PPO, DPO, GRPO or RLOO."""
 
@@ -111,9 +114,9 @@ class LabelStage(_Section):
 
     enabled: bool = True
     """Run this stage."""
-    strategy: Literal["judge", "revision", "contrastive"] = "contrastive"
+    strategy: Strategy = "contrastive"
     """How pairs are built (see the README's "strategies")."""
-    also: list[Literal["judge", "revision", "contrastive"]] = Field(default_factory=list)
+    also: list[Strategy] = Field(default_factory=list)
     """Further strategies to run and report, whose pairs are kept in their own files."""
     mode: Literal["auto", "logprob", "generate", "cot"] = "auto"
     """How the judge gives verdicts."""
@@ -139,10 +142,9 @@ class EvalStage(_Section):
 
     enabled: bool = True
     """Run this stage."""
-    test_limit: int | None = Field(default=None, ge=1)
-    """Red-team test prompts to use (default: all)."""
-    benign_limit: int | None = Field(default=None, ge=1)
-    """Benign prompts to use (default: all)."""
+    prompt_limit: int | None = Field(default=None, ge=1)
+    """A seeded random subset of this many prompts from each of the test and benign sets
+    (default: all)."""
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
     """Policy sampling settings for evaluation."""
     human_data: str | None = "../shared/data/hh_harmless_test_dev.jsonl"

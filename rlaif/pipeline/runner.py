@@ -46,6 +46,8 @@ class StageSpec:
         lambda config, prompt_counts: {}
     )
     """Model calls per role the stage will make, for ``--dry-run``."""
+    extra_inputs: Callable[[PipelineConfig], Any] = lambda config: None
+    """Settings outside the stage's own section that shape its output (hashed with it)."""
 
 
 @dataclass
@@ -77,6 +79,7 @@ class PipelineRunner:
         self.log = log
         self.run_dir = Path(config.output_dir) / config.name
         self.models = ModelPool()
+        self._prompt_counts: dict[str, int] | None = None
 
     def active_stages(self) -> list[str]:
         """Stages this config runs, in order."""
@@ -108,6 +111,7 @@ class PipelineRunner:
             "seed": self.config.seed,
             "prompts": self._prompt_file_hashes(spec.prompt_sets),
             "upstream": upstream_hash,
+            "extra": spec.extra_inputs(self.config),
         }
         if spec.uses_constitution:
             payload["constitution"] = self._context(name).constitution.content_hash()
@@ -144,8 +148,25 @@ class PipelineRunner:
             upstream_reruns = any(p.action in ("run", "rerun") for p in planned)
             if upstream_reruns and action == "skip" and only is None:
                 action, reason = "rerun", "an earlier stage reruns"
-            planned.append(PlannedStage(name, digest, action, reason))
+            calls = (
+                {}
+                if action == "skip"
+                else self.stages[name].estimate(self.config, self.prompt_counts())
+            )
+            planned.append(PlannedStage(name, digest, action, reason, calls))
         return planned
+
+    def prompt_counts(self) -> dict[str, int]:
+        """Prompts in each configured prompt set (lines of the JSONL files)."""
+        if self._prompt_counts is None:
+            context = self._context("plan")
+            counts = {}
+            for name in ("train", "test", "benign"):
+                path = context.input_path(getattr(self.config.prompts, name))
+                with path.open(encoding="utf-8") as handle:
+                    counts[name] = sum(1 for line in handle if line.strip())
+            self._prompt_counts = counts
+        return self._prompt_counts
 
     def _check_upstream(self, plan: list[PlannedStage]) -> None:
         for index, stage in enumerate(plan):

@@ -1,0 +1,63 @@
+"""``run_pipeline``: load a config, plan, and run (or only describe) the stages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from rlaif.pipeline.config import PipelineConfig, load_pipeline_config
+from rlaif.pipeline.runner import PipelineRunner, PlannedStage, StageSpec
+
+# Rough tokens per call, for cost estimates of priced models in --dry-run.
+_INPUT_TOKENS = {"policy": 80, "critic": 700, "judge": 600}
+
+
+def make_runner(
+    config: str | Path | PipelineConfig,
+    *,
+    config_dir: Path | None = None,
+    stages: Mapping[str, StageSpec] | None = None,
+    log: Callable[[str], None] = print,
+) -> PipelineRunner:
+    """A runner for a config file (or an already loaded config)."""
+    if isinstance(config, PipelineConfig):
+        loaded, folder = config, config_dir or Path.cwd()
+    else:
+        loaded, folder = load_pipeline_config(config)
+    if stages is None:
+        from rlaif.pipeline.registry import STAGES
+
+        stages = STAGES
+    return PipelineRunner(loaded, folder, stages, log=log)
+
+
+def estimate_cost(runner: PipelineRunner, plan: list[PlannedStage]) -> dict[str, Any]:
+    """Calls per model and, where a model is priced, an estimated cost in US dollars."""
+    models = runner.config.models
+    per_model: dict[str, dict[str, Any]] = {}
+    for stage in plan:
+        for role, calls in stage.estimated_calls.items():
+            spec = getattr(models, role)
+            entry = per_model.setdefault(spec.name, {"calls": 0, "cost_usd": None})
+            entry["calls"] += calls
+            output_tokens = 1 if role == "judge" else 128
+            cost = spec.cost(calls * _INPUT_TOKENS[role], calls * output_tokens)
+            if cost is not None:
+                entry["cost_usd"] = (entry["cost_usd"] or 0.0) + cost
+    return per_model
+
+
+def run_pipeline(
+    config: str | Path | PipelineConfig,
+    *,
+    from_stage: str | None = None,
+    only: str | None = None,
+    dry_run: bool = False,
+    log: Callable[[str], None] = print,
+) -> list[PlannedStage]:
+    """Run the pipeline (or, with ``dry_run``, only plan it) and return the plan."""
+    runner = make_runner(config, log=log)
+    if dry_run:
+        return runner.plan(from_stage=from_stage, only=only)
+    return runner.run(from_stage=from_stage, only=only)

@@ -1,0 +1,64 @@
+"""The built-in stages: what each runs, which models and inputs shape it, when it is active."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rlaif.pipeline import stages
+from rlaif.pipeline.config import PipelineConfig
+from rlaif.pipeline.runner import StageSpec
+
+
+def _strategies(config: PipelineConfig) -> set[str]:
+    return {config.stages.label.strategy, *config.stages.label.also}
+
+
+def _estimate(name: str):
+    def estimate(config: PipelineConfig, prompt_counts: Mapping[str, int]) -> dict[str, int]:
+        return stages.estimate_calls(config, dict(prompt_counts)).get(name, {})
+
+    return estimate
+
+
+STAGES: dict[str, StageSpec] = {
+    "critique": StageSpec(
+        run=stages.run_critique_stage,
+        roles=("policy", "critic"),
+        uses_constitution=True,
+        prompt_sets=("train",),
+        estimate=_estimate("critique"),
+    ),
+    "sft": StageSpec(
+        run=stages.run_sft_stage,
+        roles=("policy",),
+        active=lambda config: config.stages.critique.enabled,
+    ),
+    "sample": StageSpec(
+        run=stages.run_sample_stage,
+        roles=("policy",),
+        prompt_sets=("train",),
+        active=lambda config: "judge" in _strategies(config),
+        estimate=_estimate("sample"),
+    ),
+    "label": StageSpec(
+        run=stages.run_label_stage,
+        roles=("policy", "critic", "judge"),
+        uses_constitution=True,
+        prompt_sets=("train",),
+        estimate=_estimate("label"),
+    ),
+    "rm": StageSpec(
+        run=stages.run_rm_stage,
+        roles=("policy",),
+        extra_inputs=lambda config: (config.stages.eval.human_data, config.stages.eval.human_limit),
+    ),
+    "policy": StageSpec(run=stages.run_policy_stage, roles=("policy",), prompt_sets=("train",)),
+    "eval": StageSpec(
+        run=stages.run_eval_stage,
+        roles=("policy", "judge"),
+        uses_constitution=True,
+        prompt_sets=("test", "benign"),
+        estimate=_estimate("eval"),
+    ),
+}
+"""Stage name → how the runner treats it."""

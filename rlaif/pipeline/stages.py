@@ -1,0 +1,301 @@
+"""The stage functions: each is a thin call into one layer's public API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rlaif.models.model import Model, ModelSpec
+from rlaif.pipeline.config import GenerationSettings, PipelineConfig, Strategy
+from rlaif.pipeline.context import StageContext, StageResult
+
+
+def _hf_spec(base: ModelSpec, folder: Path) -> ModelSpec:
+    """The spec of a model we trained: same options as ``base``, weights from ``folder``."""
+    return base.model_copy(update={"name": f"hf/{folder.resolve()}"})
+
+
+def current_policy(ctx: StageContext, after: tuple[str, ...] = ("sft",)) -> ModelSpec:
+    """The newest policy: the output of the latest of ``after`` that produced a model, else
+    the configured policy."""
+    for stage in reversed(after):
+        if ctx.has_output(stage, "model"):
+            return _hf_spec(ctx.config.models.policy, ctx.upstream_output(stage, "model"))
+    return ctx.config.models.policy
+
+
+def _model_path(ctx: StageContext, stage: str) -> str:
+    """A trained model folder, or the configured policy name, for a training config's ``model``."""
+    if ctx.has_output(stage, "model"):
+        return str(ctx.upstream_output(stage, "model").resolve())
+    return ctx.config.models.policy.name
+
+
+def _sampling(settings: GenerationSettings, n: int, seed: int) -> Any:
+    from rlaif.judge import SamplingSettings
+
+    return SamplingSettings(
+        n=n, temperature=settings.temperature, max_tokens=settings.max_tokens, seed=seed
+    )
+
+
+def run_critique_stage(ctx: StageContext) -> StageResult:
+    """Critique and revise the policy's answers to the training prompts (SFT data)."""
+    from rlaif.judge import CritiqueOptions, run_critique
+
+    config, settings = ctx.config, ctx.config.stages.critique
+    options = CritiqueOptions(
+        constitution=str(ctx.resolve_constitution()),
+        model=config.models.critic.name,
+        policy=config.models.policy.name,
+        out=ctx.stage_dir / "sft.jsonl",
+        prompts=str(ctx.input_path(config.prompts.train)),
+        rounds=settings.rounds,
+        seed=config.seed,
+        temperature=settings.critic.temperature,
+        max_tokens=settings.critic.max_tokens,
+        sampling=_sampling(settings.policy, 1, config.seed),
+        limit=settings.limit,
+    )
+    summary = run_critique(
+        options,
+        model=ctx.models.get(config.models.critic),
+        policy_model=ctx.models.get(config.models.policy),
+    )
+    return StageResult(
+        outputs={"sft": "sft.jsonl", "manifest": summary.manifest.name},
+        metrics={
+            "counts": summary.counts,
+            "calls": summary.calls,
+            "cache_hits": summary.cache_hits,
+        },
+    )
+
+
+def _train(ctx: StageContext, algorithm: str, fields: dict[str, Any]) -> StageResult:
+    from rlaif.train import run_training
+
+    settings = getattr(ctx.config.stages, "policy" if algorithm not in ("sft", "rm") else algorithm)
+    config = {"seed": ctx.config.seed, **settings.config, **fields}
+    config["output_dir"] = str(ctx.stage_dir / "model")
+    result = run_training(algorithm, config)
+    metrics = dict(result.metrics)
+    notes = [f"stopped early: {result.stopped_early}"] if result.stopped_early else []
+    return StageResult(outputs={"model": "model"}, metrics=metrics, notes=notes)
+
+
+def run_sft_stage(ctx: StageContext) -> StageResult:
+    """Supervised fine-tuning of the policy on the final revisions."""
+    return _train(
+        ctx,
+        "sft",
+        {
+            "model": ctx.config.models.policy.name,
+            "dataset": str(ctx.upstream_output("critique", "sft")),
+        },
+    )
+
+
+def run_sample_stage(ctx: StageContext) -> StageResult:
+    """Sample K responses per training prompt from the (SFT) policy."""
+    from rlaif.judge import GenerateOptions, run_generate
+
+    config, settings = ctx.config, ctx.config.stages.sample
+    policy = current_policy(ctx)
+    summary = run_generate(
+        GenerateOptions(
+            model=policy.name,
+            prompts=str(ctx.input_path(config.prompts.train)),
+            out=ctx.stage_dir / "candidates.jsonl",
+            sampling=_sampling(settings.generation, settings.n, config.seed),
+            limit=settings.limit,
+        ),
+        model=ctx.models.get(policy),
+    )
+    return StageResult(
+        outputs={"candidates": "candidates.jsonl"},
+        metrics={"counts": summary.counts, "calls": summary.calls},
+    )
+
+
+def _check_gate(ctx: StageContext) -> dict[str, Any] | None:
+    """Measure the judge on human labels and refuse its labels below the configured bar."""
+    from rlaif.eval import AgreementSettings, JudgeSpec, check_agreement_gate, run_agreement
+
+    gate = ctx.config.stages.label.gate
+    if gate.min_agreement is None and gate.min_consistency is None:
+        return None
+    data = ctx.optional_input(gate.data)
+    if data is None:
+        from rlaif.errors import ConfigError
+
+        raise ConfigError(
+            "the label stage sets an agreement gate but its human-labelled data "
+            f"({gate.data!r}) is not available; give stages.label.gate.data"
+        )
+    judge = ctx.config.models.judge
+    folder = ctx.stage_dir / "gate"
+    run_agreement(
+        [
+            JudgeSpec(
+                model=judge.name,
+                mode=ctx.config.stages.label.mode,
+                constitution=str(ctx.resolve_constitution()),
+                seed=ctx.config.seed,
+            )
+        ],
+        AgreementSettings(data=str(data), limit=gate.limit, seed=ctx.config.seed),
+        out=folder,
+        models={judge.name: ctx.models.get(judge)},
+    )
+    result = check_agreement_gate(
+        judge.name,
+        folder / "metrics.json",
+        min_agreement=gate.min_agreement,
+        min_consistency=gate.min_consistency,
+    )
+    return {"gate": str(result)}
+
+
+def _label_once(ctx: StageContext, strategy: Strategy, out: Path) -> dict[str, Any]:
+    from rlaif.judge import LabelOptions, run_labelling
+
+    config, settings = ctx.config, ctx.config.stages.label
+    inputs: dict[str, Any] = {}
+    policy: Model | None = None
+    if strategy == "judge":
+        inputs["candidates"] = ctx.upstream_output("sample", "candidates")
+    elif strategy == "revision":
+        inputs["sft"] = ctx.upstream_output("critique", "sft")
+    else:
+        spec = current_policy(ctx)
+        inputs.update(prompts=str(ctx.input_path(config.prompts.train)), policy=spec.name)
+        policy = ctx.models.get(spec)
+    summary = run_labelling(
+        LabelOptions(
+            constitution=str(ctx.resolve_constitution()),
+            judge=config.models.judge.name,
+            out=out,
+            strategy=strategy,
+            mode=settings.mode,
+            confirm=settings.confirm and strategy != "judge",
+            sampling=_sampling(settings.generation, 1, config.seed),
+            seed=config.seed,
+            limit=settings.limit,
+            **inputs,
+        ),
+        judge_model=ctx.models.get(config.models.judge),
+        policy_model=policy,
+    )
+    return {
+        "counts": summary.counts,
+        "calls": summary.calls,
+        "cache_hits": summary.cache_hits,
+        "consistency_rate": summary.consistency_rate,
+    }
+
+
+def run_label_stage(ctx: StageContext) -> StageResult:
+    """Build AI preference pairs with the chosen strategy (and any others asked for)."""
+    settings = ctx.config.stages.label
+    metrics: dict[str, Any] = {}
+    gate = _check_gate(ctx)
+    if gate:
+        metrics.update(gate)
+    outputs = {"preferences": "preferences.jsonl"}
+    metrics[settings.strategy] = _label_once(
+        ctx, settings.strategy, ctx.stage_dir / outputs["preferences"]
+    )
+    for extra in settings.also:
+        if extra == settings.strategy:
+            continue
+        name = f"preferences-{extra}.jsonl"
+        outputs[f"preferences-{extra}"] = name
+        metrics[extra] = _label_once(ctx, extra, ctx.stage_dir / name)
+    return StageResult(outputs=outputs, metrics=metrics)
+
+
+def run_rm_stage(ctx: StageContext) -> StageResult:
+    """Train the reward model on the AI labels; report accuracy on held-out AI and human labels."""
+    fields: dict[str, Any] = {
+        "model": _model_path(ctx, "sft"),
+        "dataset": str(ctx.upstream_output("label", "preferences")),
+    }
+    human = ctx.optional_input(ctx.config.stages.eval.human_data)
+    notes = []
+    if human is not None:
+        fields["human_eval"] = str(human)
+        fields.setdefault("human_eval_limit", ctx.config.stages.eval.human_limit)
+    else:
+        notes.append("no human-labelled data found: reward-model accuracy on human labels skipped")
+    result = _train(ctx, "rm", fields)
+    result.notes.extend(notes)
+    return result
+
+
+def run_policy_stage(ctx: StageContext) -> StageResult:
+    """PPO against the reward model, DPO on the pairs, or GRPO/RLOO."""
+    algorithm = ctx.config.stages.policy.algorithm
+    fields: dict[str, Any] = {"model": _model_path(ctx, "sft")}
+    if algorithm == "dpo":
+        fields["dataset"] = str(ctx.upstream_output("label", "preferences"))
+    else:
+        fields["dataset"] = str(ctx.input_path(ctx.config.prompts.train))
+        if ctx.config.stages.policy.config.get("reward", "model") == "model":
+            fields["reward_model"] = str(ctx.upstream_output("rm", "model").resolve())
+    return _train(ctx, algorithm, fields)
+
+
+def run_eval_stage(ctx: StageContext) -> StageResult:
+    """Policy before vs after training, judge agreement with humans, and the summary table."""
+    from rlaif.pipeline.summary import evaluate_run
+
+    return evaluate_run(ctx)
+
+
+def estimate_calls(
+    config: PipelineConfig, prompt_counts: dict[str, int]
+) -> dict[str, dict[str, int]]:
+    """Model calls per stage and role, for ``--dry-run`` (upper bounds: cache hits not counted)."""
+    stages = config.stages
+    train = prompt_counts.get("train", 0)
+
+    def limited(limit: int | None, available: int) -> int:
+        return min(limit, available) if limit else available
+
+    rounds = stages.critique.rounds or 1
+    critique_n = limited(stages.critique.limit, train)
+    sample_n = limited(stages.sample.limit, train)
+    label_n = limited(stages.label.limit, train)
+    per_pair = 2  # both orders
+    estimates: dict[str, dict[str, int]] = {
+        "critique": {"policy": critique_n, "critic": critique_n * rounds * 2},
+        "sample": {"policy": sample_n * stages.sample.n},
+    }
+    label: dict[str, int] = {}
+    for strategy in {stages.label.strategy, *stages.label.also}:
+        if strategy == "judge":
+            pairs = sample_n * stages.sample.n * (stages.sample.n - 1) // 2
+            label["judge"] = label.get("judge", 0) + pairs * per_pair
+        elif strategy == "contrastive":
+            label["policy"] = label.get("policy", 0) + 2 * label_n
+            if stages.label.confirm:
+                label["judge"] = label.get("judge", 0) + label_n * per_pair
+        elif stages.label.confirm:
+            label["judge"] = label.get("judge", 0) + critique_n * per_pair
+    estimates["label"] = label
+    test = limited(stages.eval.prompt_limit, prompt_counts.get("test", 0))
+    benign = limited(stages.eval.prompt_limit, prompt_counts.get("benign", 0))
+    evaluated = test + benign
+    estimates["eval"] = {
+        "policy": 2 * evaluated,
+        "judge": evaluated * per_pair + 2 * evaluated + stages.eval.human_limit * per_pair,
+    }
+    return estimates
+
+
+def write_json(path: Path, payload: Any) -> None:
+    """Write JSON with a trailing newline."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")

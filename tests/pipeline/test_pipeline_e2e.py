@@ -1,0 +1,134 @@
+"""The whole loop on a tiny random policy, a fake critic and a scripted judge: every stage's
+artifacts exist and load; a rerun does nothing; a killed run resumes without repeating calls."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rlaif.data import load_preferences, load_sft
+from rlaif.models.tiny import build_tiny_model
+from rlaif.pipeline.api import make_runner
+from rlaif.pipeline.manifest import read_manifest
+from rlaif.pipeline.summary import read_summary
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import scripted  # noqa: E402  (registers the order-aware fake judge)
+
+
+@pytest.fixture(scope="module")
+def tiny_policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("policy") / "tiny")
+
+
+def _run(config: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(HERE / "scripted.py"), str(config)],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_whole_loop_writes_loadable_artifacts(tiny_policy: Path, tmp_path: Path) -> None:
+    config = scripted.write_config(tmp_path, tiny_policy)
+    runner = make_runner(config, log=lambda _: None)
+    plan = runner.run()
+    assert [p.name for p in plan] == ["critique", "sft", "sample", "label", "rm", "policy", "eval"]
+    run_dir = tmp_path / "runs" / "scripted"
+    for stage in plan:
+        manifest = read_manifest(run_dir / stage.name)
+        assert manifest is not None and manifest.status == "complete", stage.name
+        for output in manifest.outputs.values():
+            assert (run_dir / stage.name / output).exists(), (stage.name, output)
+    assert len(load_sft(run_dir / "critique" / "sft.jsonl")) == 3
+    preferences = load_preferences(run_dir / "label" / "preferences.jsonl")
+    assert len(preferences) > 0
+    assert all("carefully" in row["chosen"][0]["content"] for row in preferences)
+    assert all(p > 0.5 for p in preferences["p_chosen"])
+    for stage in ("sft", "rm", "policy"):
+        assert (run_dir / stage / "model" / "model.safetensors").is_file()
+    usage = read_manifest(run_dir / "label").model_usage
+    assert usage["scripted/judge"].calls > 0
+    summary = read_summary(run_dir)
+    assert summary is not None
+    assert summary["policy"]["refusal_red_team_lexical"]["after"]["n"] == 2
+    assert summary["agreement"]["n_pairs"] == 4
+    assert "prefer-longer" in summary["agreement"]
+    assert summary["reward_model"]["ai_heldout"]["value"] is not None
+    assert (run_dir / "eval" / "summary.md").read_text().startswith("# Run `scripted`")
+
+    again = make_runner(config, log=lambda _: None).run()
+    assert {p.action for p in again} == {"skip"}
+
+    changed = scripted.write_config(tmp_path, tiny_policy, label={"limit": 5})
+    replan = {p.name: p.action for p in make_runner(changed, log=lambda _: None).plan()}
+    assert replan == {
+        "critique": "skip",
+        "sft": "skip",
+        "sample": "skip",
+        "label": "rerun",
+        "rm": "rerun",
+        "policy": "rerun",
+        "eval": "rerun",
+    }
+
+
+def _without_cache_hits(value: object) -> object:
+    """Drop cache-hit counts (a resumed run rightly gets its earlier calls from the cache)."""
+    if isinstance(value, dict):
+        return {k: _without_cache_hits(v) for k, v in value.items() if k != "cache_hits"}
+    if isinstance(value, list):
+        return [_without_cache_hits(v) for v in value]
+    return value
+
+
+def _judge_calls(log: Path) -> int:
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+def test_killed_label_stage_resumes_with_same_results_and_no_repeated_calls(
+    tiny_policy: Path, tmp_path: Path
+) -> None:
+    off = {"enabled": False}
+    later_stages_off = {"rm": off, "policy": off, "eval": off, "label": {"also": []}}
+    results = {}
+    for name in ("straight", "killed"):
+        folder = tmp_path / name
+        folder.mkdir()
+        config = scripted.write_config(
+            folder, tiny_policy, judge_options={"latency_s": 0.1}, **later_stages_off
+        )
+        env = {
+            "RLAIF_CACHE_DIR": str(folder / "cache"),
+            "RLAIF_TEST_CALL_LOG": str(folder / "calls.log"),
+        }
+        label_file = folder / "runs" / "scripted" / "label" / "preferences.jsonl"
+        process = _run(config, env)
+        if name == "killed":
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and _judge_calls(folder / "calls.log") < 3:
+                assert process.poll() is None, process.stdout.read() if process.stdout else ""
+                time.sleep(0.05)
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            assert read_manifest(label_file.parent).status == "running"
+            process = _run(config, env)
+        output = process.communicate(timeout=300)[0]
+        assert process.returncode == 0, output
+        if name == "killed":
+            assert "[critique] skipped: up to date" in output
+            assert "[label] resume: interrupted" in output
+        records = [_without_cache_hits(json.loads(line)) for line in label_file.open()]
+        results[name] = (records, _judge_calls(folder / "calls.log"))
+    assert results["killed"][0] == results["straight"][0]
+    assert results["killed"][1] == results["straight"][1], "a judge call was repeated"
