@@ -194,8 +194,39 @@ def label(
     push_to_hub: str | None = typer.Option(None, "--push-to-hub", help="Hub dataset repo id."),
     concurrency: int = typer.Option(8, "--concurrency", help="Items in flight at once."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
+    agreement: Path | None = typer.Option(
+        None,
+        "--agreement",
+        help="metrics.json of an `rlaif eval agreement` run that measured this judge (the gate).",
+    ),
+    min_agreement: float | None = typer.Option(
+        None, "--min-agreement", help="Refuse unless the judge's human agreement reaches this."
+    ),
+    min_consistency: float | None = typer.Option(
+        None, "--min-consistency", help="Refuse unless both orders agree at least this often."
+    ),
 ) -> None:
-    """Build an AI preference dataset (resumable): judged pairs, revisions or RLCD contrast."""
+    """Build an AI preference dataset (resumable): judged pairs, revisions or RLCD contrast.
+
+    With --min-agreement/--min-consistency, the judge must have been measured against human
+    labels (--agreement metrics.json) and reach the thresholds, or nothing is labelled."""
+    if min_agreement is not None or min_consistency is not None:
+        from rlaif.errors import ConfigError
+        from rlaif.eval import check_agreement_gate
+
+        if agreement is None:
+            raise ConfigError(
+                "--min-agreement/--min-consistency need --agreement: the metrics.json of "
+                f"`rlaif eval agreement --judge {judge} ...`"
+            )
+        gate = check_agreement_gate(
+            judge,
+            agreement,
+            min_agreement=min_agreement,
+            min_consistency=min_consistency,
+            mode=None if mode == "auto" else mode,
+        )
+        echo(f"agreement gate passed: {gate.summary()}")
     from rlaif.judge.labelling import LabelOptions
     from rlaif.judge.sampling import ContrastiveAffixes, SamplingSettings
 

@@ -65,6 +65,8 @@ class JudgeSpec:
     judge uses."""
     seed: int = 0
     """Seed of the judge's principle sampling and framing."""
+    principles_per_pair: int | None = None
+    """Principles asked about per pair (default: the constitution's ``sampling.per_example``)."""
 
     @property
     def name(self) -> str:
@@ -107,7 +109,12 @@ def build_pairwise_judge(spec: JudgeSpec, model: Model) -> PairJudge:
 
     constitution = load_constitution(spec.constitution)
     judge: PairJudge = PairwiseJudge(
-        model, constitution, mode=spec.mode, both_orders=True, seed=spec.seed
+        model,
+        constitution,
+        mode=spec.mode,
+        both_orders=True,
+        seed=spec.seed,
+        principles_per_pair=spec.principles_per_pair,
     )
     return judge
 

@@ -52,6 +52,8 @@ class PolicyEvalSettings:
     """Constitution the pairwise judge uses."""
     mode: JudgeMode = "auto"
     """Judge mode."""
+    principles_per_pair: int | None = None
+    """Principles the pairwise judge asks about per comparison (default: the constitution's)."""
     max_tokens: int = 256
     """Most new tokens per policy reply."""
     temperature: float = 0.0
@@ -203,6 +205,7 @@ async def run_policy_eval(
         mode=settings.mode,
         constitution=settings.constitution,
         seed=settings.seed,
+        principles_per_pair=settings.principles_per_pair,
     )
     judge = judge_factory(spec, judge_model)
     win_rates: list[dict[str, Any]] = []

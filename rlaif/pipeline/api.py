@@ -27,7 +27,9 @@ def make_runner(
         loaded, folder = load_pipeline_config(config)
     if stages is None:
         from rlaif.pipeline.registry import STAGES
+        from rlaif.pipeline.stages import validate_training_sections
 
+        validate_training_sections(loaded)
         stages = STAGES
     return PipelineRunner(loaded, folder, stages, log=log)
 

@@ -33,6 +33,10 @@ class ModelsSection(_Section):
     """Writes critiques and revisions in the supervised stage."""
     judge: ModelSpec
     """Compares responses in the preference stage and in evaluation."""
+    policy_generation: ModelSpec | None = None
+    """Optional: where the *initial* policy generates (e.g. ``openai/<model>`` on a vLLM server
+    serving the same weights), instead of loading ``policy`` locally. Training, and generation
+    from trained checkpoints, always use local weights."""
 
 
 class PromptsSection(_Section):
@@ -79,6 +83,11 @@ class TrainStage(_Section):
     config: dict[str, Any] = Field(default_factory=dict)
     """Fields of the algorithm's training config (see ``rlaif train <algo> --help``); the model
     and dataset paths are filled in by the pipeline."""
+    accelerate_config: str | None = None
+    """Run this stage as ``accelerate launch --config_file FILE -m rlaif train ...`` (several
+    GPUs, DeepSpeed, FSDP), e.g. ``configs/accelerate/deepspeed_zero2.yaml``; else in-process."""
+    num_processes: int | None = Field(default=None, ge=1)
+    """Override the accelerate config's process count."""
 
 
 class SampleStage(_Section):
@@ -183,6 +192,9 @@ class PipelineConfig(_Section):
     """Seed for every sampling step."""
     constitution: str = "cai-harmless"
     """Built-in constitution name or path (relative to this file)."""
+    principles_per_pair: int | None = Field(default=None, ge=1)
+    """Principles the judge asks about per comparison, in labelling and evaluation (default:
+    the constitution's ``sampling.per_example``). Each one costs a judge call per order."""
     models: ModelsSection
     """Model roles."""
     prompts: PromptsSection = Field(default_factory=PromptsSection)

@@ -13,6 +13,15 @@ def _strategies(config: PipelineConfig) -> set[str]:
     return {config.stages.label.strategy, *config.stages.label.also}
 
 
+def _shared_judging(config: PipelineConfig) -> object:
+    """Run-level settings that shape generation and judging outputs."""
+    generation = config.models.policy_generation
+    return {
+        "principles_per_pair": config.principles_per_pair,
+        "policy_generation": generation.model_dump(mode="json") if generation else None,
+    }
+
+
 def _estimate(name: str):
     def estimate(config: PipelineConfig, prompt_counts: Mapping[str, int]) -> dict[str, int]:
         return stages.estimate_calls(config, dict(prompt_counts)).get(name, {})
@@ -22,6 +31,7 @@ def _estimate(name: str):
 
 STAGES: dict[str, StageSpec] = {
     "critique": StageSpec(
+        extra_inputs=_shared_judging,
         run=stages.run_critique_stage,
         roles=("policy", "critic"),
         uses_constitution=True,
@@ -41,6 +51,7 @@ STAGES: dict[str, StageSpec] = {
         estimate=_estimate("sample"),
     ),
     "label": StageSpec(
+        extra_inputs=_shared_judging,
         run=stages.run_label_stage,
         roles=("policy", "critic", "judge"),
         uses_constitution=True,
@@ -54,6 +65,7 @@ STAGES: dict[str, StageSpec] = {
     ),
     "policy": StageSpec(run=stages.run_policy_stage, roles=("policy",), prompt_sets=("train",)),
     "eval": StageSpec(
+        extra_inputs=_shared_judging,
         run=stages.run_eval_stage,
         roles=("policy", "judge"),
         uses_constitution=True,

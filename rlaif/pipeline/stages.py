@@ -22,7 +22,12 @@ def current_policy(ctx: StageContext, after: tuple[str, ...] = ("sft",)) -> Mode
     for stage in reversed(after):
         if ctx.has_output(stage, "model"):
             return _hf_spec(ctx.config.models.policy, ctx.upstream_output(stage, "model"))
-    return ctx.config.models.policy
+    return initial_policy(ctx.config)
+
+
+def initial_policy(config: PipelineConfig) -> ModelSpec:
+    """Where the untrained policy generates: ``policy_generation`` if given, else ``policy``."""
+    return config.models.policy_generation or config.models.policy
 
 
 def _model_path(ctx: StageContext, stage: str) -> str:
@@ -48,7 +53,7 @@ def run_critique_stage(ctx: StageContext) -> StageResult:
     options = CritiqueOptions(
         constitution=str(ctx.resolve_constitution()),
         model=config.models.critic.name,
-        policy=config.models.policy.name,
+        policy=initial_policy(config).name,
         out=ctx.stage_dir / "sft.jsonl",
         prompts=str(ctx.input_path(config.prompts.train)),
         rounds=settings.rounds,
@@ -61,7 +66,7 @@ def run_critique_stage(ctx: StageContext) -> StageResult:
     summary = run_critique(
         options,
         model=ctx.models.get(config.models.critic),
-        policy_model=ctx.models.get(config.models.policy),
+        policy_model=ctx.models.get(initial_policy(config)),
     )
     return StageResult(
         outputs={"sft": "sft.jsonl", "manifest": summary.manifest.name},
@@ -74,15 +79,48 @@ def run_critique_stage(ctx: StageContext) -> StageResult:
 
 
 def _train(ctx: StageContext, algorithm: str, fields: dict[str, Any]) -> StageResult:
-    from rlaif.train import run_training
-
     settings = getattr(ctx.config.stages, "policy" if algorithm not in ("sft", "rm") else algorithm)
     config = {"seed": ctx.config.seed, **settings.config, **fields}
     config["output_dir"] = str(ctx.stage_dir / "model")
-    result = run_training(algorithm, config)
-    metrics = dict(result.metrics)
-    notes = [f"stopped early: {result.stopped_early}"] if result.stopped_early else []
+    if settings.accelerate_config:
+        metrics = _train_with_accelerate(ctx, algorithm, config, settings)
+    else:
+        from rlaif.train import run_training
+
+        metrics = dict(run_training(algorithm, config).metrics)
+    stopped = metrics.get("stopped_early")
+    notes = [f"stopped early: {stopped}"] if stopped else []
     return StageResult(outputs={"model": "model"}, metrics=metrics, notes=notes)
+
+
+def _train_with_accelerate(
+    ctx: StageContext, algorithm: str, config: dict[str, Any], settings: Any
+) -> dict[str, Any]:
+    """Run ``rlaif train`` under ``accelerate launch`` and read back its metrics."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from rlaif.errors import RlaifError
+
+    config_file = ctx.stage_dir / "train_config.yaml"
+    config_file.parent.mkdir(parents=True, exist_ok=True)
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    command = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(ctx.input_path(settings.accelerate_config)),
+    ]
+    if settings.num_processes:
+        command += ["--num_processes", str(settings.num_processes)]
+    command += ["-m", "rlaif", "train", algorithm, "--config", str(config_file)]
+    if subprocess.run(command, check=False).returncode != 0:
+        raise RlaifError(f"{algorithm} training under accelerate failed: {' '.join(command)}")
+    metrics_file = Path(config["output_dir"]) / "metrics.json"
+    return dict(json.loads(metrics_file.read_text(encoding="utf-8")))
 
 
 def run_sft_stage(ctx: StageContext) -> StageResult:
@@ -143,6 +181,7 @@ def _check_gate(ctx: StageContext) -> dict[str, Any] | None:
                 mode=ctx.config.stages.label.mode,
                 constitution=str(ctx.resolve_constitution()),
                 seed=ctx.config.seed,
+                principles_per_pair=ctx.config.principles_per_pair,
             )
         ],
         AgreementSettings(data=str(data), limit=gate.limit, seed=ctx.config.seed),
@@ -155,7 +194,7 @@ def _check_gate(ctx: StageContext) -> dict[str, Any] | None:
         min_agreement=gate.min_agreement,
         min_consistency=gate.min_consistency,
     )
-    return {"gate": str(result)}
+    return {"gate": result.summary()}
 
 
 def _label_once(ctx: StageContext, strategy: Strategy, out: Path) -> dict[str, Any]:
@@ -183,6 +222,7 @@ def _label_once(ctx: StageContext, strategy: Strategy, out: Path) -> dict[str, A
             sampling=_sampling(settings.generation, 1, config.seed),
             seed=config.seed,
             limit=settings.limit,
+            principles_per_pair=config.principles_per_pair,
             **inputs,
         ),
         judge_model=ctx.models.get(config.models.judge),
@@ -299,3 +339,33 @@ def write_json(path: Path, payload: Any) -> None:
     """Write JSON with a trailing newline."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def validate_training_sections(config: PipelineConfig) -> None:
+    """Check each training stage's ``config`` against its algorithm's config class now, so a
+    typo fails at load (and in ``--dry-run``), not hours into a run."""
+    from pydantic import ValidationError
+
+    from rlaif.errors import ConfigError
+    from rlaif.train import config_class
+
+    placeholders = {"model": "model", "dataset": "data.jsonl", "output_dir": "out"}
+    sections = {"sft": config.stages.sft, "rm": config.stages.rm, "policy": config.stages.policy}
+    for stage, section in sections.items():
+        if not section.enabled:
+            continue
+        algorithm = config.stages.policy.algorithm if stage == "policy" else stage
+        fields = {**placeholders, **section.config}
+        if algorithm in ("ppo",) or (
+            algorithm in ("grpo", "rloo") and section.config.get("reward", "model") == "model"
+        ):
+            fields.setdefault("reward_model", "reward_model")
+        try:
+            config_class(algorithm).model_validate(fields)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
+            )
+            raise ConfigError(
+                f"stages.{stage}.config is not a valid {algorithm} config: {problems}"
+            ) from None

@@ -75,10 +75,10 @@ def evaluate_run(ctx: StageContext) -> StageResult:
     write ``summary.json`` and ``summary.md``."""
     from rlaif.eval import AgreementSettings, JudgeSpec, PolicyEvalSettings, run_agreement
     from rlaif.eval.policy_eval import run_policy_eval
-    from rlaif.pipeline.stages import current_policy
+    from rlaif.pipeline.stages import current_policy, initial_policy
 
     config, settings = ctx.config, ctx.config.stages.eval
-    initial = config.models.policy
+    initial = initial_policy(config)
     trained = current_policy(ctx, after=("sft", "policy"))
     judge = config.models.judge
     constitution = str(ctx.resolve_constitution())
@@ -100,6 +100,7 @@ def evaluate_run(ctx: StageContext) -> StageResult:
             temperature=settings.generation.temperature,
             limit=settings.prompt_limit,
             seed=config.seed,
+            principles_per_pair=config.principles_per_pair,
             reward_model=(
                 str(ctx.upstream_output("rm", "model")) if ctx.has_output("rm", "model") else None
             ),
@@ -124,7 +125,14 @@ def evaluate_run(ctx: StageContext) -> StageResult:
         notes.append(f"human-labelled data {settings.human_data!r} not found: agreement skipped")
     else:
         run = run_agreement(
-            [JudgeSpec(model=judge.name, constitution=constitution, seed=config.seed)],
+            [
+                JudgeSpec(
+                    model=judge.name,
+                    constitution=constitution,
+                    seed=config.seed,
+                    principles_per_pair=config.principles_per_pair,
+                )
+            ],
             AgreementSettings(data=str(human), limit=settings.human_limit, seed=config.seed),
             out=ctx.stage_dir / "agreement",
             models={judge.name: ctx.models.get(judge)},
