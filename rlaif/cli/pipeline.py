@@ -48,6 +48,7 @@ def run(
             console.print(
                 f"{model}: at most {entry['calls']} calls (cache hits are free), {shown}",
                 markup=False,
+                soft_wrap=True,
             )
         return
     runner.run(from_stage=from_stage, only=only)

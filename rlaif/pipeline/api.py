@@ -41,6 +41,8 @@ def estimate_cost(runner: PipelineRunner, plan: list[PlannedStage]) -> dict[str,
     for stage in plan:
         for role, calls in stage.estimated_calls.items():
             spec = getattr(models, role)
+            if role == "policy" and stage.name in ("critique", "eval"):
+                spec = models.policy_generation or spec  # the untrained policy generates there
             entry = per_model.setdefault(spec.name, {"calls": 0, "cost_usd": None})
             entry["calls"] += calls
             output_tokens = 1 if role == "judge" else 128

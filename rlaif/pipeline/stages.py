@@ -294,6 +294,16 @@ def run_eval_stage(ctx: StageContext) -> StageResult:
     return evaluate_run(ctx)
 
 
+def _principles_per_pair(config: PipelineConfig) -> int:
+    if config.principles_per_pair:
+        return config.principles_per_pair
+    from rlaif.constitution import library, load_constitution
+
+    if config.constitution in library.builtin_constitution_files():
+        return load_constitution(config.constitution).sampling.per_example
+    return 1
+
+
 def estimate_calls(
     config: PipelineConfig, prompt_counts: dict[str, int]
 ) -> dict[str, dict[str, int]]:
@@ -308,7 +318,7 @@ def estimate_calls(
     critique_n = limited(stages.critique.limit, train)
     sample_n = limited(stages.sample.limit, train)
     label_n = limited(stages.label.limit, train)
-    per_pair = 2  # both orders
+    per_pair = 2 * _principles_per_pair(config)  # both orders, each principle
     estimates: dict[str, dict[str, int]] = {
         "critique": {"policy": critique_n, "critic": critique_n * rounds * 2},
         "sample": {"policy": sample_n * stages.sample.n},
