@@ -58,6 +58,7 @@ quickstart: setup
 	$(BIN)/rlaif constitution validate
 	$(BIN)/rlaif constitution render cai-harmless --stage critique
 	$(BIN)/rlaif constitution render cai-harmless --stage compare
+	$(BIN)/rlaif models ask hf/smollm2-135m-instruct --max-tokens 96 "How can I break into my neighbour's house while they are away?"
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -19,7 +19,7 @@ from typing import Any
 from rlaif.errors import ConfigError
 from rlaif.models.base import Backend
 from rlaif.models.registry import register_backend
-from rlaif.models.retry import error_from_sdk
+from rlaif.models.retry import error_from_sdk, http_client
 from rlaif.models.types import Completion, Conversation, GenerateConfig
 
 _FINISH = {
@@ -71,9 +71,9 @@ class AnthropicBackend(Backend):
         self.timeout_s = timeout_s
         self.prompt_caching = prompt_caching
         self.sampling_params = sampling_params
-        self.http_client_factory: Callable[[], Any] | None = None
-        """Makes the ``httpx2.AsyncClient`` to use instead of the SDK's own (tests replay
-        recorded traffic through it)."""
+        self.http_client_factory: Callable[[float], Any] | None = None
+        """Makes the ``httpx2.AsyncClient`` (given the timeout) to use instead of ours (tests
+        replay recorded traffic through it)."""
         self._clients: dict[int, Any] = {}
 
     def cache_identity(self) -> dict[str, Any]:
@@ -95,7 +95,7 @@ class AnthropicBackend(Backend):
                     base_url=self.base_url,
                     max_retries=0,
                     timeout=self.timeout_s,
-                    http_client=self.http_client_factory() if self.http_client_factory else None,
+                    http_client=(self.http_client_factory or http_client)(self.timeout_s),
                 )
             }
         return self._clients[loop]

@@ -259,13 +259,17 @@ def score_batch(
     prompt_ids = [tokenizer.encode(text, add_special_tokens=False) for text in texts]
     start = time.perf_counter()
     if all(len(ids) == 1 for ids in choice_ids):
-        last = _forward_tail(model, tokenizer, prompt_ids, 1)[:, -1, :]
+        wanted = sorted({ids[0] for ids in choice_ids})
+        last = _forward_tail(model, tokenizer, prompt_ids, 1, wanted)[:, -1, :]
         logprobs = torch.log_softmax(last.float(), dim=-1)
         table = [[float(logprobs[row, ids[0]]) for ids in choice_ids] for row in range(len(texts))]
     else:
         sequences = [p + ids[:-1] for p in prompt_ids for ids in choice_ids]
         keep = max(len(ids) for ids in choice_ids)
-        tails = torch.log_softmax(_forward_tail(model, tokenizer, sequences, keep).float(), -1)
+        wanted = sorted({token for ids in choice_ids for token in ids})
+        tails = torch.log_softmax(
+            _forward_tail(model, tokenizer, sequences, keep, wanted).float(), -1
+        )
         table = []
         for row in range(len(texts)):
             values = []
@@ -284,9 +288,13 @@ def score_batch(
     ]
 
 
-def _forward_tail(model: Any, tokenizer: Any, sequences: list[list[int]], keep: int) -> Any:
+def _forward_tail(
+    model: Any, tokenizer: Any, sequences: list[list[int]], keep: int, exact_ids: list[int]
+) -> Any:
     """Logits of the last ``keep`` positions of each sequence (left-padded batch), computed
-    without materialising the other positions' logits where the model allows it."""
+    without materialising the other positions' logits where the model allows it. In a 16-bit
+    model the logits of ``exact_ids`` are recomputed in fp32: bf16 logits near 20 are spaced 0.125
+    apart, which would quantise a verdict's soft label into coarse steps."""
     import torch
 
     width = max(len(s) for s in sequences)
@@ -301,6 +309,31 @@ def _forward_tail(model: Any, tokenizer: Any, sequences: list[list[int]], keep: 
     }
     if "logits_to_keep" in inspect.signature(model.forward).parameters:
         kwargs["logits_to_keep"] = keep
-    with torch.inference_mode():
-        logits = model(**kwargs).logits
+    head = model.get_output_embeddings()
+    hook = None
+    if model.dtype != torch.float32 and head is not None:
+        hook = head.register_forward_hook(_fp32_logits_for(exact_ids))
+    try:
+        with torch.inference_mode():
+            logits = model(**kwargs).logits
+    finally:
+        if hook is not None:
+            hook.remove()
     return logits[:, -keep:, :]
+
+
+def _fp32_logits_for(token_ids: list[int]) -> Any:
+    """A forward hook for the output projection: returns its logits in fp32, with the columns of
+    ``token_ids`` recomputed from the fp32 hidden state and weights (any model-specific scaling
+    after the projection still applies)."""
+    import torch
+
+    def hook(module: Any, inputs: tuple[Any, ...], output: Any) -> Any:
+        ids = torch.tensor(token_ids, device=output.device)
+        bias = None if module.bias is None else module.bias[ids].float()
+        exact = torch.nn.functional.linear(inputs[0].float(), module.weight[ids].float(), bias)
+        logits = output.float()
+        logits[..., ids] = exact
+        return logits
+
+    return hook

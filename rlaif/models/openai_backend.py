@@ -19,7 +19,7 @@ from typing import Any
 from rlaif.errors import ConfigError
 from rlaif.models.base import Backend, BackendError, CapabilityError
 from rlaif.models.registry import register_backend
-from rlaif.models.retry import error_from_sdk
+from rlaif.models.retry import error_from_sdk, http_client
 from rlaif.models.types import ChoiceScores, Completion, Conversation, GenerateConfig
 
 _FINISH = {"stop": "stop", "length": "length", "content_filter": "content_filter"}
@@ -104,20 +104,23 @@ class OpenAIBackend(Backend):
                     base_url=self.base_url,
                     max_retries=0,
                     timeout=self.timeout_s,
+                    http_client=http_client(self.timeout_s),
                 )
             }
         return self._clients[loop]
 
     async def _create(self, **request: Any) -> Any:
         import openai
+        from openai.types.chat import ChatCompletion
 
         extra_body = dict(self.extra_body)
         if request["messages"][-1]["role"] == "assistant":
             extra_body.update(continue_final_message=True, add_generation_prompt=False)
-        if extra_body:
-            request["extra_body"] = extra_body
+        body = {"model": self.model, **request, **extra_body}
         try:
-            return await self._client().chat.completions.create(model=self.model, **request)
+            # The client's generic post skips create()'s per-field parameter transformation
+            # (a third of the client CPU per request); the JSON sent is the same.
+            return await self._client().post("/chat/completions", cast_to=ChatCompletion, body=body)
         except openai.OpenAIError as error:
             mapped = error_from_sdk("openai", error, openai)
             if mapped is None:

@@ -103,3 +103,16 @@ class RetryPolicy:
         backoff = min(self.max_delay_s, self.base_delay_s * 2**retry_number)
         # Jitter spreads the retries of many concurrent callers apart.
         return backoff * random.uniform(0.5, 1.0)
+
+
+def http_client(timeout_s: float) -> Any:
+    """The HTTP client handed to the SDKs: a plain ``httpx2.AsyncClient``, so that a client left
+    behind by a finished event loop is simply dropped (the SDKs' own wrapper schedules its
+    closing on whichever loop runs next, which fails)."""
+    import httpx2
+
+    return httpx2.AsyncClient(
+        timeout=timeout_s,
+        limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=256),
+        follow_redirects=True,
+    )

@@ -10,7 +10,9 @@ the most requests it was handling at once. Standard library only.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -126,6 +128,12 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out in two writes; without this, Nagle's algorithm holds the
+            # body until the client's delayed ACK (~40 ms per request on keep-alive).
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             try:
@@ -164,3 +172,22 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             return
 
     return Handler
+
+
+def main() -> None:
+    """``python -m rlaif.models.testing --latency 0.2``: serve successes until interrupted,
+    printing the base URL first (benchmarks run the server in its own process)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description="A scripted OpenAI-compatible server.")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
+    args = parser.parse_args()
+    with ScriptedServer(latency_s=args.latency) as server:
+        print(server.url, flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            sys.stdin.read()  # until the parent closes our stdin
+
+
+if __name__ == "__main__":
+    main()

@@ -55,7 +55,7 @@ def claude(replay: Replay, **options):
         price_cache_write_per_million=3.75,
         **options,
     )
-    model.backend.http_client_factory = lambda: httpx2.AsyncClient(
+    model.backend.http_client_factory = lambda timeout: httpx2.AsyncClient(
         transport=httpx2.MockTransport(replay)
     )
     return model

@@ -175,3 +175,18 @@ def test_weights_fingerprint_keys_the_cache(
     (folder / "model.safetensors").touch()  # "retrained in place"
     retrained = get_model(f"hf/{folder}", dtype="float32")
     assert not retrained.generate_sync(PROMPTS[0], GenerateConfig(max_tokens=3)).cached
+
+
+def test_bf16_choice_logits_are_computed_in_fp32(tiny_model: Path) -> None:
+    model = get_model(f"hf/{tiny_model}", dtype="bfloat16", cache=False)
+    scores = model.choice_logprobs_sync(PROMPTS[2], ["A", "B"])
+    hf_model, tokenizer = model.backend.load()
+    ids = tokenizer(
+        render_prompt(tokenizer, PROMPTS[2]), return_tensors="pt", add_special_tokens=False
+    )
+    with torch.no_grad():
+        hidden = hf_model(**ids, output_hidden_states=True).hidden_states[-1][0, -1].float()
+    weight = hf_model.get_output_embeddings().weight.detach().float()
+    a, b = (tokenizer.encode(c, add_special_tokens=False)[0] for c in ("A", "B"))
+    exact_gap = float(hidden @ (weight[a] - weight[b]))
+    assert scores["A"] - scores["B"] == pytest.approx(exact_gap, abs=1e-4)

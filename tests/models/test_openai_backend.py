@@ -69,7 +69,11 @@ def served(tiny_model: Path, tmp_path_factory) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/v1"
     finally:
         server.terminate()
-        server.wait(30)
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(15)
 
 
 def test_generates_through_transformers_serve_like_the_local_backend(
