@@ -291,10 +291,44 @@ def score_batch(
 def _forward_tail(
     model: Any, tokenizer: Any, sequences: list[list[int]], keep: int, exact_ids: list[int]
 ) -> Any:
-    """Logits of the last ``keep`` positions of each sequence (left-padded batch), computed
-    without materialising the other positions' logits where the model allows it. In a 16-bit
-    model the logits of ``exact_ids`` are recomputed in fp32: bf16 logits near 20 are spaced 0.125
-    apart, which would quantise a verdict's soft label into coarse steps."""
+    """Logits of the last ``keep`` positions of each sequence, computed without materialising
+    the other positions' logits where the model allows it. Sequences run in length-sorted,
+    left-padded chunks with at most 20% padding (a forward pass costs the same per token in a
+    chunk of 4 as of 16 on a CPU, but padding is pure waste)."""
+    import torch
+
+    rows: list[Any] = [None] * len(sequences)
+    for chunk in length_chunks([len(s) for s in sequences]):
+        tails = _forward_chunk(model, tokenizer, [sequences[i] for i in chunk], keep, exact_ids)
+        for position, index in enumerate(chunk):
+            rows[index] = tails[position]
+    return torch.stack(rows)
+
+
+def length_chunks(lengths: list[int], max_padding: float = 0.2) -> list[list[int]]:
+    """Indices grouped into length-sorted chunks whose padding stays within ``max_padding`` of
+    the chunk's padded size."""
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    total = 0
+    for index in sorted(range(len(lengths)), key=lengths.__getitem__):
+        padded = lengths[index] * (len(current) + 1)
+        if current and padded - (total + lengths[index]) > max_padding * padded:
+            chunks.append(current)
+            current, total = [], 0
+        current.append(index)
+        total += lengths[index]
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _forward_chunk(
+    model: Any, tokenizer: Any, sequences: list[list[int]], keep: int, exact_ids: list[int]
+) -> Any:
+    """One left-padded forward pass; in a 16-bit model the logits of ``exact_ids`` are
+    recomputed in fp32 (bf16 logits near 20 are spaced 0.125 apart, which would quantise a
+    verdict's soft label into coarse steps)."""
     import torch
 
     width = max(len(s) for s in sequences)
@@ -319,7 +353,7 @@ def _forward_tail(
     finally:
         if hook is not None:
             hook.remove()
-    return logits[:, -keep:, :]
+    return logits[:, -keep:, :].float()
 
 
 def _fp32_logits_for(token_ids: list[int]) -> Any:

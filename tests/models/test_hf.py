@@ -190,3 +190,15 @@ def test_bf16_choice_logits_are_computed_in_fp32(tiny_model: Path) -> None:
     a, b = (tokenizer.encode(c, add_special_tokens=False)[0] for c in ("A", "B"))
     exact_gap = float(hidden @ (weight[a] - weight[b]))
     assert scores["A"] - scores["B"] == pytest.approx(exact_gap, abs=1e-4)
+
+
+def test_length_chunks_bound_padding() -> None:
+    from rlaif.models.hf import length_chunks
+
+    lengths = [100, 500, 110, 480, 105, 90]
+    chunks = length_chunks(lengths)
+    assert sorted(i for chunk in chunks for i in chunk) == list(range(6))
+    for chunk in chunks:
+        longest = max(lengths[i] for i in chunk)
+        assert longest * len(chunk) - sum(lengths[i] for i in chunk) <= 0.2 * longest * len(chunk)
+    assert len(chunks) == 2
