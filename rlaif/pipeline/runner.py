@@ -25,7 +25,20 @@ from rlaif.pipeline.manifest import (
     write_manifest,
 )
 
-_RUNTIME_ONLY = {"max_concurrency", "requests_per_minute", "tokens_per_minute", "cache"}
+_RUNTIME_ONLY = {
+    "max_concurrency",
+    "requests_per_minute",
+    "tokens_per_minute",
+    "cache",
+    "max_retries",
+    "retry_base_delay_s",
+    "retry_max_delay_s",
+    "price_input_per_million",
+    "price_output_per_million",
+    "price_cache_read_per_million",
+    "price_cache_write_per_million",
+}
+"""Model settings that change how (or how cheaply) calls are made, not what they return."""
 
 
 @dataclass(frozen=True)
