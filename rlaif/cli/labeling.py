@@ -59,6 +59,8 @@ def label_from_options(options: LabelOptions) -> LabelSummary:
     _print_counts(summary)
     if summary.consistency_rate is not None:
         echo(f"  consistent across orders: {summary.consistency_rate:.1%}")
+    if summary.confirmation_rate is not None:
+        echo(f"  judge prefers the constructed better response: {summary.confirmation_rate:.1%}")
     if summary.cost_usd:
         echo(f"  cost: ${summary.cost_usd:.4f}")
     if summary.parquet is not None:
@@ -178,6 +180,11 @@ def label(
     confirm: bool = typer.Option(
         False, "--confirm", help="Have the judge confirm revision/contrastive pairs."
     ),
+    audit: bool = typer.Option(
+        False,
+        "--audit",
+        help="Judge revision/contrastive pairs, keep the construction's labels (implies --confirm)",
+    ),
     affix_form: str = typer.Option(
         "both", "--affix-form", help="Contrastive steering: system, prefill or both."
     ),
@@ -246,7 +253,8 @@ def label(
         tie_margin=tie_margin,
         drop_inconsistent=drop_inconsistent,
         cot_band=_band(cot_band),
-        confirm=confirm,
+        confirm=confirm or audit,
+        confirm_mode="audit" if audit else "filter",
         affixes=ContrastiveAffixes(
             form=_choice(affix_form, ("system", "prefill", "both"), "--affix-form")
         ),

@@ -1,7 +1,9 @@
-"""Generate the CLI reference (every command's ``--help``) as Markdown.
+"""Generate the CLI reference from the commands themselves, as Markdown.
 
-``python -m rlaif.cli.reference --write README.md`` rewrites the part of the README between the
-``cli-reference`` markers; a test checks that the README matches, so the reference cannot drift.
+``python -m rlaif.cli.reference --write`` rewrites two generated parts: the command overview in
+``README.md`` (between the ``cli-overview`` markers: every command with its one-line help) and the
+full reference in ``docs/cli.md`` (between the ``cli-reference`` markers: every command's
+``--help``). A test checks that both files match, so neither can drift from the code.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import typer
 
 START = "<!-- cli-reference:start -->"
 END = "<!-- cli-reference:end -->"
+OVERVIEW_START = "<!-- cli-overview:start -->"
+OVERVIEW_END = "<!-- cli-overview:end -->"
 
 
 def _walk(command: Any, path: list[str]) -> list[list[str]]:
@@ -47,24 +51,55 @@ def generate_reference() -> str:
     return "\n".join(parts)
 
 
-def replace_section(document: str, reference: str) -> str:
-    """Put ``reference`` between the markers of ``document``."""
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.DOTALL)
+def generate_overview() -> str:
+    """A Markdown table of every command that does something, with its one-line help."""
+    from rlaif.cli.app import app
+
+    root = typer.main.get_command(app)
+    rows = ["| command | what it does |", "| --- | --- |"]
+    for path in _walk(root, ["rlaif"])[1:]:
+        command: Any = root
+        for name in path[1:]:
+            command = command.commands[name]
+        if getattr(command, "commands", None):
+            continue  # a group: its commands have their own rows
+        summary = command.get_short_help_str(limit=200).replace("|", "\\|")
+        rows.append(f"| `{' '.join(path)}` | {summary} |")
+    return "\n".join(rows) + "\n"
+
+
+def replace_section(document: str, reference: str, start: str = START, end: str = END) -> str:
+    """Put ``reference`` between the ``start`` and ``end`` markers of ``document``."""
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
     if not pattern.search(document):
-        raise ValueError(f"markers {START} ... {END} not found")
-    return pattern.sub(lambda _: f"{START}\n\n{reference}\n{END}", document)
+        raise ValueError(f"markers {start} ... {end} not found")
+    return pattern.sub(lambda _: f"{start}\n\n{reference}\n{end}", document)
+
+
+def generated_documents(root: Path) -> dict[Path, str]:
+    """What ``README.md`` and ``docs/cli.md`` under ``root`` should contain."""
+    readme, full = root / "README.md", root / "docs" / "cli.md"
+    return {
+        readme: replace_section(
+            readme.read_text(encoding="utf-8"), generate_overview(), OVERVIEW_START, OVERVIEW_END
+        ),
+        full: replace_section(full.read_text(encoding="utf-8"), generate_reference()),
+    }
 
 
 def main() -> None:
-    """Print the reference, or write it into a Markdown file between the markers."""
+    """Print the full reference, or (``--write``) update README.md and docs/cli.md in place."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--write", type=Path, help="Markdown file to update in place")
+    parser.add_argument(
+        "--write", action="store_true", help="update README.md and docs/cli.md in place"
+    )
+    parser.add_argument("--root", type=Path, default=Path("."), help="the repository root")
     args = parser.parse_args()
-    reference = generate_reference()
-    if args.write is None:
-        print(reference)
+    if not args.write:
+        print(generate_reference())
         return
-    args.write.write_text(replace_section(args.write.read_text(), reference), encoding="utf-8")
+    for path, text in generated_documents(args.root).items():
+        path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

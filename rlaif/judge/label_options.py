@@ -52,7 +52,12 @@ class LabelOptions(BaseModel):
     sampling: SamplingSettings = Field(default_factory=SamplingSettings)
     """How the policy samples responses (``prompts`` input)."""
     confirm: bool = False
-    """Ask the judge to confirm revision/contrastive pairs; disagreements are skipped."""
+    """Ask the judge to confirm revision/contrastive pairs (see ``confirm_mode``)."""
+    confirm_mode: Literal["filter", "audit"] = "filter"
+    """With ``confirm``: ``filter`` skips pairs the judge does not confirm and makes its
+    probability the soft label; ``audit`` keeps the construction's label on every pair and records
+    the judge's verdict beside it, so the judge is measured against the construction without
+    deciding (for judges too weak or biased to filter)."""
     affixes: ContrastiveAffixes = Field(default_factory=ContrastiveAffixes)
     """RLCD steering of the contrastive strategy."""
     rounds: int | None = None
@@ -94,5 +99,8 @@ class LabelSummary(BaseModel):
     """Price of this run's calls."""
     consistency_rate: float | None
     """Share of pairs judged in both orders whose orders agreed (this run)."""
+    confirmation_rate: float | None = None
+    """Share of judged revision/contrastive pairs on which the judge preferred the constructed
+    better response by at least the tie margin (over every run into ``out``; None if none)."""
     parquet: Path | None = None
     """The Parquet copy, when asked for."""

@@ -274,6 +274,7 @@ class Labeller:
                 metadata,
                 judgment=judgment,
                 tie_margin=self.options.tie_margin,
+                audit=self.options.confirm_mode == "audit",
             )
         )
         return outputs

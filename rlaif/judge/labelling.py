@@ -7,6 +7,7 @@ preference file, its ``*.skipped.jsonl`` and ``*.judgments.jsonl`` side files an
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from rlaif.constitution import Constitution, load_constitution
@@ -129,5 +130,27 @@ async def arun_labelling(
         cache_hits=bar.cache_hits,
         cost_usd=bar.cost_usd,
         consistency_rate=bar.consistency_rate,
+        confirmation_rate=confirmation_rate(out, options.tie_margin),
         parquet=parquet,
     )
+
+
+def confirmation_rate(out: Path, tie_margin: float) -> float | None:
+    """Share of judged revision/contrastive pairs in ``out`` and its skipped file on which the
+    judge preferred the constructed better response by at least ``tie_margin`` (None if the judge
+    confirmed or audited none)."""
+    from rlaif.data.jsonl import iter_jsonl
+    from rlaif.data.manifest import side_path
+
+    agreed = judged = 0
+    for path in (out, side_path(out, "skipped.jsonl")):
+        if not path.exists():
+            continue
+        for _, row in iter_jsonl(path):
+            confirmation = (row.get("metadata") or {}).get("confirmation") or {}
+            p = confirmation.get("p_response_1")
+            if p is None:
+                continue
+            judged += 1
+            agreed += p > 0.5 and 2 * p - 1 >= tie_margin
+    return agreed / judged if judged else None

@@ -115,18 +115,22 @@ def constructed_preference(
     *,
     judgment: Judgment | None = None,
     tie_margin: float = 0.0,
+    audit: bool = False,
 ) -> PreferenceRecord | SkippedRecord:
     """A pair preferred by construction: ``response_1`` is the better one.
 
     Without a judgment the label is the construction itself (``p_chosen`` 1, judge
     ``construction``). With one, the judge must agree by at least ``tie_margin``; its
-    probability becomes the soft label, and disagreement skips the pair.
+    probability becomes the soft label, and disagreement skips the pair. With ``audit`` the
+    judgment is recorded in ``metadata.confirmation`` but the label stays the construction's.
     """
     if identical(pair.response_1, pair.response_2):
         reason = "identical: the constructed responses are the same text"
         return skipped_pair(pair, reason, strategy, principles=principles, metadata=metadata)
     p_chosen, judge, consistent = 1.0, "construction", None
-    if judgment is not None:
+    if judgment is not None and audit:
+        metadata = {**metadata, "confirmation": judgment_metadata(judgment), "audit": True}
+    elif judgment is not None:
         metadata = {**metadata, "confirmation": judgment_metadata(judgment)}
         p = judgment.p_response_1
         if p is None:

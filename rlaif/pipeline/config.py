@@ -131,6 +131,10 @@ class LabelStage(_Section):
     """How the judge gives verdicts."""
     confirm: bool = True
     """For revision/contrastive pairs: have the judge confirm the preferred side."""
+    confirm_mode: Literal["filter", "audit"] = "filter"
+    """``filter``: pairs the judge does not confirm are skipped and its probability is the soft
+    label. ``audit``: every pair keeps the construction's label; the judge's verdicts are recorded
+    and its rate of agreement with the construction reported."""
     limit: int | None = Field(default=None, ge=1)
     """Use only the first N training prompts."""
     generation: GenerationSettings = Field(default_factory=GenerationSettings)

@@ -219,6 +219,7 @@ def _label_once(ctx: StageContext, strategy: Strategy, out: Path) -> dict[str, A
             strategy=strategy,
             mode=settings.mode,
             confirm=settings.confirm and strategy != "judge",
+            confirm_mode=settings.confirm_mode,
             sampling=_sampling(settings.generation, 1, config.seed),
             seed=config.seed,
             limit=settings.limit,
@@ -233,6 +234,7 @@ def _label_once(ctx: StageContext, strategy: Strategy, out: Path) -> dict[str, A
         "calls": summary.calls,
         "cache_hits": summary.cache_hits,
         "consistency_rate": summary.consistency_rate,
+        "confirmation_rate": summary.confirmation_rate,
     }
 
 

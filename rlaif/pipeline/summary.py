@@ -64,7 +64,11 @@ def _label_rows(ctx: StageContext) -> dict[str, Any]:
         return {}
     metrics = ctx.upstream("label").metrics
     return {
-        strategy: {"counts": row.get("counts"), "consistency_rate": row.get("consistency_rate")}
+        strategy: {
+            "counts": row.get("counts"),
+            "consistency_rate": row.get("consistency_rate"),
+            "confirmation_rate": row.get("confirmation_rate"),
+        }
         for strategy, row in metrics.items()
         if isinstance(row, dict) and "counts" in row
     }
@@ -205,6 +209,9 @@ def format_summary(summary: dict[str, Any]) -> str:
         consistency = row.get("consistency_rate")
         shown = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
         extra = f"; both orders agreed on {consistency:.0%}" if consistency is not None else ""
+        confirmation = row.get("confirmation_rate")
+        if confirmation is not None:
+            extra += f"; judge prefers the constructed better response on {confirmation:.0%}"
         lines.append(f"| `{strategy}` pairs | {shown}{extra} |")
     for note in summary.get("notes", []):
         lines.append(f"\nNote: {note}")

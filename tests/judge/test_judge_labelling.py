@@ -214,11 +214,12 @@ def test_revision_strategy_prefers_the_revision_and_can_be_confirmed(tmp_path: P
     assert skipped["id"] == "q2" and skipped["reason"].startswith("identical")
 
     confirmed = tmp_path / "confirmed.jsonl"
-    run_labelling(
+    summary = run_labelling(
         options.model_copy(update={"out": confirmed, "confirm": True}),
         judge_model=model,
         policy_model=policy,
     )
+    assert summary.confirmation_rate == 1.0
     (record,) = _lines(confirmed)
     assert record["p_chosen"] == pytest.approx(0.9) and record["judge"] == "fake/critic"
     assert record["consistent"] is True
@@ -297,6 +298,23 @@ def test_contrastive_strategy_steers_with_system_prompt_and_prefill(tmp_path: Pa
     assert confirmed.read_text() == ""
     skipped = _lines(tmp_path / "confirmed.skipped.jsonl")
     assert all(s["reason"].startswith("not confirmed") for s in skipped)
+
+    # Audit: the same judge is asked, every pair keeps the construction's label, and the judge's
+    # verdict sits beside it; its agreement with the construction is measured (none here).
+    audited = tmp_path / "audited.jsonl"
+    summary = run_labelling(
+        options.model_copy(update={"out": audited, "confirm": True, "confirm_mode": "audit"}),
+        judge_model=get_model("fake/prefer-second"),
+        policy_model=policy,
+    )
+    records = _lines(audited)
+    assert len(records) == len(skipped) and records
+    for record in records:
+        assert record["p_chosen"] == 1.0 and record["judge"] == "construction"
+        assert record["metadata"]["audit"] is True
+        assert record["metadata"]["confirmation"]["p_response_1"] == pytest.approx(0.5)
+    assert len(_lines(tmp_path / "audited.judgments.jsonl")) == len(records)
+    assert summary.confirmation_rate == 0.0
 
 
 def test_bad_input_combinations_are_explained(tmp_path: Path) -> None:
