@@ -49,13 +49,26 @@ def _agreement_rows(metrics: dict[str, Any], judge: str) -> dict[str, Any]:
     return rows
 
 
+def _accuracy_estimate(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Pairwise accuracy over ``n`` pairs with a 95% Wilson interval (ties count half)."""
+    if not row or row.get("accuracy") is None:
+        return None
+    accuracy, n = float(row["accuracy"]), int(row.get("n") or 0)
+    if n <= 0:
+        return _estimate(accuracy)
+    from scipy.stats import binomtest
+
+    interval = binomtest(round(accuracy * n), n).proportion_ci(method="wilson")
+    return {"value": accuracy, "low": interval.low, "high": interval.high, "n": n}
+
+
 def _rm_rows(ctx: StageContext) -> dict[str, Any]:
     if not ctx.has_output("rm", "model"):
         return {}
     accuracy = ctx.upstream("rm").metrics.get("accuracy", {})
     return {
-        "ai_heldout": _estimate((accuracy.get("ai_heldout") or {}).get("accuracy")),
-        "human": _estimate((accuracy.get("human") or {}).get("accuracy")),
+        "ai_heldout": _accuracy_estimate(accuracy.get("ai_heldout")),
+        "human": _accuracy_estimate(accuracy.get("human")),
     }
 
 
@@ -169,7 +182,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"# Run `{summary.get('run')}`",
         "",
         f"Policy before: `{summary.get('policy_before')}`; after: `{summary.get('policy_after')}`.",
-        "Rates in percent with 95% bootstrap intervals.",
+        "Rates in percent with 95% bootstrap intervals (reward-model accuracy: Wilson).",
         "",
         "| measure | before | after |",
         "| --- | --- | --- |",
