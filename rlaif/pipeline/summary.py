@@ -176,12 +176,26 @@ def _fmt(estimate: dict[str, Any] | None, percent: bool = True) -> str:
     return text
 
 
+def _model_label(name: Any) -> str:
+    """A model name for people: a local checkpoint relative to the working directory."""
+    text = str(name)
+    provider, _, rest = text.partition("/")
+    if provider == "hf" and rest.startswith("/"):
+        path = Path(rest)
+        try:
+            return f"hf/{path.relative_to(Path.cwd())}"
+        except ValueError:
+            return text
+    return text
+
+
 def format_summary(summary: dict[str, Any]) -> str:
     """The summary as a Markdown table (95% bootstrap intervals in brackets)."""
     lines = [
         f"# Run `{summary.get('run')}`",
         "",
-        f"Policy before: `{summary.get('policy_before')}`; after: `{summary.get('policy_after')}`.",
+        f"Policy before: `{_model_label(summary.get('policy_before'))}`; "
+        f"after: `{_model_label(summary.get('policy_after'))}`.",
         "Rates in percent with 95% bootstrap intervals (reward-model accuracy: Wilson).",
         "",
         "| measure | before | after |",
