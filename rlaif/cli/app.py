@@ -5,7 +5,16 @@ from __future__ import annotations
 import typer
 
 from rlaif import __version__
-from rlaif.cli import constitution, evaluate, labeling, models, pipeline, principles, training
+from rlaif.cli import (
+    constitution,
+    evaluate,
+    export,
+    labeling,
+    models,
+    pipeline,
+    principles,
+    training,
+)
 from rlaif.cli.common import state
 
 app = typer.Typer(
@@ -18,7 +27,7 @@ app = typer.Typer(
 app.add_typer(principles.app, name="principles")
 app.add_typer(constitution.app, name="constitution")
 # Each module below adds its own commands and groups to the app (one module per layer).
-for _module in (models, labeling, training, evaluate, pipeline):
+for _module in (models, labeling, training, evaluate, pipeline, export):
     _module.register(app)
 
 
