@@ -240,6 +240,33 @@ def load_prompts(
     return prompts, stats
 
 
+def prompts_within_length(
+    path: str | Path,
+    tokenizer: Any,
+    max_prompt_length: int,
+    *,
+    limit: int | None = None,
+    extra_columns: list[str] | tuple[str, ...] = (),
+) -> tuple[list[tuple[dict[str, Any], list[int]]], DataStats]:
+    """:func:`load_prompts`, then each kept row with its chat-templated token ids (generation
+    prompt added); prompts over ``max_prompt_length`` tokens are dropped and counted. Raises when
+    none is left."""
+    rows, stats = load_prompts(path, limit=limit, extra_columns=extra_columns)
+    kept = []
+    for row in rows:
+        ids = tokenizer.apply_chat_template(
+            row["prompt"], add_generation_prompt=True, tokenize=True, return_dict=True
+        )["input_ids"]
+        if len(ids) > max_prompt_length:
+            stats.drop(f"longer than {max_prompt_length} tokens")
+            continue
+        kept.append((row, list(ids)))
+    stats.kept = len(kept)
+    if not kept:
+        raise TrainingDataError(f"{path}: no usable prompt ({stats.as_dict()})")
+    return kept, stats
+
+
 def split_holdout(
     rows: list[dict[str, Any]], fraction: float, seed: int
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

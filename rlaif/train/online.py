@@ -14,7 +14,7 @@ from pydantic import Field
 
 from rlaif.errors import ConfigError
 from rlaif.train.config import TrainConfig, _Config, build_trl_config
-from rlaif.train.data import TrainingDataError, load_prompts, to_dataset
+from rlaif.train.data import TrainingDataError, prompts_within_length, to_dataset
 from rlaif.train.loading import load_causal_lm, load_reward_model, load_tokenizer
 from rlaif.train.lora import peft_config
 from rlaif.train.runs import (
@@ -102,19 +102,10 @@ def prompt_dataset(config: OnlineRLConfig, tokenizer: Any) -> tuple[Any, dict[st
     one), without prompts over ``max_prompt_length`` tokens."""
     judge = config.judge if config.reward == "judge" else None
     extra = [judge.baseline_column] if judge is not None else []
-    rows, stats = load_prompts(config.dataset, limit=config.limit, extra_columns=extra)
-    kept = []
-    for row in rows:
-        ids = tokenizer.apply_chat_template(
-            row["prompt"], add_generation_prompt=True, tokenize=True, return_dict=True
-        )["input_ids"]
-        if len(ids) > config.max_prompt_length:
-            stats.drop(f"longer than {config.max_prompt_length} tokens")
-            continue
-        kept.append(row)
-    stats.kept = len(kept)
-    if not kept:
-        raise TrainingDataError(f"{config.dataset}: no usable prompt ({stats.as_dict()})")
+    pairs, stats = prompts_within_length(
+        config.dataset, tokenizer, config.max_prompt_length, limit=config.limit, extra_columns=extra
+    )
+    kept = [row for row, _ in pairs]
     columns = [c for c in ("prompt", *extra) if all(c in row for row in kept)]
     if judge is not None and judge.baseline is None and judge.baseline_column not in columns:
         raise TrainingDataError(

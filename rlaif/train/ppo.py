@@ -19,7 +19,7 @@ from pydantic import Field
 
 from rlaif.errors import ConfigError
 from rlaif.train.config import TrainConfig, build_trl_config, coerce_config
-from rlaif.train.data import TrainingDataError, load_prompts, to_dataset
+from rlaif.train.data import prompts_within_length, to_dataset
 from rlaif.train.loading import (
     check_same_tokenizer,
     load_causal_lm,
@@ -108,19 +108,10 @@ class PPOTrainConfig(TrainConfig):
 
 
 def _tokenized_prompts(config: PPOTrainConfig, tokenizer: Any) -> tuple[Any, dict[str, Any]]:
-    rows, stats = load_prompts(config.dataset, limit=config.limit)
-    encoded = []
-    for row in rows:
-        ids = tokenizer.apply_chat_template(
-            row["prompt"], add_generation_prompt=True, tokenize=True, return_dict=True
-        )["input_ids"]
-        if len(ids) > config.max_prompt_length:
-            stats.drop(f"longer than {config.max_prompt_length} tokens")
-            continue
-        encoded.append({"input_ids": list(ids)})
-    stats.kept = len(encoded)
-    if not encoded:
-        raise TrainingDataError(f"{config.dataset}: no usable prompt ({stats.as_dict()})")
+    pairs, stats = prompts_within_length(
+        config.dataset, tokenizer, config.max_prompt_length, limit=config.limit
+    )
+    encoded = [{"input_ids": ids} for _, ids in pairs]
     return to_dataset(encoded, ["input_ids"]), stats.as_dict()
 
 
