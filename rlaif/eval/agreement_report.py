@@ -67,6 +67,11 @@ def agreement_report(metrics: dict[str, Any]) -> Report:
     baselines = set(metrics["baselines"])
     order = _rows_in_order(metrics)
     subsets = list(metrics.get("subsets", {}))
+
+    def bars(metric: str) -> list[tuple[str, Any, bool]]:
+        """One bar per judge and baseline for ``metric``, baselines flagged."""
+        return [(name, results[name][metric], name in baselines) for name in order]
+
     groups = {
         subset: [
             (name, results[name]["by_subset"].get(subset), name in baselines) for name in order
@@ -85,14 +90,8 @@ def agreement_report(metrics: dict[str, Any]) -> Report:
             "bias.png",
             plots.grouped_estimate_bars(
                 {
-                    "prefers the reply shown first": [
-                        (name, results[name]["first_position_rate"], name in baselines)
-                        for name in order
-                    ],
-                    "prefers the longer reply": [
-                        (name, results[name]["prefer_longer_rate"], name in baselines)
-                        for name in order
-                    ],
+                    "prefers the reply shown first": bars("first_position_rate"),
+                    "prefers the longer reply": bars("prefer_longer_rate"),
                 },
                 title="Position and length bias (0.5 = none)",
                 xlabel="rate",
@@ -103,14 +102,8 @@ def agreement_report(metrics: dict[str, Any]) -> Report:
             "agreement_by_length.png",
             plots.grouped_estimate_bars(
                 {
-                    "human chose the longer reply": [
-                        (name, results[name]["accuracy_human_longer"], name in baselines)
-                        for name in order
-                    ],
-                    "human chose the shorter reply": [
-                        (name, results[name]["accuracy_human_shorter"], name in baselines)
-                        for name in order
-                    ],
+                    "human chose the longer reply": bars("accuracy_human_longer"),
+                    "human chose the shorter reply": bars("accuracy_human_shorter"),
                 },
                 title="Agreement split by whether the human-preferred reply is longer",
                 xlabel="agreement",
