@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rlaif.data.jsonl import iter_jsonl, read_records
-from rlaif.data.loaders import load_prompts
+from rlaif.data.loaders import load_prompts, resolve_prompt_file
 from rlaif.data.manifest import read_manifest
 from rlaif.data.records import PreferenceRecord, SFTRecord
 from rlaif.errors import ConfigError
@@ -83,7 +83,7 @@ def detect_kind(source: str | Path) -> Kind:
     if manifest is not None and manifest.kind in ("preferences", "sft"):
         return manifest.kind  # type: ignore[return-value]
     if not path.exists():
-        load_prompts(source)  # a built-in prompt set name, or a clear "not found"
+        resolve_prompt_file(source)  # a built-in prompt set name, or a clear "not found"
         return "prompts"
     for _, row in iter_jsonl(path):
         if "chosen" in row and "rejected" in row:
