@@ -22,8 +22,9 @@ OVERVIEW_START = "<!-- cli-overview:start -->"
 OVERVIEW_END = "<!-- cli-overview:end -->"
 
 
-def _walk(command: Any, path: list[str]) -> list[list[str]]:
-    found = [path]
+def _walk(command: Any, path: list[str]) -> list[tuple[list[str], Any]]:
+    """Every visible command below ``command`` (itself first), with its name path."""
+    found = [(path, command)]
     for name, sub in getattr(command, "commands", {}).items():
         if not getattr(sub, "hidden", False):
             found.extend(_walk(sub, [*path, name]))
@@ -45,7 +46,7 @@ def generate_reference() -> str:
     os.environ.setdefault("COLUMNS", "100")
     root = typer.main.get_command(app)
     parts = []
-    for path in _walk(root, ["rlaif"]):
+    for path, _ in _walk(root, ["rlaif"]):
         title = " ".join(path)
         parts.append(f"#### `{title}`\n\n```text\n{_help_text(app, path)}\n```\n")
     return "\n".join(parts)
@@ -57,10 +58,7 @@ def generate_overview() -> str:
 
     root = typer.main.get_command(app)
     rows = ["| command | what it does |", "| --- | --- |"]
-    for path in _walk(root, ["rlaif"])[1:]:
-        command: Any = root
-        for name in path[1:]:
-            command = command.commands[name]
+    for path, command in _walk(root, ["rlaif"])[1:]:
         if getattr(command, "commands", None):
             continue  # a group: its commands have their own rows
         summary = command.get_short_help_str(limit=200).replace("|", "\\|")
