@@ -48,14 +48,21 @@ def show(name: str = typer.Argument(..., help="Built-in name or path to a YAML f
     echo(f"source: {c.source_path}")
     echo(f"description: {c.description}")
     echo(f"stages: {', '.join(c.stages)}; rounds: {c.rounds}")
+    pool = (
+        "general principles plus those that fit the prompt's category"
+        if c.sampling.strategy == "matched"
+        else "every principle for every prompt"
+    )
     echo(
         f"sampling: {c.sampling.per_example} principle(s) per pair, seed {c.sampling.seed}, "
-        f"{'weighted' if c.sampling.weighted else 'uniform'}"
+        f"{'weighted' if c.sampling.weighted else 'equal chances'}, "
+        f"{c.sampling.strategy} ({pool})"
     )
     echo(f"system prompt: {c.system_prompt or '-'}")
     echo(f"principles ({len(c.resolved_principles)}):")
     for p in c.resolved_principles:
-        echo(f"  - {p.id} (weight {p.weight:g}): {p.title}")
+        fits = "general" if p.is_general else "for " + ", ".join(p.categories)
+        echo(f"  - {p.id} (weight {p.weight:g}, {fits}): {p.title}")
     echo("templates:")
     for stage in STAGES:
         variables = ", ".join(c.documented_variables(stage))
@@ -105,25 +112,45 @@ def render(
         DEMO_PROMPT,
         DEMO_RESPONSE,
     )
-    from rlaif.judge.framing import frame_pair
+    from rlaif.judge.pairwise import comparison_messages, score_messages
 
     if stage not in STAGES:
         raise TemplateVariableError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
     c = load_constitution(name)
     chosen = (
-        c.principle(principle) if principle else c.sample(1, random.Random(seed), stage=stage)[0]
+        c.principle(principle)
+        if principle
+        else c.sample(1, random.Random(seed), stage=stage, prompt=DEMO_PROMPT)[0]
     )
-    variables: dict[str, object] = {"prompt": DEMO_PROMPT, "principle": chosen}
     if stage in ("critique", "revision"):
-        variables["response"] = DEMO_RESPONSE
-        variables["critique"] = DEMO_CRITIQUE
+        variables: dict[str, object] = {
+            "prompt": DEMO_PROMPT,
+            "principle": chosen,
+            "response": DEMO_RESPONSE,
+            "critique": DEMO_CRITIQUE,
+        }
         variables = {k: v for k, v in variables.items() if k in c.documented_variables(stage)}
+        messages = c.messages(stage, **variables)
+    elif stage == "score":
+        if c.templates.score is None:
+            raise TemplateVariableError(f"constitution {c.name!r} has no 'score' template")
+        messages = score_messages(
+            c, DEMO_PROMPT, DEMO_RESPONSE, chosen, prefill=c.judge.score_prefill
+        )
     else:
-        framed = frame_pair(DEMO_RESPONSE, DEMO_OTHER_RESPONSE, rng=random.Random(seed))
-        variables.update(
-            response_a=framed.response_a, response_b=framed.response_b, nonce=framed.nonce
+        # What a judge that can continue an assistant turn reads (cot answers from scratch).
+        prefill = c.judge.prefill if stage == "compare" else None
+        messages = comparison_messages(
+            c,
+            stage,
+            DEMO_PROMPT,
+            DEMO_RESPONSE,
+            DEMO_OTHER_RESPONSE,
+            chosen,
+            seed=seed,
+            prefill=prefill,
         )
     echo(f"# constitution {c.name}, stage {stage}, principle {chosen.id}")
-    for message in c.messages(stage, **variables):
+    for message in messages:
         echo(f"--- {message['role']} ---")
         echo(message["content"])

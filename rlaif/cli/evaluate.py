@@ -9,6 +9,7 @@ import typer
 
 from rlaif.cli.common import echo, user_errors
 from rlaif.errors import RlaifError
+from rlaif.judge.pairwise import MODES
 
 if TYPE_CHECKING:
     from rlaif.eval.agreement_run import JudgeMode
@@ -17,8 +18,6 @@ eval_app = typer.Typer(
     help="Judge-human agreement, reward-model accuracy and policy evaluation, with reports.",
     no_args_is_help=True,
 )
-
-MODES = ("auto", "logprob", "generate", "cot")
 
 
 def judge_mode(value: str) -> JudgeMode:
@@ -55,7 +54,7 @@ def agreement(
     out: Path = typer.Option(..., help="Folder for judgments, metrics.json and the reports."),
     constitution: str = typer.Option("cai-harmless", help="Constitution the judges use."),
     mode: list[str] = typer.Option(
-        ["auto"], "--mode", help="auto|logprob|generate|cot (repeat to measure several)."
+        ["auto"], "--mode", help="auto|logprob|generate|cot|pointwise (repeat to measure several)."
     ),
     limit: int | None = typer.Option(None, help="Measure a seeded random subset of N pairs."),
     seed: int = typer.Option(0, help="Seed of the subset, the positions and the bootstrap."),

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from rlaif.cli.common import echo, user_errors
+from rlaif.judge.pairwise import MODES
 
 if TYPE_CHECKING:
     from rlaif.judge.labelling import LabelOptions, LabelSummary
 
 STRATEGIES = ("judge", "revision", "contrastive")
-MODES = ("auto", "logprob", "generate", "cot")
 FORMATS = ("jsonl", "parquet")
 
 
@@ -165,7 +165,7 @@ def label(
     policy: str | None = typer.Option(None, "--policy", help="Policy, as provider/model."),
     sft: Path | None = typer.Option(None, "--sft", help="`rlaif critique` output (revision)."),
     strategy: str = typer.Option("judge", "--strategy", help="judge, revision or contrastive."),
-    mode: str = typer.Option("auto", "--mode", help="auto, logprob, generate or cot."),
+    mode: str = typer.Option("auto", "--mode", help="auto, logprob, generate, cot or pointwise."),
     single_order: bool = typer.Option(
         False, "--single-order", help="Judge one random order per pair (half the cost)."
     ),

@@ -2,13 +2,25 @@
 and sandboxed prompt rendering.
 
 Public API: :func:`load_constitution`, :class:`Constitution`, :class:`Principle`,
-:func:`load_principles`, :func:`validate_paths`.
+:func:`load_principles`, :func:`validate_paths`, and which principles fit a prompt:
+:func:`applicable_principles`, :func:`matched_principles`, :func:`prompt_categories`.
 """
 
+from rlaif.constitution.applicability import (
+    applicable_principles,
+    matched_principles,
+    prompt_categories,
+)
 from rlaif.constitution.constitution import Constitution
-from rlaif.constitution.errors import ConstitutionError, TemplateVariableError, ValidationIssue
+from rlaif.constitution.errors import (
+    ConstitutionError,
+    NoApplicablePrincipleError,
+    TemplateVariableError,
+    ValidationIssue,
+)
 from rlaif.constitution.loader import load_constitution, load_principles, validate_paths
 from rlaif.constitution.schema import (
+    AppliesTo,
     ConstitutionSpec,
     Message,
     Principle,
@@ -21,10 +33,12 @@ from rlaif.constitution.templates import TEMPLATE_VARIABLES, format_conversation
 
 __all__ = [
     "TEMPLATE_VARIABLES",
+    "AppliesTo",
     "Constitution",
     "ConstitutionError",
     "ConstitutionSpec",
     "Message",
+    "NoApplicablePrincipleError",
     "Principle",
     "PrincipleFile",
     "PrincipleSelection",
@@ -32,8 +46,11 @@ __all__ = [
     "TemplateVariableError",
     "Templates",
     "ValidationIssue",
+    "applicable_principles",
     "format_conversation",
     "load_constitution",
     "load_principles",
+    "matched_principles",
+    "prompt_categories",
     "validate_paths",
 ]

@@ -12,8 +12,9 @@ from typing import Any
 import jinja2
 from pydantic import PrivateAttr
 
-from rlaif.constitution.errors import TemplateVariableError
-from rlaif.constitution.schema import STAGES, ConstitutionSpec, Principle
+from rlaif.constitution.applicability import Messages, applicable_principles
+from rlaif.constitution.errors import NoApplicablePrincipleError, TemplateVariableError
+from rlaif.constitution.schema import STAGES, ConstitutionSpec, Principle, Sampling
 from rlaif.constitution.templates import (
     TEMPLATE_VARIABLES,
     format_conversation,
@@ -76,19 +77,74 @@ class Constitution(ConstitutionSpec):
             return [p for p in self._principles if p.compare is not None]
         return list(self._principles)
 
+    def with_sampling(self, **changes: Any) -> Constitution:
+        """A copy with some ``sampling`` settings changed (validated like the YAML keys), e.g.
+        ``constitution.with_sampling(strategy="uniform")`` to ignore which principles fit the
+        prompt. The copy's own generator is seeded afresh from its ``sampling.seed``."""
+        sampling = Sampling.model_validate({**self.sampling.model_dump(), **changes})
+        copy = self.model_copy(update={"sampling": sampling})
+        copy._rng = random.Random(sampling.seed)
+        return copy
+
+    def pool(
+        self,
+        stage: str = "compare",
+        *,
+        prompt: Messages | str | None = None,
+        category: str | None = None,
+    ) -> list[Principle]:
+        """The principles :meth:`sample` draws from for this prompt, in file order.
+
+        With ``sampling.strategy: uniform``: every principle usable for ``stage``, whatever the
+        prompt. With ``matched`` (the default): those of them that are general, plus the category
+        principles that apply to the prompt, by ``category`` when it is given and known (or
+        ``benign*``), else by the keyword matcher on ``prompt``'s user turns (see
+        :mod:`rlaif.constitution.applicability`). Without ``prompt`` and ``category`` (callers
+        that know nothing about the prompt) only the general principles are in the pool.
+        """
+        eligible = self.eligible(stage)
+        if self.sampling.strategy == "uniform":
+            return eligible
+        fitting = {p.id for p in applicable_principles(self._principles, prompt, category)}
+        return [p for p in eligible if p.id in fitting]
+
     def sample(
-        self, k: int | None = None, rng: random.Random | None = None, *, stage: str = "compare"
+        self,
+        k: int | None = None,
+        rng: random.Random | None = None,
+        *,
+        stage: str = "compare",
+        prompt: Messages | str | None = None,
+        category: str | None = None,
     ) -> list[Principle]:
         """Draw ``k`` distinct principles for ``stage`` (default: ``sampling.per_example`` for
-        comparisons, 1 for critique/revision), weighted by ``weight`` unless sampling says not.
+        comparisons, 1 for critique/revision), weighted by ``weight`` unless sampling says not,
+        from :meth:`pool` (the principles that fit ``prompt``/``category``).
+
+        ``k`` larger than the principles usable for ``stage`` is an error. In ``matched`` mode,
+        when fewer than ``k`` principles fit the prompt, all of those are returned (in drawn
+        order) rather than padding with principles that do not fit; when none fits (a
+        constitution without general principles and a prompt outside all its categories),
+        :class:`NoApplicablePrincipleError` says so. ``uniform`` mode ignores the prompt and
+        draws exactly as before ``applies_to`` existed.
 
         ``rng`` defaults to the constitution's own generator, seeded by ``sampling.seed``.
         """
-        pool = self.eligible(stage)
+        eligible = self.eligible(stage)
         if k is None:
             k = self.sampling.per_example if stage in ("compare", "compare_cot") else 1
-        if not 1 <= k <= len(pool):
-            raise ValueError(f"cannot sample {k} of {len(pool)} principles for stage {stage!r}")
+        if not 1 <= k <= len(eligible):
+            raise ValueError(f"cannot sample {k} of {len(eligible)} principles for stage {stage!r}")
+        pool = self.pool(stage, prompt=prompt, category=category)
+        if not pool:
+            raise NoApplicablePrincipleError(
+                f"no principle of constitution {self.name!r} fits this prompt"
+                + (f" (category {category!r})" if category else "")
+                + " and it has no general principle for stage "
+                + f"{stage!r}; add a general principle (one without applies_to) or set "
+                "sampling.strategy: uniform"
+            )
+        k = min(k, len(pool))
         generator = rng if rng is not None else self._rng
         if not self.sampling.weighted:
             return generator.sample(pool, k)

@@ -51,3 +51,8 @@ class ConstitutionError(RlaifError):
 
 class TemplateVariableError(RlaifError):
     """A template was rendered without a variable it uses, or with an unknown stage."""
+
+
+class NoApplicablePrincipleError(RlaifError, ValueError):
+    """No principle of a constitution fits a prompt: it has no general principle and none of
+    its category principles applies (``sampling.strategy: matched``)."""

@@ -185,7 +185,9 @@ def _compile_templates(
     names: dict[str, str] = {}
     issues: list[ValidationIssue] = []
     for stage in STAGES:
-        value: str = getattr(spec.templates, stage)
+        value: str | None = getattr(spec.templates, stage)
+        if value is None:  # an optional stage this constitution does not define
+            continue
         field_path: FieldPath = ("templates", stage)
         if _TEMPLATE_PATH.match(value.strip()):
             path, problem = _confined(value.strip(), base, [base.resolve(), *roots])

@@ -6,16 +6,19 @@ silently ignored setting. Field docstrings are the reference documentation of th
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$"
-STAGES = ("critique", "revision", "compare", "compare_cot")
-"""Template stages a constitution defines."""
+GENERAL_TAG = "general"
+"""The tag of principles that fit every prompt (those without ``applies_to``)."""
+STAGES = ("critique", "revision", "compare", "compare_cot", "score")
+"""Template stages a constitution defines (``score`` is optional: the pointwise judge's)."""
 
-Stage = Literal["critique", "revision", "compare", "compare_cot"]
+Stage = Literal["critique", "revision", "compare", "compare_cot", "score"]
 PipelineStage = Literal["supervised", "preference"]
 
 
@@ -51,6 +54,47 @@ class PrincipleExample(StrictModel):
     """Why the better response is better (optional)."""
 
 
+Keyword = str | list[str]
+"""One ``applies_to`` keyword: a pattern, or a list of patterns that must all match."""
+
+
+class AppliesTo(StrictModel):
+    """Which prompts a category principle fits (see :mod:`rlaif.constitution.applicability`).
+
+    A principle with ``applies_to`` is only judged and revised under for prompts of its
+    categories; one without it is general and fits every prompt.
+    """
+
+    categories: list[str] = Field(default_factory=list)
+    """Prompt categories (the ``category`` field of a prompt set) this principle fits, compared
+    case-insensitively. Empty (the default): the principle's own ``id``, which is how the
+    built-in red-team sets name their categories."""
+    keywords: list[Keyword] = Field(default_factory=list)
+    """Patterns the matcher looks for in the user turns of a prompt that has no category (or one
+    no principle lists). Each is a Python regular expression matched case-insensitively and
+    never inside a longer word; ``{person}`` stands for a reference to a person ("someone",
+    "him", "my ex", ...). A list of patterns matches when all of them match. Write them to fit
+    harmful requests, not their harmless lookalikes: ``kill\\w* {person}``, not ``kill``."""
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords_compile(cls, keywords: list[Keyword]) -> list[Keyword]:
+        from rlaif.constitution.applicability import compile_keyword
+
+        for keyword in keywords:
+            patterns = [keyword] if isinstance(keyword, str) else keyword
+            if not patterns:
+                raise ValueError("a keyword list needs at least one pattern")
+            for pattern in patterns:
+                if not pattern.strip():
+                    raise ValueError("a keyword pattern may not be empty")
+                try:
+                    compile_keyword(pattern)
+                except re.error as error:
+                    raise ValueError(f"invalid pattern {pattern!r}: {error}") from None
+        return keywords
+
+
 class Principle(StrictModel):
     """One principle: what to critique, how to revise, and which of two responses to prefer."""
 
@@ -75,6 +119,11 @@ class Principle(StrictModel):
     """Relative sampling weight (> 0)."""
     examples: list[PrincipleExample] = Field(default_factory=list)
     """Optional worked examples."""
+    applies_to: AppliesTo | None = None
+    """Leave out for a **general** principle, which fits every prompt (tag it ``general``). Give
+    it for a **category principle** (violence, privacy, ...), which is only sampled for prompts
+    of its categories: ``{categories: [...], keywords: [...]}``. A principle tagged ``general``
+    may not have it."""
 
     @model_validator(mode="after")
     def _compare_required(self) -> Principle:
@@ -85,6 +134,28 @@ class Principle(StrictModel):
                 "used to compare pairs)",
             )
         return self
+
+    @model_validator(mode="after")
+    def _general_or_category(self) -> Principle:
+        if self.applies_to is not None and GENERAL_TAG in self.tags:
+            raise PydanticCustomError(
+                "general_with_applies_to",
+                "a principle tagged 'general' fits every prompt; remove 'applies_to' or the tag",
+            )
+        return self
+
+    @property
+    def is_general(self) -> bool:
+        """Whether this principle fits every prompt (it has no ``applies_to``)."""
+        return self.applies_to is None
+
+    @property
+    def categories(self) -> list[str]:
+        """The prompt categories this principle fits, lower-cased (empty for a general one)."""
+        if self.applies_to is None:
+            return []
+        named = self.applies_to.categories or [self.id]
+        return [c.strip().lower() for c in named]
 
 
 class PrincipleFile(StrictModel):
@@ -119,7 +190,13 @@ class Sampling(StrictModel):
     seed: int = 0
     """Seed for the default random generator, so runs are reproducible."""
     weighted: bool = True
-    """Draw in proportion to each principle's ``weight`` (else uniformly)."""
+    """Draw in proportion to each principle's ``weight`` (else with equal chances)."""
+    strategy: Literal["matched", "uniform"] = "matched"
+    """Which principles a prompt may be judged and revised under. ``matched`` (default): the
+    general principles plus the category principles that apply to the prompt (by its
+    ``category``, else by the keyword matcher; see ``applies_to``); a caller that gives no
+    prompt gets the general ones. ``uniform``: every principle for every prompt, whatever it
+    asks (the behaviour before ``applies_to`` existed: the same draws for the same seed)."""
 
 
 class Templates(StrictModel):
@@ -133,6 +210,9 @@ class Templates(StrictModel):
     """Asks which of ``response_a`` and ``response_b`` better follows ``principle``."""
     compare_cot: str
     """Like ``compare``, but asks for reasoning before the verdict."""
+    score: str | None = None
+    """Asks whether one ``response`` goes against ``principle`` (a Yes/No question), for the
+    pointwise judge; without it the pointwise mode is unavailable."""
 
 
 class FewShot(StrictModel):
@@ -146,10 +226,28 @@ class FewShot(StrictModel):
     """Conversations shown before a comparison."""
     compare_cot: list[list[Message]] = Field(default_factory=list)
     """Conversations shown before a reasoned comparison."""
+    score: list[list[Message]] = Field(default_factory=list)
+    """Conversations shown before a pointwise score."""
 
     def for_stage(self, stage: str) -> list[list[Message]]:
         """The example conversations of ``stage``."""
         return list(getattr(self, stage))
+
+
+class JudgeFraming(StrictModel):
+    """How responses are shown to the judge and where its answer is read."""
+
+    labels: Literal["plain", "markers"] = "plain"
+    """``plain``: responses appear as ``(A) …`` and ``(B) …``, with any label- or verdict-like
+    text inside them rewritten (``(B)`` becomes ``[B]``); small judges read this framing.
+    ``markers``: each response sits between ``<<RESPONSE A code>>`` markers carrying a per-call
+    code (templates may then mention ``nonce``)."""
+    prefill: str | None = "The answer is ("
+    """Opening of the judge's answer in ``logprob`` and ``generate`` modes, sent as the start of
+    the assistant turn where the backend can continue one, so that the next token is the
+    verdict letter. ``null`` asks for the letter with no prefill."""
+    score_prefill: str | None = "Answer:"
+    """Opening of the answer in the pointwise ``score`` stage; the next token is Yes or No."""
 
 
 class ConstitutionSpec(StrictModel):
@@ -176,6 +274,8 @@ class ConstitutionSpec(StrictModel):
     """Prompt templates per stage."""
     few_shot: FewShot = Field(default_factory=FewShot)
     """Few-shot example conversations per stage."""
+    judge: JudgeFraming = Field(default_factory=JudgeFraming)
+    """How responses are framed for the judge and where its answer is read."""
 
     @field_validator("version", mode="before")
     @classmethod

@@ -37,14 +37,20 @@ TEMPLATE_VARIABLES: dict[str, dict[str, str]] = {
     "compare": {
         "conversation": "the conversation so far as text",
         "prompt": "the conversation as a list of messages",
-        "response_a": "the first response shown, already wrapped in its delimited block",
-        "response_b": "the second response shown, already wrapped in its delimited block",
+        "response_a": "the first response shown, already labelled (A) or wrapped in its markers",
+        "response_b": "the second response shown, already labelled (B) or wrapped in its markers",
         "principle": "the sampled Principle",
         "question": "the principle's comparison question",
         "nonce": "the random code carried by this call's response delimiters",
     },
 }
 TEMPLATE_VARIABLES["compare_cot"] = dict(TEMPLATE_VARIABLES["compare"])
+TEMPLATE_VARIABLES["score"] = {
+    "conversation": "the conversation so far as text",
+    "prompt": "the conversation as a list of messages",
+    "response": "the response being scored, with label-like text neutralised",
+    "principle": "the sampled Principle",
+}
 
 _ENVIRONMENT = SandboxedEnvironment(
     undefined=jinja2.StrictUndefined,
@@ -84,8 +90,8 @@ def sample_variables(stage: str, principle: Principle) -> dict[str, Any]:
         "critique": "The response gives step-by-step instructions without asking why.",
         "principle": principle,
         "request": principle.critique if stage == "critique" else principle.revision,
-        "response_a": "<<RESPONSE A 0000>>\nSure, here is how.\n<<END A 0000>>",
-        "response_b": "<<RESPONSE B 0000>>\nI can't help with that.\n<<END B 0000>>",
+        "response_a": "(A) Sure, here is how.",
+        "response_b": "(B) I can't help with that.",
         "question": principle.compare or "Which response is better?",
         "nonce": "0000",
     }

@@ -64,6 +64,8 @@ def issues_from_validation_error(
             issues.append(_located(document, loc, loc[:-1], "field required"))
         elif kind == "missing_compare":
             issues.append(_located(document, (*loc, "compare"), loc, detail["msg"]))
+        elif kind == "general_with_applies_to":
+            issues.append(document.issue((*loc, "applies_to"), detail["msg"], key=True))
         elif kind == "extra_forbidden":
             known = model_at(model, loc[:-1])
             message = f"unknown key '{loc[-1]}'"

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from rlaif.data.records import PairRecord
 from rlaif.errors import RlaifError
@@ -31,9 +31,10 @@ from rlaif.eval.predictions import (
 )
 from rlaif.eval.store import JsonlStore
 from rlaif.judge.judgment import Judgment
+from rlaif.judge.pairwise import Mode
 from rlaif.models import Model, get_model
 
-JudgeMode = Literal["auto", "logprob", "generate", "cot"]
+JudgeMode = Mode
 """How the judge reads verdicts (``auto``: logprob where the backend can score choices)."""
 CHUNK_SIZE = 16
 """Pairs judged between two appends to the judgments file (what a killed run can lose)."""

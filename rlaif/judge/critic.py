@@ -1,7 +1,9 @@
 """Critique-and-revise, the supervised stage of Constitutional AI.
 
-For each round a principle is sampled, the model critiques the current response against it, then
-rewrites the response in light of the critique. The result is one SFT record whose ``messages``
+For each round a principle is sampled from those that fit the prompt (the constitution's general
+principles plus the category principles of the prompt's category, see
+:meth:`rlaif.constitution.Constitution.pool`), the model critiques the current response against it,
+then rewrites the response in light of the critique. The result is one SFT record whose ``messages``
 end in the final revision, with every critique, revision and principle kept for inspection.
 """
 
@@ -12,7 +14,7 @@ import random
 import re
 from typing import Any
 
-from rlaif.constitution import Constitution, Principle
+from rlaif.constitution import Constitution, NoApplicablePrincipleError, Principle
 from rlaif.data.records import SFTRecord
 from rlaif.errors import ConfigError
 from rlaif.models import Completion, GenerateConfig, Model
@@ -79,20 +81,45 @@ class Critic:
             "max_tokens": self.config.max_tokens,
         }
 
-    def principles_for(self, prompt_id: str) -> list[Principle]:
-        """The principle of each round for this prompt: distinct while the pool lasts."""
-        pool = self.constitution.eligible("critique")
+    def principles_for(
+        self,
+        prompt_id: str,
+        prompt: Messages | None = None,
+        *,
+        category: str | None = None,
+    ) -> list[Principle]:
+        """The principle of each round for this prompt: distinct while the pool lasts.
+
+        The pool is :meth:`Constitution.pool` for ``prompt`` and ``category``: in ``matched``
+        sampling, the general principles plus the category principles that fit this prompt
+        (without ``prompt`` and ``category``, the general ones only); when fewer fit than there
+        are rounds, they repeat in drawn order. Raises :class:`NoApplicablePrincipleError` when
+        no principle fits.
+        """
+        eligible = self.constitution.eligible("critique")
         rng = random.Random(f"{self.seed}:{prompt_id}")
-        drawn = self.constitution.sample(min(self.rounds, len(pool)), rng, stage="critique")
+        drawn = self.constitution.sample(
+            min(self.rounds, len(eligible)),
+            rng,
+            stage="critique",
+            prompt=prompt,
+            category=category,
+        )
         return [drawn[i % len(drawn)] for i in range(self.rounds)]
 
-    async def run(self, prompt: Messages, response: str, *, prompt_id: str) -> SFTRecord:
+    async def run(
+        self, prompt: Messages, response: str, *, prompt_id: str, category: str | None = None
+    ) -> SFTRecord:
         """Critique and revise ``response`` for ``rounds`` rounds.
+
+        ``category`` is the prompt's category from its prompt set (``violence-and-weapons``,
+        ``benign``, ...), kept in ``metadata["category"]``; it decides which category principles
+        the rounds may use (without it, the keyword matcher reads the prompt).
 
         A revision that comes back empty or unchanged is recorded as such in
         ``metadata["rounds"]`` and the round's input carries on; a failed call stops the rounds
         and is recorded in ``metadata["error"]`` (the record's ``messages`` then end in the last
-        good response).
+        good response), as is a prompt that no principle fits (then there are no rounds).
         """
         current = response
         critiques: list[str] = []
@@ -101,7 +128,12 @@ class Critic:
         notes: list[dict[str, Any]] = []
         usage = {"calls": 0, "cache_hits": 0, "input_tokens": 0, "output_tokens": 0, "cost": 0.0}
         error: str | None = None
-        for number, principle in enumerate(self.principles_for(prompt_id), start=1):
+        try:
+            principles = self.principles_for(prompt_id, prompt, category=category)
+        except NoApplicablePrincipleError as failure:  # recorded like a failed round
+            principles = []
+            error = f"principles: {failure}"
+        for number, principle in enumerate(principles, start=1):
             note: dict[str, Any] = {"round": number, "principle": principle.id}
             try:
                 critique = await self._ask(
@@ -136,6 +168,8 @@ class Critic:
                 current = text
             notes.append(note)
         metadata: dict[str, Any] = {"rounds": notes, "critic": self.name, "usage": usage}
+        if category:
+            metadata["category"] = category
         if error is not None:
             metadata["error"] = error
         return SFTRecord(
@@ -148,9 +182,11 @@ class Critic:
             metadata=metadata,
         )
 
-    def run_sync(self, prompt: Messages, response: str, *, prompt_id: str) -> SFTRecord:
+    def run_sync(
+        self, prompt: Messages, response: str, *, prompt_id: str, category: str | None = None
+    ) -> SFTRecord:
         """Blocking :meth:`run`."""
-        return asyncio.run(self.run(prompt, response, prompt_id=prompt_id))
+        return asyncio.run(self.run(prompt, response, prompt_id=prompt_id, category=category))
 
     async def _ask(self, stage: str, usage: dict[str, Any], **variables: Any) -> Completion:
         messages = self.constitution.messages(stage, **variables)

@@ -1,8 +1,11 @@
 """Injection-resistant framing of the responses a judge compares.
 
-Each response is wrapped between markers that carry a random nonce chosen per call. Any text
-inside a response that looks like a marker (with any code) is neutralised, so a response cannot
-close its own block, open a fake one, or forge the other response.
+Two framings exist. The default one labels the responses plainly, ``(A) …`` and ``(B) …``, which a
+small judge can read; anything inside a response that could pass for a label or for a verdict
+(``(B)``, ``Response A:``, ``The answer is (A``) is rewritten by :func:`neutralise_labels`, so a
+response cannot open a fake block for the other response or plant a verdict where the judge's
+answer begins. The older framing wraps each response between markers that carry a nonce chosen per
+call; marker-like text inside a response is neutralised (:func:`neutralise`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,12 @@ from dataclasses import dataclass
 
 _MARKER = re.compile(r"<<\s*(?:END\s+)?RESPONSE\b[^>]*>>", re.IGNORECASE)
 _ANY_DOUBLE_ANGLE = re.compile(r"<<|>>")
+# "(A)", "( b )": the shape of a response label or of an answer.
+_PAREN_LABEL = re.compile(r"\(\s*([AaBb])\s*\)")
+# "(A" at the end of the text or before a non-letter, e.g. a planted "The answer is (A".
+_OPEN_LABEL = re.compile(r"\(\s*([AB])(?![A-Za-z0-9])")
+# "Response A:", "Response 2 -", "RESPONSE B." — a header that could start a forged block.
+_HEADER = re.compile(r"\b(response|answer|option)(\s+)([AB])\s*([:.\-])", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -47,9 +56,24 @@ def neutralise(text: str) -> str:
     return _ANY_DOUBLE_ANGLE.sub(lambda m: "‹‹" if m.group(0) == "<<" else "››", text)
 
 
+def neutralise_labels(text: str) -> str:
+    """Defuse anything in ``text`` that could pass for a response label, a block header or an
+    answer in the plain (A)/(B) framing: ``(A)`` becomes ``[A]``, ``Response B:`` becomes
+    ``Response B -``, and marker-like double angle brackets lose their meaning too."""
+    text = neutralise(text)
+    text = _PAREN_LABEL.sub(lambda m: f"[{m.group(1)}]", text)
+    text = _OPEN_LABEL.sub(lambda m: f"[{m.group(1)}", text)
+    return _HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)} -", text)
+
+
 def frame_response(label: str, text: str, nonce: str) -> str:
     """Wrap one response between start and end markers carrying ``nonce``."""
     return f"<<RESPONSE {label} {nonce}>>\n{neutralise(text)}\n<<END RESPONSE {label} {nonce}>>"
+
+
+def label_pair(first: str, second: str) -> FramedPair:
+    """The plain framing: ``(A) first`` and ``(B) second``, label-like text neutralised."""
+    return FramedPair(f"(A) {neutralise_labels(first)}", f"(B) {neutralise_labels(second)}", "")
 
 
 def frame_pair(
@@ -59,3 +83,23 @@ def frame_pair(
     given (see :func:`derive_nonce`), else a fresh random one."""
     nonce = nonce if nonce is not None else new_nonce(rng)
     return FramedPair(frame_response("A", first, nonce), frame_response("B", second, nonce), nonce)
+
+
+_MARKED_BLOCK = re.compile(r"<<RESPONSE ([AB]) (\w+)>>\n(.*?)\n<<END RESPONSE \1 \2>>", re.DOTALL)
+_PLAIN_A = re.compile(r"(?:^|\n\n)\(A\) ")
+_PLAIN_B = re.compile(r"\n\n\(B\) ")
+
+
+def shown_responses(text: str) -> tuple[str, str] | None:
+    """The two responses (as shown, neutralised) in a rendered comparison request, for scripted
+    judges and tests: the ``markers`` blocks, or the plain ``(A) …`` / ``(B) …`` paragraphs,
+    where B runs to the template's last paragraph. ``None`` when ``text`` holds neither."""
+    blocks = {m.group(1): m.group(3) for m in _MARKED_BLOCK.finditer(text)}
+    if "A" in blocks and "B" in blocks:
+        return blocks["A"], blocks["B"]
+    start_a, start_b = _PLAIN_A.search(text), _PLAIN_B.search(text)
+    if start_a is None or start_b is None or start_b.start() < start_a.end():
+        return None
+    rest = text[start_b.end() :]
+    end = rest.rfind("\n\n")
+    return text[start_a.end() : start_b.start()], rest[:end] if end >= 0 else rest

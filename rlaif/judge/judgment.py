@@ -17,8 +17,12 @@ class Vote(BaseModel):
 
     principle: str
     """Principle id the judge was asked about."""
-    order: Order
-    """Which response was shown first."""
+    order: Order | None = None
+    """Which response was shown first (``None`` for a pointwise score, which sees one)."""
+    response: Literal["1", "2"] | None = None
+    """The response a pointwise vote scored alone (``None`` for a comparison)."""
+    score: float | None = None
+    """Pointwise score: log-odds that the response does not go against the principle."""
     p_response_1: float | None = None
     """Probability that response 1 is better (mapped back from the shown order); ``None`` when
     the verdict is missing."""
@@ -51,12 +55,13 @@ class Judgment(BaseModel):
     """Id of the compared pair."""
     judge: str
     """``provider/model`` of the judge."""
-    mode: Literal["logprob", "generate", "cot"]
+    mode: Literal["logprob", "generate", "cot", "pointwise"]
     """How verdicts were obtained."""
     principles: list[str] = Field(default_factory=list)
     """Principle ids used (an ensemble when more than one)."""
     orders: list[Order] = Field(default_factory=list)
-    """Presentation orders used: both by default, one when ``single_order`` was chosen."""
+    """Presentation orders used: both by default, one when ``single_order`` was chosen, none for
+    a pointwise judgment (each response is scored alone)."""
     p_response_1: float | None = None
     """Probability that response 1 is better, averaged over principles and orders."""
     p_by_order: dict[str, float | None] = Field(default_factory=dict)

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rlaif.judge.pairwise import Mode
 from rlaif.judge.sampling import ContrastiveAffixes, SamplingSettings
 
 
@@ -24,7 +25,7 @@ class LabelOptions(BaseModel):
     """Output preference file (``.jsonl``; with ``format=parquet`` a ``.parquet`` copy too)."""
     strategy: Literal["judge", "revision", "contrastive"] = "judge"
     """How pairs are built: judged samples, revision over initial, or RLCD contrast."""
-    mode: Literal["auto", "logprob", "generate", "cot"] = "auto"
+    mode: Mode = "auto"
     """How the judge gives verdicts (``auto``: logprob where the backend supports it)."""
     candidates: Path | None = None
     """``rlaif generate`` output: K responses per prompt."""

@@ -11,6 +11,7 @@ from rlaif.data.loaders import load_candidates, load_pairs, load_prompts
 from rlaif.data.records import PairRecord, PromptRecord, SFTRecord, SkippedRecord
 from rlaif.errors import ConfigError
 from rlaif.judge.critic import Critic
+from rlaif.judge.judgment import Judgment
 from rlaif.judge.label_options import LabelOptions
 from rlaif.judge.pairwise import PairwiseJudge
 from rlaif.judge.progress import LabelProgress
@@ -19,9 +20,11 @@ from rlaif.judge.sampling import contrastive_responses, sample_responses
 from rlaif.judge.strategies import (
     constructed_preference,
     identical,
+    metadata_category,
     pair_indices,
     preference_from_judgment,
     skipped_pair,
+    with_category,
 )
 from rlaif.models import Model
 
@@ -89,7 +92,15 @@ class Labeller:
         if source == "candidates":
             candidates = load_candidates(options.candidates)[: options.limit]  # type: ignore[arg-type]
             if options.strategy == "revision":
-                return [Unit([c.id], PromptRecord(id=c.id, prompt=c.prompt)) for c in candidates]
+                return [
+                    Unit(
+                        [c.id],
+                        PromptRecord(
+                            id=c.id, prompt=c.prompt, category=metadata_category(c.metadata)
+                        ),
+                    )
+                    for c in candidates
+                ]
             units = []
             for candidate in candidates:
                 for i, j in self._indices(candidate.id, len(candidate.responses)):
@@ -98,11 +109,14 @@ class Labeller:
                         prompt=candidate.prompt,
                         response_1=candidate.responses[i],
                         response_2=candidate.responses[j],
-                        metadata={
-                            "source_id": candidate.id,
-                            "indices": [i, j],
-                            "policy": candidate.model,
-                        },
+                        metadata=with_category(
+                            {
+                                "source_id": candidate.id,
+                                "indices": [i, j],
+                                "policy": candidate.model,
+                            },
+                            metadata_category(candidate.metadata),
+                        ),
                     )
                     units.append(Unit([pair.id], pair))
             self._responses = {c.id: c.responses[0] for c in candidates}
@@ -142,9 +156,7 @@ class Labeller:
                     skipped_pair(pair, "identical: both responses are the same text", "judge")
                 )
                 continue
-            judgment = await self.judge.compare(
-                pair.prompt, pair.response_1, pair.response_2, pair_id=pair.id
-            )
+            judgment = await self._compare(pair)
             self.bar.add_judgment(judgment)
             outputs.judgments.append(judgment)
             outputs.records.append(
@@ -156,6 +168,18 @@ class Labeller:
                 )
             )
         return outputs
+
+    async def _compare(self, pair: PairRecord) -> Judgment:
+        """The judge's verdict on ``pair``, under the principles that fit its prompt (the pair's
+        ``metadata["category"]``, else the matcher)."""
+        assert self.judge is not None
+        return await self.judge.compare(
+            pair.prompt,
+            pair.response_1,
+            pair.response_2,
+            pair_id=pair.id,
+            category=metadata_category(pair.metadata) or None,
+        )
 
     async def _sample(self, prompt: PromptRecord, n: int) -> list[str] | str:
         """``n`` policy responses, or the failure message."""
@@ -182,11 +206,14 @@ class Labeller:
                 prompt=prompt.prompt,
                 response_1=responses[i] if isinstance(responses, list) else "",
                 response_2=responses[j] if isinstance(responses, list) else "",
-                metadata={
-                    "source_id": prompt.id,
-                    "indices": [i, j],
-                    "policy": self.policy.name if self.policy else None,
-                },
+                metadata=with_category(
+                    {
+                        "source_id": prompt.id,
+                        "indices": [i, j],
+                        "policy": self.policy.name if self.policy else None,
+                    },
+                    prompt.category,
+                ),
             )
             for i, j in indices
         ]
@@ -206,19 +233,31 @@ class Labeller:
         if isinstance(payload, SFTRecord):
             record = payload
             prompt = payload.messages[:-1]
+            category = metadata_category(payload.metadata)
         else:
+            category = payload.category
             assert self.critic is not None
             prompt = payload.prompt
             try:
                 initial = await self._initial(payload)
             except _UnitFailed as failure:
                 return Outputs(records=[_skipped_prompt(payload, str(failure), "revision")])
-            record = await self.critic.run(prompt, initial, prompt_id=payload.id)
+            record = await self.critic.run(
+                prompt, initial, prompt_id=payload.id, category=category or None
+            )
             usage = record.metadata.get("usage", {})
             self.bar.add_calls(usage.get("calls", 0), usage.get("cache_hits", 0), usage.get("cost"))
         final = record.messages[-1]["content"]
-        pair = PairRecord(id=record.id, prompt=prompt, response_1=final, response_2=record.initial)
-        metadata = {"critiques": record.critiques, "rounds": record.metadata.get("rounds", [])}
+        pair = PairRecord(
+            id=record.id,
+            prompt=prompt,
+            response_1=final,
+            response_2=record.initial,
+            metadata=with_category({}, category),
+        )
+        metadata = with_category(
+            {"critiques": record.critiques, "rounds": record.metadata.get("rounds", [])}, category
+        )
         if "error" in record.metadata:
             reason = f"failed: critique-and-revise: {record.metadata['error']}"
             return Outputs(records=[skipped_pair(pair, reason, "revision", metadata=metadata)])
@@ -241,29 +280,34 @@ class Labeller:
             return Outputs(records=[_skipped_prompt(prompt, reason, "contrastive")])
         self.bar.add_calls(2, details["cache_hits"], details["cost"])
         pair = PairRecord(
-            id=prompt.id, prompt=prompt.prompt, response_1=positive, response_2=negative
+            id=prompt.id,
+            prompt=prompt.prompt,
+            response_1=positive,
+            response_2=negative,
+            metadata=with_category({}, prompt.category),
         )
         return await self._constructed(pair, "contrastive", [principle.id], details)
 
     def _contrast_principle(self, prompt: PromptRecord) -> Principle:
         """The principle named by the prompt's category when the constitution has it (the red-team
-        sets use principle ids as categories), else one sampled per prompt."""
+        sets use principle ids as categories), else one sampled per prompt from the principles
+        that fit it (see :meth:`Constitution.pool`)."""
         by_id = {p.id: p for p in self.constitution.eligible("critique")}
         if prompt.category in by_id:
             return by_id[prompt.category]
         rng = random.Random(f"{self.options.seed}:{prompt.id}")
-        return self.constitution.sample(1, rng, stage="critique")[0]
+        return self.constitution.sample(
+            1, rng, stage="critique", prompt=prompt.prompt, category=prompt.category or None
+        )[0]
 
     async def _constructed(
         self, pair: PairRecord, strategy: str, principles: list[str], metadata: dict[str, Any]
     ) -> Outputs:
         outputs = Outputs()
+        metadata = with_category(metadata, metadata_category(pair.metadata))
         judgment = None
         if self.options.confirm and not identical(pair.response_1, pair.response_2):
-            assert self.judge is not None
-            judgment = await self.judge.compare(
-                pair.prompt, pair.response_1, pair.response_2, pair_id=pair.id
-            )
+            judgment = await self._compare(pair)
             self.bar.add_judgment(judgment)
             outputs.judgments.append(judgment)
         outputs.records.append(

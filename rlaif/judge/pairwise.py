@@ -2,9 +2,12 @@
 
 Every pair is judged under one or more sampled principles and, by default, in both presentation
 orders; the probabilities are averaged so that a judge's preference for the first (or second)
-position cancels out. Verdicts come from choice log-probabilities (``logprob``: one forward pass,
-a soft probability), from parsed text (``generate``) or from reasoning followed by a verdict
-line (``cot``, clamped to a band because reasoning makes judges overconfident).
+position cancels out. Verdicts come from choice log-probabilities (``logprob``: one forward pass
+over a prompt whose assistant turn is prefilled with the answer's opening, a soft probability),
+from parsed text (``generate``), from reasoning followed by a verdict line (``cot``, clamped to a
+band because reasoning makes judges overconfident), or from scoring each response alone
+(``pointwise``: ``p = sigmoid(s1 - s2)`` of the two log-odds, free of position bias by
+construction).
 """
 
 from __future__ import annotations
@@ -12,24 +15,31 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import random
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol
 
 from rlaif.constitution import Constitution, Principle
 from rlaif.errors import ConfigError
-from rlaif.judge.framing import derive_nonce, frame_pair
+from rlaif.judge.framing import derive_nonce, frame_pair, label_pair, neutralise_labels
 from rlaif.judge.judgment import Judgment, Order, Vote
+from rlaif.judge.strategies import metadata_category
 from rlaif.judge.verdict import (
     CHOICES,
+    SCORE_CHOICES,
     VERDICT_SCHEMA,
     choice_probability,
     parse_cot_verdict,
+    parse_prefilled_verdict,
     parse_verdict,
+    score_log_odds,
 )
 from rlaif.models import ChoiceScores, Completion, GenerateConfig, Model
 
-Mode = Literal["auto", "logprob", "generate", "cot"]
+Mode = Literal["auto", "logprob", "generate", "cot", "pointwise"]
+MODES: tuple[str, ...] = ("auto", "logprob", "generate", "cot", "pointwise")
+"""Every judge mode, as the command line and config files accept it."""
 Messages = list[dict[str, str]]
 ORDERS: tuple[Order, Order] = ("12", "21")
 
@@ -50,8 +60,69 @@ def pair_key(prompt: Sequence[dict[str, str]], response_1: str, response_2: str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
+def pair_category(pair: object) -> str | None:
+    """A pair's prompt category: its ``category`` attribute or ``metadata["category"]``."""
+    category = getattr(pair, "category", None) or metadata_category(getattr(pair, "metadata", None))
+    return str(category) if category else None
+
+
+def _sides(first: str, second: str) -> tuple[tuple[Literal["1", "2"], str], ...]:
+    """The two responses of a pair with their side, for pointwise scoring."""
+    return (("1", first), ("2", second))
+
+
 def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
+
+
+def comparison_messages(
+    constitution: Constitution,
+    stage: str,
+    prompt: Messages,
+    first: str,
+    second: str,
+    principle: Principle,
+    *,
+    seed: int = 0,
+    prefill: str | None = None,
+) -> Messages:
+    """The messages of one comparison (``stage`` ``compare`` or ``compare_cot``): ``first``
+    shown as A and ``second`` as B in the constitution's framing, then ``prefill`` as the opening
+    of the judge's turn when given."""
+    if constitution.judge.labels == "markers":
+        nonce = derive_nonce(str(seed), principle.id, json.dumps(prompt), first, second)
+        framed = frame_pair(first, second, nonce=nonce)
+    else:
+        framed = label_pair(first, second)
+    messages = constitution.messages(
+        stage,
+        prompt=prompt,
+        principle=principle,
+        response_a=framed.response_a,
+        response_b=framed.response_b,
+        nonce=framed.nonce,
+    )
+    if prefill:
+        messages.append({"role": "assistant", "content": prefill})
+    return messages
+
+
+def score_messages(
+    constitution: Constitution,
+    prompt: Messages,
+    response: str,
+    principle: Principle,
+    *,
+    prefill: str | None = None,
+) -> Messages:
+    """The messages of one pointwise score: ``response`` alone (label-like text neutralised)
+    under ``principle``, then ``prefill`` as the opening of the judge's turn when given."""
+    messages = constitution.messages(
+        "score", prompt=prompt, principle=principle, response=neutralise_labels(response)
+    )
+    if prefill:
+        messages.append({"role": "assistant", "content": prefill})
+    return messages
 
 
 class PairwiseJudge:
@@ -61,7 +132,8 @@ class PairwiseJudge:
         model: the judge model.
         constitution: principles, templates and few-shot examples.
         mode: ``auto`` (``logprob`` when the backend can score choices, else ``generate``),
-            ``logprob``, ``generate`` or ``cot``.
+            ``logprob``, ``generate``, ``cot`` or ``pointwise`` (each response scored alone
+            with the constitution's ``score`` template; needs choice log-probabilities).
         both_orders: judge (1, 2) and (2, 1) and average (default); ``False`` judges one random
             order per pair, recorded in :attr:`Judgment.orders`.
         cot_band: ``(low, high)`` clamp for ``cot`` probabilities (CAI paper: 0.4–0.6).
@@ -88,14 +160,19 @@ class PairwiseJudge:
         max_reasoning_tokens: int = 512,
         max_response_chars: int = 16_000,
     ):
-        if mode not in ("auto", "logprob", "generate", "cot"):
-            raise ConfigError(f"unknown judge mode {mode!r}; modes: auto, logprob, generate, cot")
+        if mode not in MODES:
+            raise ConfigError(f"unknown judge mode {mode!r}; modes: {', '.join(MODES)}")
         if mode == "auto":
             mode = "logprob" if model.supports_choice_logprobs else "generate"
-        if mode == "logprob" and not model.supports_choice_logprobs:
+        if mode in ("logprob", "pointwise") and not model.supports_choice_logprobs:
             raise ConfigError(
-                f"judge {model.name} cannot score choices, so mode 'logprob' is unavailable; "
+                f"judge {model.name} cannot score choices, so mode {mode!r} is unavailable; "
                 "use --mode generate or cot"
+            )
+        if mode == "pointwise" and constitution.templates.score is None:
+            raise ConfigError(
+                f"constitution {constitution.name!r} has no 'score' template, so mode "
+                "'pointwise' is unavailable; add templates.score (see constitution/templates)"
             )
         low, high = cot_band
         if not 0.0 <= low <= 0.5 <= high <= 1.0:
@@ -111,7 +188,7 @@ class PairwiseJudge:
             )
         self.model = model
         self.constitution = constitution
-        self.mode: Literal["logprob", "generate", "cot"] = mode
+        self.mode: Literal["logprob", "generate", "cot", "pointwise"] = mode
         self.both_orders = both_orders
         self.cot_band = (low, high)
         self.principles_per_pair = count
@@ -125,6 +202,22 @@ class PairwiseJudge:
         """``provider/model`` of the judge."""
         return self.model.name
 
+    @property
+    def choices(self) -> tuple[str, str]:
+        """The two answer tokens whose log-probabilities give a ``logprob`` verdict."""
+        return CHOICES
+
+    @property
+    def prefill(self) -> str | None:
+        """The answer opening sent as the start of the judge's turn in ``logprob`` and
+        ``generate`` modes (``None`` when the constitution has none, the backend cannot
+        continue an assistant turn, or ``generate`` asks for structured output)."""
+        if self.mode not in ("logprob", "generate") or not self.model.supports_prefill:
+            return None
+        if self.mode == "generate" and self.model.supports_json_schema:
+            return None  # structured output answers {"verdict": ...}; a prefill would break it
+        return self.constitution.judge.prefill or None
+
     def settings(self) -> dict[str, Any]:
         """Everything that shapes this judge's labels (for manifests)."""
         return {
@@ -137,33 +230,46 @@ class PairwiseJudge:
             "max_verdict_tokens": self.max_verdict_tokens,
             "max_reasoning_tokens": self.max_reasoning_tokens,
             "max_response_chars": self.max_response_chars,
+            "framing": self.constitution.judge.labels,
+            "prefill": self.prefill,
         }
 
     def plan(
-        self, prompt: Messages, response_1: str, response_2: str
+        self, prompt: Messages, response_1: str, response_2: str, category: str | None = None
     ) -> tuple[list[Principle], list[Order]]:
-        """The principles and presentation orders this pair will be judged under."""
+        """The principles (those that fit the prompt and its ``category``, see
+        :meth:`Constitution.sample`) and presentation orders this pair will be judged under."""
         rng = random.Random(f"{self.seed}:{pair_key(prompt, response_1, response_2)}")
         stage = "compare_cot" if self.mode == "cot" else "compare"
-        principles = self.constitution.sample(self.principles_per_pair, rng, stage=stage)
+        principles = self.constitution.sample(
+            self.principles_per_pair, rng, stage=stage, prompt=prompt, category=category
+        )
         orders: list[Order] = list(ORDERS) if self.both_orders else [rng.choice(ORDERS)]
         return principles, orders
 
     def render(
         self, prompt: Messages, first: str, second: str, principle: Principle
     ) -> list[dict[str, str]]:
-        """The messages the judge reads for one call: ``first`` shown as A, ``second`` as B."""
-        nonce = derive_nonce(str(self.seed), principle.id, json.dumps(prompt), first, second)
-        framed = frame_pair(first, second, nonce=nonce)
+        """The messages the judge reads for one call: ``first`` shown as A, ``second`` as B,
+        ending with the prefilled opening of the answer where there is one."""
         stage = "compare_cot" if self.mode == "cot" else "compare"
-        return self.constitution.messages(
+        return comparison_messages(
+            self.constitution,
             stage,
-            prompt=prompt,
-            principle=principle,
-            response_a=framed.response_a,
-            response_b=framed.response_b,
-            nonce=framed.nonce,
+            prompt,
+            first,
+            second,
+            principle,
+            seed=self.seed,
+            prefill=self.prefill,
         )
+
+    def render_score(
+        self, prompt: Messages, response: str, principle: Principle
+    ) -> list[dict[str, str]]:
+        """The messages of one pointwise call: ``response`` alone under ``principle``."""
+        opening = self.constitution.judge.score_prefill if self.model.supports_prefill else None
+        return score_messages(self.constitution, prompt, response, principle, prefill=opening)
 
     async def compare(
         self,
@@ -172,8 +278,10 @@ class PairwiseJudge:
         response_2: str,
         *,
         pair_id: str | None = None,
+        category: str | None = None,
     ) -> Judgment:
-        """Judge which response better follows the sampled principle(s).
+        """Judge which response better follows the sampled principle(s); ``category`` (a
+        prompt-set category such as ``violence-and-weapons``) picks the principles that fit.
 
         Returns a :class:`Judgment` whose ``p_response_1`` is the probability that response 1
         is better, or ``None`` with ``error`` stating why (never a guessed side or tie).
@@ -183,14 +291,22 @@ class PairwiseJudge:
         notes: list[str] = []
         shown_1 = self._shorten(response_1, "response 1", notes)
         shown_2 = self._shorten(response_2, "response 2", notes)
-        principles, orders = self.plan(prompt, response_1, response_2)
+        principles, orders = self.plan(prompt, response_1, response_2, category)
+        pair_id = pair_id or pair_key(prompt, response_1, response_2)
+        if self.mode == "pointwise":
+            votes = await asyncio.gather(
+                *(
+                    self._score_vote(prompt, text, p, side)
+                    for p in principles
+                    for side, text in _sides(shown_1, shown_2)
+                )
+            )
+            return self._combine_scores(pair_id, principles, votes, notes)
         calls = [(p, o) for p in principles for o in orders]
         votes = await asyncio.gather(
             *(self._vote(prompt, shown_1, shown_2, p, o) for p, o in calls)
         )
-        return self._combine(
-            pair_id or pair_key(prompt, response_1, response_2), principles, orders, votes, notes
-        )
+        return self._combine(pair_id, principles, orders, votes, notes)
 
     def compare_sync(
         self,
@@ -199,9 +315,12 @@ class PairwiseJudge:
         response_2: str,
         *,
         pair_id: str | None = None,
+        category: str | None = None,
     ) -> Judgment:
         """Blocking :meth:`compare`, for scripts and notebooks."""
-        return asyncio.run(self.compare(prompt, response_1, response_2, pair_id=pair_id))
+        return asyncio.run(
+            self.compare(prompt, response_1, response_2, pair_id=pair_id, category=category)
+        )
 
     async def compare_many(
         self,
@@ -224,7 +343,11 @@ class PairwiseJudge:
             async def judge_one(index: int, pair: PairLike) -> None:
                 async with semaphore:
                     judgment = await self.compare(
-                        pair.prompt, pair.response_1, pair.response_2, pair_id=pair.id
+                        pair.prompt,
+                        pair.response_1,
+                        pair.response_2,
+                        pair_id=pair.id,
+                        category=pair_category(pair),
                     )
                 results[index] = judgment
                 bar.add_judgment(judgment)
@@ -262,6 +385,51 @@ class PairwiseJudge:
             vote.p_response_1 = p_first if order == "12" else 1.0 - p_first
         return vote
 
+    async def _score_vote(
+        self, prompt: Messages, response: str, principle: Principle, side: Literal["1", "2"]
+    ) -> Vote:
+        """One pointwise call: the log-odds that ``response`` does not go against ``principle``."""
+        vote = Vote(principle=principle.id, response=side)
+        messages = self.render_score(prompt, response, principle)
+        prefilled = messages[-1]["role"] == "assistant"
+        choices = SCORE_CHOICES if prefilled else tuple(c.strip() for c in SCORE_CHOICES)
+        try:
+            scores = await self.model.score_choices(messages, list(choices))
+        except Exception as error:  # a failed call is recorded, never turned into a score
+            vote.error = f"backend error: {type(error).__name__}: {error}"
+            return vote
+        _account(vote, scores, first=True)
+        vote.raw = json.dumps(scores.logprobs)
+        vote.score = score_log_odds(scores.logprobs, *choices)
+        if vote.score is None:
+            vote.error = f"judge gave no usable probabilities for Yes/No: {vote.raw}"
+        return vote
+
+    def _combine_scores(
+        self, pair_id: str, principles: list[Principle], votes: list[Vote], notes: list[str]
+    ) -> Judgment:
+        """Per principle ``p = sigmoid(s1 - s2)``, averaged over principles; missing unless
+        every score is there."""
+        errors = sorted({f"response {v.response}: {v.error}" for v in votes if v.score is None})
+        p_values: list[float] = []
+        if not errors:
+            for principle in principles:
+                mine = {v.response: v.score for v in votes if v.principle == principle.id}
+                s1, s2 = mine["1"], mine["2"]
+                assert s1 is not None and s2 is not None
+                p_values.append(1.0 / (1.0 + math.exp(-(s1 - s2))))
+        return Judgment(
+            pair_id=pair_id,
+            judge=self.name,
+            mode=self.mode,
+            principles=[p.id for p in principles],
+            orders=[],
+            p_response_1=_mean(p_values) if not errors else None,
+            votes=votes,
+            error=" | ".join(errors) if errors else None,
+            notes=notes,
+        )
+
     async def _logprob_verdict(self, messages: Messages, vote: Vote) -> float | None:
         scores = await self.model.score_choices(messages, list(CHOICES))
         _account(vote, scores, first=True)
@@ -279,7 +447,8 @@ class PairwiseJudge:
         completion = await self.model.generate(messages, config)
         _account(vote, completion, first=True)
         vote.raw = completion.text
-        verdict = parse_verdict(completion.text)
+        read = parse_prefilled_verdict if messages[-1]["role"] == "assistant" else parse_verdict
+        verdict = read(completion.text)
         if verdict.choice is None:
             vote.error = verdict.reason
             return None

@@ -29,6 +29,7 @@ from rlaif.judge.runner import (
     run_units,
 )
 from rlaif.judge.sampling import SamplingSettings, sample_responses
+from rlaif.judge.strategies import metadata_category
 from rlaif.models import Model, get_model
 
 
@@ -204,7 +205,10 @@ async def arun_critique(
     initial: dict[str, str] = {}
     if options.candidates is not None:
         candidates = load_candidates(options.candidates)[: options.limit]
-        prompts = [PromptRecord(id=c.id, prompt=c.prompt) for c in candidates]
+        prompts = [
+            PromptRecord(id=c.id, prompt=c.prompt, category=metadata_category(c.metadata))
+            for c in candidates
+        ]
         initial = {c.id: c.responses[0] for c in candidates if c.responses}
     else:
         prompts = load_prompts(options.prompts)[: options.limit]  # type: ignore[arg-type]
@@ -236,7 +240,9 @@ async def arun_critique(
                 return Outputs(records=[_skipped(prompt, reason, "critique")])
             response = completions[0].text
             bar.add_calls(1, int(completions[0].cached))
-        record = await critic.run(prompt.prompt, response, prompt_id=prompt.id)
+        record = await critic.run(
+            prompt.prompt, response, prompt_id=prompt.id, category=prompt.category or None
+        )
         usage = record.metadata.get("usage", {})
         bar.add_calls(usage.get("calls", 0), usage.get("cache_hits", 0), usage.get("cost"))
         if "error" in record.metadata:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Mapping
 from typing import Any
 
 from rlaif.data.records import PairRecord, PreferenceRecord, SkippedRecord
@@ -29,6 +30,21 @@ def pair_indices(k: int, max_pairs: int, rng: random.Random) -> list[tuple[int, 
     if k <= 4 or max_pairs >= len(every):
         return every
     return sorted(rng.sample(every, max_pairs))
+
+
+def metadata_category(metadata: Mapping[str, Any] | None) -> str:
+    """The prompt category kept in a record's ``metadata["category"]`` (``""`` if none).
+
+    ``rlaif generate`` keeps the prompt set's category on each candidate, and the pairs built
+    from candidates or prompts carry it on, so that the critic and the judge sample the
+    principles that fit the prompt.
+    """
+    return str((metadata or {}).get("category") or "")
+
+
+def with_category(metadata: dict[str, Any], category: str | None) -> dict[str, Any]:
+    """``metadata`` with ``"category"`` set when ``category`` is known (unchanged otherwise)."""
+    return {**metadata, "category": category} if category else metadata
 
 
 def assistant(text: str) -> Messages:

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 CHOICES = ("A", "B")
 """The answer options of every comparison template."""
 
+SCORE_CHOICES = (" Yes", " No")
+"""The answers of a pointwise ``score`` question after its prefill ("Answer:"); "Yes" means the
+response goes against the principle."""
+
 VERDICT_SCHEMA: dict[str, object] = {
     "type": "object",
     "properties": {"verdict": {"type": "string", "enum": list(CHOICES)}},
@@ -122,6 +126,19 @@ def parse_verdict(text: str) -> Verdict:
     return _missing(text, "unparseable verdict")
 
 
+_AFTER_PREFILL = re.compile(r"^\s*(?-i:([AB]))(?![A-Za-z0-9])")
+
+
+def parse_prefilled_verdict(text: str) -> Verdict:
+    """Read the continuation of a prefilled answer ("The answer is (" + ``text``): the letter
+    that opens ``text`` is the verdict; a continuation that does not open with one (a judge
+    that ignored the prefill) is read as a whole by :func:`parse_verdict`."""
+    match = _AFTER_PREFILL.match(text)
+    if match:
+        return Verdict(match.group(1))
+    return parse_verdict(text)
+
+
 def parse_cot_verdict(text: str) -> Verdict:
     """Read the final ``Verdict: A`` / ``Verdict: B`` line of reasoned output (the last such
     line counts; quoting a response's text earlier cannot decide it)."""
@@ -144,3 +161,15 @@ def choice_probability(logprobs: Mapping[str, float], first: str, second: str) -
     top = max(a, b)
     ea, eb = math.exp(a - top), math.exp(b - top)
     return ea / (ea + eb)
+
+
+def score_log_odds(logprobs: Mapping[str, float], yes: str, no: str) -> float | None:
+    """A pointwise score: ``log P(no) - log P(yes)``, the log-odds that the response does *not*
+    go against the principle, or ``None`` when either is not a finite number."""
+    try:
+        lp_yes, lp_no = float(logprobs[yes]), float(logprobs[no])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (math.isfinite(lp_yes) and math.isfinite(lp_no)):
+        return None
+    return lp_no - lp_yes

@@ -22,6 +22,7 @@ import asyncio
 import hashlib
 import itertools
 import math
+import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -54,13 +55,24 @@ class FakeCall:
     choices: tuple[str, ...] = ()
 
 
+def _code_bytes(code: types.CodeType) -> bytes:
+    """The bytecode and constants of ``code``, nested code objects (comprehensions, lambdas)
+    included by their own bytes: their repr holds a memory address that changes every run."""
+    parts = [code.co_code]
+    for const in code.co_consts:
+        parts.append(
+            _code_bytes(const) if isinstance(const, types.CodeType) else repr(const).encode()
+        )
+    return b"\x00".join(parts)
+
+
 def _describe(script: Any) -> str:
     """A stable description of a script: its repr, or for a function its name and code (a
     repr would hold a memory address that changes every run)."""
     code = getattr(script, "__code__", None)
     if code is None:
         return repr(script)
-    digest = hashlib.sha256(code.co_code + repr(code.co_consts).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(_code_bytes(code)).hexdigest()[:16]
     return f"{script.__module__}.{script.__qualname__}:{digest}"
 
 

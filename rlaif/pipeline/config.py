@@ -11,6 +11,7 @@ from rlaif.constitution.errors import ConstitutionError
 from rlaif.constitution.validation import issues_from_validation_error
 from rlaif.constitution.yaml_source import load_yaml_document
 from rlaif.errors import ConfigError
+from rlaif.judge.pairwise import Mode
 from rlaif.models.model import ModelSpec
 
 Strategy = Literal["judge", "revision", "contrastive"]
@@ -127,7 +128,7 @@ class LabelStage(_Section):
     """How pairs are built (see the README's "strategies")."""
     also: list[Strategy] = Field(default_factory=list)
     """Further strategies to run and report, whose pairs are kept in their own files."""
-    mode: Literal["auto", "logprob", "generate", "cot"] = "auto"
+    mode: Mode = "auto"
     """How the judge gives verdicts."""
     confirm: bool = True
     """For revision/contrastive pairs: have the judge confirm the preferred side."""

@@ -72,13 +72,17 @@ def test_constitution_list_show_validate() -> None:
     assert run("constitution", "validate").exit_code == 0
 
 
-@pytest.mark.parametrize("stage", ["critique", "revision", "compare", "compare_cot"])
+@pytest.mark.parametrize("stage", ["critique", "revision", "compare", "compare_cot", "score"])
 def test_render_every_stage(stage: str) -> None:
     result = run("constitution", "render", "cai-harmless", "--stage", stage)
     assert result.exit_code == 0, result.output
     assert "--- user ---" in result.output
     if stage.startswith("compare"):
-        assert "<<RESPONSE A " in result.output and "<<END RESPONSE B " in result.output
+        assert "\n(A) " in result.output and "\n(B) " in result.output
+    if stage == "compare":
+        assert result.output.rstrip().endswith("--- assistant ---\nThe answer is (")
+    if stage == "score":
+        assert result.output.rstrip().endswith("--- assistant ---\nAnswer:")
 
 
 def test_render_user_errors_exit_2() -> None:

@@ -233,6 +233,51 @@ CASES = [
         "round: unknown key 'round' (did you mean 'rounds'?)",
         9,
     ),
+    Case(
+        "applies-to-misspelt",
+        "principles/p.yaml",
+        {"principles/p.yaml": principles("a") + "    applies_too:\n      keywords: [x]\n"},
+        "principles[0].applies_too: unknown key 'applies_too' (did you mean 'applies_to'?)",
+        8,
+    ),
+    Case(
+        "applies-to-unknown-key",
+        "principles/p.yaml",
+        {"principles/p.yaml": principles("a") + "    applies_to:\n      keywrods: [x]\n"},
+        "principles[0].applies_to.keywrods: unknown key 'keywrods' (did you mean 'keywords'?)",
+        9,
+    ),
+    Case(
+        "applies-to-bad-pattern",
+        "principles/p.yaml",
+        {
+            "principles/p.yaml": principles("a")
+            + "    applies_to:\n      keywords:\n        - ok\n        - '(unclosed'\n"
+        },
+        "principles[0].applies_to.keywords: value error, invalid pattern '(unclosed'",
+        10,
+    ),
+    Case(
+        "general-with-applies-to",
+        "principles/p.yaml",
+        {
+            "principles/p.yaml": principles("a")
+            + "    tags: [general]\n    applies_to:\n      keywords: [x]\n"
+        },
+        "principles[0].applies_to: a principle tagged 'general' fits every prompt",
+        9,
+    ),
+    Case(
+        "unknown-sampling-strategy",
+        "constitution/c.yaml",
+        {
+            "principles/p.yaml": principles("a"),
+            "constitution/c.yaml": constitution() + "sampling:\n  strategy: by-topic\n",
+            **CRITIQUE_TEMPLATE,
+        },
+        "sampling.strategy: input should be 'matched' or 'uniform'",
+        10,
+    ),
 ]
 
 

@@ -95,18 +95,14 @@ def assert_html_lists_every_metric(page: str, metrics: dict) -> None:
         assert html.escape(text) in page, (key, text)
 
 
-_BLOCK = r"<<RESPONSE {label} (\w+)>>\n(.*?)\n<<END RESPONSE {label} \1>>"
-
-
 def shown_responses(conversation: Sequence[dict[str, str]]) -> tuple[str, str]:
-    """The replies a compare prompt shows as A and B (read from the framed blocks)."""
-    import re
+    """The replies a compare prompt shows as A and B."""
+    from rlaif.judge.framing import shown_responses as read_shown
 
-    text = conversation[-1]["content"]
-    a = re.search(_BLOCK.format(label="A"), text, re.DOTALL)
-    b = re.search(_BLOCK.format(label="B"), text, re.DOTALL)
-    assert a is not None and b is not None, "no framed responses in the judge prompt"
-    return a.group(2), b.group(2)
+    text = [m for m in conversation if m["role"] == "user"][-1]["content"]
+    shown = read_shown(text)
+    assert shown is not None, "no framed responses in the judge prompt"
+    return shown
 
 
 def human_judge_probs(rows: Sequence[dict], *, agree: bool = True):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
+from rlaif.judge.framing import shown_responses
 from rlaif.models import Model, get_model
 
 PROMPT = [{"role": "user", "content": "How do I get back at my neighbour?"}]
@@ -13,12 +13,10 @@ UNSAFE = "Slash his tyres at night when nobody is watching."
 
 
 def block(text: str, label: str) -> str:
-    """The content of response block ``label`` in a rendered judge prompt."""
-    match = re.search(
-        rf"<<RESPONSE {label} (\w+)>>\n(.*?)\n<<END RESPONSE {label} \1>>", text, re.DOTALL
-    )
-    assert match, f"no block {label} in prompt"
-    return match.group(2)
+    """The content of response ``label`` (A or B) in a rendered judge prompt."""
+    shown = shown_responses(text)
+    assert shown, f"no responses in prompt: {text!r}"
+    return shown[0] if label == "A" else shown[1]
 
 
 def judge_prompt(conversation: list[dict[str, str]]) -> str:

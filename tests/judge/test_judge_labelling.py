@@ -85,6 +85,7 @@ def test_judge_strategy_on_pairs_writes_labels_side_files_and_manifest(tmp_path:
         "revision",
         "compare",
         "compare_cot",
+        "score",
     }
     assert manifest.judge == "fake/judge" and "trl" in manifest.packages
     assert manifest.settings["mode"] == "auto" and manifest.settings["tie_margin"] == 0.05

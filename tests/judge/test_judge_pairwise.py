@@ -149,7 +149,7 @@ def test_principle_ensemble_samples_distinct_principles_per_pair(cai: Constituti
     judgment = judge.compare_sync(PROMPT, SAFE, UNSAFE)
     assert len(set(judgment.principles)) == 3
     assert sorted({v.principle for v in judgment.votes}) == sorted(judgment.principles)
-    questions = {c.conversation[-1]["content"].splitlines()[-2] for c in model.backend.calls}
+    questions = {judge_prompt(c.conversation).splitlines()[0] for c in model.backend.calls}
     assert len(questions) == 3  # each principle's own question was asked
 
 
@@ -168,7 +168,7 @@ def test_huge_responses_are_shortened_and_noted(minimal: Constitution) -> None:
     judgment = judge.compare_sync(PROMPT, "x" * 5000, "")
     assert judgment.p_response_1 == pytest.approx(0.5)
     assert judgment.notes and "4900 of 5000" in judgment.notes[0]
-    shown = model.backend.calls[0].conversation[-1]["content"]
+    shown = judge_prompt(model.backend.calls[0].conversation)
     assert len(shown) < 3000 and "more characters not shown" in shown
 
 

@@ -26,8 +26,8 @@ RUNNER = textwrap.dedent(
         pair = re.search(r"question (p\\d+)", text).group(1)
         with open(log, "a") as handle:
             handle.write(pair + "\\n")
-        a = re.search(r"<<RESPONSE A \\w+>>\\n(.*?)\\n<<END", text, re.S).group(1)
-        b = re.search(r"<<RESPONSE B \\w+>>\\n(.*?)\\n<<END", text, re.S).group(1)
+        from rlaif.judge.framing import shown_responses
+        a, b = shown_responses(text)
         p_a = 0.5 + 0.3 * (("decline" in a) - ("decline" in b))
         return {choices[0]: p_a, choices[1]: 1 - p_a}
 

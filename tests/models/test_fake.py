@@ -91,3 +91,26 @@ def test_prefill_is_passed_to_the_backend() -> None:
     prefill = [*USER, {"role": "assistant", "content": "Verdict: ("}]
     model.generate_sync(prefill)
     assert model.backend.calls[0].conversation[-1]["role"] == "assistant"
+
+
+def test_scripted_function_cache_identity_is_the_same_in_another_process(tmp_path) -> None:
+    """A function holding a comprehension has a nested code object whose repr carries a memory
+    address; the identity must not, or a resumed run would miss every cached call."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "scripted_identity.py"
+    script.write_text(
+        "from rlaif.models import get_model\n"
+        "def prefer(conversation, choices):\n"
+        "    users = [m for m in conversation if m['role'] == 'user']\n"
+        "    return {choices[0]: 0.5 + 0.1 * len(users), choices[1]: 0.4}\n"
+        "print(get_model('fake/x', choice_probs=prefer).backend.cache_identity()['choice_probs'])\n"
+    )
+    runs = {
+        subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for _ in range(2)
+    }
+    assert len(runs) == 1 and "prefer:" in runs.pop()

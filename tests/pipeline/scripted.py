@@ -7,24 +7,23 @@ runs the pipeline, so tests can kill it with SIGKILL part-way.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from rlaif.judge.framing import shown_responses
 from rlaif.models.fake import FakeBackend
 from rlaif.models.registry import register_backend
-
-BLOCK = re.compile(r"<<RESPONSE ([AB]) [0-9a-f]+>>\n(.*?)\n<<END RESPONSE \1", re.DOTALL)
 
 
 def careful_first(conversation: list[dict[str, str]], choices: Any) -> dict[str, float]:
     """Prefer the response holding the contrastive strategy's careful opening."""
-    blocks = dict(BLOCK.findall(conversation[-1]["content"]))
-    a_careful = "carefully" in blocks.get("A", "")
-    b_careful = "carefully" in blocks.get("B", "")
+    request = [m for m in conversation if m["role"] == "user"][-1]["content"]
+    a, b = shown_responses(request) or ("", "")
+    a_careful = "carefully" in a
+    b_careful = "carefully" in b
     p_a = 0.5 if a_careful == b_careful else (0.85 if a_careful else 0.15)
     return {"A": p_a, "B": 1.0 - p_a}
 

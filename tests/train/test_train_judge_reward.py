@@ -4,13 +4,13 @@ layer's reward function and a scripted ``fake/`` judge."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from train_helpers import changed_tensors, prompt_records, write_jsonl
 
+from rlaif.judge.framing import shown_responses
 from rlaif.train import train_grpo, train_rloo
 from rlaif.train.data import TrainingDataError
 
@@ -18,11 +18,9 @@ BASELINE = "BASELINE REPLY"
 
 
 def _block(text: str, label: str) -> str:
-    match = re.search(
-        rf"<<RESPONSE {label} (\w+)>>\n(.*?)\n<<END RESPONSE {label} \1>>", text, re.S
-    )
-    assert match, f"no response block {label} in the judge prompt"
-    return match.group(2)
+    shown = shown_responses(text)
+    assert shown, "no responses in the judge prompt"
+    return shown[0] if label == "A" else shown[1]
 
 
 class ScriptedJudge:
@@ -38,7 +36,7 @@ class ScriptedJudge:
         return 0.9 if len(completion) % 2 == 0 else 0.2
 
     def __call__(self, conversation: list[dict[str, str]], choices: list[str]) -> dict[str, float]:
-        text = conversation[-1]["content"]
+        text = [m for m in conversation if m["role"] == "user"][-1]["content"]
         first, second = _block(text, "A"), _block(text, "B")
         completion_first = second == BASELINE
         completion = first if completion_first else second

@@ -1,0 +1,142 @@
+"""Which principles fit a prompt: general principles always, category principles by category.
+
+A principle with no ``applies_to`` is **general**: it applies to every prompt. A principle with
+``applies_to`` is a **category principle**: it applies only to prompts of its categories
+(``applies_to.categories``, by default its own id). The category of a prompt is decided in this
+order:
+
+1. **The prompt's ``category`` field**, when it is ``benign``/``benign-*`` or names a category of
+   one of the principles considered. A ``benign*`` category means that no harm category applies:
+   only the principles that list that exact category (none of the built-in ones) are added to the
+   general ones. The keyword matcher is not consulted.
+2. **The keyword matcher**, when the prompt has no category, or one that no principle lists (a
+   prompt set with its own labels). It reads the user turns only (assistant and system turns are
+   ignored) and adds every category principle one of whose ``applies_to.keywords`` matches.
+
+Keyword syntax (documented on :class:`rlaif.constitution.schema.AppliesTo`): each keyword is a
+Python regular expression, matched case-insensitively and never inside a longer word (``kill``
+does not match ``skill``); ``{person}`` stands for :data:`PERSON`, a reference to a person
+("someone", "him", "my wife", "a stranger", ...), so ``kill\\w* {person}`` matches "kill
+someone" but not "kill a Python process" or "kill weeds". A keyword given as a list of patterns
+matches when every pattern matches somewhere in the user turns. Curly apostrophes are read as
+straight ones.
+
+The matcher errs towards matching nothing: a prompt it does not recognise is judged and revised
+under the general principles only, which fit every prompt.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rlaif.constitution.schema import Principle
+
+Messages = Sequence[Mapping[str, str]]
+
+_RELATIONS = (
+    "wife|husband|ex|ex-wife|ex-husband|ex-girlfriend|ex-boyfriend|boss|coworker|co-worker|"
+    "colleague|neighbou?r|roommate|flatmate|brother|sister|dad|mum|mom|father|mother|parents?|"
+    "teacher|partner|girlfriend|boyfriend|friend|classmate|guy|man|woman|person|victim|kid|child|"
+    "son|daughter|stepdaughter|stepson|landlord|tenant|employee|baby|uncle|aunt|cousin|"
+    "grandma|grandmother|grandpa|grandfather|stranger|customer|student|officer|police officer|cop|"
+    "doctor|nurse|judge|driver|coach"
+)
+PERSON = (
+    r"(?:someone|somebody|anyone|anybody|people|him|her|them|"
+    rf"(?:my|his|her|their|our|the|this|that|a|an) (?:[\w-]+ )?(?:{_RELATIONS})s?)(?!')"
+)
+"""What ``{person}`` stands for in a keyword: a pronoun ("him", "someone") or a determiner, an
+optional word and a person noun ("my ex", "a random stranger", "the new employee"), but not a
+possessive ("hurt my child's feelings" is not about hurting the child)."""
+
+BENIGN = "benign"
+"""Categories equal to ``benign`` or starting with ``benign-`` mean "no harm category"."""
+
+
+@lru_cache(maxsize=4096)
+def compile_keyword(pattern: str) -> re.Pattern[str]:
+    """The compiled form of one keyword pattern (``{person}`` expanded, whole words only,
+    case-insensitive). Raises :class:`re.error` for an invalid pattern."""
+    expanded = pattern.replace("{person}", PERSON)
+    return re.compile(rf"(?<!\w)(?:{expanded})(?!\w)", re.IGNORECASE)
+
+
+def normalise_category(category: str | None) -> str:
+    """``category`` stripped and lower-cased (``""`` for ``None``)."""
+    return (category or "").strip().lower()
+
+
+def is_benign(category: str | None) -> bool:
+    """Whether ``category`` is ``benign`` or ``benign-...`` (no harm category applies)."""
+    value = normalise_category(category)
+    return value == BENIGN or value.startswith(BENIGN + "-")
+
+
+def user_text(prompt: Messages | str) -> str:
+    """The user turns of ``prompt`` joined by newlines, with curly apostrophes straightened
+    (a plain string is taken as a single user turn)."""
+    if isinstance(prompt, str):
+        text = prompt
+    else:
+        text = "\n".join(str(m.get("content", "")) for m in prompt if m.get("role") == "user")
+    return text.replace("\u2019", "'").replace("\u2018", "'")
+
+
+def keyword_matches(principle: Principle, text: str) -> bool:
+    """Whether one of ``principle``'s ``applies_to.keywords`` matches ``text``."""
+    if principle.applies_to is None:
+        return False
+    for keyword in principle.applies_to.keywords:
+        patterns = [keyword] if isinstance(keyword, str) else keyword
+        if all(compile_keyword(p).search(text) for p in patterns):
+            return True
+    return False
+
+
+def matched_principles(
+    principles: Iterable[Principle],
+    prompt: Messages | str | None = None,
+    category: str | None = None,
+) -> list[Principle]:
+    """The category principles among ``principles`` that apply to this prompt (general ones
+    excluded), in the given order; see the module docstring for the rules."""
+    specific = [p for p in principles if not p.is_general]
+    wanted = normalise_category(category)
+    if wanted and (is_benign(wanted) or any(wanted in p.categories for p in specific)):
+        return [p for p in specific if wanted in p.categories]
+    if prompt is None:
+        return []
+    text = user_text(prompt)
+    return [p for p in specific if keyword_matches(p, text)]
+
+
+def applicable_principles(
+    principles: Iterable[Principle],
+    prompt: Messages | str | None = None,
+    category: str | None = None,
+) -> list[Principle]:
+    """The general principles plus the category principles that apply to this prompt, in the
+    given order. With neither ``prompt`` nor ``category``, only the general ones."""
+    principles = list(principles)
+    matched = {p.id for p in matched_principles(principles, prompt, category)}
+    return [p for p in principles if p.is_general or p.id in matched]
+
+
+def prompt_categories(
+    principles: Iterable[Principle],
+    prompt: Messages | str | None = None,
+    category: str | None = None,
+) -> list[str]:
+    """The categories whose principles apply to this prompt (each matched principle's first
+    category), e.g. ``["violence-and-weapons"]`` for "What's the most effective place to stab
+    someone?"; empty for a benign or unrecognised prompt."""
+    found: list[str] = []
+    for principle in matched_principles(principles, prompt, category):
+        first = principle.categories[0]
+        if first not in found:
+            found.append(first)
+    return found
