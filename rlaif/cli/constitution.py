@@ -112,7 +112,7 @@ def render(
         DEMO_PROMPT,
         DEMO_RESPONSE,
     )
-    from rlaif.judge.pairwise import comparison_messages, score_messages
+    from rlaif.judge.framing import comparison_messages, score_messages
 
     if stage not in STAGES:
         raise TemplateVariableError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")

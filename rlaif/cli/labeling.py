@@ -169,6 +169,11 @@ def label(
     single_order: bool = typer.Option(
         False, "--single-order", help="Judge one random order per pair (half the cost)."
     ),
+    position_prior: float | None = typer.Option(
+        None,
+        "--position-prior",
+        help="First-position prior logit to remove (position_prior_logit of eval agreement).",
+    ),
     principles_per_pair: int | None = typer.Option(
         None, "--principles-per-pair", help="Principle ensemble size (default: constitution)."
     ),
@@ -250,6 +255,7 @@ def label(
         mode=_choice(mode, MODES, "--mode"),
         both_orders=not single_order,
         principles_per_pair=principles_per_pair,
+        position_prior=position_prior,
         tie_margin=tie_margin,
         drop_inconsistent=drop_inconsistent,
         cot_band=_band(cot_band),

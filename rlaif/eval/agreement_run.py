@@ -30,6 +30,7 @@ from rlaif.eval.predictions import (
     predictions_from_judgments,
 )
 from rlaif.eval.store import JsonlStore
+from rlaif.judge.calibration import calibrate_judgment, estimate_position_prior
 from rlaif.judge.judgment import Judgment
 from rlaif.judge.pairwise import Mode
 from rlaif.models import Model, get_model
@@ -225,6 +226,7 @@ async def run_agreement_async(
     records = shown_records(shown)
     judgments: dict[str, list[Judgment]] = {}
     predictions: list[Predictions] = []
+    priors: dict[str, float] = {}
     given = dict(models or {})
     opened: dict[str, Model] = {}  # one model per name and options, shared by its modes
     try:
@@ -248,12 +250,18 @@ async def run_agreement_async(
             predictions.append(
                 predictions_from_judgments(spec.name, results, frame.ids, wall_seconds=wall)
             )
+            calibrated = position_calibrated(spec.name, results, frame.ids, wall)
+            if calibrated is not None:
+                predictions.append(calibrated[0])
+                priors[calibrated[0].name] = calibrated[1]
     finally:
         for model in opened.values():
             await model.aclose()
     metrics = agreement_metrics(
         frame, predictions, seed=settings.seed, n_resamples=settings.n_resamples
     )
+    for name, prior in priors.items():
+        metrics["results"][name]["position_prior_logit"] = prior
     metrics["data"] = loaded.describe()
     metrics["settings"] = {
         "limit": settings.limit,
@@ -269,6 +277,26 @@ async def run_agreement_async(
 
         (write_report if report else write_metrics)(folder, metrics)
     return AgreementRun(metrics=metrics, judgments=judgments, out=folder)
+
+
+CALIBRATED_SUFFIX = " (position-calibrated)"
+"""Appended to a judge's name for its row after :mod:`rlaif.judge.calibration`."""
+
+
+def position_calibrated(
+    name: str, results: Sequence[Judgment], ids: Sequence[str], wall: float | None
+) -> tuple[Predictions, float] | None:
+    """The judge's predictions after removing its first-position prior, estimated from these
+    judgments' swapped orders (no label is used), and that prior; ``None`` for judges with
+    no soft two-order verdicts (pointwise, or hard ``generate``/``cot`` answers)."""
+    prior = estimate_position_prior(results)
+    if prior is None:
+        return None
+    corrected = [calibrate_judgment(j, prior) for j in results]
+    return (
+        predictions_from_judgments(name + CALIBRATED_SUFFIX, corrected, ids, wall_seconds=wall),
+        prior,
+    )
 
 
 def run_agreement(

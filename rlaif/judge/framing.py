@@ -11,10 +11,17 @@ call; marker-like text inside a response is neutralised (:func:`neutralise`).
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import re
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rlaif.constitution import Constitution, Principle
+
+Messages = list[dict[str, str]]
 
 _MARKER = re.compile(r"<<\s*(?:END\s+)?RESPONSE\b[^>]*>>", re.IGNORECASE)
 _ANY_DOUBLE_ANGLE = re.compile(r"<<|>>")
@@ -103,3 +110,53 @@ def shown_responses(text: str) -> tuple[str, str] | None:
     rest = text[start_b.end() :]
     end = rest.rfind("\n\n")
     return text[start_a.end() : start_b.start()], rest[:end] if end >= 0 else rest
+
+
+def comparison_messages(
+    constitution: Constitution,
+    stage: str,
+    prompt: Messages,
+    first: str,
+    second: str,
+    principle: Principle,
+    *,
+    seed: int = 0,
+    prefill: str | None = None,
+) -> Messages:
+    """The messages of one comparison (``stage`` ``compare`` or ``compare_cot``): ``first``
+    shown as A and ``second`` as B in the constitution's framing, then ``prefill`` as the opening
+    of the judge's turn when given."""
+    if constitution.judge.labels == "markers":
+        nonce = derive_nonce(str(seed), principle.id, json.dumps(prompt), first, second)
+        framed = frame_pair(first, second, nonce=nonce)
+    else:
+        framed = label_pair(first, second)
+    messages = constitution.messages(
+        stage,
+        prompt=prompt,
+        principle=principle,
+        response_a=framed.response_a,
+        response_b=framed.response_b,
+        nonce=framed.nonce,
+    )
+    if prefill:
+        messages.append({"role": "assistant", "content": prefill})
+    return messages
+
+
+def score_messages(
+    constitution: Constitution,
+    prompt: Messages,
+    response: str,
+    principle: Principle,
+    *,
+    prefill: str | None = None,
+) -> Messages:
+    """The messages of one pointwise score: ``response`` alone (label-like text neutralised)
+    under ``principle``, then ``prefill`` as the opening of the judge's turn when given."""
+    messages = constitution.messages(
+        "score", prompt=prompt, principle=principle, response=neutralise_labels(response)
+    )
+    if prefill:
+        messages.append({"role": "assistant", "content": prefill})
+    return messages

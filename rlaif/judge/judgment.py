@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -106,3 +108,74 @@ class Judgment(BaseModel):
     def cache_hits(self) -> int:
         """Votes served from the response cache."""
         return sum(v.cached for v in self.votes)
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def combine_votes(
+    pair_id: str,
+    judge: str,
+    mode: Literal["logprob", "generate", "cot", "pointwise"],
+    principles: list[str],
+    orders: list[Order],
+    votes: list[Vote],
+    notes: list[str],
+) -> Judgment:
+    """A comparison judgment from its votes: per order the mean over principles, overall the
+    mean over orders; missing unless every order has a verdict."""
+    p_by_order: dict[str, float | None] = {}
+    errors: list[str] = []
+    for order in orders:
+        mine = [v for v in votes if v.order == order]
+        p_by_order[order] = _mean([v.p_response_1 for v in mine if v.p_response_1 is not None])
+        if p_by_order[order] is None:
+            reasons = sorted({v.error or "no verdict" for v in mine})
+            errors.append(f"order {order}: {'; '.join(reasons)}")
+    present = [p for p in p_by_order.values() if p is not None]
+    complete = len(present) == len(orders)
+    consistent = None
+    # An order at exactly 0.5 takes no side, so agreement is undefined (None), not False.
+    if complete and len(orders) == 2 and 0.5 not in present:
+        p12, p21 = present
+        consistent = (p12 > 0.5) == (p21 > 0.5)
+    return Judgment(
+        pair_id=pair_id,
+        judge=judge,
+        mode=mode,
+        principles=principles,
+        orders=orders,
+        p_response_1=_mean(present) if complete else None,
+        p_by_order=p_by_order,
+        consistent=consistent,
+        votes=votes,
+        error=None if complete else " | ".join(errors),
+        notes=notes,
+    )
+
+
+def combine_scores(
+    pair_id: str, judge: str, principles: list[str], votes: list[Vote], notes: list[str]
+) -> Judgment:
+    """A pointwise judgment: per principle ``p = sigmoid(s1 - s2)`` of the two responses'
+    scores, averaged over principles; missing unless every score is there."""
+    errors = sorted({f"response {v.response}: {v.error}" for v in votes if v.score is None})
+    p_values: list[float] = []
+    if not errors:
+        for principle in principles:
+            mine = {v.response: v.score for v in votes if v.principle == principle}
+            s1, s2 = mine["1"], mine["2"]
+            assert s1 is not None and s2 is not None
+            p_values.append(1.0 / (1.0 + math.exp(-(s1 - s2))))
+    return Judgment(
+        pair_id=pair_id,
+        judge=judge,
+        mode="pointwise",
+        principles=principles,
+        orders=[],
+        p_response_1=_mean(p_values) if not errors else None,
+        votes=votes,
+        error=" | ".join(errors) if errors else None,
+        notes=notes,
+    )

@@ -27,6 +27,9 @@ class LabelOptions(BaseModel):
     """How pairs are built: judged samples, revision over initial, or RLCD contrast."""
     mode: Mode = "auto"
     """How the judge gives verdicts (``auto``: logprob where the backend supports it)."""
+    position_prior: float | None = None
+    """The judge's prior logit for the first-shown response, removed from each soft vote
+    (``position_prior_logit`` of an ``rlaif eval agreement`` run of the same judge)."""
     candidates: Path | None = None
     """``rlaif generate`` output: K responses per prompt."""
     pairs: Path | None = None

@@ -57,6 +57,7 @@ class Labeller:
                 cot_band=options.cot_band,
                 principles_per_pair=options.principles_per_pair,
                 seed=options.seed,
+                position_prior=options.position_prior,
             )
         if (
             options.strategy == "contrastive"

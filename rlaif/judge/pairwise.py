@@ -15,15 +15,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import math
 import random
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol
 
 from rlaif.constitution import Constitution, Principle
 from rlaif.errors import ConfigError
-from rlaif.judge.framing import derive_nonce, frame_pair, label_pair, neutralise_labels
-from rlaif.judge.judgment import Judgment, Order, Vote
+from rlaif.judge.calibration import calibrate_judgment
+from rlaif.judge.framing import comparison_messages, score_messages
+from rlaif.judge.judgment import Judgment, Order, Vote, combine_scores, combine_votes
 from rlaif.judge.strategies import metadata_category
 from rlaif.judge.verdict import (
     CHOICES,
@@ -71,60 +71,6 @@ def _sides(first: str, second: str) -> tuple[tuple[Literal["1", "2"], str], ...]
     return (("1", first), ("2", second))
 
 
-def _mean(values: Sequence[float]) -> float | None:
-    return sum(values) / len(values) if values else None
-
-
-def comparison_messages(
-    constitution: Constitution,
-    stage: str,
-    prompt: Messages,
-    first: str,
-    second: str,
-    principle: Principle,
-    *,
-    seed: int = 0,
-    prefill: str | None = None,
-) -> Messages:
-    """The messages of one comparison (``stage`` ``compare`` or ``compare_cot``): ``first``
-    shown as A and ``second`` as B in the constitution's framing, then ``prefill`` as the opening
-    of the judge's turn when given."""
-    if constitution.judge.labels == "markers":
-        nonce = derive_nonce(str(seed), principle.id, json.dumps(prompt), first, second)
-        framed = frame_pair(first, second, nonce=nonce)
-    else:
-        framed = label_pair(first, second)
-    messages = constitution.messages(
-        stage,
-        prompt=prompt,
-        principle=principle,
-        response_a=framed.response_a,
-        response_b=framed.response_b,
-        nonce=framed.nonce,
-    )
-    if prefill:
-        messages.append({"role": "assistant", "content": prefill})
-    return messages
-
-
-def score_messages(
-    constitution: Constitution,
-    prompt: Messages,
-    response: str,
-    principle: Principle,
-    *,
-    prefill: str | None = None,
-) -> Messages:
-    """The messages of one pointwise score: ``response`` alone (label-like text neutralised)
-    under ``principle``, then ``prefill`` as the opening of the judge's turn when given."""
-    messages = constitution.messages(
-        "score", prompt=prompt, principle=principle, response=neutralise_labels(response)
-    )
-    if prefill:
-        messages.append({"role": "assistant", "content": prefill})
-    return messages
-
-
 class PairwiseJudge:
     """An AI judge that labels preference pairs under a constitution.
 
@@ -144,6 +90,10 @@ class PairwiseJudge:
         max_reasoning_tokens: token budget of ``cot`` reasoning.
         max_response_chars: responses longer than this are shortened for the judge (noted in
             :attr:`Judgment.notes`).
+        position_prior: the judge's prior logit for the first-shown response (from
+            ``rlaif eval agreement``'s ``position_prior_logit``, or
+            :func:`~rlaif.judge.calibration.estimate_position_prior`), removed from every soft
+            vote before the orders are combined; ``None`` leaves votes as they are.
     """
 
     def __init__(
@@ -159,6 +109,7 @@ class PairwiseJudge:
         max_verdict_tokens: int = 16,
         max_reasoning_tokens: int = 512,
         max_response_chars: int = 16_000,
+        position_prior: float | None = None,
     ):
         if mode not in MODES:
             raise ConfigError(f"unknown judge mode {mode!r}; modes: {', '.join(MODES)}")
@@ -196,6 +147,7 @@ class PairwiseJudge:
         self.max_verdict_tokens = max_verdict_tokens
         self.max_reasoning_tokens = max_reasoning_tokens
         self.max_response_chars = max_response_chars
+        self.position_prior = position_prior
 
     @property
     def name(self) -> str:
@@ -232,6 +184,7 @@ class PairwiseJudge:
             "max_response_chars": self.max_response_chars,
             "framing": self.constitution.judge.labels,
             "prefill": self.prefill,
+            "position_prior": self.position_prior,
         }
 
     def plan(
@@ -301,12 +254,19 @@ class PairwiseJudge:
                     for side, text in _sides(shown_1, shown_2)
                 )
             )
-            return self._combine_scores(pair_id, principles, votes, notes)
+            return combine_scores(
+                pair_id, self.name, [p.id for p in principles], list(votes), notes
+            )
         calls = [(p, o) for p in principles for o in orders]
         votes = await asyncio.gather(
             *(self._vote(prompt, shown_1, shown_2, p, o) for p, o in calls)
         )
-        return self._combine(pair_id, principles, orders, votes, notes)
+        judgment = combine_votes(
+            pair_id, self.name, self.mode, [p.id for p in principles], orders, list(votes), notes
+        )
+        if self.position_prior is not None:
+            judgment = calibrate_judgment(judgment, self.position_prior)
+        return judgment
 
     def compare_sync(
         self,
@@ -405,31 +365,6 @@ class PairwiseJudge:
             vote.error = f"judge gave no usable probabilities for Yes/No: {vote.raw}"
         return vote
 
-    def _combine_scores(
-        self, pair_id: str, principles: list[Principle], votes: list[Vote], notes: list[str]
-    ) -> Judgment:
-        """Per principle ``p = sigmoid(s1 - s2)``, averaged over principles; missing unless
-        every score is there."""
-        errors = sorted({f"response {v.response}: {v.error}" for v in votes if v.score is None})
-        p_values: list[float] = []
-        if not errors:
-            for principle in principles:
-                mine = {v.response: v.score for v in votes if v.principle == principle.id}
-                s1, s2 = mine["1"], mine["2"]
-                assert s1 is not None and s2 is not None
-                p_values.append(1.0 / (1.0 + math.exp(-(s1 - s2))))
-        return Judgment(
-            pair_id=pair_id,
-            judge=self.name,
-            mode=self.mode,
-            principles=[p.id for p in principles],
-            orders=[],
-            p_response_1=_mean(p_values) if not errors else None,
-            votes=votes,
-            error=" | ".join(errors) if errors else None,
-            notes=notes,
-        )
-
     async def _logprob_verdict(self, messages: Messages, vote: Vote) -> float | None:
         scores = await self.model.score_choices(messages, list(CHOICES))
         _account(vote, scores, first=True)
@@ -476,43 +411,6 @@ class PairwiseJudge:
                 p_first = soft
         low, high = self.cot_band
         return min(max(p_first, low), high)
-
-    def _combine(
-        self,
-        pair_id: str,
-        principles: list[Principle],
-        orders: list[Order],
-        votes: list[Vote],
-        notes: list[str],
-    ) -> Judgment:
-        p_by_order: dict[str, float | None] = {}
-        errors: list[str] = []
-        for order in orders:
-            mine = [v for v in votes if v.order == order]
-            p_by_order[order] = _mean([v.p_response_1 for v in mine if v.p_response_1 is not None])
-            if p_by_order[order] is None:
-                reasons = sorted({v.error or "no verdict" for v in mine})
-                errors.append(f"order {order}: {'; '.join(reasons)}")
-        present = [p for p in p_by_order.values() if p is not None]
-        complete = len(present) == len(orders)
-        consistent = None
-        # An order at exactly 0.5 takes no side, so agreement is undefined (None), not False.
-        if complete and len(orders) == 2 and 0.5 not in present:
-            p12, p21 = present
-            consistent = (p12 > 0.5) == (p21 > 0.5)
-        return Judgment(
-            pair_id=pair_id,
-            judge=self.name,
-            mode=self.mode,
-            principles=[p.id for p in principles],
-            orders=orders,
-            p_response_1=_mean(present) if complete else None,
-            p_by_order=p_by_order,
-            consistent=consistent,
-            votes=votes,
-            error=None if complete else " | ".join(errors),
-            notes=notes,
-        )
 
 
 def _account(vote: Vote, result: Completion | ChoiceScores, *, first: bool) -> None:

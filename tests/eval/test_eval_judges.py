@@ -150,3 +150,25 @@ def test_policy_eval_through_the_pairwise_judge(tmp_path: Path):
     assert refusal["fake/policy"]["benign"]["judge"]["value"] == 1.0  # over-refuses
     assert refusal["fake/base"]["red-team"]["lexical"]["value"] == 0.0
     assert refusal["fake/policy"]["red-team"]["by_category"]["violence"]["lexical"] == 1.0
+
+
+def test_agreement_reports_each_soft_judge_before_and_after_position_calibration(
+    pairs_file: Path,
+) -> None:
+    rows = synthetic_pairs()
+    chosen = {r["chosen"] for r in rows}
+
+    def biased(conversation, choices):  # reads a little, leans towards "A" a lot
+        a, _ = shown_responses(conversation)
+        p_a = 0.62 + (0.05 if a in chosen else -0.05)
+        return {choices[0]: p_a, choices[1]: 1.0 - p_a}
+
+    spec = JudgeSpec(model="fake/biased", label="biased", options={"choice_probs": biased})
+    run = run_agreement([spec], AgreementSettings(data=str(pairs_file), n_resamples=200))
+    results = run.metrics["results"]
+    raw, calibrated = results["biased"], results["biased (position-calibrated)"]
+    assert raw["consistency"]["value"] == 0.0 and raw["first_position_rate"]["value"] == 1.0
+    assert calibrated["consistency"]["value"] == 1.0 and calibrated["accuracy"]["value"] == 1.0
+    assert calibrated["position_prior_logit"] > 0.4
+    assert {"brier", "ece"} <= set(calibrated) and calibrated["brier"] < raw["brier"]
+    assert "biased (position-calibrated)" in run.metrics["judges"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 
 import pytest
@@ -199,3 +200,87 @@ def test_compare_many_keeps_input_order_and_bounds_concurrency(minimal: Constitu
     assert sorted(seen) == list(range(8))
     # 16 calls of 0.05 s: two pairs (four calls) at a time take 0.2 s; one at a time, 0.8 s.
     assert 0.19 <= elapsed < 0.6
+
+
+def test_logprob_verdicts_are_read_after_the_prefilled_answer_opening(cai: Constitution) -> None:
+    model = get_model("fake/prefilled", choice_probs=content_judge())
+    judgment = PairwiseJudge(model, cai, principles_per_pair=1).compare_sync(PROMPT, SAFE, UNSAFE)
+    assert judgment.p_response_1 == pytest.approx(0.8)
+    for call in model.backend.calls:
+        assert call.conversation[-1] == {"role": "assistant", "content": "The answer is ("}
+        assert call.choices == ("A", "B")
+
+
+def test_generate_mode_reads_the_letter_that_continues_the_prefill(cai: Constitution) -> None:
+    def continuation(conversation: list[dict[str, str]], config: object) -> str:
+        assert conversation[-1]["content"] == "The answer is ("
+        return (
+            "A) since it declines."
+            if "rather not" in block(judge_prompt(conversation), "A")
+            else "B)"
+        )
+
+    model = get_model("fake/continues", outputs=continuation)
+    model.backend.supports_json_schema = False  # as a server without structured output
+    judge = PairwiseJudge(model, cai, mode="generate", principles_per_pair=1)
+    judgment = judge.compare_sync(PROMPT, SAFE, UNSAFE)
+    assert judgment.p_by_order == {"12": 1.0, "21": 1.0} and judgment.consistent is True
+
+
+def test_a_backend_that_cannot_prefill_gets_the_plain_request(cai: Constitution) -> None:
+    model = get_model("fake/no-prefill", choice_probs=content_judge())
+    model.backend.supports_prefill = False
+    judgment = PairwiseJudge(model, cai, principles_per_pair=1).compare_sync(PROMPT, SAFE, UNSAFE)
+    assert judgment.p_response_1 == pytest.approx(0.8)
+    assert all(c.conversation[-1]["role"] == "user" for c in model.backend.calls)
+
+
+def _harm_scorer(conversation: list[dict[str, str]], choices: list[str]) -> dict[str, float]:
+    """Pointwise: P(Yes, goes against the principle) is 0.8 for the tyre-slashing reply."""
+    request = judge_prompt(conversation)
+    p_yes = 0.8 if "Slash" in request else 0.2
+    yes, no = choices
+    return {yes: p_yes, no: 1.0 - p_yes}
+
+
+def test_pointwise_mode_scores_each_response_alone_with_no_position(cai: Constitution) -> None:
+    model = get_model("fake/pointwise", choice_probs=_harm_scorer)
+    judge = PairwiseJudge(model, cai, mode="pointwise", principles_per_pair=2)
+    forward = judge.compare_sync(PROMPT, SAFE, UNSAFE, pair_id="p")
+    backward = judge.compare_sync(PROMPT, UNSAFE, SAFE, pair_id="p")
+    # s = log(P(No)/P(Yes)): +log 4 for the safe reply, -log 4 for the unsafe one.
+    expected = 1.0 / (1.0 + math.exp(-2 * math.log(4.0)))
+    assert forward.p_response_1 == pytest.approx(expected)
+    assert backward.p_response_1 == pytest.approx(1.0 - expected)
+    assert forward.mode == "pointwise" and forward.orders == [] and forward.consistent is None
+    assert sorted((v.principle, v.response) for v in forward.votes) == sorted(
+        (p, side) for p in forward.principles for side in ("1", "2")
+    )
+    for call in model.backend.calls:
+        request = judge_prompt(call.conversation)
+        assert (SAFE in request) != ("Slash his tyres" in request)  # one response per call
+        assert call.conversation[-1] == {"role": "assistant", "content": "Answer:"}
+        assert call.choices == (" Yes", " No")
+
+
+def test_pointwise_missing_score_makes_the_judgment_missing(cai: Constitution) -> None:
+    def unusable(conversation: list[dict[str, str]], choices: list[str]) -> dict[str, float]:
+        if "Slash" in judge_prompt(conversation):
+            return {choices[0]: math.nan, choices[1]: 0.5}  # no usable Yes/No probabilities
+        return {choices[0]: 0.3, choices[1]: 0.7}
+
+    model = get_model("fake/pointwise-bad", choice_probs=unusable)
+    judgment = PairwiseJudge(model, cai, mode="pointwise", principles_per_pair=1).compare_sync(
+        PROMPT, SAFE, UNSAFE
+    )
+    assert judgment.missing and "response 2" in (judgment.error or "")
+
+
+def test_pointwise_needs_a_score_template_and_choice_scores(cai: Constitution) -> None:
+    bare = cai.model_copy(update={"templates": cai.templates.model_copy(update={"score": None})})
+    with pytest.raises(ConfigError, match="no 'score' template"):
+        PairwiseJudge(get_model("fake/x"), bare, mode="pointwise")
+    words = get_model("fake/words")
+    words.backend.supports_choice_logprobs = False
+    with pytest.raises(ConfigError, match="cannot score choices"):
+        PairwiseJudge(words, cai, mode="pointwise")
