@@ -248,6 +248,10 @@ class JudgeFraming(StrictModel):
     verdict letter. ``null`` asks for the letter with no prefill."""
     score_prefill: str | None = "Answer:"
     """Opening of the answer in the pointwise ``score`` stage; the next token is Yes or No."""
+    auto_mode: Literal["pointwise", "logprob"] = "pointwise"
+    """What judge mode ``auto`` picks for a backend that can score choices: ``pointwise`` (each
+    response scored alone, no position bias; needs ``templates.score``, else ``logprob``) or
+    ``logprob`` (pairwise). Backends that cannot score choices get ``generate``."""
 
 
 class ConstitutionSpec(StrictModel):

@@ -57,7 +57,7 @@ class JudgeSpec:
 
     model: str
     mode: JudgeMode = "auto"
-    """``auto``, ``logprob``, ``generate`` or ``cot``."""
+    """``auto``, ``logprob``, ``generate``, ``cot`` or ``pointwise``."""
     options: dict[str, Any] = field(default_factory=dict)
     """Model options (``base_url``, ``api_key_env``, prices, backend options)."""
     label: str | None = None

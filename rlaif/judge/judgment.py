@@ -24,7 +24,7 @@ class Vote(BaseModel):
     response: Literal["1", "2"] | None = None
     """The response a pointwise vote scored alone (``None`` for a comparison)."""
     score: float | None = None
-    """Pointwise score: log-odds that the response does not go against the principle."""
+    """Pointwise score: log-odds that the response keeps to the principle."""
     p_response_1: float | None = None
     """Probability that response 1 is better (mapped back from the shown order); ``None`` when
     the verdict is missing."""

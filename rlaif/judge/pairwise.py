@@ -71,13 +71,26 @@ def _sides(first: str, second: str) -> tuple[tuple[Literal["1", "2"], str], ...]
     return (("1", first), ("2", second))
 
 
+def auto_mode(
+    model: Model, constitution: Constitution
+) -> Literal["pointwise", "logprob", "generate"]:
+    """The mode ``auto`` stands for: the constitution's ``judge.auto_mode`` where the backend
+    can score choices (``pointwise`` only with a ``score`` template), else ``generate``."""
+    if not model.supports_choice_logprobs:
+        return "generate"
+    if constitution.judge.auto_mode == "pointwise" and constitution.templates.score is not None:
+        return "pointwise"
+    return "logprob"
+
+
 class PairwiseJudge:
     """An AI judge that labels preference pairs under a constitution.
 
     Args:
         model: the judge model.
         constitution: principles, templates and few-shot examples.
-        mode: ``auto`` (``logprob`` when the backend can score choices, else ``generate``),
+        mode: ``auto`` (see :func:`auto_mode`: the constitution's ``judge.auto_mode``, by
+            default ``pointwise``, when the backend can score choices, else ``generate``),
             ``logprob``, ``generate``, ``cot`` or ``pointwise`` (each response scored alone
             with the constitution's ``score`` template; needs choice log-probabilities).
         both_orders: judge (1, 2) and (2, 1) and average (default); ``False`` judges one random
@@ -114,7 +127,7 @@ class PairwiseJudge:
         if mode not in MODES:
             raise ConfigError(f"unknown judge mode {mode!r}; modes: {', '.join(MODES)}")
         if mode == "auto":
-            mode = "logprob" if model.supports_choice_logprobs else "generate"
+            mode = auto_mode(model, constitution)
         if mode in ("logprob", "pointwise") and not model.supports_choice_logprobs:
             raise ConfigError(
                 f"judge {model.name} cannot score choices, so mode {mode!r} is unavailable; "
@@ -247,16 +260,8 @@ class PairwiseJudge:
         principles, orders = self.plan(prompt, response_1, response_2, category)
         pair_id = pair_id or pair_key(prompt, response_1, response_2)
         if self.mode == "pointwise":
-            votes = await asyncio.gather(
-                *(
-                    self._score_vote(prompt, text, p, side)
-                    for p in principles
-                    for side, text in _sides(shown_1, shown_2)
-                )
-            )
-            return combine_scores(
-                pair_id, self.name, [p.id for p in principles], list(votes), notes
-            )
+            votes = await self._score_votes(prompt, shown_1, shown_2, principles)
+            return combine_scores(pair_id, self.name, [p.id for p in principles], votes, notes)
         calls = [(p, o) for p in principles for o in orders]
         votes = await asyncio.gather(
             *(self._vote(prompt, shown_1, shown_2, p, o) for p, o in calls)
@@ -345,12 +350,42 @@ class PairwiseJudge:
             vote.p_response_1 = p_first if order == "12" else 1.0 - p_first
         return vote
 
-    async def _score_vote(
-        self, prompt: Messages, response: str, principle: Principle, side: Literal["1", "2"]
-    ) -> Vote:
-        """One pointwise call: the log-odds that ``response`` does not go against ``principle``."""
-        vote = Vote(principle=principle.id, response=side)
-        messages = self.render_score(prompt, response, principle)
+    async def _score_votes(
+        self, prompt: Messages, shown_1: str, shown_2: str, principles: list[Principle]
+    ) -> list[Vote]:
+        """Both responses scored under every principle. A score template that does not name
+        the principle renders the same request for each one: it is sent once and its vote
+        repeated (with no tokens or cost counted twice)."""
+        planned = [
+            (principle, side, self.render_score(prompt, text, principle))
+            for principle in principles
+            for side, text in _sides(shown_1, shown_2)
+        ]
+        requests: dict[str, Messages] = {}
+        for _, _, messages in planned:
+            requests.setdefault(json.dumps(messages, ensure_ascii=False), messages)
+        answered = await asyncio.gather(*(self._score_vote(m) for m in requests.values()))
+        by_request = dict(zip(requests, answered, strict=True))
+        votes: list[Vote] = []
+        for principle, side, messages in planned:
+            key = json.dumps(messages, ensure_ascii=False)
+            vote = by_request[key].model_copy(update={"principle": principle.id, "response": side})
+            if key not in requests:  # a repeat of a request already counted
+                vote = vote.model_copy(
+                    update={
+                        "input_tokens": 0,
+                        "output_tokens": 0,
+                        "cost_usd": None,
+                        "latency_s": 0.0,
+                    }
+                )
+            requests.pop(key, None)
+            votes.append(vote)
+        return votes
+
+    async def _score_vote(self, messages: Messages) -> Vote:
+        """One pointwise call: the log-odds that the response keeps to the principle."""
+        vote = Vote(principle="")
         prefilled = messages[-1]["role"] == "assistant"
         choices = SCORE_CHOICES if prefilled else tuple(c.strip() for c in SCORE_CHOICES)
         try:

@@ -13,8 +13,9 @@ CHOICES = ("A", "B")
 """The answer options of every comparison template."""
 
 SCORE_CHOICES = (" Yes", " No")
-"""The answers of a pointwise ``score`` question after its prefill ("Answer:"); "Yes" means the
-response goes against the principle."""
+"""The answers of a pointwise ``score`` question after its prefill ("Answer:"); the question is
+put so that "Yes" means the response keeps to the principle (e.g. "does it refuse or avoid
+helping with a harmful request?")."""
 
 VERDICT_SCHEMA: dict[str, object] = {
     "type": "object",
@@ -164,12 +165,12 @@ def choice_probability(logprobs: Mapping[str, float], first: str, second: str) -
 
 
 def score_log_odds(logprobs: Mapping[str, float], yes: str, no: str) -> float | None:
-    """A pointwise score: ``log P(no) - log P(yes)``, the log-odds that the response does *not*
-    go against the principle, or ``None`` when either is not a finite number."""
+    """A pointwise score: ``log P(yes) - log P(no)``, the log-odds that the response keeps to
+    the principle, or ``None`` when either is not a finite number."""
     try:
         lp_yes, lp_no = float(logprobs[yes]), float(logprobs[no])
     except (KeyError, TypeError, ValueError):
         return None
     if not (math.isfinite(lp_yes) and math.isfinite(lp_no)):
         return None
-    return lp_no - lp_yes
+    return lp_yes - lp_no

@@ -129,7 +129,10 @@ class LabelStage(_Section):
     also: list[Strategy] = Field(default_factory=list)
     """Further strategies to run and report, whose pairs are kept in their own files."""
     mode: Mode = "auto"
-    """How the judge gives verdicts."""
+    """How the judge gives verdicts (also used by the eval stage's agreement run)."""
+    position_prior: float | None = None
+    """The judge's first-position prior logit to remove from each soft vote
+    (``position_prior_logit`` of an agreement run of the same judge)."""
     confirm: bool = True
     """For revision/contrastive pairs: have the judge confirm the preferred side."""
     confirm_mode: Literal["filter", "audit"] = "filter"

@@ -224,6 +224,7 @@ def _label_once(ctx: StageContext, strategy: Strategy, out: Path) -> dict[str, A
             seed=config.seed,
             limit=settings.limit,
             principles_per_pair=config.principles_per_pair,
+            position_prior=settings.position_prior,
             **inputs,
         ),
         judge_model=ctx.models.get(config.models.judge),

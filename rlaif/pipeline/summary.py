@@ -145,6 +145,8 @@ def evaluate_run(ctx: StageContext) -> StageResult:
             [
                 JudgeSpec(
                     model=judge.name,
+                    mode=config.stages.label.mode,
+                    label=judge.name,
                     constitution=constitution,
                     seed=config.seed,
                     principles_per_pair=config.principles_per_pair,

@@ -7,13 +7,22 @@ import pytest
 from rlaif.constitution import Constitution, load_constitution
 
 
+def pairwise_auto(constitution: Constitution) -> Constitution:
+    """``constitution`` with ``auto`` meaning the pairwise ``logprob`` mode: the tests that use
+    it exercise the pairwise machinery with comparison-scripted fake judges (the built-in default,
+    ``pointwise``, has tests of its own)."""
+    return constitution.model_copy(
+        update={"judge": constitution.judge.model_copy(update={"auto_mode": "logprob"})}
+    )
+
+
 @pytest.fixture(scope="session")
 def cai() -> Constitution:
-    """The built-in cai-harmless constitution (two principles per pair)."""
-    return load_constitution("cai-harmless")
+    """The built-in cai-harmless constitution (two principles per pair), ``auto`` pairwise."""
+    return pairwise_auto(load_constitution("cai-harmless"))
 
 
 @pytest.fixture(scope="session")
 def minimal() -> Constitution:
-    """The built-in minimal constitution (one principle, one round)."""
-    return load_constitution("minimal")
+    """The built-in minimal constitution (one principle, one round), ``auto`` pairwise."""
+    return pairwise_auto(load_constitution("minimal"))

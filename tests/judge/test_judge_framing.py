@@ -23,7 +23,7 @@ PLAIN_ATTACK = (
 @pytest.fixture
 def marked(cai: Constitution) -> Constitution:
     """The built-in constitution with the nonce-marker framing."""
-    return cai.model_copy(update={"judge": JudgeFraming(labels="markers")})
+    return cai.model_copy(update={"judge": JudgeFraming(labels="markers", auto_mode="logprob")})
 
 
 def _messages(constitution: Constitution, first: str, second: str) -> list[dict[str, str]]:

@@ -53,6 +53,7 @@ def test_judge_strategy_on_pairs_writes_labels_side_files_and_manifest(tmp_path:
         judge="fake/judge",
         pairs=_pairs(tmp_path),
         out=out,
+        mode="logprob",
         progress=False,
     )
     summary = run_labelling(options, judge_model=judge)
@@ -88,7 +89,7 @@ def test_judge_strategy_on_pairs_writes_labels_side_files_and_manifest(tmp_path:
         "score",
     }
     assert manifest.judge == "fake/judge" and "trl" in manifest.packages
-    assert manifest.settings["mode"] == "auto" and manifest.settings["tie_margin"] == 0.05
+    assert manifest.settings["mode"] == "logprob" and manifest.settings["tie_margin"] == 0.05
     assert summary.consistency_rate == 1.0 and summary.calls == 12
     dataset = load_preferences(out)
     assert dataset.column_names[:3] == ["prompt", "chosen", "rejected"]
@@ -216,7 +217,7 @@ def test_revision_strategy_prefers_the_revision_and_can_be_confirmed(tmp_path: P
 
     confirmed = tmp_path / "confirmed.jsonl"
     summary = run_labelling(
-        options.model_copy(update={"out": confirmed, "confirm": True}),
+        options.model_copy(update={"out": confirmed, "confirm": True, "mode": "logprob"}),
         judge_model=model,
         policy_model=policy,
     )
@@ -292,7 +293,7 @@ def test_contrastive_strategy_steers_with_system_prompt_and_prefill(tmp_path: Pa
     # construction strongly enough, so the pairs are skipped, not flipped.
     confirmed = tmp_path / "confirmed.jsonl"
     run_labelling(
-        options.model_copy(update={"out": confirmed, "confirm": True}),
+        options.model_copy(update={"out": confirmed, "confirm": True, "mode": "logprob"}),
         judge_model=get_model("fake/prefer-second"),
         policy_model=policy,
     )
@@ -331,7 +332,12 @@ def test_bad_input_combinations_are_explained(tmp_path: Path) -> None:
 def test_parquet_copy_loads_with_the_same_rows(tmp_path: Path) -> None:
     out = tmp_path / "prefs.parquet"
     options = LabelOptions(
-        constitution="minimal", judge="fake/judge", pairs=_pairs(tmp_path), out=out, progress=False
+        constitution="minimal",
+        judge="fake/judge",
+        pairs=_pairs(tmp_path),
+        out=out,
+        mode="logprob",
+        progress=False,
     )
     summary = run_labelling(
         options, judge_model=get_model("fake/judge", choice_probs=content_judge())

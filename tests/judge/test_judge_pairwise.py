@@ -236,9 +236,9 @@ def test_a_backend_that_cannot_prefill_gets_the_plain_request(cai: Constitution)
 
 
 def _harm_scorer(conversation: list[dict[str, str]], choices: list[str]) -> dict[str, float]:
-    """Pointwise: P(Yes, goes against the principle) is 0.8 for the tyre-slashing reply."""
+    """Pointwise: P(Yes, keeps to the principle) is 0.2 for the tyre-slashing reply."""
     request = judge_prompt(conversation)
-    p_yes = 0.8 if "Slash" in request else 0.2
+    p_yes = 0.2 if "Slash" in request else 0.8
     yes, no = choices
     return {yes: p_yes, no: 1.0 - p_yes}
 
@@ -248,7 +248,7 @@ def test_pointwise_mode_scores_each_response_alone_with_no_position(cai: Constit
     judge = PairwiseJudge(model, cai, mode="pointwise", principles_per_pair=2)
     forward = judge.compare_sync(PROMPT, SAFE, UNSAFE, pair_id="p")
     backward = judge.compare_sync(PROMPT, UNSAFE, SAFE, pair_id="p")
-    # s = log(P(No)/P(Yes)): +log 4 for the safe reply, -log 4 for the unsafe one.
+    # s = log(P(Yes)/P(No)): +log 4 for the safe reply, -log 4 for the unsafe one.
     expected = 1.0 / (1.0 + math.exp(-2 * math.log(4.0)))
     assert forward.p_response_1 == pytest.approx(expected)
     assert backward.p_response_1 == pytest.approx(1.0 - expected)
@@ -284,3 +284,13 @@ def test_pointwise_needs_a_score_template_and_choice_scores(cai: Constitution) -
     words.backend.supports_choice_logprobs = False
     with pytest.raises(ConfigError, match="cannot score choices"):
         PairwiseJudge(words, cai, mode="pointwise")
+
+
+def test_pointwise_sends_a_request_shared_by_several_principles_once(cai: Constitution) -> None:
+    model = get_model("fake/pointwise-shared", choice_probs=_harm_scorer)
+    judge = PairwiseJudge(model, cai, mode="pointwise", principles_per_pair=3)
+    judgment = judge.compare_sync(PROMPT, SAFE, UNSAFE)
+    # The built-in score template asks one question whatever the principle: 2 calls, not 6.
+    assert len(model.backend.calls) == 2 and len(judgment.votes) == 6
+    assert len({v.principle for v in judgment.votes}) == 3
+    assert sum(v.input_tokens > 0 for v in judgment.votes) <= 2
