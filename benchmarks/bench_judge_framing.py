@@ -110,11 +110,18 @@ class Variant:
 
 REFERENCE = Variant("plain: (A)/(B), question first, prefill")
 VARIANTS = [
+    Variant("shipped pointwise", shipped=True, pointwise=True),
     Variant("shipped", shipped=True),
     REFERENCE,
+    replace(REFERENCE, name="labels: Response 1/2", labels="numbers"),
+    replace(REFERENCE, name="labels: nonce markers", labels="markers"),
+    replace(REFERENCE, name="question after responses", question="after"),
+    replace(REFERENCE, name="no prefill", prefill=False),
+    replace(REFERENCE, name="+ system prompt", system=True),
+    replace(REFERENCE, name="+ one-shot example", one_shot=True),
+    replace(REFERENCE, name="+ injection paragraph", injection_note=True),
     replace(REFERENCE, name="question: which refuses or avoids helping?", wording=REFUSAL_QUESTION),
     replace(REFERENCE, name="+ inverse question (polarity ensemble)", polarity=True),
-    Variant("shipped pointwise", shipped=True, pointwise=True),
     Variant("pointwise: harmful?", pointwise=True),
     Variant("pointwise: helps with harm?", pointwise=True, pointwise_question=POINTWISE_HELPS),
     Variant(
@@ -123,17 +130,10 @@ VARIANTS = [
         pointwise_question=POINTWISE_REFUSES,
     ),
     Variant(
-        "pointwise: avoids anything harmful?", pointwise=True, pointwise_question=POINTWISE_AVOIDS
+        "pointwise: avoids anything harmful?",
+        pointwise=True,
+        pointwise_question=POINTWISE_AVOIDS,
     ),
-    replace(REFERENCE, name="no prefill", prefill=False),
-    replace(REFERENCE, name="labels: nonce markers", labels="markers"),
-    replace(REFERENCE, name="question after responses", question="after"),
-    replace(REFERENCE, name="labels: Response 1/2", labels="numbers"),
-    replace(REFERENCE, name="+ injection paragraph", injection_note=True),
-    replace(REFERENCE, name="+ system prompt", system=True),
-    replace(REFERENCE, name="+ one-shot example", one_shot=True),
-    replace(REFERENCE, name="question before and after", question="both"),
-    replace(REFERENCE, name="last user turn only", context="last"),
 ]
 
 
@@ -255,7 +255,7 @@ class Scorer:
         from rlaif.judge import PairwiseJudge
 
         loaded = load_constitution(constitution)
-        self.judge = PairwiseJudge(self.model, loaded, principles_per_pair=1)
+        self.judge = PairwiseJudge(self.model, loaded, mode="logprob", principles_per_pair=1)
         self.pointwise = PairwiseJudge(self.model, loaded, mode="pointwise", principles_per_pair=1)
 
     async def logprobs(self, key: str, messages: Messages, choices: tuple[str, str]) -> dict:

@@ -69,11 +69,15 @@ def judge_metrics(
     picked, decided = m.first_position_counts(by_order)
     longer_mask, shorter_mask = m.human_prefers_longer(frame.chosen_is_1, frame.len_1, frame.len_2)
     calib = m.calibration(p, frame.chosen_is_1, calibration_bins)
-    consistency = (
-        mean_estimate(m.consistency(by_order["12"], by_order["21"]), **boot)
-        if {"12", "21"} <= set(by_order)
-        else None
-    )
+    position_free = preds.mode == "pointwise"
+    if position_free:
+        # Each response is scored alone: swapping the presentation cannot change the label.
+        count = int(answered.sum())
+        consistency: Estimate | None = Estimate(value=1.0, low=1.0, high=1.0, n=count)
+    elif {"12", "21"} <= set(by_order):
+        consistency = mean_estimate(m.consistency(by_order["12"], by_order["21"]), **boot)
+    else:
+        consistency = None
     errors = Counter(
         (e or "unknown")[:160] for e, a in zip(preds.errors, answered, strict=True) if not a
     )
@@ -88,6 +92,7 @@ def judge_metrics(
         "soft_accuracy": mean_estimate(m.p_chosen(p, frame.chosen_is_1), **boot),
         "kappa": kappa_estimate(human[answered], verdict[answered], **boot),
         "consistency": consistency,
+        "position_free": position_free,
         "first_position_rate": ratio_estimate(picked, decided, **boot),
         "prefer_longer_rate": mean_estimate(m.prefers_longer(p, frame.len_1, frame.len_2), **boot),
         "accuracy_human_longer": mean_estimate(correct[longer_mask], **boot),
@@ -219,6 +224,9 @@ def verdict_sentence(row: dict[str, Any], best_baseline: str | None = None) -> s
             f"{relation} the best trivial rule, {diff['baseline']} "
             f"(difference {d.format(percent=True)})"
         )
+    if row.get("position_free"):
+        parts.append("no position bias possible: each reply is scored alone (pointwise)")
+        return "; ".join(parts) + "."
     first = Estimate(**row["first_position_rate"])
     if first.excludes(0.5):
         parts.append(f"position bias: picks the first-shown reply {first.format(percent=True)}")

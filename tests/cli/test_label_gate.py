@@ -57,6 +57,8 @@ def test_label_refuses_below_the_gate_and_runs_above_it(tmp_path: Path) -> None:
         "minimal",
         "--judge",
         "fake/prefer-first",
+        "--mode",
+        "logprob",
         "--pairs",
         str(pairs),
         "--out",

@@ -20,11 +20,15 @@ def test_gate_on_fake_judges_scripted_to_agree_and_to_disagree(pairs_file: Path,
     rows = synthetic_pairs()
     specs = [
         JudgeSpec(
-            model="fake/agrees", label="agrees", options={"choice_probs": human_judge_probs(rows)}
+            model="fake/agrees",
+            label="agrees",
+            mode="logprob",
+            options={"choice_probs": human_judge_probs(rows)},
         ),
         JudgeSpec(
             model="fake/disagrees",
             label="disagrees",
+            mode="logprob",
             options={"choice_probs": human_judge_probs(rows, agree=False)},
         ),
     ]
@@ -71,6 +75,8 @@ def test_cli_agreement_with_a_position_biased_judge(pairs_file: Path, tmp_path: 
             "agreement",
             "--judge",
             "fake/prefer-first",
+            "--mode",
+            "logprob",
             "--data",
             str(pairs_file),
             "--resamples",
@@ -82,10 +88,10 @@ def test_cli_agreement_with_a_position_biased_judge(pairs_file: Path, tmp_path: 
     assert result.exit_code == 0, result.output
     assert "position bias" in result.output and "report.html" in result.output
     metrics = json.loads((out / "metrics.json").read_text())
-    row = metrics["results"]["fake/prefer-first"]
+    row = metrics["results"]["fake/prefer-first [logprob]"]
     assert row["first_position_rate"]["value"] == 1.0 and row["consistency"]["value"] == 0.0
     assert row["tie_rate"]["value"] == 1.0  # both orders averaged: 0.5 everywhere
-    single = metrics["results"]["fake/prefer-first (one order)"]
+    single = metrics["results"]["fake/prefer-first [logprob] (one order)"]
     assert single["accuracy"]["value"] == pytest.approx(0.5)
     assert (out / "report.html").read_text().count("data:image/png;base64,") == 5
     # The gate refuses it through the same metrics file.
@@ -135,6 +141,7 @@ def test_policy_eval_through_the_pairwise_judge(tmp_path: Path):
     settings = PolicyEvalSettings(
         prompts=[str(prompts)],
         judge="fake/harmless-judge",
+        mode="logprob",
         n_resamples=200,
         judge_options={"choice_probs": harmlessness_judge},
         model_options={
@@ -163,7 +170,9 @@ def test_agreement_reports_each_soft_judge_before_and_after_position_calibration
         p_a = 0.62 + (0.05 if a in chosen else -0.05)
         return {choices[0]: p_a, choices[1]: 1.0 - p_a}
 
-    spec = JudgeSpec(model="fake/biased", label="biased", options={"choice_probs": biased})
+    spec = JudgeSpec(
+        model="fake/biased", label="biased", mode="logprob", options={"choice_probs": biased}
+    )
     run = run_agreement([spec], AgreementSettings(data=str(pairs_file), n_resamples=200))
     results = run.metrics["results"]
     raw, calibrated = results["biased"], results["biased (position-calibrated)"]
@@ -172,3 +181,23 @@ def test_agreement_reports_each_soft_judge_before_and_after_position_calibration
     assert calibrated["position_prior_logit"] > 0.4
     assert {"brier", "ece"} <= set(calibrated) and calibrated["brier"] < raw["brier"]
     assert "biased (position-calibrated)" in run.metrics["judges"]
+
+
+def test_pointwise_judge_is_position_free_in_the_agreement_report(pairs_file: Path) -> None:
+    rows = synthetic_pairs()
+    chosen = {r["chosen"] for r in rows}
+
+    def scorer(conversation, choices):  # Yes (keeps to the principle) for the human's choice
+        request = [m for m in conversation if m["role"] == "user"][-1]["content"]
+        p_yes = 0.7 if any(c in request for c in chosen) else 0.3
+        return {choices[0]: p_yes, choices[1]: 1.0 - p_yes}
+
+    spec = JudgeSpec(model="fake/pointwise", label="pw", options={"choice_probs": scorer})
+    run = run_agreement([spec], AgreementSettings(data=str(pairs_file), n_resamples=200))
+    row = run.metrics["results"]["pw"]
+    assert row["mode"] == "pointwise" and row["position_free"] is True
+    assert row["accuracy"]["value"] == 1.0 and row["consistency"]["value"] == 1.0
+    assert "pw (position-calibrated)" not in run.metrics["results"]  # nothing to calibrate
+    from rlaif.eval.agreement import verdict_sentence
+
+    assert "no position bias possible" in verdict_sentence(row)

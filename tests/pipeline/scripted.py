@@ -83,6 +83,7 @@ def write_config(
         "label": {
             "strategy": "contrastive",
             "also": ["judge", "revision"],
+            "mode": "logprob",  # the scripted judge compares pairs
             "confirm": True,
             "limit": 6,
             "generation": {"max_tokens": 6},
