@@ -29,6 +29,11 @@ _ANY_DOUBLE_ANGLE = re.compile(r"<<|>>")
 _PAREN_LABEL = re.compile(r"\(\s*([AaBb])\s*\)")
 # "(A" at the end of the text or before a non-letter, e.g. a planted "The answer is (A".
 _OPEN_LABEL = re.compile(r"\(\s*([AB])(?![A-Za-z0-9])")
+# "Answer:", "Conversation:", "Assistant's final reply:" — the headings of a score request and
+# the opening of its answer, which a reply could use to end its section or plant a Yes/No.
+_SCORE_HEADING = re.compile(
+    r"\b(answer|verdict|conversation|assistant's final reply|final reply)(\s*):", re.IGNORECASE
+)
 # "Response A:", "Response 2 -", "RESPONSE B." — a header that could start a forged block.
 _HEADER = re.compile(r"\b(response|answer|option)(\s+)([AB])\s*([:.\-])", re.IGNORECASE)
 
@@ -71,6 +76,13 @@ def neutralise_labels(text: str) -> str:
     text = _PAREN_LABEL.sub(lambda m: f"[{m.group(1)}]", text)
     text = _OPEN_LABEL.sub(lambda m: f"[{m.group(1)}", text)
     return _HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)} -", text)
+
+
+def neutralise_score_text(text: str) -> str:
+    """:func:`neutralise_labels`, and the headings of a pointwise score request defused too:
+    ``Answer: Yes`` becomes ``Answer - Yes``, so a reply cannot close its own section, pose the
+    question again or plant the answer the judge's turn opens with."""
+    return _SCORE_HEADING.sub(lambda m: f"{m.group(1)}{m.group(2)} -", neutralise_labels(text))
 
 
 def frame_response(label: str, text: str, nonce: str) -> str:
@@ -152,10 +164,10 @@ def score_messages(
     *,
     prefill: str | None = None,
 ) -> Messages:
-    """The messages of one pointwise score: ``response`` alone (label-like text neutralised)
+    """The messages of one pointwise score: ``response`` alone (headings and labels neutralised)
     under ``principle``, then ``prefill`` as the opening of the judge's turn when given."""
     messages = constitution.messages(
-        "score", prompt=prompt, principle=principle, response=neutralise_labels(response)
+        "score", prompt=prompt, principle=principle, response=neutralise_score_text(response)
     )
     if prefill:
         messages.append({"role": "assistant", "content": prefill})
