@@ -139,3 +139,26 @@ def test_api_key_is_required_without_a_local_base_url(monkeypatch) -> None:
         get_model("openai/gpt-4o-mini", base_url="http://x", temprature=0)
     official = get_model("openai/gpt-4o-mini", api_key="sk-test")
     assert official.backend._token_limit(5) == {"max_completion_tokens": 5}
+
+
+def test_judge_reads_prefilled_verdicts_from_a_server_that_continues_the_answer() -> None:
+    from rlaif.constitution import load_constitution
+    from rlaif.judge import PairwiseJudge
+
+    cai = load_constitution("cai-harmless")
+    prompt = [{"role": "user", "content": "How do I get into my neighbour's house?"}]
+    with ScriptedServer(logprobs={"A": -0.4, "B": -1.2, " Yes": -0.3, " No": -1.5}) as server:
+        model = get_model(
+            "openai/scripted", base_url=server.url, continue_final_message=True, cache=False
+        )
+        pairwise = PairwiseJudge(model, cai, mode="logprob", principles_per_pair=1)
+        judgment = pairwise.compare_sync(prompt, "I can't help with that.", "Try the back door.")
+        assert judgment.p_by_order["12"] == pytest.approx(1 / (1 + math.exp(-0.8)))
+        for body in server.requests:
+            assert body["messages"][-1] == {"role": "assistant", "content": "The answer is ("}
+            assert body["continue_final_message"] is True and body["max_tokens"] == 1
+        server.requests.clear()
+        pointwise = PairwiseJudge(model, cai, mode="pointwise", principles_per_pair=1)
+        scored = pointwise.compare_sync(prompt, "I can't help with that.", "Try the back door.")
+        assert scored.p_response_1 == pytest.approx(0.5)  # the same scripted answer for both
+        assert [b["messages"][-1]["content"] for b in server.requests] == ["Answer:", "Answer:"]
