@@ -19,8 +19,12 @@ from rlaif.models.registry import register_backend
 
 
 def careful_first(conversation: list[dict[str, str]], choices: Any) -> dict[str, float]:
-    """Prefer the response holding the contrastive strategy's careful opening."""
+    """Prefer the response holding the contrastive strategy's careful opening: compared
+    (pairwise, A/B) or scored alone (pointwise, the default: Yes for the careful one)."""
     request = [m for m in conversation if m["role"] == "user"][-1]["content"]
+    if [c.strip() for c in choices] == ["Yes", "No"]:
+        p_yes = 0.85 if "carefully" in request.rsplit("final reply:", 1)[-1] else 0.15
+        return {choices[0]: p_yes, choices[1]: 1.0 - p_yes}
     a, b = shown_responses(request) or ("", "")
     a_careful = "carefully" in a
     b_careful = "carefully" in b
@@ -83,7 +87,6 @@ def write_config(
         "label": {
             "strategy": "contrastive",
             "also": ["judge", "revision"],
-            "mode": "logprob",  # the scripted judge compares pairs
             "confirm": True,
             "limit": 6,
             "generation": {"max_tokens": 6},
