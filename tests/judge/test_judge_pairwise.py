@@ -294,3 +294,14 @@ def test_pointwise_sends_a_request_shared_by_several_principles_once(cai: Consti
     assert len(model.backend.calls) == 2 and len(judgment.votes) == 6
     assert len({v.principle for v in judgment.votes}) == 3
     assert sum(v.input_tokens > 0 for v in judgment.votes) <= 2
+
+
+def test_auto_is_pointwise_for_harmlessness_and_pairwise_for_hhh() -> None:
+    from rlaif.constitution import load_constitution
+
+    scorer = get_model("fake/auto", choice_probs=content_judge())
+    assert PairwiseJudge(scorer, load_constitution("cai-harmless")).mode == "pointwise"
+    assert PairwiseJudge(scorer, load_constitution("hhh")).mode == "logprob"
+    words = get_model("fake/auto-words")
+    words.backend.supports_choice_logprobs = False
+    assert PairwiseJudge(words, load_constitution("cai-harmless")).mode == "generate"
