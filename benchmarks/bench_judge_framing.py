@@ -37,7 +37,7 @@ from benchmarks.common import machine_info, write_result
 from rlaif.constitution import load_constitution
 from rlaif.constitution.templates import format_conversation
 from rlaif.eval.bootstrap import mean_estimate
-from rlaif.judge.framing import frame_pair, neutralise_labels
+from rlaif.judge.framing import frame_pair, label_pair, neutralise_labels
 from rlaif.judge.verdict import SCORE_CHOICES
 from rlaif.models import get_model
 
@@ -128,8 +128,8 @@ def _label_block(variant: Variant, first: str, second: str) -> tuple[str, str, t
     if variant.labels == "numbers":
         a, b = neutralise_labels(first), neutralise_labels(second)
         return f"Response 1:\n{a}", f"Response 2:\n{b}", ("1", "2")
-    a, b = neutralise_labels(first), neutralise_labels(second)
-    return f"(A) {a}", f"(B) {b}", ("A", "B")
+    framed = label_pair(first, second)  # the library's plain framing
+    return framed.response_a, framed.response_b, ("A", "B")
 
 
 def _comparison(

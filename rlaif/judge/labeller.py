@@ -13,7 +13,7 @@ from rlaif.errors import ConfigError
 from rlaif.judge.critic import Critic
 from rlaif.judge.judgment import Judgment
 from rlaif.judge.label_options import LabelOptions
-from rlaif.judge.pairwise import PairwiseJudge
+from rlaif.judge.pairwise import PairwiseJudge, pair_category
 from rlaif.judge.progress import LabelProgress
 from rlaif.judge.runner import Outputs, Unit
 from rlaif.judge.sampling import contrastive_responses, sample_responses
@@ -179,7 +179,7 @@ class Labeller:
             pair.response_1,
             pair.response_2,
             pair_id=pair.id,
-            category=metadata_category(pair.metadata) or None,
+            category=pair_category(pair),
         )
 
     async def _sample(self, prompt: PromptRecord, n: int) -> list[str] | str:

@@ -356,21 +356,21 @@ class PairwiseJudge:
         """Both responses scored under every principle. A score template that does not name
         the principle renders the same request for each one: it is sent once and its vote
         repeated (with no tokens or cost counted twice)."""
-        planned = [
-            (principle, side, self.render_score(prompt, text, principle))
-            for principle in principles
-            for side, text in _sides(shown_1, shown_2)
-        ]
+        planned = []
         requests: dict[str, Messages] = {}
-        for _, _, messages in planned:
-            requests.setdefault(json.dumps(messages, ensure_ascii=False), messages)
+        for principle in principles:
+            for side, text in _sides(shown_1, shown_2):
+                messages = self.render_score(prompt, text, principle)
+                key = json.dumps(messages, ensure_ascii=False)
+                requests.setdefault(key, messages)
+                planned.append((principle, side, key))
         answered = await asyncio.gather(*(self._score_vote(m) for m in requests.values()))
         by_request = dict(zip(requests, answered, strict=True))
+        counted: set[str] = set()
         votes: list[Vote] = []
-        for principle, side, messages in planned:
-            key = json.dumps(messages, ensure_ascii=False)
+        for principle, side, key in planned:
             vote = by_request[key].model_copy(update={"principle": principle.id, "response": side})
-            if key not in requests:  # a repeat of a request already counted
+            if key in counted:  # a repeat of a request already counted
                 vote = vote.model_copy(
                     update={
                         "input_tokens": 0,
@@ -379,7 +379,7 @@ class PairwiseJudge:
                         "latency_s": 0.0,
                     }
                 )
-            requests.pop(key, None)
+            counted.add(key)
             votes.append(vote)
         return votes
 
