@@ -52,7 +52,7 @@ def _agreement(out: Path, pairs: Path) -> float | None:
 
 
 def _run(mode: str, args: argparse.Namespace, pairs: Path, folder: Path, model: Any) -> dict:
-    from rlaif.judge import LabelOptions, run_labelling
+    from rlaif.datagen import LabelOptions, run_labelling
 
     out = folder / f"{mode}.jsonl"
     options = LabelOptions(

@@ -15,8 +15,9 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from rlaif.constitution import Constitution, Principle, load_constitution
+    from rlaif.datagen import run_labelling
     from rlaif.eval import run_agreement
-    from rlaif.judge import Critic, PairwiseJudge, run_labelling
+    from rlaif.judge import Critic, PairwiseJudge
     from rlaif.models import get_model
     from rlaif.pipeline import run_pipeline
     from rlaif.train import run_training
@@ -42,7 +43,7 @@ _LAZY = {
     "get_model": "rlaif.models",
     "Critic": "rlaif.judge",
     "PairwiseJudge": "rlaif.judge",
-    "run_labelling": "rlaif.judge",
+    "run_labelling": "rlaif.datagen",
     "run_agreement": "rlaif.eval",
     "run_pipeline": "rlaif.pipeline",
     "run_training": "rlaif.train",

@@ -1,6 +1,6 @@
 """``rlaif generate``, ``rlaif critique`` and ``rlaif label``: thin wrappers around
-:func:`rlaif.judge.run_generate`, :func:`rlaif.judge.run_critique` and
-:func:`rlaif.judge.run_labelling`.
+:func:`rlaif.datagen.run_generate`, :func:`rlaif.datagen.run_critique` and
+:func:`rlaif.datagen.run_labelling`.
 
 Each command parses its options into the run's options model and hands it to one function
 (:func:`label_from_options` for ``label``), so other layers can extend a command by adding options
@@ -18,7 +18,7 @@ from rlaif.cli.common import echo, user_errors
 from rlaif.judge.pairwise import MODES
 
 if TYPE_CHECKING:
-    from rlaif.judge.labelling import LabelOptions, LabelSummary
+    from rlaif.datagen import LabelOptions, LabelSummary
 
 STRATEGIES = ("judge", "revision", "contrastive")
 FORMATS = ("jsonl", "parquet")
@@ -52,7 +52,7 @@ def _print_counts(summary: Any) -> None:
 
 def label_from_options(options: LabelOptions) -> LabelSummary:
     """Run ``rlaif label`` from parsed options and print what it did."""
-    from rlaif.judge.labelling import run_labelling
+    from rlaif.datagen import run_labelling
 
     summary = run_labelling(options)
     echo(f"wrote {summary.out}")
@@ -90,7 +90,7 @@ def generate(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
 ) -> None:
     """Sample N responses per prompt (resumable; output feeds `rlaif label --candidates`)."""
-    from rlaif.judge.runs import GenerateOptions, run_generate
+    from rlaif.datagen import GenerateOptions, run_generate
     from rlaif.judge.sampling import SamplingSettings
 
     options = GenerateOptions(
@@ -130,7 +130,7 @@ def critique(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
 ) -> None:
     """Critique and revise responses against the constitution (supervised stage, resumable)."""
-    from rlaif.judge.runs import CritiqueOptions, run_critique
+    from rlaif.datagen import CritiqueOptions, run_critique
 
     options = CritiqueOptions(
         constitution=constitution,
@@ -239,7 +239,7 @@ def label(
             mode=None if mode == "auto" else mode,
         )
         echo(f"agreement gate passed: {gate.summary()}")
-    from rlaif.judge.labelling import LabelOptions
+    from rlaif.datagen import LabelOptions
     from rlaif.judge.sampling import ContrastiveAffixes, SamplingSettings
 
     options = LabelOptions(

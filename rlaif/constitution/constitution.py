@@ -201,6 +201,15 @@ class Constitution(ConstitutionSpec):
         """Content hash of each template, for dataset manifests."""
         return {stage: template_hash(src) for stage, src in self._template_sources.items()}
 
+    def provenance(self) -> dict[str, Any]:
+        """Name, version, content hash and template hashes, as dataset manifests record them."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "hash": self.content_hash(),
+            "templates": self.template_hashes(),
+        }
+
     def content_hash(self) -> str:
         """Hash of everything that shapes prompts: settings, principle texts and templates."""
         payload = {

@@ -29,11 +29,11 @@ from rlaif.eval.predictions import (
     assign_positions,
     predictions_from_judgments,
 )
-from rlaif.eval.store import JsonlStore
 from rlaif.judge.calibration import calibrate_judgment, estimate_position_prior
 from rlaif.judge.judgment import Judgment
 from rlaif.judge.pairwise import Mode
 from rlaif.models import Model, get_model
+from rlaif.runs import ResultStore
 
 JudgeMode = Mode
 """How the judge reads verdicts (``auto``: logprob where the backend can score choices)."""
@@ -145,7 +145,7 @@ async def judge_records(
     from rich.progress import Progress
 
     tags = tags or {}
-    store = JsonlStore(path)
+    store = ResultStore(path)
     todo_ids = set(store.missing([r.id for r in records], tags))
     todo = [r for r in records if r.id in todo_ids]
     with Progress(transient=True) as bar:

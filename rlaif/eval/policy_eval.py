@@ -36,8 +36,8 @@ from rlaif.eval.elo import Comparison, elo_table
 from rlaif.eval.policy_metrics import GROUPS, refusal_summary, reward_summary, win_rate_rows
 from rlaif.eval.prompts import EvalPrompt, load_prompts
 from rlaif.eval.refusal import RefusalClassifier, is_lexical_refusal, request_text
-from rlaif.eval.store import JsonlStore
 from rlaif.models import GenerateConfig, Model, get_model
+from rlaif.runs import ResultStore
 
 
 @dataclass
@@ -97,7 +97,7 @@ async def generate_responses(
         temperature=settings.temperature, max_tokens=settings.max_tokens, seed=settings.seed
     )
     tags = {p.id: _digest(repr(p.record.prompt), config.model_dump_json()) for p in prompts}
-    store = JsonlStore(path)
+    store = ResultStore(path)
     todo = [p for p in prompts if p.id in set(store.missing(tags, tags))]
     limit = asyncio.Semaphore(settings.concurrency)
 
@@ -146,7 +146,7 @@ async def classify_refusals(
     """Lexical and judge refusal verdicts per prompt id (resuming from ``path``)."""
     items = [p for p in prompts if responses.get(p.id) is not None]
     tags = {p.id: _digest(str(responses[p.id])) for p in items}
-    store = JsonlStore(path)
+    store = ResultStore(path)
     todo = [p for p in items if store.get(p.id, tags[p.id]) is None]
     results = await classifier.classify(
         [(request_text(p.record.prompt), str(responses[p.id])) for p in todo]

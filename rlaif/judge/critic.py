@@ -9,7 +9,6 @@ end in the final revision, with every critique, revision and principle kept for 
 
 from __future__ import annotations
 
-import asyncio
 import random
 import re
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from rlaif.constitution import Constitution, NoApplicablePrincipleError, Principle
 from rlaif.data.records import SFTRecord
 from rlaif.errors import ConfigError
-from rlaif.models import Completion, GenerateConfig, Model
+from rlaif.models import Completion, GenerateConfig, Model, run_sync
 
 Messages = list[dict[str, str]]
 
@@ -185,8 +184,8 @@ class Critic:
     def run_sync(
         self, prompt: Messages, response: str, *, prompt_id: str, category: str | None = None
     ) -> SFTRecord:
-        """Blocking :meth:`run`."""
-        return asyncio.run(self.run(prompt, response, prompt_id=prompt_id, category=category))
+        """Blocking :meth:`run` (also inside a running event loop)."""
+        return run_sync(self.run(prompt, response, prompt_id=prompt_id, category=category))
 
     async def _ask(self, stage: str, usage: dict[str, Any], **variables: Any) -> Completion:
         messages = self.constitution.messages(stage, **variables)

@@ -35,7 +35,8 @@ from rlaif.judge.verdict import (
     parse_verdict,
     score_log_odds,
 )
-from rlaif.models import ChoiceScores, Completion, GenerateConfig, Model
+from rlaif.models import ChoiceScores, Completion, GenerateConfig, Model, run_sync
+from rlaif.runs import RunProgress
 
 Mode = Literal["auto", "logprob", "generate", "cot", "pointwise"]
 MODES: tuple[str, ...] = ("auto", "logprob", "generate", "cot", "pointwise")
@@ -282,8 +283,8 @@ class PairwiseJudge:
         pair_id: str | None = None,
         category: str | None = None,
     ) -> Judgment:
-        """Blocking :meth:`compare`, for scripts and notebooks."""
-        return asyncio.run(
+        """Blocking :meth:`compare`, for scripts and notebooks (also inside a running loop)."""
+        return run_sync(
             self.compare(prompt, response_1, response_2, pair_id=pair_id, category=category)
         )
 
@@ -299,11 +300,9 @@ class PairwiseJudge:
 
         ``on_result(index, judgment)`` is called as each pair finishes.
         """
-        from rlaif.judge.progress import LabelProgress
-
         semaphore = asyncio.Semaphore(concurrency)
         results: list[Judgment | None] = [None] * len(pairs)
-        with LabelProgress(len(pairs), "judging", enabled=progress) as bar:
+        with RunProgress(len(pairs), "judging", enabled=progress) as bar:
 
             async def judge_one(index: int, pair: PairLike) -> None:
                 async with semaphore:

@@ -7,6 +7,7 @@ import asyncio
 import concurrent.futures
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from types import TracebackType
 from typing import Any, TypeVar
 
 from rlaif.models.base import Backend, BackendError, CapabilityError
@@ -178,6 +179,17 @@ class Model:
     async def aclose(self) -> None:
         """Release the backend's resources."""
         await self.backend.aclose()
+
+    async def __aenter__(self) -> Model:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
     def _checked(self, conversation: Conversation) -> Conversation:
         conversation = validate_conversation(conversation)

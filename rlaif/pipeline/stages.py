@@ -47,7 +47,7 @@ def _sampling(settings: GenerationSettings, n: int, seed: int) -> Any:
 
 def run_critique_stage(ctx: StageContext) -> StageResult:
     """Critique and revise the policy's answers to the training prompts (SFT data)."""
-    from rlaif.judge import CritiqueOptions, run_critique
+    from rlaif.datagen import CritiqueOptions, run_critique
 
     config, settings = ctx.config, ctx.config.stages.critique
     options = CritiqueOptions(
@@ -137,7 +137,7 @@ def run_sft_stage(ctx: StageContext) -> StageResult:
 
 def run_sample_stage(ctx: StageContext) -> StageResult:
     """Sample K responses per training prompt from the (SFT) policy."""
-    from rlaif.judge import GenerateOptions, run_generate
+    from rlaif.datagen import GenerateOptions, run_generate
 
     config, settings = ctx.config, ctx.config.stages.sample
     policy = current_policy(ctx)
@@ -198,7 +198,7 @@ def _check_gate(ctx: StageContext) -> dict[str, Any] | None:
 
 
 def _label_once(ctx: StageContext, strategy: Strategy, out: Path) -> dict[str, Any]:
-    from rlaif.judge import LabelOptions, run_labelling
+    from rlaif.datagen import LabelOptions, run_labelling
 
     config, settings = ctx.config, ctx.config.stages.label
     inputs: dict[str, Any] = {}

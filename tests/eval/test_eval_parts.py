@@ -15,21 +15,21 @@ from rlaif.eval.refusal import (
     is_lexical_refusal,
     parse_yes_no,
 )
-from rlaif.eval.store import JsonlStore
 from rlaif.models import get_model
+from rlaif.runs import ResultStore
 
 
 def test_store_resumes_after_a_truncated_line_and_redoes_changed_inputs(tmp_path: Path):
-    store = JsonlStore(tmp_path / "s.jsonl")
+    store = ResultStore(tmp_path / "s.jsonl")
     store.append([{"key": "a", "tag": "t1", "v": 1}, {"key": "b", "tag": "t1", "v": 2}])
     with (tmp_path / "s.jsonl").open("a") as handle:
         handle.write('{"key": "c", "ta')  # killed mid-line
-    reopened = JsonlStore(tmp_path / "s.jsonl")
+    reopened = ResultStore(tmp_path / "s.jsonl")
     assert set(reopened.rows) == {"a", "b"}
     assert reopened.missing(["a", "b", "c"], {"a": "t1", "b": "t2", "c": ""}) == ["b", "c"]
     reopened.append([{"key": "c", "v": 3}])
     assert (tmp_path / "s.jsonl").read_text().count("\n") == 3
-    assert JsonlStore(tmp_path / "s.jsonl").get("c") == {"key": "c", "v": 3}
+    assert ResultStore(tmp_path / "s.jsonl").get("c") == {"key": "c", "v": 3}
 
 
 def elo_gap(p: float) -> float:

@@ -12,7 +12,7 @@ from eval_helpers import ScriptedJudge, oracle, synthetic_pairs
 from rlaif.errors import RlaifError
 from rlaif.eval.agreement_run import AgreementSettings, JudgeSpec, run_agreement
 from rlaif.eval.gate import AgreementGateError, check_agreement_gate
-from rlaif.eval.store import JsonlStore
+from rlaif.runs import ResultStore
 
 
 def factory_for(judges: dict[str, ScriptedJudge]):
@@ -76,7 +76,7 @@ def test_rerun_resumes_without_asking_the_judge_again(pairs_file: Path, tmp_path
         assert {k: v for k, v in resumed.items() if k not in timing} == {
             k: v for k, v in row.items() if k not in timing
         }
-    assert len(JsonlStore(path).rows) == 24
+    assert len(ResultStore(path).rows) == 24
 
 
 def test_other_seed_in_the_same_folder_is_refused(pairs_file: Path, tmp_path: Path):

@@ -12,22 +12,20 @@ from judge_helpers import SAFE, UNSAFE, content_judge
 
 from rlaif.constitution import Constitution, load_constitution
 from rlaif.data.records import PairRecord
-from rlaif.judge import (
-    Critic,
+from rlaif.datagen import (
     CritiqueOptions,
     GenerateOptions,
     LabelOptions,
-    PairwiseJudge,
     run_critique,
     run_generate,
     run_labelling,
 )
+from rlaif.datagen.labeller import Labeller
+from rlaif.judge import Critic, PairwiseJudge
 from rlaif.judge.judgment import Judgment
-from rlaif.judge.labeller import Labeller
-from rlaif.judge.progress import LabelProgress
-from rlaif.judge.runner import Unit
 from rlaif.judge.sampling import SamplingSettings
 from rlaif.models import get_model
+from rlaif.runs import RunProgress, Unit
 
 STAB = [
     {
@@ -259,7 +257,7 @@ def test_the_labeller_passes_the_pair_category_to_a_judge_that_takes_it(
         progress=False,
     )
     model = get_model("fake/judge", choice_probs=content_judge())
-    labeller = Labeller(options, cai, model, None, LabelProgress(0, "t", enabled=False))
+    labeller = Labeller(options, cai, model, None, RunProgress(0, "t", enabled=False))
     judge = _CategoryJudge(model, cai)
     labeller.judge = judge
     pairs = [

@@ -16,7 +16,8 @@ import pytest
 
 from rlaif.constitution import Constitution
 from rlaif.data import load_preferences, load_prompts
-from rlaif.judge import Critic, LabelOptions, PairwiseJudge, run_labelling
+from rlaif.datagen import LabelOptions, run_labelling
+from rlaif.judge import Critic, PairwiseJudge
 from rlaif.judge.sampling import ContrastiveAffixes, SamplingSettings
 from rlaif.models import Model
 

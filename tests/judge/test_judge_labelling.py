@@ -10,8 +10,8 @@ from judge_helpers import SAFE, UNSAFE, block, content_judge, judge_prompt
 
 from rlaif.data import load_preferences
 from rlaif.data.manifest import SettingsMismatchError, read_manifest
+from rlaif.datagen import LabelOptions, run_labelling
 from rlaif.errors import ConfigError
-from rlaif.judge import LabelOptions, run_labelling
 from rlaif.models import get_model
 
 

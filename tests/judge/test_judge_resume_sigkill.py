@@ -16,7 +16,7 @@ RUNNER = textwrap.dedent(
     """
     import re, sys
     from pathlib import Path
-    from rlaif.judge import LabelOptions, run_labelling
+    from rlaif.datagen import LabelOptions, run_labelling
     from rlaif.models import get_model
 
     pairs, out, log = sys.argv[1:4]

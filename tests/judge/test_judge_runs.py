@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rlaif.judge import CritiqueOptions, GenerateOptions, run_critique, run_generate
+from rlaif.datagen import CritiqueOptions, GenerateOptions, run_critique, run_generate
 from rlaif.judge.sampling import SamplingSettings
 from rlaif.models import BackendError, get_model
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rlaif.judge.pairwise import Mode
 from rlaif.judge.sampling import ContrastiveAffixes, SamplingSettings
+from rlaif.runs import RunSummary
 
 
 class LabelOptions(BaseModel):
@@ -82,23 +83,9 @@ class LabelOptions(BaseModel):
     """Draw a progress bar."""
 
 
-class LabelSummary(BaseModel):
-    """What a labelling run did."""
+class LabelSummary(RunSummary):
+    """What a labelling run did (``calls`` counts judge and policy calls)."""
 
-    out: Path
-    """The preference file."""
-    manifest: Path
-    """Its manifest."""
-    counts: dict[str, int]
-    """Records and skipped records (by reason), over every run into ``out``."""
-    units: int
-    """Units of work (pairs or prompts) in the input."""
-    already_done: int
-    """Units found finished by an earlier run and not redone."""
-    calls: int
-    """Judge and policy calls this run (cache hits included)."""
-    cache_hits: int
-    """Calls served from the response cache."""
     cost_usd: float
     """Price of this run's calls."""
     consistency_rate: float | None
@@ -106,5 +93,3 @@ class LabelSummary(BaseModel):
     confirmation_rate: float | None = None
     """Share of judged revision/contrastive pairs on which the judge preferred the constructed
     better response by at least the tie margin (over every run into ``out``; None if none)."""
-    parquet: Path | None = None
-    """The Parquet copy, when asked for."""

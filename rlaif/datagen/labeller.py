@@ -9,13 +9,11 @@ from rlaif.constitution import Constitution, Principle
 from rlaif.data.jsonl import read_records
 from rlaif.data.loaders import load_candidates, load_pairs, load_prompts
 from rlaif.data.records import PairRecord, PromptRecord, SFTRecord, SkippedRecord
+from rlaif.datagen.label_options import LabelOptions
 from rlaif.errors import ConfigError
 from rlaif.judge.critic import Critic
 from rlaif.judge.judgment import Judgment
-from rlaif.judge.label_options import LabelOptions
 from rlaif.judge.pairwise import PairwiseJudge, pair_category
-from rlaif.judge.progress import LabelProgress
-from rlaif.judge.runner import Outputs, Unit
 from rlaif.judge.sampling import contrastive_responses, sample_responses
 from rlaif.judge.strategies import (
     constructed_preference,
@@ -27,6 +25,7 @@ from rlaif.judge.strategies import (
     with_category,
 )
 from rlaif.models import Model
+from rlaif.runs import Outputs, RunProgress, Unit
 
 
 class Labeller:
@@ -39,7 +38,7 @@ class Labeller:
         constitution: Constitution,
         judge_model: Model | None,
         policy_model: Model | None,
-        bar: LabelProgress,
+        bar: RunProgress,
     ):
         self.options = options
         self.constitution = constitution

@@ -6,19 +6,21 @@ preference file, its ``*.skipped.jsonl`` and ``*.judgments.jsonl`` side files an
 
 from __future__ import annotations
 
-import asyncio
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
 from rlaif.constitution import Constitution, load_constitution
+from rlaif.data.export import push_to_hub, write_parquet
+from rlaif.data.jsonl import iter_jsonl
+from rlaif.data.manifest import side_path
+from rlaif.datagen.label_options import LabelOptions, LabelSummary
+from rlaif.datagen.labeller import Labeller
 from rlaif.errors import ConfigError
-from rlaif.judge.label_options import LabelOptions, LabelSummary
-from rlaif.judge.labeller import Labeller
-from rlaif.judge.progress import LabelProgress
-from rlaif.judge.runner import Sink, begin_manifest, constitution_info, end_manifest, run_units
-from rlaif.models import Model, get_model
+from rlaif.models import Model, run_sync
+from rlaif.runs import ResumableJob, open_model
 
-__all__ = ["LabelOptions", "LabelSummary", "arun_labelling", "label_settings", "run_labelling"]
+__all__ = ["LabelOptions", "LabelSummary", "label_settings", "run_labelling", "run_labelling_async"]
 
 
 def _inputs(options: LabelOptions) -> str:
@@ -55,12 +57,6 @@ def label_settings(
     return settings
 
 
-def _model(name: str | None, given: Model | None) -> Model | None:
-    if given is not None:
-        return given
-    return get_model(name) if name else None
-
-
 def run_labelling(
     options: LabelOptions,
     *,
@@ -70,68 +66,55 @@ def run_labelling(
     """Run (or resume) a labelling job and return its summary.
 
     ``judge_model``/``policy_model`` replace the models named in ``options`` (for tests and for
-    callers holding a loaded model).
+    callers holding a loaded model; the caller keeps them open).
     """
-    return asyncio.run(arun_labelling(options, judge_model=judge_model, policy_model=policy_model))
+    return run_sync(
+        run_labelling_async(options, judge_model=judge_model, policy_model=policy_model)
+    )
 
 
-async def arun_labelling(
+async def run_labelling_async(
     options: LabelOptions,
     *,
     judge_model: Model | None = None,
     policy_model: Model | None = None,
 ) -> LabelSummary:
     """Async :func:`run_labelling`."""
-    from rlaif.data.export import push_to_hub, write_parquet
-
     source = _inputs(options)
     constitution = load_constitution(options.constitution)
     out = options.out.with_suffix(".jsonl") if options.out.suffix == ".parquet" else options.out
     needs_judge_model = options.strategy == "revision" and source != "sft"
     needs_judge_model = needs_judge_model or options.strategy == "judge" or options.confirm
-    judge = _model(options.judge, judge_model) if needs_judge_model else None
-    policy = _model(options.policy, policy_model) if source == "prompts" else None
-    bar = LabelProgress(0, f"label ({options.strategy})", enabled=options.progress)
-    labeller = Labeller(options, constitution, judge, policy, bar)
-    units = labeller.units(source)  # read the input before anything is written
-    bar.total = len(units)
-    manifest = begin_manifest(
-        out,
-        "preferences",
-        label_settings(options, constitution, source),
-        constitution=constitution_info(constitution),
-        judge=options.judge if judge is not None else None,
-        policy=options.policy,
+    job = ResumableJob(
+        out, "preferences", description=f"label ({options.strategy})", progress=options.progress
     )
-    sink = Sink(out)
-    try:
-        with bar:
-            already = await run_units(
-                units, labeller.work, sink, concurrency=options.concurrency, bar=bar
-            )
-        manifest_file = end_manifest(manifest, sink, bar)
-    finally:
-        sink.close()
-        for model, given in ((judge, judge_model), (policy, policy_model)):
-            if model is not None and given is None:
-                await model.aclose()
+    async with AsyncExitStack() as owned:
+        judge = await open_model(owned, judge_model, options.judge) if needs_judge_model else None
+        policy = None
+        if source == "prompts":  # _inputs checked that a policy is named
+            policy = await open_model(owned, policy_model, options.policy or "")
+        labeller = Labeller(options, constitution, judge, policy, job.progress)
+        units = labeller.units(source)  # read the input before anything is written
+        await job.run(
+            units,
+            labeller.work,
+            settings=label_settings(options, constitution, source),
+            concurrency=options.concurrency,
+            constitution=constitution.provenance(),
+            judge=options.judge if judge is not None else None,
+            policy=options.policy,
+        )
     parquet = None
     if options.format == "parquet" or options.out.suffix == ".parquet":
         parquet = write_parquet(out, "preferences")
     if options.push_to_hub:
         push_to_hub(out, options.push_to_hub, kind="preferences")
+    run = job.summary(units=len(units), parquet=parquet)
     return LabelSummary(
-        out=out,
-        manifest=manifest_file,
-        counts=manifest.counts,
-        units=len(units),
-        already_done=already,
-        calls=bar.calls,
-        cache_hits=bar.cache_hits,
-        cost_usd=bar.cost_usd,
-        consistency_rate=bar.consistency_rate,
+        **run.model_dump(),
+        cost_usd=job.tally.cost_usd,
+        consistency_rate=job.tally.consistency_rate,
         confirmation_rate=confirmation_rate(out, options.tie_margin),
-        parquet=parquet,
     )
 
 
@@ -139,9 +122,6 @@ def confirmation_rate(out: Path, tie_margin: float) -> float | None:
     """Share of judged revision/contrastive pairs in ``out`` and its skipped file on which the
     judge preferred the constructed better response by at least ``tie_margin`` (None if the judge
     confirmed or audited none)."""
-    from rlaif.data.jsonl import iter_jsonl
-    from rlaif.data.manifest import side_path
-
     agreed = judged = 0
     for path in (out, side_path(out, "skipped.jsonl")):
         if not path.exists():

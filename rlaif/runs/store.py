@@ -1,8 +1,9 @@
-"""Append-only JSONL files keyed by id, so long evaluations resume where a killed run stopped.
+"""Append-only JSONL results keyed by id, so long evaluations resume where a killed run stopped.
 
-Each line is one complete record with a ``key`` and a ``tag``; a rerun reads the complete lines,
-ignores a last line cut short by a killed process (and trims it before appending), and redoes a
-key whose stored tag differs from the current one (its inputs changed).
+Each line is one complete record with a ``key`` and a ``tag``; a rerun reads the complete lines
+(a last line cut short by a killed process is trimmed first, by the same
+:func:`~rlaif.data.jsonl.repair_tail` the dataset writers use) and redoes a key whose stored tag
+differs from the current one (its inputs changed).
 """
 
 from __future__ import annotations
@@ -12,26 +13,25 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from rlaif.data.jsonl import repair_tail
 
-class JsonlStore:
+
+class ResultStore:
     """Records by key in ``path``; :meth:`append` writes and flushes whole lines."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.rows: dict[str, dict[str, Any]] = {}
-        if self.path.is_file():
-            data = self.path.read_bytes()
-            if data and not data.endswith(b"\n"):
-                # A line cut short by a killed process: drop it, that item is redone.
-                data = data[: data.rfind(b"\n") + 1]
-                self.path.write_bytes(data)
-            for line in data.decode("utf-8").splitlines():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(row, dict) and "key" in row:
-                    self.rows[str(row["key"])] = row
+        if not self.path.is_file():
+            return
+        repair_tail(self.path)
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(row, dict) and "key" in row:
+                self.rows[str(row["key"])] = row
 
     def get(self, key: str, tag: str = "") -> dict[str, Any] | None:
         """The stored record for ``key`` when its tag matches, else ``None``."""

@@ -1,0 +1,94 @@
+"""``rlaif generate``: sample K responses per prompt into a candidates file, resumably.
+
+Prompts already written are skipped, failures go to a ``*.skipped.jsonl`` side file, and a
+manifest records the settings (a rerun with other settings is refused).
+"""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rlaif.data.loaders import load_prompts
+from rlaif.data.records import CandidateRecord, PromptRecord, SkippedRecord
+from rlaif.judge.sampling import SamplingSettings, sample_responses
+from rlaif.models import Model, run_sync
+from rlaif.runs import Outputs, ResumableJob, RunSummary, Unit, open_model
+
+
+class GenerateOptions(BaseModel):
+    """Everything ``rlaif generate`` needs."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    model: str
+    """``provider/model`` of the policy."""
+    prompts: str
+    """Prompt set: a path or a built-in name (``red_team_train``, ...)."""
+    out: Path
+    """Candidates file to write (``{"id", "prompt", "responses", "model"}`` per line)."""
+    sampling: SamplingSettings = Field(default_factory=SamplingSettings)
+    """K, temperature, token budget and seed."""
+    limit: int | None = Field(default=None, ge=1)
+    """Use only the first N prompts."""
+    concurrency: int = Field(default=8, ge=1)
+    """Prompts in flight at once."""
+    progress: bool = True
+    """Draw a progress bar."""
+
+
+def skipped_prompt(prompt: PromptRecord, reason: str, strategy: str) -> SkippedRecord:
+    """The skipped-file record of a prompt that failed, with why."""
+    return SkippedRecord(id=prompt.id, prompt=prompt.prompt, reason=reason, strategy=strategy)
+
+
+def run_generate(options: GenerateOptions, *, model: Model | None = None) -> RunSummary:
+    """Sample ``sampling.n`` responses per prompt into ``out`` (resumable)."""
+    return run_sync(run_generate_async(options, model=model))
+
+
+async def run_generate_async(options: GenerateOptions, *, model: Model | None = None) -> RunSummary:
+    """Async :func:`run_generate`; ``model`` replaces the one named in ``options`` (the caller
+    keeps it open)."""
+    prompts = load_prompts(options.prompts)[: options.limit]
+    settings = options.model_dump(mode="json", exclude={"out", "concurrency", "progress", "limit"})
+    job = ResumableJob(
+        options.out,
+        "candidates",
+        description="generate",
+        progress=options.progress,
+        judgments=False,
+    )
+    async with AsyncExitStack() as owned:
+        policy = await open_model(owned, model, options.model)
+
+        async def work(unit: Unit) -> Outputs:
+            prompt: PromptRecord = unit.payload
+            try:
+                completions = await sample_responses(
+                    policy, prompt.prompt, prompt.id, options.sampling
+                )
+            except Exception as error:  # recorded, and the run goes on
+                reason = f"failed: {type(error).__name__}: {error}"
+                return Outputs(records=[skipped_prompt(prompt, reason, "generate")])
+            job.progress.add_calls(len(completions), sum(int(c.cached) for c in completions))
+            record = CandidateRecord(
+                id=prompt.id,
+                prompt=prompt.prompt,
+                responses=[c.text for c in completions],
+                model=options.model,
+                metadata={
+                    "category": prompt.category,
+                    "finish_reasons": [c.finish_reason for c in completions],
+                    "temperature": options.sampling.temperature,
+                },
+            )
+            return Outputs(records=[record])
+
+        units = [Unit([p.id], p) for p in prompts]
+        await job.run(
+            units, work, settings=settings, concurrency=options.concurrency, policy=options.model
+        )
+    return job.summary(units=len(prompts))

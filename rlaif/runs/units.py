@@ -1,0 +1,79 @@
+"""The resumable, ordered, concurrent loop behind ``rlaif generate``, ``critique`` and ``label``.
+
+Work is split into units (a prompt, or a pair); each unit knows the ids of the records it will
+write. Units whose ids are all in the output (or its side file of skipped items) are not run
+again. Units run ``concurrency`` at a time, but their records are written strictly in input
+order, so an interrupted and resumed run leaves exactly the file an uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from rlaif.data.records import SkippedRecord
+from rlaif.runs.progress import RunProgress
+
+if TYPE_CHECKING:
+    from rlaif.runs.sink import Sink
+
+
+@dataclass
+class Unit:
+    """One piece of work and the ids of the records it writes."""
+
+    ids: list[str]
+    """Record ids this unit produces (in the main file or the skipped file)."""
+    payload: Any
+    """What the worker needs (a prompt record, a pair, ...)."""
+
+
+@dataclass
+class Outputs:
+    """What one unit produced, in the order it is written."""
+
+    records: list[BaseModel | SkippedRecord] = field(default_factory=list)
+    """Main-file records and skipped records, in id order."""
+    judgments: list[BaseModel] = field(default_factory=list)
+    """Judgments behind the records (written first, to ``*.judgments.jsonl``)."""
+
+
+Worker = Callable[[Unit], Awaitable[Outputs]]
+"""Turns one unit into its outputs (failures become skipped records, not exceptions)."""
+
+
+async def run_units(
+    units: Sequence[Unit],
+    work: Worker,
+    sink: Sink,
+    *,
+    concurrency: int,
+    bar: RunProgress,
+) -> int:
+    """Run the units not yet done and write their outputs in input order; returns how many
+    units were already done."""
+    pending = [unit for unit in units if not sink.done(unit.ids)]
+    already = len(units) - len(pending)
+    bar.advance(already)
+    results: dict[int, Outputs] = {}
+    next_index = 0
+    queue = iter(enumerate(pending))
+
+    def flush() -> None:
+        nonlocal next_index
+        while next_index in results:
+            sink.emit(results.pop(next_index))
+            next_index += 1
+            bar.advance()
+
+    async def worker() -> None:
+        for index, unit in queue:
+            results[index] = await work(unit)
+            flush()
+
+    await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(pending))))))
+    return already
