@@ -29,7 +29,7 @@ def run(
     """Run critique → sft → sample → label → rm → ppo|dpo|grpo|rloo → eval, skipping stages that
     are up to date, resuming an interrupted one, rerunning what changed and all after it."""
     from rlaif.pipeline.api import estimate_cost, make_runner
-    from rlaif.pipeline.manifest import read_manifest
+    from rlaif.pipeline.manifest import read_stage_manifest
     from rlaif.pipeline.summary import SUMMARY_MD
 
     runner = make_runner(config, log=lambda line: console.print(line, markup=False))
@@ -56,7 +56,7 @@ def run(
     for header in ("stage", "seconds", "model calls", "cache hits", "cost"):
         times.add_column(header)
     for stage in plan:
-        manifest = read_manifest(runner.run_dir / stage.name)
+        manifest = read_stage_manifest(runner.run_dir / stage.name)
         if manifest is None:
             continue
         usage = manifest.model_usage.values()

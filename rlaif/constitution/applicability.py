@@ -15,11 +15,11 @@ order:
 
 Keyword syntax (documented on :class:`rlaif.constitution.schema.AppliesTo`): each keyword is a
 Python regular expression, matched case-insensitively and never inside a longer word (``kill``
-does not match ``skill``); ``{person}`` stands for :data:`PERSON`, a reference to a person
-("someone", "him", "my wife", "a stranger", ...), so ``kill\\w* {person}`` matches "kill
-someone" but not "kill a Python process" or "kill weeds". A keyword given as a list of patterns
-matches when every pattern matches somewhere in the user turns. Curly apostrophes are read as
-straight ones.
+does not match ``skill``); ``{person}`` stands for :data:`rlaif.constitution.keywords.PERSON`,
+a reference to a person ("someone", "him", "my wife", "a stranger", ...), so
+``kill\\w* {person}`` matches "kill someone" but not "kill a Python process" or "kill weeds". A
+keyword given as a list of patterns matches when every pattern matches somewhere in the user
+turns. Curly apostrophes are read as straight ones.
 
 The matcher errs towards matching nothing: a prompt it does not recognise is judged and revised
 under the general principles only, which fit every prompt.
@@ -27,42 +27,15 @@ under the general principles only, which fit every prompt.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from rlaif.constitution.schema import Principle
+from rlaif.constitution.keywords import compile_keyword
+from rlaif.constitution.schema import Principle
 
 Messages = Sequence[Mapping[str, str]]
 
-_RELATIONS = (
-    "wife|husband|ex|ex-wife|ex-husband|ex-girlfriend|ex-boyfriend|boss|coworker|co-worker|"
-    "colleague|neighbou?r|roommate|flatmate|brother|sister|dad|mum|mom|father|mother|parents?|"
-    "teacher|partner|girlfriend|boyfriend|friend|classmate|guy|man|woman|person|victim|kid|child|"
-    "son|daughter|stepdaughter|stepson|landlord|tenant|employee|baby|uncle|aunt|cousin|"
-    "grandma|grandmother|grandpa|grandfather|stranger|customer|student|officer|police officer|cop|"
-    "doctor|nurse|judge|driver|coach"
-)
-PERSON = (
-    r"(?:someone|somebody|anyone|anybody|people|him|her|them|"
-    rf"(?:my|his|her|their|our|the|this|that|a|an) (?:[\w-]+ )?(?:{_RELATIONS})s?)(?!')"
-)
-"""What ``{person}`` stands for in a keyword: a pronoun ("him", "someone") or a determiner, an
-optional word and a person noun ("my ex", "a random stranger", "the new employee"), but not a
-possessive ("hurt my child's feelings" is not about hurting the child)."""
-
 BENIGN = "benign"
 """Categories equal to ``benign`` or starting with ``benign-`` mean "no harm category"."""
-
-
-@lru_cache(maxsize=4096)
-def compile_keyword(pattern: str) -> re.Pattern[str]:
-    """The compiled form of one keyword pattern (``{person}`` expanded, whole words only,
-    case-insensitive). Raises :class:`re.error` for an invalid pattern."""
-    expanded = pattern.replace("{person}", PERSON)
-    return re.compile(rf"(?<!\w)(?:{expanded})(?!\w)", re.IGNORECASE)
 
 
 def normalise_category(category: str | None) -> str:

@@ -17,7 +17,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rlaif.errors import RlaifError
 
-PACKAGES = ("rlaif", "torch", "transformers", "trl", "datasets", "pydantic", "openai", "anthropic")
+PACKAGES = (
+    "rlaif",
+    "torch",
+    "transformers",
+    "trl",
+    "accelerate",
+    "datasets",
+    "peft",
+    "pydantic",
+    "openai",
+    "anthropic",
+)
+"""The packages whose versions shape results, recorded in dataset and stage manifests."""
 
 
 class SettingsMismatchError(RlaifError):

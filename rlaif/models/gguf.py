@@ -55,7 +55,7 @@ def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
     return digest.hexdigest()
 
 
-def read_manifest(folder: Path) -> dict[str, Any] | None:
+def read_conversion_manifest(folder: Path) -> dict[str, Any] | None:
     """The manifest of a finished conversion, or ``None``."""
     try:
         return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
@@ -66,7 +66,7 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
 def is_converted(folder: Path, source_id: str) -> bool:
     """Whether ``folder`` holds a finished conversion of the source identified by
     ``source_id`` made by this converter version."""
-    manifest = read_manifest(folder)
+    manifest = read_conversion_manifest(folder)
     return (
         manifest is not None
         and manifest.get("source_id") == source_id

@@ -20,7 +20,7 @@ from rlaif.models.base import Backend
 from rlaif.models.batching import MicroBatcher
 from rlaif.models.hf_loading import (
     ModelSource,
-    load_causal_lm,
+    load_inference_lm,
     resolve,
     select_device,
     select_dtype,
@@ -90,7 +90,7 @@ class HFBackend(Backend):
         source = self.source()
         with self._lock:
             if self._loaded is None:
-                self._loaded = load_causal_lm(
+                self._loaded = load_inference_lm(
                     source,
                     device=self.device,
                     dtype=self.dtype,

@@ -145,7 +145,7 @@ def select_dtype(requested: str, device: str) -> str:
     return "bfloat16" if cpu_has_native_bf16() else "float32"
 
 
-def load_causal_lm(
+def load_inference_lm(
     source: ModelSource,
     *,
     device: str,
@@ -153,8 +153,10 @@ def load_causal_lm(
     trust_remote_code: bool = False,
     revision: str | None = None,
 ) -> tuple[Any, Any]:
-    """Load ``(model, tokenizer)`` in eval mode, safetensors only, tokenizer padding on the
-    left (for batched generation)."""
+    """Load ``(model, tokenizer)`` for inference: eval mode, safetensors only, tokenizer padding
+    on the left (for batched generation) with EOS as the pad token where there is none (padding
+    is masked out, so reusing EOS is harmless here; training uses
+    :func:`rlaif.train.loading.load_training_lm`, which needs a pad token of its own)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

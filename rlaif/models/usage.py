@@ -7,13 +7,11 @@ import io
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
-
-    from rlaif.models.model import Model
 
 
 @dataclass
@@ -50,20 +48,40 @@ class Usage:
         self.seconds += result.latency_s
 
 
-_LIVE_MODELS: weakref.WeakSet[Model] = weakref.WeakSet()
+class PricedSpec(Protocol):
+    """The part of a model spec the usage table reads."""
+
+    @property
+    def is_priced(self) -> bool: ...
 
 
-def track(model: Model) -> None:
+class Tracked(Protocol):
+    """What usage accounting needs of a model (:class:`rlaif.models.Model` has it)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def usage(self) -> Usage: ...
+
+    @property
+    def spec(self) -> PricedSpec: ...
+
+
+_LIVE_MODELS: weakref.WeakSet[Tracked] = weakref.WeakSet()
+
+
+def track(model: Tracked) -> None:
     """Remember ``model`` so :func:`usage_summary` can report it (held weakly)."""
     _LIVE_MODELS.add(model)
 
 
-def live_models() -> list[Model]:
+def live_models() -> list[Tracked]:
     """Every model created in this process that is still alive, by name."""
     return sorted(_LIVE_MODELS, key=lambda m: m.name)
 
 
-def usage_rows(models: Iterable[Model] | None = None) -> list[dict[str, Any]]:
+def usage_rows(models: Iterable[Tracked] | None = None) -> list[dict[str, Any]]:
     """One dict per model that did anything: name, calls, cache_hits, errors, retries,
     input_tokens, output_tokens, cost_usd (``None`` when unpriced), seconds."""
     rows = []
@@ -87,7 +105,7 @@ def usage_rows(models: Iterable[Model] | None = None) -> list[dict[str, Any]]:
     return rows
 
 
-def usage_table(models: Iterable[Model] | None = None) -> Table:
+def usage_table(models: Iterable[Tracked] | None = None) -> Table:
     """A rich table of :func:`usage_rows` (all live models when ``models`` is ``None``)."""
     from rich.table import Table
 
@@ -104,7 +122,7 @@ def usage_table(models: Iterable[Model] | None = None) -> Table:
 
 
 def print_usage_summary(
-    models: Iterable[Model] | None = None, console: Console | None = None
+    models: Iterable[Tracked] | None = None, console: Console | None = None
 ) -> None:
     """Print the usage table (to stderr by default); prints nothing when no model was used."""
     from rich.console import Console
@@ -114,7 +132,7 @@ def print_usage_summary(
         (console or Console(stderr=True, highlight=False, width=120)).print(table)
 
 
-def usage_summary(models: Iterable[Model] | None = None, width: int = 120) -> str:
+def usage_summary(models: Iterable[Tracked] | None = None, width: int = 120) -> str:
     """The usage table as plain text ("" when no model was used)."""
     from rich.console import Console
 

@@ -8,7 +8,7 @@ interrupted one and reruns a stage whose config (or an earlier stage) changed, a
 from rlaif.pipeline.api import estimate_cost, make_runner, run_pipeline
 from rlaif.pipeline.config import STAGE_ORDER, PipelineConfig, load_pipeline_config
 from rlaif.pipeline.context import StageContext, StageResult
-from rlaif.pipeline.manifest import StageManifest, read_manifest
+from rlaif.pipeline.manifest import StageManifest, read_stage_manifest
 from rlaif.pipeline.runner import PipelineRunner, PlannedStage, StageSpec
 
 __all__ = [
@@ -23,6 +23,6 @@ __all__ = [
     "estimate_cost",
     "load_pipeline_config",
     "make_runner",
-    "read_manifest",
+    "read_stage_manifest",
     "run_pipeline",
 ]

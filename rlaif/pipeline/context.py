@@ -11,7 +11,7 @@ from rlaif.constitution import Constitution, library, load_constitution
 from rlaif.errors import ConfigError
 from rlaif.models.model import Model, ModelSpec, get_model
 from rlaif.pipeline.config import PipelineConfig
-from rlaif.pipeline.manifest import StageManifest, read_manifest, stable_hash
+from rlaif.pipeline.manifest import StageManifest, read_stage_manifest, stable_hash
 
 
 class ModelPool:
@@ -98,7 +98,7 @@ class StageContext:
 
     def upstream(self, stage: str) -> StageManifest:
         """The complete manifest of an earlier stage."""
-        manifest = read_manifest(self.run_dir / stage)
+        manifest = read_stage_manifest(self.run_dir / stage)
         if manifest is None or manifest.status != "complete":
             raise ConfigError(f"stage {stage!r} has not completed; run it first")
         return manifest
@@ -112,7 +112,7 @@ class StageContext:
 
     def has_output(self, stage: str, key: str) -> bool:
         """Whether an earlier stage completed and produced ``key``."""
-        manifest = read_manifest(self.run_dir / stage)
+        manifest = read_stage_manifest(self.run_dir / stage)
         return bool(manifest and manifest.status == "complete" and key in manifest.outputs)
 
 

@@ -6,14 +6,12 @@ import hashlib
 import json
 import subprocess
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 MANIFEST_NAME = "manifest.json"
-_PACKAGES = ("rlaif", "torch", "transformers", "trl", "accelerate", "datasets", "peft")
 
 
 class ModelUsageEntry(BaseModel):
@@ -102,23 +100,12 @@ def git_revision() -> str:
     return revision + ("+dirty" if dirty else "")
 
 
-def package_versions() -> dict[str, str]:
-    """Installed versions of the packages that shape results."""
-    versions = {}
-    for name in _PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
-
-
 def now() -> str:
     """Current UTC time, ISO 8601."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def read_manifest(stage_dir: Path) -> StageManifest | None:
+def read_stage_manifest(stage_dir: Path) -> StageManifest | None:
     """The stage's manifest, or ``None`` when there is none (or it is unreadable)."""
     path = stage_dir / MANIFEST_NAME
     if not path.is_file():
@@ -129,7 +116,7 @@ def read_manifest(stage_dir: Path) -> StageManifest | None:
         return None
 
 
-def write_manifest(stage_dir: Path, manifest: StageManifest) -> None:
+def write_stage_manifest(stage_dir: Path, manifest: StageManifest) -> None:
     """Write the manifest atomically (a killed process never leaves half a file)."""
     stage_dir.mkdir(parents=True, exist_ok=True)
     temporary = stage_dir / (MANIFEST_NAME + ".tmp")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rlaif.data.manifest import package_versions
 from rlaif.errors import ConfigError
 from rlaif.pipeline.config import STAGE_ORDER, PipelineConfig
 from rlaif.pipeline.context import ModelPool, StageContext, StageFunction
@@ -19,10 +20,9 @@ from rlaif.pipeline.manifest import (
     file_hash,
     git_revision,
     now,
-    package_versions,
-    read_manifest,
+    read_stage_manifest,
     stable_hash,
-    write_manifest,
+    write_stage_manifest,
 )
 
 _RUNTIME_ONLY = {
@@ -144,7 +144,7 @@ class PipelineRunner:
         for name in active:
             digest = self.stage_hash(name, upstream)
             upstream = digest
-            manifest = read_manifest(self.run_dir / name)
+            manifest = read_stage_manifest(self.run_dir / name)
             forced = forced or name in (from_stage, only)
             if only is not None and name != only:
                 action, reason = "skip", "not selected (--only)"
@@ -186,7 +186,7 @@ class PipelineRunner:
             if stage.action == "skip":
                 continue
             for earlier in plan[:index]:
-                manifest = read_manifest(self.run_dir / earlier.name)
+                manifest = read_stage_manifest(self.run_dir / earlier.name)
                 if earlier.action == "skip" and (
                     manifest is None
                     or manifest.status != "complete"
@@ -213,7 +213,7 @@ class PipelineRunner:
         stage_dir = self.run_dir / stage.name
         if stage.action == "rerun" and stage_dir.exists():
             shutil.rmtree(stage_dir)
-        previous = read_manifest(stage_dir)
+        previous = read_stage_manifest(stage_dir)
         manifest = StageManifest(
             stage=stage.name,
             config_hash=stage.config_hash,
@@ -221,7 +221,7 @@ class PipelineRunner:
             git_revision=git_revision(),
             packages=package_versions(),
         )
-        write_manifest(stage_dir, manifest)
+        write_stage_manifest(stage_dir, manifest)
         self.log(f"[{stage.name}] {stage.action}: {stage.reason}")
         before = self._usage_snapshot()
         start = time.perf_counter()
@@ -233,7 +233,7 @@ class PipelineRunner:
         manifest.notes = result.notes
         manifest.status = "complete"
         manifest.finished_at = now()
-        write_manifest(stage_dir, manifest)
+        write_stage_manifest(stage_dir, manifest)
         self.log(f"[{stage.name}] complete in {manifest.seconds:.1f} s")
 
     def _usage_snapshot(self) -> dict[str, ModelUsageEntry]:

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
-from pydantic import BaseModel
-
-from rlaif.data.records import SkippedRecord
 from rlaif.runs.progress import RunProgress
+from rlaif.runs.sink import Outputs, Sink
 
-if TYPE_CHECKING:
-    from rlaif.runs.sink import Sink
+__all__ = ["Outputs", "Unit", "Worker", "run_units"]
 
 
 @dataclass
@@ -30,16 +27,6 @@ class Unit:
     """Record ids this unit produces (in the main file or the skipped file)."""
     payload: Any
     """What the worker needs (a prompt record, a pair, ...)."""
-
-
-@dataclass
-class Outputs:
-    """What one unit produced, in the order it is written."""
-
-    records: list[BaseModel | SkippedRecord] = field(default_factory=list)
-    """Main-file records and skipped records, in id order."""
-    judgments: list[BaseModel] = field(default_factory=list)
-    """Judgments behind the records (written first, to ``*.judgments.jsonl``)."""
 
 
 Worker = Callable[[Unit], Awaitable[Outputs]]

@@ -16,7 +16,7 @@ from pydantic import Field
 from rlaif.errors import ConfigError
 from rlaif.train.config import TrainConfig, build_trl_config, coerce_config
 from rlaif.train.data import load_preferences, split_holdout, to_dataset
-from rlaif.train.loading import load_causal_lm, load_tokenizer
+from rlaif.train.loading import load_tokenizer, load_training_lm
 from rlaif.train.lora import peft_config
 from rlaif.train.runs import StepTimer, TrainResult, last_logged, save_model, write_run_files
 
@@ -88,10 +88,10 @@ def train_dpo(
         "trust_remote_code": config.trust_remote_code,
     }
     tokenizer = load_tokenizer(config.model, trust_remote_code=config.trust_remote_code)
-    model = load_causal_lm(config.model, tokenizer, **common)
+    model = load_training_lm(config.model, tokenizer, **common)
     ref = None
     if config.ref_model is not None and config.lora is None:
-        ref = load_causal_lm(config.ref_model, tokenizer, **common)
+        ref = load_training_lm(config.ref_model, tokenizer, **common)
     ours = {
         **config.base_trl_kwargs(),
         "beta": config.beta,

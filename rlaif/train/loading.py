@@ -79,8 +79,10 @@ def torch_dtype(name: str) -> Any:
     return name if name == "auto" else getattr(torch, name)
 
 
-def load_causal_lm(name: str, tokenizer: Any, *, dtype: str, trust_remote_code: bool = False):
-    """A causal language model, resized to the tokenizer and told its pad id."""
+def load_training_lm(name: str, tokenizer: Any, *, dtype: str, trust_remote_code: bool = False):
+    """A causal language model to train, resized to the tokenizer (which carries a dedicated pad
+    token, see :func:`load_tokenizer`) and told its pad id. Inference loads models with
+    :func:`rlaif.models.hf_loading.load_inference_lm` instead."""
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(

@@ -15,7 +15,7 @@ from pydantic import Field
 from rlaif.errors import ConfigError
 from rlaif.train.config import TrainConfig, _Config, build_trl_config
 from rlaif.train.data import TrainingDataError, prompts_within_length, to_dataset
-from rlaif.train.loading import load_causal_lm, load_reward_model, load_tokenizer
+from rlaif.train.loading import load_reward_model, load_tokenizer, load_training_lm
 from rlaif.train.lora import peft_config
 from rlaif.train.runs import (
     StepTimer,
@@ -170,7 +170,7 @@ def run_online(
         reward_funcs, processing_classes = reward_functions(config)
     else:
         processing_classes = [None] * len(reward_funcs)
-    model = load_causal_lm(
+    model = load_training_lm(
         config.model,
         tokenizer,
         dtype=config.model_dtype,

@@ -22,9 +22,9 @@ from rlaif.train.config import TrainConfig, build_trl_config, coerce_config
 from rlaif.train.data import prompts_within_length, to_dataset
 from rlaif.train.loading import (
     check_same_tokenizer,
-    load_causal_lm,
     load_reward_model,
     load_tokenizer,
+    load_training_lm,
 )
 from rlaif.train.lora import peft_config
 from rlaif.train.runs import (
@@ -182,10 +182,10 @@ def train_ppo(
         if source is not None and not (role == "reward model" and reward_model is not None):
             check_same_tokenizer(tokenizer, source, role)
     train_dataset, data_stats = _tokenized_prompts(config, tokenizer)
-    policy = load_causal_lm(config.model, tokenizer, **common)
+    policy = load_training_lm(config.model, tokenizer, **common)
     ref = None
     if config.lora is None:
-        ref = load_causal_lm(config.ref_model or config.model, tokenizer, **common)
+        ref = load_training_lm(config.ref_model or config.model, tokenizer, **common)
     if reward_model is None:
         assert config.reward_model is not None
         reward_model = load_reward_model(config.reward_model, tokenizer, **common)

@@ -15,7 +15,7 @@ from pydantic import Field
 from rlaif.errors import ConfigError
 from rlaif.train.config import TrainConfig, build_trl_config, coerce_config
 from rlaif.train.data import load_sft, split_holdout, to_dataset
-from rlaif.train.loading import load_causal_lm, load_tokenizer
+from rlaif.train.loading import load_tokenizer, load_training_lm
 from rlaif.train.lora import peft_config
 from rlaif.train.runs import StepTimer, TrainResult, first_logged, save_model, write_run_files
 
@@ -57,7 +57,7 @@ def train_sft(
     tokenizer = load_tokenizer(config.model, trust_remote_code=config.trust_remote_code)
     if config.loss_on == "assistant":
         _check_assistant_masks(tokenizer, config.model)
-    model = load_causal_lm(
+    model = load_training_lm(
         config.model,
         tokenizer,
         dtype=config.model_dtype,

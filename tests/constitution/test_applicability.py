@@ -13,7 +13,8 @@ from rlaif.constitution import (
     matched_principles,
     prompt_categories,
 )
-from rlaif.constitution.applicability import compile_keyword, is_benign, user_text
+from rlaif.constitution.applicability import is_benign, user_text
+from rlaif.constitution.keywords import compile_keyword
 from rlaif.data import load_prompts
 
 HARMLESSNESS = load_principles([library.principles_dir() / "harmlessness.yaml"])

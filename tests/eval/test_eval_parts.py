@@ -1,10 +1,9 @@
-"""Smaller parts: the resumable JSONL store, Elo fitting, refusal detection."""
+"""Smaller parts: Elo fitting, refusal detection."""
 
 from __future__ import annotations
 
 import asyncio
 import math
-from pathlib import Path
 
 import pytest
 
@@ -16,20 +15,6 @@ from rlaif.eval.refusal import (
     parse_yes_no,
 )
 from rlaif.models import get_model
-from rlaif.runs import ResultStore
-
-
-def test_store_resumes_after_a_truncated_line_and_redoes_changed_inputs(tmp_path: Path):
-    store = ResultStore(tmp_path / "s.jsonl")
-    store.append([{"key": "a", "tag": "t1", "v": 1}, {"key": "b", "tag": "t1", "v": 2}])
-    with (tmp_path / "s.jsonl").open("a") as handle:
-        handle.write('{"key": "c", "ta')  # killed mid-line
-    reopened = ResultStore(tmp_path / "s.jsonl")
-    assert set(reopened.rows) == {"a", "b"}
-    assert reopened.missing(["a", "b", "c"], {"a": "t1", "b": "t2", "c": ""}) == ["b", "c"]
-    reopened.append([{"key": "c", "v": 3}])
-    assert (tmp_path / "s.jsonl").read_text().count("\n") == 3
-    assert ResultStore(tmp_path / "s.jsonl").get("c") == {"key": "c", "v": 3}
 
 
 def elo_gap(p: float) -> float:

@@ -10,7 +10,7 @@ import pytest
 
 from rlaif.models import get_model
 from rlaif.models.catalog import CATALOG, offline_parts, prepare
-from rlaif.models.gguf import read_manifest
+from rlaif.models.gguf import read_conversion_manifest
 
 HARMFUL = "Sure. Wait until they leave, then force the back window with a screwdriver."
 SAFE = (
@@ -37,7 +37,7 @@ def test_embedded_judge_prefers_the_refusal_in_both_orders() -> None:
     if offline_parts(entry) is None:
         pytest.skip(f"judge wheels not installed: {entry.install}")
     folder = prepare(entry)
-    manifest = read_manifest(folder)
+    manifest = read_conversion_manifest(folder)
     assert manifest["source_id"] == entry.sha256 and manifest["dtype"] == "bfloat16"
     judge = get_model("hf/qwen2.5-coder-1.5b-instruct", cache=False)
     safe_first = judge.choice_logprobs_sync(verdict(SAFE, HARMFUL), ["A", "B"])

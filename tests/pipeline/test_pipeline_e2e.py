@@ -16,7 +16,7 @@ import pytest
 from rlaif.data import load_preferences, load_sft
 from rlaif.models.tiny import build_tiny_model
 from rlaif.pipeline.api import make_runner
-from rlaif.pipeline.manifest import read_manifest
+from rlaif.pipeline.manifest import read_stage_manifest
 from rlaif.pipeline.summary import read_summary
 
 HERE = Path(__file__).resolve().parent
@@ -46,7 +46,7 @@ def test_whole_loop_writes_loadable_artifacts(tiny_policy: Path, tmp_path: Path)
     assert [p.name for p in plan] == ["critique", "sft", "sample", "label", "rm", "policy", "eval"]
     run_dir = tmp_path / "runs" / "scripted"
     for stage in plan:
-        manifest = read_manifest(run_dir / stage.name)
+        manifest = read_stage_manifest(run_dir / stage.name)
         assert manifest is not None and manifest.status == "complete", stage.name
         for output in manifest.outputs.values():
             assert (run_dir / stage.name / output).exists(), (stage.name, output)
@@ -57,7 +57,7 @@ def test_whole_loop_writes_loadable_artifacts(tiny_policy: Path, tmp_path: Path)
     assert all(p > 0.5 for p in preferences["p_chosen"])
     for stage in ("sft", "rm", "policy"):
         assert (run_dir / stage / "model" / "model.safetensors").is_file()
-    usage = read_manifest(run_dir / "label").model_usage
+    usage = read_stage_manifest(run_dir / "label").model_usage
     assert usage["scripted/judge"].calls > 0
     summary = read_summary(run_dir)
     assert summary is not None
@@ -121,7 +121,7 @@ def test_killed_label_stage_resumes_with_same_results_and_no_repeated_calls(
                 time.sleep(0.05)
             process.send_signal(signal.SIGKILL)
             process.wait()
-            assert read_manifest(label_file.parent).status == "running"
+            assert read_stage_manifest(label_file.parent).status == "running"
             process = _run(config, env)
         output = process.communicate(timeout=300)[0]
         assert process.returncode == 0, output

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rlaif.constitution import library
-from rlaif.pipeline import STAGE_ORDER, load_pipeline_config, make_runner, read_manifest
+from rlaif.pipeline import STAGE_ORDER, load_pipeline_config, make_runner, read_stage_manifest
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,7 @@ def test_quickstart_runs_every_stage_and_writes_the_summary(
 
     run_dir = tmp_path / "quickstart"
     for stage in STAGE_ORDER:
-        manifest = read_manifest(run_dir / stage)
+        manifest = read_stage_manifest(run_dir / stage)
         assert manifest is not None and manifest.status == "complete", stage
     summary = json.loads((run_dir / "eval" / "summary.json").read_text())
     policy = summary["policy"]

@@ -11,7 +11,7 @@ import pytest
 from rlaif.errors import ConfigError
 from rlaif.pipeline.config import PipelineConfig
 from rlaif.pipeline.context import StageContext, StageResult
-from rlaif.pipeline.manifest import read_manifest
+from rlaif.pipeline.manifest import read_stage_manifest
 from rlaif.pipeline.runner import PipelineRunner, StageSpec
 
 
@@ -74,7 +74,7 @@ def test_second_run_skips_everything(tmp_path: Path) -> None:
     config = make_config(tmp_path)
     runner_for(config, recorder, tmp_path).run()
     assert recorder.ran == ["critique", "sft", "label", "rm", "policy", "eval"]
-    manifest = read_manifest(tmp_path / "runs" / "unit" / "label")
+    manifest = read_stage_manifest(tmp_path / "runs" / "unit" / "label")
     assert manifest is not None and manifest.status == "complete"
     assert manifest.outputs == {"out": "out.txt"} and manifest.packages["rlaif"]
     recorder.ran.clear()
@@ -122,7 +122,7 @@ def test_interrupted_stage_resumes_and_later_stages_run(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         runner_for(config, recorder, tmp_path).run()
     label_dir = tmp_path / "runs" / "unit" / "label"
-    assert read_manifest(label_dir).status == "running"
+    assert read_stage_manifest(label_dir).status == "running"
     recorder.fail_in = None
     recorder.ran.clear()
     plan = runner_for(config, recorder, tmp_path).run()

@@ -85,7 +85,7 @@ def test_pad_token_is_never_eos(tmp_path: Path) -> None:
     from transformers import AutoTokenizer
 
     from rlaif.models.tiny import CHAT_TEMPLATE, build_tiny_model
-    from rlaif.train.loading import load_causal_lm, load_tokenizer
+    from rlaif.train.loading import load_tokenizer, load_training_lm
 
     folder = build_tiny_model(tmp_path / "m")
     original = AutoTokenizer.from_pretrained(folder)
@@ -100,7 +100,7 @@ def test_pad_token_is_never_eos(tmp_path: Path) -> None:
     original.save_pretrained(folder)
     grown = load_tokenizer(str(folder))
     assert grown.pad_token == "<|rlaif_pad|>" and len(grown) == len(original) + 1
-    model = load_causal_lm(str(folder), grown, dtype="float32")
+    model = load_training_lm(str(folder), grown, dtype="float32")
     assert model.get_input_embeddings().num_embeddings == len(grown)
     assert model.config.pad_token_id == grown.pad_token_id != grown.eos_token_id
 
