@@ -1,9 +1,10 @@
 """Generate the CLI reference from the commands themselves, as Markdown.
 
-``python -m rlaif.cli.reference --write`` rewrites two generated parts: the command overview in
-``README.md`` (between the ``cli-overview`` markers: every command with its one-line help) and the
+``python -m rlaif.cli.reference --write`` rewrites the generated documents: the command overview
+in ``README.md`` (between the ``cli-overview`` markers: every command with its one-line help), the
 full reference in ``docs/cli.md`` (between the ``cli-reference`` markers: every command's
-``--help``). A test checks that both files match, so neither can drift from the code.
+``--help``) and the Python API in ``docs/api.md`` (:mod:`rlaif.cli.api_reference`). A test checks
+that they match, so none can drift from the code.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import typer
+
+from rlaif.cli.api_reference import generate_api_reference
 
 START = "<!-- cli-reference:start -->"
 END = "<!-- cli-reference:end -->"
@@ -75,9 +78,10 @@ def replace_section(document: str, reference: str, start: str = START, end: str 
 
 
 def generated_documents(root: Path) -> dict[Path, str]:
-    """What ``README.md`` and ``docs/cli.md`` under ``root`` should contain."""
+    """What ``README.md``, ``docs/cli.md`` and ``docs/api.md`` under ``root`` should contain."""
     readme, full = root / "README.md", root / "docs" / "cli.md"
     return {
+        root / "docs" / "api.md": generate_api_reference(),
         readme: replace_section(
             readme.read_text(encoding="utf-8"), generate_overview(), OVERVIEW_START, OVERVIEW_END
         ),
@@ -86,10 +90,12 @@ def generated_documents(root: Path) -> dict[Path, str]:
 
 
 def main() -> None:
-    """Print the full reference, or (``--write``) update README.md and docs/cli.md in place."""
+    """Print the full CLI reference, or (``--write``) update every generated document."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--write", action="store_true", help="update README.md and docs/cli.md in place"
+        "--write",
+        action="store_true",
+        help="update README.md, docs/cli.md and docs/api.md in place",
     )
     parser.add_argument("--root", type=Path, default=Path("."), help="the repository root")
     args = parser.parse_args()

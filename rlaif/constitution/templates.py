@@ -44,6 +44,7 @@ TEMPLATE_VARIABLES: dict[str, dict[str, str]] = {
         "nonce": "the random code carried by this call's response delimiters",
     },
 }
+"""The variables each template stage may use (stage → variable → what it holds)."""
 TEMPLATE_VARIABLES["compare_cot"] = dict(TEMPLATE_VARIABLES["compare"])
 TEMPLATE_VARIABLES["score"] = {
     "conversation": "the conversation so far as text",
