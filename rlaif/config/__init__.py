@@ -21,6 +21,7 @@ from rlaif.config.yaml_source import (
     FieldPath,
     YamlDocument,
     load_yaml_document,
+    load_yaml_mapping,
     parse_yaml_document,
     read_limited_text,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "issue_in",
     "issues_from_validation_error",
     "load_yaml_document",
+    "load_yaml_mapping",
     "merge_nested",
     "model_at",
     "parse_key_values",

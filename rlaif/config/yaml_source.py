@@ -15,6 +15,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from rlaif.config.errors import ConfigFileError, ValidationIssue, format_field_path
+from rlaif.errors import ConfigError
 
 MAX_FILE_BYTES = 1 << 20
 """Largest config file (principles, constitution, template, pipeline, ...) accepted (1 MiB)."""
@@ -77,6 +78,18 @@ def load_yaml_document(path: Path, display: str | None = None) -> YamlDocument:
     display = display or str(path)
     text = read_limited_text(path, display)
     return parse_yaml_document(text, display)
+
+
+def load_yaml_mapping(path: Path, kind: str) -> YamlDocument:
+    """Load a config file that must hold a YAML mapping, such as a pipeline or training config
+    (``kind`` names it in errors): :class:`ConfigError` when the file does not exist,
+    :class:`ConfigFileError` when it is no mapping or not safe YAML."""
+    if not path.is_file():
+        raise ConfigError(f"{kind} not found: {path}")
+    document = load_yaml_document(path, str(path))
+    if not isinstance(document.data, dict):
+        raise ConfigFileError([document.issue((), f"a {kind} must be a YAML mapping")])
+    return document
 
 
 def parse_yaml_document(text: str, display: str) -> YamlDocument:

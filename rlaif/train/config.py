@@ -14,14 +14,13 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rlaif.config import (
-    ConfigFileError,
     FieldProblem,
     YamlDocument,
     closest,
     field_problems,
     format_field_path,
     issue_in,
-    load_yaml_document,
+    load_yaml_mapping,
     merge_nested,
     parse_key_values,
 )
@@ -179,12 +178,7 @@ def load_train_config(
     document = None
     data: dict[str, Any] = {}
     if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"training config not found: {path}")
-        document = load_yaml_document(path, str(path))
-        if not isinstance(document.data, dict):
-            raise ConfigFileError([document.issue((), "a training config must be a mapping")])
+        document = load_yaml_mapping(Path(path), "training config")
         data = document.data
     data = merge_nested(data, values or {})
     override_data = parse_key_values(overrides, name="override", dotted=True)

@@ -75,10 +75,15 @@ def test_a_malformed_pipeline_yaml_is_a_config_file_error(
     assert expected in str(error.value) and str(path) in str(error.value)
 
 
-def test_a_training_yaml_that_is_not_a_mapping_is_a_config_file_error(tmp_path: Path) -> None:
+def test_a_malformed_training_yaml_is_a_config_file_error(tmp_path: Path) -> None:
     path = _write(tmp_path, "rm.yaml", "model: [\n")
     with pytest.raises(ConfigFileError, match=rf"{path}:2:1: invalid YAML"):
         load_train_config(RewardTrainConfig, path)
+    _write(tmp_path, "rm.yaml", "- model\n")
+    with pytest.raises(ConfigFileError, match=rf"{path}:1:1: a training config must be a YAML"):
+        load_train_config(RewardTrainConfig, path)
+    with pytest.raises(ConfigError, match="training config not found"):
+        load_train_config(RewardTrainConfig, tmp_path / "missing.yaml")
 
 
 def test_constitution_errors_are_config_file_errors(tmp_path: Path) -> None:
