@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from rlaif.constitution.applicability import compile_keyword
+
 SLUG_PATTERN = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$"
 GENERAL_TAG = "general"
 """The tag of principles that fit every prompt (those without ``applies_to``)."""
@@ -79,8 +81,6 @@ class AppliesTo(StrictModel):
     @field_validator("keywords")
     @classmethod
     def _keywords_compile(cls, keywords: list[Keyword]) -> list[Keyword]:
-        from rlaif.constitution.applicability import compile_keyword
-
         for keyword in keywords:
             patterns = [keyword] if isinstance(keyword, str) else keyword
             if not patterns:
