@@ -1,12 +1,18 @@
-"""The wheel carries the built-in library, and the packaged copy is what an installed rlaif uses."""
+"""The wheel carries the built-in library, the packaged copy is what an installed rlaif uses, and
+pyproject.toml declares every package the code imports."""
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import os
+import re
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -58,3 +64,62 @@ def test_wheel_contains_the_library_and_works_installed(tmp_path: Path) -> None:
     ).stdout.split()
     assert out[0] == str(target / "rlaif" / "_library")
     assert int(out[1]) >= 16
+
+
+def _third_party_imports(folder: Path) -> set[str]:
+    """Top-level names of the modules imported under ``folder`` that are neither the standard
+    library, rlaif, nor a module of the checkout itself (test helpers, ``benchmarks``)."""
+    local = {p.stem for p in REPO.glob("tests/**/*.py")} | {"benchmarks", "rlaif", "__future__"}
+    names: set[str] = set()
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return {n for n in names if n not in sys.stdlib_module_names and n not in local}
+
+
+def _declared(requirements: list[str]) -> set[str]:
+    return {re.split(r"[<>=!~\[ ;]", r)[0].lower().replace("_", "-") for r in requirements}
+
+
+def test_every_imported_package_is_declared() -> None:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    runtime = _declared(project["dependencies"])
+    dev = _declared(project["optional-dependencies"]["dev"])
+    distributions = importlib.metadata.packages_distributions()
+
+    def undeclared(folder: str, allowed: set[str]) -> list[str]:
+        missing = []
+        for name in sorted(_third_party_imports(REPO / folder)):
+            owners = {d.lower().replace("_", "-") for d in distributions.get(name, [name])}
+            if not owners & allowed:
+                missing.append(f"{name} ({', '.join(sorted(owners))})")
+        return missing
+
+    assert undeclared("rlaif", runtime) == []
+    assert undeclared("tests", runtime | dev) == []
+    assert undeclared("benchmarks", runtime | dev) == []
+
+    imported = {
+        d.lower().replace("_", "-")
+        for folder in ("rlaif", "tests", "benchmarks")
+        for name in _third_party_imports(REPO / folder)
+        for d in distributions.get(name, [name])
+    }
+    assert sorted((runtime | dev) - imported - set(_NOT_IMPORTED)) == []
+
+
+_NOT_IMPORTED = {
+    "gguf": "transformers reads GGUF files with it",
+    "fastapi": "`transformers serve` in the backend tests",
+    "uvicorn": "`transformers serve` in the backend tests",
+    "hatchling": "builds the wheel (tests build one without build isolation)",
+    "mypy": "make check",
+    "ruff": "make check",
+    "import-linter": "make check (lint-imports, the layer contract)",
+    "types-pyyaml": "mypy stubs",
+}
+"""Declared packages that nothing imports, and why each is needed."""

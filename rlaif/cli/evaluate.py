@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 import typer
 
 from rlaif.cli.common import echo, user_errors
+from rlaif.config import parse_key_values
 from rlaif.errors import RlaifError
 from rlaif.judge.pairwise import MODES
 
@@ -27,17 +28,9 @@ def judge_mode(value: str) -> JudgeMode:
     return cast("JudgeMode", value)
 
 
-def parse_options(pairs: list[str] | None) -> dict[str, Any]:
-    """``KEY=VALUE`` strings to a dictionary (values read as YAML scalars: numbers, booleans)."""
-    import yaml
-
-    options: dict[str, Any] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise RlaifError(f"option {pair!r} must look like KEY=VALUE")
-        options[key.strip()] = yaml.safe_load(value) if value else ""
-    return options
+def _judge_options(pairs: list[str]) -> dict[str, Any]:
+    """``--judge-option KEY=VALUE`` strings to a dictionary (values read as YAML)."""
+    return parse_key_values(pairs, malformed="option {pair!r} must look like KEY=VALUE")
 
 
 def _print_outputs(out: Path) -> None:
@@ -71,7 +64,7 @@ def agreement(
     from rlaif.eval.agreement_run import AgreementSettings, JudgeSpec, run_agreement
 
     modes = [judge_mode(m) for m in mode]
-    options = parse_options(judge_option)
+    options = _judge_options(judge_option)
     specs = [
         JudgeSpec(model=j, mode=m, options=options, constitution=constitution, seed=seed)
         for j in judge
@@ -171,7 +164,7 @@ def policy(
         seed=seed,
         concurrency=concurrency,
         reward_model=reward_model,
-        judge_options=parse_options(judge_option),
+        judge_options=_judge_options(judge_option),
     )
     metrics = asyncio.run(run_policy_eval(policy_, baseline, settings, out))
     for row in metrics["win_rates"]:

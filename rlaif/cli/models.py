@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from rlaif.cli.common import console, echo, err_console, user_errors
+from rlaif.config import parse_key_values
 from rlaif.errors import ConfigError
 
 models_app = typer.Typer(
@@ -108,7 +109,9 @@ def ask(
     """Send one prompt to a model and print its answer (usage summary on stderr)."""
     from rlaif.models import GenerateConfig, get_model, print_usage_summary
 
-    settings: dict[str, Any] = parse_options(option)
+    settings = parse_key_values(
+        option, name="--option", malformed="{name} wants key=value, got {pair!r}"
+    )
     if base_url:
         settings["base_url"] = base_url
     if no_cache:
@@ -121,20 +124,6 @@ def ask(
     completion = llm.generate_sync(conversation, config)
     echo(completion.text)
     print_usage_summary([llm])
-
-
-def parse_options(pairs: list[str]) -> dict[str, Any]:
-    """``["dtype=float32", "max_batch_size=8"]`` → ``{"dtype": "float32", "max_batch_size": 8}``
-    (values read as YAML scalars)."""
-    import yaml
-
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--option wants key=value, got {pair!r}")
-        options[key.strip()] = yaml.safe_load(value) if value else ""
-    return options
 
 
 @cache_app.command("info")

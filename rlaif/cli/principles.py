@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from rlaif.cli.common import console, echo, err_console, user_errors
+from rlaif.config import closest
 from rlaif.errors import RlaifError
 
 app = typer.Typer(help="List, show, validate and scaffold principle files.", no_args_is_help=True)
@@ -56,7 +57,6 @@ def list_principles(
 def show_principle(principle_id: str = typer.Argument(..., help="Principle id.")) -> None:
     """Show one built-in principle in full."""
     from rlaif.constitution import load_principles
-    from rlaif.constitution.validation import closest
 
     principles = {p.id: p for p in load_principles()}
     if principle_id not in principles:

@@ -16,7 +16,6 @@ from rlaif.constitution.errors import (
     ConstitutionError,
     NoApplicablePrincipleError,
     TemplateVariableError,
-    ValidationIssue,
 )
 from rlaif.constitution.loader import load_constitution, load_principles, validate_paths
 from rlaif.constitution.schema import (
@@ -45,7 +44,6 @@ __all__ = [
     "Sampling",
     "TemplateVariableError",
     "Templates",
-    "ValidationIssue",
     "applicable_principles",
     "format_conversation",
     "load_constitution",

@@ -10,9 +10,19 @@ from pathlib import Path
 import jinja2
 from pydantic import ValidationError
 
+from rlaif.config import (
+    ConfigFileError,
+    FieldPath,
+    ValidationIssue,
+    YamlDocument,
+    closest,
+    issues_from_validation_error,
+    load_yaml_document,
+    read_limited_text,
+)
 from rlaif.constitution import library
 from rlaif.constitution.constitution import Constitution
-from rlaif.constitution.errors import ConstitutionError, ValidationIssue
+from rlaif.constitution.errors import ConstitutionError
 from rlaif.constitution.schema import STAGES, Principle, PrincipleFile
 from rlaif.constitution.templates import (
     compile_template,
@@ -20,23 +30,8 @@ from rlaif.constitution.templates import (
     sample_variables,
     undefined_name,
 )
-from rlaif.constitution.validation import closest, issues_from_validation_error
-from rlaif.constitution.yaml_source import (
-    FieldPath,
-    YamlDocument,
-    load_yaml_document,
-    read_limited_text,
-)
 
 _TEMPLATE_PATH = re.compile(r"^[\w./-]+\.(j2|jinja|jinja2|txt)$")
-
-
-@dataclass
-class LoadedPrinciple:
-    """A principle with the place it was defined (for duplicate-id messages)."""
-
-    principle: Principle
-    where: str
 
 
 @dataclass
@@ -68,7 +63,7 @@ class _Collector:
 def _load_document(path: Path, collector: _Collector) -> YamlDocument | None:
     try:
         return load_yaml_document(path, library.display_path(path))
-    except ConstitutionError as error:
+    except ConfigFileError as error:
         collector.issues.extend(error.issues)
         return None
 
@@ -196,7 +191,7 @@ def _compile_templates(
                 continue
             try:
                 source = read_limited_text(path, library.display_path(path))
-            except ConstitutionError as error:
+            except ConfigFileError as error:
                 issues.extend(error.issues)
                 continue
             name = library.display_path(path)

@@ -132,6 +132,7 @@ class Principle(StrictModel):
                 "missing_compare",
                 "field required (or set critique_only: true for a principle that is never "
                 "used to compare pairs)",
+                {"field": "compare"},
             )
         return self
 
@@ -141,6 +142,7 @@ class Principle(StrictModel):
             raise PydanticCustomError(
                 "general_with_applies_to",
                 "a principle tagged 'general' fits every prompt; remove 'applies_to' or the tag",
+                {"field": "applies_to"},
             )
         return self
 

@@ -35,8 +35,9 @@ _EPHEMERAL = {"type": "ephemeral"}
 class AnthropicBackend(Backend):
     """Claude models.
 
-    Options: ``api_key_env`` (default ``ANTHROPIC_API_KEY``), ``base_url``, ``timeout_s`` (600),
-    ``prompt_caching`` (True), ``sampling_params`` (False: send temperature/top_p/seed)."""
+    Options: ``api_key_env`` (default ``ANTHROPIC_API_KEY``) or ``api_key``, ``base_url``,
+    ``timeout_s`` (600), ``prompt_caching`` (True), ``sampling_params`` (False: send
+    temperature/top_p/seed)."""
 
     supports_choice_logprobs = False
     supports_json_schema = True
@@ -55,12 +56,7 @@ class AnthropicBackend(Backend):
         sampling_params: bool = False,
         **options: Any,
     ):
-        if options:
-            raise ConfigError(
-                f"unknown option(s) for anthropic/{model}: {', '.join(sorted(options))}; "
-                "accepted: base_url, api_key_env, api_key, timeout_s, prompt_caching, "
-                "sampling_params"
-            )
+        self.reject_unknown_options(model, options)
         super().__init__(model)
         self.base_url = base_url
         self._api_key = api_key or os.environ.get(api_key_env or "ANTHROPIC_API_KEY")

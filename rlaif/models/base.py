@@ -8,11 +8,12 @@ generating and parsing text.
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from rlaif.errors import RlaifError
+from rlaif.errors import ConfigError, RlaifError
 from rlaif.models.types import ChoiceScores, Completion, Conversation, GenerateConfig
 
 
@@ -59,6 +60,22 @@ class Backend(ABC):
     def __init__(self, model: str, **options: Any):
         self.model = model
         self.options = options
+
+    @classmethod
+    def option_names(cls) -> tuple[str, ...]:
+        """The options this backend accepts: its constructor's keyword-only parameters."""
+        parameters = inspect.signature(cls.__init__).parameters.values()
+        return tuple(p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY)
+
+    @classmethod
+    def reject_unknown_options(cls, model: str, options: Mapping[str, Any]) -> None:
+        """Raise :class:`ConfigError` naming ``options`` (left over by the constructor) and the
+        accepted ones, unless there are none."""
+        if options:
+            raise ConfigError(
+                f"unknown option(s) for {cls.provider}/{model}: {', '.join(sorted(options))}; "
+                f"accepted: {', '.join(cls.option_names())}"
+            )
 
     @property
     def name(self) -> str:

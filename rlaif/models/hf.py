@@ -52,11 +52,7 @@ class HFBackend(Backend):
         revision: str | None = None,
         **options: Any,
     ):
-        if options:
-            raise ConfigError(
-                f"unknown option(s) for hf/{model}: {', '.join(sorted(options))}; accepted: "
-                "device, dtype, max_batch_size, trust_remote_code, revision"
-            )
+        self.reject_unknown_options(model, options)
         super().__init__(model)
         self.device = select_device(device)
         self.dtype = select_dtype(dtype, self.device)

@@ -23,10 +23,6 @@ from rlaif.models.retry import error_from_sdk, http_client
 from rlaif.models.types import ChoiceScores, Completion, Conversation, GenerateConfig
 
 _FINISH = {"stop": "stop", "length": "length", "content_filter": "content_filter"}
-_OPTIONS = (
-    "base_url, api_key_env, api_key, timeout_s, logprobs, top_logprobs, json_schema, "
-    "continue_final_message, extra_body"
-)
 
 
 @register_backend("openai")
@@ -34,8 +30,8 @@ class OpenAIBackend(Backend):
     """OpenAI chat completions.
 
     Options: ``base_url``; ``api_key_env`` (default ``OPENAI_API_KEY``; a local server needs
-    none); ``timeout_s`` (600); ``logprobs`` (``None`` = detect, ``False`` = never ask);
-    ``top_logprobs`` (20); ``json_schema`` (True: send ``response_format``);
+    none) or ``api_key`` (the key itself); ``timeout_s`` (600); ``logprobs`` (``None`` = detect,
+    ``False`` = never ask); ``top_logprobs`` (20); ``json_schema`` (True: send ``response_format``);
     ``continue_final_message`` (False: set it for vLLM/SGLang servers to continue an assistant
     prefill); ``extra_body`` (dict sent with every request)."""
 
@@ -59,11 +55,7 @@ class OpenAIBackend(Backend):
         extra_body: dict[str, Any] | None = None,
         **options: Any,
     ):
-        if options:
-            raise ConfigError(
-                f"unknown option(s) for openai/{model}: {', '.join(sorted(options))}; "
-                f"accepted: {_OPTIONS}"
-            )
+        self.reject_unknown_options(model, options)
         super().__init__(model)
         self.base_url = base_url
         self._api_key = api_key or os.environ.get(api_key_env or "OPENAI_API_KEY")

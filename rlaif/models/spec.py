@@ -6,6 +6,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+_SHAPES_OUTPUT: dict[str, Any] = {"shapes_output": True}
+"""Field marker: the setting changes what the model returns (part of a pipeline stage's hash)."""
+_RUNTIME_ONLY: dict[str, Any] = {"shapes_output": False}
+"""Field marker: the setting changes how (or how cheaply) calls are made, not what they return."""
+
 
 class ModelSpec(BaseModel):
     """Which model and how to call it. In YAML either a mapping of these fields or just the name
@@ -13,45 +18,64 @@ class ModelSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
-    name: str
+    name: str = Field(json_schema_extra=_SHAPES_OUTPUT)
     """``provider/model``: ``hf/<path-or-hub-id-or-catalog-name>``, ``openai/<model>``,
     ``anthropic/<model>``, ``fake/<script>``."""
-    base_url: str | None = None
+    base_url: str | None = Field(default=None, json_schema_extra=_SHAPES_OUTPUT)
     """Endpoint for OpenAI-compatible servers (vLLM, SGLang, llama.cpp, ``transformers serve``)."""
-    api_key_env: str | None = None
+    api_key_env: str | None = Field(default=None, json_schema_extra=_SHAPES_OUTPUT)
     """Name of the environment variable holding the API key (the key itself is never stored)."""
-    max_concurrency: int | None = Field(default=None, ge=1)
+    max_concurrency: int | None = Field(default=None, ge=1, json_schema_extra=_RUNTIME_ONLY)
     """Most requests in flight at once (default: the backend's, 8 for APIs, 32 for ``hf``)."""
-    requests_per_minute: float | None = Field(default=None, gt=0)
+    requests_per_minute: float | None = Field(default=None, gt=0, json_schema_extra=_RUNTIME_ONLY)
     """Request rate limit (none by default)."""
-    tokens_per_minute: float | None = Field(default=None, gt=0)
+    tokens_per_minute: float | None = Field(default=None, gt=0, json_schema_extra=_RUNTIME_ONLY)
     """Token rate limit (none by default)."""
-    price_input_per_million: float | None = Field(default=None, ge=0)
+    price_input_per_million: float | None = Field(
+        default=None, ge=0, json_schema_extra=_RUNTIME_ONLY
+    )
     """US dollars per million input tokens, for cost accounting."""
-    price_output_per_million: float | None = Field(default=None, ge=0)
+    price_output_per_million: float | None = Field(
+        default=None, ge=0, json_schema_extra=_RUNTIME_ONLY
+    )
     """US dollars per million output tokens."""
-    price_cache_read_per_million: float | None = Field(default=None, ge=0)
+    price_cache_read_per_million: float | None = Field(
+        default=None, ge=0, json_schema_extra=_RUNTIME_ONLY
+    )
     """US dollars per million input tokens read from the provider's prompt cache (default: the
     input price)."""
-    price_cache_write_per_million: float | None = Field(default=None, ge=0)
+    price_cache_write_per_million: float | None = Field(
+        default=None, ge=0, json_schema_extra=_RUNTIME_ONLY
+    )
     """US dollars per million input tokens written to the provider's prompt cache (default: the
     input price)."""
-    cache: bool = True
+    cache: bool = Field(default=True, json_schema_extra=_RUNTIME_ONLY)
     """Store and reuse responses so that a rerun never pays twice for the same call (``fake``
     models cache only when this is set explicitly)."""
-    max_retries: int = Field(default=5, ge=0)
+    max_retries: int = Field(default=5, ge=0, json_schema_extra=_RUNTIME_ONLY)
     """Retries after a retryable failure (connection error, timeout, 408/409/429/5xx)."""
-    retry_base_delay_s: float = Field(default=1.0, ge=0)
+    retry_base_delay_s: float = Field(default=1.0, ge=0, json_schema_extra=_RUNTIME_ONLY)
     """First backoff in seconds; it doubles with each retry (with jitter)."""
-    retry_max_delay_s: float = Field(default=60.0, ge=0)
+    retry_max_delay_s: float = Field(default=60.0, ge=0, json_schema_extra=_RUNTIME_ONLY)
     """Longest single wait between attempts, a server's ``Retry-After`` included."""
-    options: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict, json_schema_extra=_SHAPES_OUTPUT)
     """Backend-specific options (``device``, ``dtype``, ``timeout_s``, ...; see docs/models.md)."""
 
     @model_validator(mode="before")
     @classmethod
     def _name_only(cls, data: Any) -> Any:
         return {"name": data} if isinstance(data, str) else data
+
+    @classmethod
+    def runtime_only_fields(cls) -> frozenset[str]:
+        """Fields that change how (or how cheaply) calls are made, not what they return: a
+        pipeline stage is not rerun when only these change."""
+        return frozenset(
+            name
+            for name, field in cls.model_fields.items()
+            if isinstance(field.json_schema_extra, dict)
+            and field.json_schema_extra.get("shapes_output") is False
+        )
 
     @property
     def is_priced(self) -> bool:

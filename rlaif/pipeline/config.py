@@ -7,10 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from rlaif.constitution.errors import ConstitutionError
-from rlaif.constitution.validation import issues_from_validation_error
-from rlaif.constitution.yaml_source import load_yaml_document
-from rlaif.errors import ConfigError
+from rlaif.config import ConfigFileError, issues_from_validation_error, load_yaml_mapping
 from rlaif.judge.pairwise import Mode
 from rlaif.models.model import ModelSpec
 
@@ -212,16 +209,13 @@ class PipelineConfig(_Section):
 
 
 def load_pipeline_config(path: str | Path) -> tuple[PipelineConfig, Path]:
-    """Load and validate a pipeline YAML; errors name the file, line and field."""
+    """Load and validate a pipeline YAML; a malformed one raises :class:`ConfigFileError`, whose
+    issues name the file, line and field."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"pipeline config not found: {path}")
-    document = load_yaml_document(path, str(path))
-    if not isinstance(document.data, dict):
-        raise ConstitutionError([document.issue((), "a pipeline config must be a YAML mapping")])
+    document = load_yaml_mapping(path, "pipeline config")
     try:
         return PipelineConfig.model_validate(document.data), path.resolve().parent
     except ValidationError as error:
-        raise ConstitutionError(
+        raise ConfigFileError(
             issues_from_validation_error(document, error, PipelineConfig)
         ) from None

@@ -12,6 +12,7 @@ from typing import Any
 
 from rlaif.data.manifest import package_versions
 from rlaif.errors import ConfigError
+from rlaif.models.spec import ModelSpec
 from rlaif.pipeline.config import STAGE_ORDER, PipelineConfig
 from rlaif.pipeline.context import ModelPool, StageContext, StageFunction
 from rlaif.pipeline.manifest import (
@@ -24,21 +25,6 @@ from rlaif.pipeline.manifest import (
     stable_hash,
     write_stage_manifest,
 )
-
-_RUNTIME_ONLY = {
-    "max_concurrency",
-    "requests_per_minute",
-    "tokens_per_minute",
-    "cache",
-    "max_retries",
-    "retry_base_delay_s",
-    "retry_max_delay_s",
-    "price_input_per_million",
-    "price_output_per_million",
-    "price_cache_read_per_million",
-    "price_cache_write_per_million",
-}
-"""Model settings that change how (or how cheaply) calls are made, not what they return."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +100,9 @@ class PipelineRunner:
         """Hash of everything the stage's output depends on, chained to the stage before."""
         spec = self.stages[name]
         roles = {
-            role: getattr(self.config.models, role).model_dump(mode="json", exclude=_RUNTIME_ONLY)
+            role: getattr(self.config.models, role).model_dump(
+                mode="json", exclude=set(ModelSpec.runtime_only_fields())
+            )
             for role in spec.roles
         }
         payload: dict[str, Any] = {

@@ -348,12 +348,6 @@ def estimate_calls(
     return estimates
 
 
-def write_json(path: Path, payload: Any) -> None:
-    """Write JSON with a trailing newline."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
-
-
 def validate_training_sections(config: PipelineConfig) -> None:
     """Check each training stage's ``config`` against its algorithm's config class now, so a
     typo fails at load (and in ``--dry-run``), not hours into a run."""

@@ -8,12 +8,22 @@ accepts that we do not name goes through ``trl_args`` untouched.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from rlaif.config import (
+    FieldProblem,
+    YamlDocument,
+    closest,
+    field_problems,
+    format_field_path,
+    issue_in,
+    load_yaml_mapping,
+    merge_nested,
+    parse_key_values,
+)
 from rlaif.errors import ConfigError
 
 Precision = Literal["auto", "bf16", "fp16", "fp32"]
@@ -136,8 +146,8 @@ def build_trl_config(config_class: type, ours: dict[str, Any], trl_args: dict[st
                 f"passing it through trl_args"
             )
         if key not in known:
-            hint = difflib.get_close_matches(key, sorted(known), n=1)
-            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+            hint = closest(key, sorted(known))
+            suggestion = f" (did you mean '{hint}'?)" if hint else ""
             raise ConfigError(
                 f"trl_args.{key} is not an argument of {config_class.__name__}{suggestion}"
             )
@@ -153,40 +163,6 @@ def build_trl_config(config_class: type, ours: dict[str, Any], trl_args: dict[st
 C = TypeVar("C", bound=BaseModel)
 
 
-def parse_overrides(overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
-    """Turn ``["lora.r=8", "max_steps=3"]`` into a nested mapping; values are YAML scalars/lists."""
-    import yaml
-
-    result: dict[str, Any] = {}
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"override '{item}' is not key=value")
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError as error:
-            raise ConfigError(f"override '{item}': value is not valid YAML ({error})") from None
-        parts = key.strip().split(".")
-        target = result
-        for part in parts[:-1]:
-            existing = target.setdefault(part, {})
-            if not isinstance(existing, dict):
-                raise ConfigError(f"override '{item}' conflicts with an earlier override")
-            target = existing
-        target[parts[-1]] = value
-    return result
-
-
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def load_train_config(
     config_class: type[C],
     path: str | Path | None = None,
@@ -194,54 +170,39 @@ def load_train_config(
     values: dict[str, Any] | None = None,
 ) -> C:
     """Build a config from an optional YAML file, a mapping and ``key=value`` overrides (in that
-    order of precedence, last wins). Errors name the file, line and field."""
-    from rlaif.constitution.errors import ConstitutionError
-    from rlaif.constitution.yaml_source import load_yaml_document
+    order of precedence, last wins; dotted override keys such as ``lora.r=8`` reach nested
+    fields, values are YAML). Errors name the file, line and field, or the override.
 
+    A file that is not a YAML mapping raises :class:`ConfigFileError`; fields that do not
+    validate raise :class:`ConfigError`, one line per problem."""
     document = None
     data: dict[str, Any] = {}
     if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"training config not found: {path}")
-        document = load_yaml_document(path, str(path))
-        if not isinstance(document.data, dict):
-            raise ConstitutionError([document.issue((), "a training config must be a mapping")])
+        document = load_yaml_mapping(Path(path), "training config")
         data = document.data
-    data = _merge(data, values or {})
-    override_data = parse_overrides(overrides)
-    data = _merge(data, override_data)
+    data = merge_nested(data, values or {})
+    override_data = parse_key_values(overrides, name="override", dotted=True)
+    data = merge_nested(data, override_data)
     try:
         return config_class.model_validate(data)
     except ValidationError as error:
         problems = [
-            _describe(detail, document, override_data, config_class) for detail in error.errors()
+            _describe(problem, document, override_data)
+            for problem in field_problems(error, config_class)
         ]
         raise ConfigError("\n".join(problems)) from None
 
 
 def _describe(
-    detail: Any, document: Any, overrides: dict[str, Any], config_class: type[BaseModel]
+    problem: FieldProblem, document: YamlDocument | None, overrides: dict[str, Any]
 ) -> str:
-    """One readable line for a pydantic error: the override or the file position it came from."""
-    from rlaif.constitution.errors import format_field_path
-
-    loc = tuple(detail["loc"])
-    field = format_field_path(loc) or "(root)"
-    message = str(detail["msg"])
-    if detail["type"] == "extra_forbidden":
-        model = _model_at(config_class, loc[:-1])
-        message = f"unknown key '{loc[-1]}'"
-        if model is not None:
-            hint = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
-            message += f" (did you mean '{hint[0]}'?)" if hint else ""
-    elif detail["type"] == "missing":
-        message = "field required"
-    if _from_override(loc, overrides):
-        return f"override {field}: {message}"
+    """One readable line for a problem: the override or the file position it came from."""
+    field = format_field_path(problem.path) or "(root)"
+    if _from_override(problem.path, overrides):
+        return f"override {field}: {problem.message}"
     if document is not None:
-        return str(document.issue(loc, message, key=detail["type"] == "extra_forbidden"))
-    return f"{field}: {message}"
+        return str(issue_in(document, problem))
+    return f"{field}: {problem.message}"
 
 
 def _from_override(loc: tuple[Any, ...], overrides: dict[str, Any]) -> bool:
@@ -251,25 +212,6 @@ def _from_override(loc: tuple[Any, ...], overrides: dict[str, Any]) -> bool:
             return False
         node = node[part]
     return True
-
-
-def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The nested pydantic model class at ``loc`` (``None`` when it is not a model)."""
-    import typing
-
-    current: Any = model
-    for part in loc:
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return None
-        field_info = current.model_fields.get(str(part))
-        if field_info is None:
-            return None
-        current = field_info.annotation
-        for arg in typing.get_args(current) or ():
-            if isinstance(arg, type) and issubclass(arg, BaseModel):
-                current = arg
-                break
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
 def coerce_config(config_class: type[C], config: C | dict[str, Any] | str | Path) -> C:

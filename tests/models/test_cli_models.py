@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from rlaif.cli.app import app
-from rlaif.cli.models import parse_options
+from rlaif.config import parse_key_values
 
 runner = CliRunner()
 
@@ -52,7 +52,7 @@ def test_ask_reports_backend_errors_as_user_errors() -> None:
 
 
 def test_option_values_are_typed() -> None:
-    assert parse_options(["dtype=float32", "max_batch_size=4", "cache=false"]) == {
+    assert parse_key_values(["dtype=float32", "max_batch_size=4", "cache=false"]) == {
         "dtype": "float32",
         "max_batch_size": 4,
         "cache": False,

@@ -103,6 +103,20 @@ def test_changed_judge_model_does_not_rerun_critique(tmp_path: Path) -> None:
     assert recorder.ran == ["label", "rm", "policy", "eval"]
 
 
+def test_runtime_only_model_settings_do_not_rerun_anything(tmp_path: Path) -> None:
+    recorder = Recorder()
+    config = make_config(tmp_path)
+    runner_for(config, recorder, tmp_path).run()
+    recorder.ran.clear()
+    data = config.model_dump()
+    data["models"]["judge"].update(max_concurrency=2, max_retries=0, price_input_per_million=1.0)
+    runner_for(PipelineConfig.model_validate(data), recorder, tmp_path).run()
+    assert recorder.ran == []
+    data["models"]["judge"]["options"] = {"default": "A"}
+    runner_for(PipelineConfig.model_validate(data), recorder, tmp_path).run()
+    assert recorder.ran == ["label", "rm", "policy", "eval"]
+
+
 def test_changed_prompt_file_reruns_stages_that_read_it(tmp_path: Path) -> None:
     recorder = Recorder()
     config = make_config(tmp_path)

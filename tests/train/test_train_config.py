@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from rlaif.config import parse_key_values
 from rlaif.errors import ConfigError, RlaifError
 from rlaif.train import config_class
-from rlaif.train.config import build_trl_config, load_train_config, parse_overrides
+from rlaif.train.config import build_trl_config, load_train_config
 from rlaif.train.reward import RewardTrainConfig
 
 
@@ -43,7 +44,7 @@ def test_bad_override_value_is_reported_as_override(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"override per_device_train_batch_size"):
         load_train_config(RewardTrainConfig, path, overrides=["per_device_train_batch_size=zero"])
     with pytest.raises(ConfigError, match="not key=value"):
-        parse_overrides(["max_steps"])
+        parse_key_values(["max_steps"], name="override", dotted=True)
 
 
 def test_missing_required_field(tmp_path: Path) -> None:

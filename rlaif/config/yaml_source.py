@@ -14,10 +14,11 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from rlaif.constitution.errors import ConstitutionError, ValidationIssue
+from rlaif.config.errors import ConfigFileError, ValidationIssue, format_field_path
+from rlaif.errors import ConfigError
 
 MAX_FILE_BYTES = 1 << 20
-"""Largest principle/constitution/template file accepted (1 MiB)."""
+"""Largest config file (principles, constitution, template, pipeline, ...) accepted (1 MiB)."""
 MAX_NODES = 50_000
 """Most YAML nodes a document may expand to once aliases are followed."""
 
@@ -50,14 +51,8 @@ class YamlDocument:
 
     def issue(self, path: FieldPath, message: str, *, key: bool = False) -> ValidationIssue:
         """Build a :class:`ValidationIssue` located at ``path`` in this document."""
-        from rlaif.constitution.errors import format_field_path
-
         line, column = self.position(path, key=key)
         return ValidationIssue(self.file, line, column, format_field_path(path), message)
-
-
-def _fail(file: str, line: int, column: int, message: str) -> ConstitutionError:
-    return ConstitutionError([ValidationIssue(file, line, column, "", message)])
 
 
 def read_limited_text(path: Path, display: str) -> str:
@@ -65,15 +60,17 @@ def read_limited_text(path: Path, display: str) -> str:
     try:
         size = path.stat().st_size
     except OSError as error:
-        raise _fail(display, 1, 1, f"cannot read file: {error.strerror}") from None
+        raise ConfigFileError.at(display, 1, 1, f"cannot read file: {error.strerror}") from None
     if size > MAX_FILE_BYTES:
-        raise _fail(
+        raise ConfigFileError.at(
             display, 1, 1, f"file is {size / (1 << 20):.1f} MiB; the limit is 1 MiB per file"
         )
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
-        raise _fail(display, 1, 1, f"file is not UTF-8 text ({error.reason})") from None
+        raise ConfigFileError.at(
+            display, 1, 1, f"file is not UTF-8 text ({error.reason})"
+        ) from None
 
 
 def load_yaml_document(path: Path, display: str | None = None) -> YamlDocument:
@@ -83,28 +80,40 @@ def load_yaml_document(path: Path, display: str | None = None) -> YamlDocument:
     return parse_yaml_document(text, display)
 
 
+def load_yaml_mapping(path: Path, kind: str) -> YamlDocument:
+    """Load a config file that must hold a YAML mapping, such as a pipeline or training config
+    (``kind`` names it in errors): :class:`ConfigError` when the file does not exist,
+    :class:`ConfigFileError` when it is no mapping or not safe YAML."""
+    if not path.is_file():
+        raise ConfigError(f"{kind} not found: {path}")
+    document = load_yaml_document(path, str(path))
+    if not isinstance(document.data, dict):
+        raise ConfigFileError([document.issue((), f"a {kind} must be a YAML mapping")])
+    return document
+
+
 def parse_yaml_document(text: str, display: str) -> YamlDocument:
     """Parse YAML text safely; see :func:`load_yaml_document`."""
     if not text.strip():
-        raise _fail(display, 1, 1, "file is empty")
+        raise ConfigFileError.at(display, 1, 1, "file is empty")
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as error:
         raise _syntax_error(display, text, error) from None
     except yaml.YAMLError as error:
-        raise _fail(display, 1, 1, f"invalid YAML: {error}") from None
+        raise ConfigFileError.at(display, 1, 1, f"invalid YAML: {error}") from None
     finally:
         loader.dispose()
     if node is None:
-        raise _fail(display, 1, 1, "file holds no YAML document (only comments?)")
+        raise ConfigFileError.at(display, 1, 1, "file holds no YAML document (only comments?)")
     document = YamlDocument(display, None)
     builder = _Builder(document, loader)
     document.data = builder.build(node, ())
     return document
 
 
-def _syntax_error(display: str, text: str, error: yaml.MarkedYAMLError) -> ConstitutionError:
+def _syntax_error(display: str, text: str, error: yaml.MarkedYAMLError) -> ConfigFileError:
     mark = error.problem_mark or error.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     problem = error.problem or "invalid YAML"
@@ -115,7 +124,7 @@ def _syntax_error(display: str, text: str, error: yaml.MarkedYAMLError) -> Const
     else:
         context = f" ({error.context})" if error.context else ""
         message = f"invalid YAML: {problem}{context}"
-    return _fail(display, line, column, message)
+    return ConfigFileError.at(display, line, column, message)
 
 
 class _Builder:
@@ -128,9 +137,9 @@ class _Builder:
         self.visited = 0
         self.stack: set[int] = set()
 
-    def _error(self, node: Node, message: str) -> ConstitutionError:
+    def _error(self, node: Node, message: str) -> ConfigFileError:
         mark = node.start_mark
-        return _fail(self.document.file, mark.line + 1, mark.column + 1, message)
+        return ConfigFileError.at(self.document.file, mark.line + 1, mark.column + 1, message)
 
     def build(self, node: Node, path: FieldPath) -> Any:
         self.visited += 1
