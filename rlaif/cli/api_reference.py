@@ -17,6 +17,7 @@ from typing import Any
 
 PACKAGES = (
     "rlaif",
+    "rlaif.config",
     "rlaif.constitution",
     "rlaif.models",
     "rlaif.data",
