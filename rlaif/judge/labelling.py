@@ -82,7 +82,7 @@ async def arun_labelling(
     policy_model: Model | None = None,
 ) -> LabelSummary:
     """Async :func:`run_labelling`."""
-    from rlaif.data.export import push_to_hub, write_parquet
+    from rlaif.data.publish import push_to_hub, write_parquet
 
     source = _inputs(options)
     constitution = load_constitution(options.constitution)

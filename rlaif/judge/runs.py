@@ -185,7 +185,7 @@ async def arun_critique(
     options: CritiqueOptions, *, model: Model | None = None, policy_model: Model | None = None
 ) -> RunSummary:
     """Async :func:`run_critique`."""
-    from rlaif.data.export import push_to_hub, write_parquet
+    from rlaif.data.publish import push_to_hub, write_parquet
 
     if (options.prompts is None) == (options.candidates is None):
         raise ConfigError("give exactly one input: --prompts or --candidates")
