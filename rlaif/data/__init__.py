@@ -41,6 +41,7 @@ from rlaif.data.records import (
     SFTExample,
     SFTRecord,
     SkippedRecord,
+    conversation_from,
 )
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "SFTRecord",
     "SkippedRecord",
     "builtin_prompt_sets",
+    "conversation_from",
     "format_validation_error",
     "iter_hub_rows",
     "iter_jsonl",

@@ -8,9 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from rlaif.data.jsonl import format_validation_error
 from rlaif.models.types import Conversation
+
+_CONVERSATION: TypeAdapter[Conversation] = TypeAdapter(Conversation)
 
 
 class _Record(BaseModel):
@@ -137,6 +148,18 @@ def as_turns(value: Any, role: str) -> Any:
     """A bare string as one ``role`` turn; anything else unchanged (the field's type checks it).
     Input files may give a prompt or a response as plain text."""
     return [{"role": role, "content": value}] if isinstance(value, str) else value
+
+
+def conversation_from(value: Any, role: str) -> Conversation:
+    """A validated message list from ``value``: a list of ``{role, content}`` messages, or a bare
+    string taken as one ``role`` turn. Raises ``ValueError`` saying what is wrong."""
+    try:
+        return _CONVERSATION.validate_python(as_turns(value, role))
+    except ValidationError as error:
+        raise ValueError(
+            "expected a string or a list of {role, content} messages "
+            f"({format_validation_error(error)}), got {value!r:.80}"
+        ) from None
 
 
 class _Example(BaseModel):

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from rlaif.data import DataFileError, iter_hub_rows, iter_rows, split_hh_pair
+from rlaif.data import DataFileError, conversation_from, iter_hub_rows, iter_rows, split_hh_pair
 from rlaif.errors import RlaifError
 from rlaif.eval.suites import Suite, find_suite, load_suite
 from rlaif.models.types import Conversation
@@ -77,23 +77,11 @@ def pair_from_hh_transcripts(pair_id: str, chosen: str, rejected: str) -> Labell
     return LabelledPair(pair_id, prompt, chosen_reply, rejected_reply)
 
 
-def _as_messages(value: Any, role: str) -> Conversation:
-    if isinstance(value, str):
-        return [{"role": role, "content": value}]
-    if isinstance(value, list) and all(
-        isinstance(m, Mapping) and isinstance(m.get("content"), str) and "role" in m for m in value
-    ):
-        return [{"role": str(m["role"]), "content": str(m["content"])} for m in value]
-    raise ValueError(
-        f"expected a string or a list of {{role, content}} messages, got {value!r:.80}"
-    )
-
-
 def _as_reply(value: Any) -> str:
     """A response column: a string, or TRL's conversational ``[{"role": "assistant", ...}]``."""
     if isinstance(value, str):
         return value
-    messages = _as_messages(value, "assistant")
+    messages = conversation_from(value, "assistant")
     if len(messages) != 1 or messages[0]["role"] != "assistant":
         raise ValueError("a conversational response must hold exactly one assistant message")
     return messages[0]["content"]
@@ -121,7 +109,7 @@ def record_to_pair(record: Mapping[str, Any], suite: Suite, default_id: str) -> 
             pair_id, str(_column(record, cols.chosen)), str(_column(record, cols.rejected))
         )
         return LabelledPair(pair.id, pair.prompt, pair.chosen, pair.rejected, subset)
-    prompt = _as_messages(_column(record, cols.prompt), "user")
+    prompt = conversation_from(_column(record, cols.prompt), "user")
     if cols.preferred is not None:
         first = _as_reply(_column(record, cols.response_1))
         second = _as_reply(_column(record, cols.response_2))

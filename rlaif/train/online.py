@@ -14,6 +14,8 @@ from pydantic import Field
 
 from rlaif.data import DataFileError, rows_to_dataset
 from rlaif.errors import ConfigError
+from rlaif.judge.reward import JudgeReward
+from rlaif.models import get_model
 from rlaif.train.config import TrainConfig, _Config, build_trl_config
 from rlaif.train.data import prompts_within_length
 from rlaif.train.loading import load_causal_lm, load_reward_model, load_tokenizer
@@ -136,9 +138,6 @@ def reward_functions(config: OnlineRLConfig) -> tuple[list[Any], list[Any]]:
 
 def judge_reward(settings: JudgeRewardSettings, *, seed: int = 0) -> Any:
     """The judge layer's TRL reward callable (``rlaif.judge.reward.JudgeReward``)."""
-    from rlaif.judge.reward import JudgeReward
-    from rlaif.models import get_model
-
     return JudgeReward.create(
         get_model(settings.model, **settings.model_options),
         settings.constitution,
