@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from rlaif.constitution.library import eval_dir
-from rlaif.data.jsonl import DataFileError, iter_jsonl, read_records, validate_row
+from rlaif.data.jsonl import DataFileError, iter_rows, read_records, validate_row
 from rlaif.data.records import (
     CandidateRecord,
     PairRecord,
     PreferenceRecord,
     PromptRecord,
     SFTRecord,
+    as_turns,
 )
 from rlaif.models.types import Conversation
 
@@ -50,15 +51,16 @@ def resolve_prompt_file(source: str | Path) -> Path:
     )
 
 
-def _check_conversation(path: Path, number: int, prompt: Conversation) -> None:
+def _check_conversation(where: str, prompt: Conversation) -> None:
     if not prompt:
-        raise DataFileError(f"{path}:{number}: the prompt has no messages")
+        raise DataFileError(f"{where}: the prompt has no messages")
     if prompt[-1].get("role") != "user":
-        raise DataFileError(f"{path}:{number}: the prompt must end with a user turn")
+        raise DataFileError(f"{where}: the prompt must end with a user turn")
 
 
 def load_prompts(source: str | Path) -> list[PromptRecord]:
-    """Read a prompt set (a path, or a built-in name such as ``red_team_train``).
+    """Read a prompt set (a path, or a built-in name such as ``red_team_train``; any format
+    :func:`~rlaif.data.iter_rows` reads).
 
     ``prompt`` may be a message list or a plain string (taken as one user turn). Ids must be
     unique.
@@ -66,13 +68,13 @@ def load_prompts(source: str | Path) -> list[PromptRecord]:
     path = resolve_prompt_file(source)
     records: list[PromptRecord] = []
     seen: set[str] = set()
-    for number, value in iter_jsonl(path):
-        if isinstance(value.get("prompt"), str):
-            value = {**value, "prompt": [{"role": "user", "content": value["prompt"]}]}
-        record = validate_row(f"{path}:{number}", value, PromptRecord)
-        _check_conversation(path, number, record.prompt)
+    for where, value in iter_rows(path):
+        if "prompt" in value:
+            value = {**value, "prompt": as_turns(value["prompt"], "user")}
+        record = validate_row(where, value, PromptRecord)
+        _check_conversation(where, record.prompt)
         if record.id in seen:
-            raise DataFileError(f"{path}:{number}: duplicate id {record.id!r}")
+            raise DataFileError(f"{where}: duplicate id {record.id!r}")
         seen.add(record.id)
         records.append(record)
     return records
@@ -89,14 +91,13 @@ def load_pairs(path: str | Path, *, seed: int = 0) -> list[PairRecord]:
     Human-labelled lines (``chosen``/``rejected`` instead of ``response_1``/``response_2``) are
     accepted too: see :func:`pair_from_human`.
     """
-    path = Path(path)
     rng = random.Random(seed)
     pairs = []
-    for number, value in iter_jsonl(path):
+    for where, value in iter_rows(path):
         if "chosen" in value and "response_1" not in value:
-            pairs.append(pair_from_human(value, rng, where=f"{path}:{number}"))
+            pairs.append(pair_from_human(value, rng, where=where))
         else:
-            pairs.append(validate_row(f"{path}:{number}", value, PairRecord))
+            pairs.append(validate_row(where, value, PairRecord))
     return pairs
 
 
