@@ -82,7 +82,7 @@ def iter_rows(path: str | Path) -> Iterator[tuple[str, dict[str, Any]]]:
     A missing file raises :class:`DataFileError`."""
     path = Path(path)
     if not path.is_file():
-        raise DataFileError(f"{path}: no such file")
+        raise DataFileError(f"file not found: {path}")
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq  # pyarrow is heavy: only Parquet readers pay for it
 
