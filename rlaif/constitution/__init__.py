@@ -21,7 +21,6 @@ from rlaif.constitution.loader import load_constitution, load_principles, valida
 from rlaif.constitution.schema import (
     AppliesTo,
     ConstitutionSpec,
-    Message,
     Principle,
     PrincipleFile,
     PrincipleSelection,
@@ -36,7 +35,6 @@ __all__ = [
     "Constitution",
     "ConstitutionError",
     "ConstitutionSpec",
-    "Message",
     "NoApplicablePrincipleError",
     "Principle",
     "PrincipleFile",

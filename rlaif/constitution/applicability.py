@@ -27,12 +27,11 @@ under the general principles only, which fit every prompt.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 
 from rlaif.constitution.keywords import compile_keyword
 from rlaif.constitution.schema import Principle
-
-Messages = Sequence[Mapping[str, str]]
+from rlaif.models.types import Conversation
 
 BENIGN = "benign"
 """Categories equal to ``benign`` or starting with ``benign-`` mean "no harm category"."""
@@ -49,7 +48,7 @@ def is_benign(category: str | None) -> bool:
     return value == BENIGN or value.startswith(BENIGN + "-")
 
 
-def user_text(prompt: Messages | str) -> str:
+def user_text(prompt: Conversation | str) -> str:
     """The user turns of ``prompt`` joined by newlines, with curly apostrophes straightened
     (a plain string is taken as a single user turn)."""
     if isinstance(prompt, str):
@@ -72,7 +71,7 @@ def keyword_matches(principle: Principle, text: str) -> bool:
 
 def matched_principles(
     principles: Iterable[Principle],
-    prompt: Messages | str | None = None,
+    prompt: Conversation | str | None = None,
     category: str | None = None,
 ) -> list[Principle]:
     """The category principles among ``principles`` that apply to this prompt (general ones
@@ -89,7 +88,7 @@ def matched_principles(
 
 def applicable_principles(
     principles: Iterable[Principle],
-    prompt: Messages | str | None = None,
+    prompt: Conversation | str | None = None,
     category: str | None = None,
 ) -> list[Principle]:
     """The general principles plus the category principles that apply to this prompt, in the
@@ -101,7 +100,7 @@ def applicable_principles(
 
 def prompt_categories(
     principles: Iterable[Principle],
-    prompt: Messages | str | None = None,
+    prompt: Conversation | str | None = None,
     category: str | None = None,
 ) -> list[str]:
     """The categories whose principles apply to this prompt (each matched principle's first

@@ -12,7 +12,7 @@ from typing import Any
 import jinja2
 from pydantic import PrivateAttr
 
-from rlaif.constitution.applicability import Messages, applicable_principles
+from rlaif.constitution.applicability import applicable_principles
 from rlaif.constitution.errors import NoApplicablePrincipleError, TemplateVariableError
 from rlaif.constitution.schema import STAGES, ConstitutionSpec, Principle, Sampling
 from rlaif.constitution.templates import (
@@ -21,6 +21,7 @@ from rlaif.constitution.templates import (
     render_template,
     template_hash,
 )
+from rlaif.models.types import Conversation
 
 
 class Constitution(ConstitutionSpec):
@@ -90,7 +91,7 @@ class Constitution(ConstitutionSpec):
         self,
         stage: str = "compare",
         *,
-        prompt: Messages | str | None = None,
+        prompt: Conversation | str | None = None,
         category: str | None = None,
     ) -> list[Principle]:
         """The principles :meth:`sample` draws from for this prompt, in file order.
@@ -114,7 +115,7 @@ class Constitution(ConstitutionSpec):
         rng: random.Random | None = None,
         *,
         stage: str = "compare",
-        prompt: Messages | str | None = None,
+        prompt: Conversation | str | None = None,
         category: str | None = None,
     ) -> list[Principle]:
         """Draw ``k`` distinct principles for ``stage`` (default: ``sampling.per_example`` for
@@ -171,7 +172,7 @@ class Constitution(ConstitutionSpec):
         if self.system_prompt:
             messages.append({"role": "system", "content": self.system_prompt})
         for conversation in self.few_shot.for_stage(stage):
-            messages.extend({"role": m.role, "content": m.content} for m in conversation)
+            messages.extend(dict(m) for m in conversation)
         messages.append({"role": "user", "content": self.render(stage, **variables)})
         return messages
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from rlaif.constitution.keywords import compile_keyword
+from rlaif.models.types import Conversation
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$"
 GENERAL_TAG = "general"
@@ -32,15 +33,6 @@ class StrictModel(BaseModel):
     """Base for file models: unknown keys are errors, docstrings document fields."""
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
-
-
-class Message(StrictModel):
-    """One chat turn."""
-
-    role: Literal["system", "user", "assistant"]
-    """Who speaks: ``system``, ``user`` or ``assistant``."""
-    content: str
-    """The text of the turn."""
 
 
 class PrincipleExample(StrictModel):
@@ -220,18 +212,18 @@ class Templates(StrictModel):
 class FewShot(StrictModel):
     """Example conversations placed before the real request, per stage."""
 
-    critique: list[list[Message]] = Field(default_factory=list)
+    critique: list[Conversation] = Field(default_factory=list)
     """Conversations shown before a critique request."""
-    revision: list[list[Message]] = Field(default_factory=list)
+    revision: list[Conversation] = Field(default_factory=list)
     """Conversations shown before a revision request."""
-    compare: list[list[Message]] = Field(default_factory=list)
+    compare: list[Conversation] = Field(default_factory=list)
     """Conversations shown before a comparison."""
-    compare_cot: list[list[Message]] = Field(default_factory=list)
+    compare_cot: list[Conversation] = Field(default_factory=list)
     """Conversations shown before a reasoned comparison."""
-    score: list[list[Message]] = Field(default_factory=list)
+    score: list[Conversation] = Field(default_factory=list)
     """Conversations shown before a pointwise score."""
 
-    def for_stage(self, stage: str) -> list[list[Message]]:
+    def for_stage(self, stage: str) -> list[Conversation]:
         """The example conversations of ``stage``."""
         return list(getattr(self, stage))
 

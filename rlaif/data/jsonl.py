@@ -1,4 +1,10 @@
-"""Append-only, resumable JSONL files: one complete record per line.
+"""Data files: the one reader of every file that flows between stages, and the append-only,
+resumable JSONL writer.
+
+:func:`iter_jsonl` reads JSONL (``.jsonl`` or ``.jsonl.gz``); :func:`iter_rows` also reads a JSON
+array (``.json``) and Parquet, naming each row ``file:line`` (or ``file:row N``);
+:func:`read_records` validates the rows into pydantic records. Every problem raises
+:class:`DataFileError` naming the file and line.
 
 A writer opened on an existing file first repairs it: a last line cut short by a killed process
 (no trailing newline, not valid JSON) is removed, so the rerun appends after the last complete
@@ -7,6 +13,7 @@ record. The ids already present are known to the writer, so a rerun skips them.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from collections.abc import Iterator
@@ -21,53 +28,107 @@ R = TypeVar("R", bound=BaseModel)
 
 
 class DataFileError(RlaifError):
-    """A data file is malformed; the message names the file and line."""
+    """A data file is missing or malformed; the message names the file and line."""
 
 
-def _format_validation(error: ValidationError) -> str:
+def format_validation_error(error: ValidationError) -> str:
+    """The issues of a pydantic error as ``field[0].key: message; ...`` (a missing field reads
+    ``name: missing field``)."""
     parts = []
     for issue in error.errors():
-        where = ".".join(str(x) for x in issue["loc"]) or "record"
-        parts.append(f"{where}: {issue['msg']}")
+        where = ""
+        for step in issue["loc"]:
+            where += f"[{step}]" if isinstance(step, int) else f".{step}" if where else str(step)
+        message = "missing field" if issue["type"] == "missing" else issue["msg"]
+        parts.append(f"{where or 'record'}: {message.removeprefix('Value error, ')}")
     return "; ".join(parts)
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(line_number, object)`` for each non-blank line of ``path``.
+    """Yield ``(line_number, object)`` for each non-blank line of ``path`` (``.jsonl``, or
+    gzip-compressed ``.jsonl.gz``).
 
     A final line that is cut short (no newline and not valid JSON, as left by a killed writer) is
     skipped; any other invalid line raises :class:`DataFileError` naming the file and line.
     """
     path = Path(path)
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            is_unterminated_tail = not raw.endswith(b"\n")
-            try:
-                value = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as error:
-                if is_unterminated_tail:
-                    return
-                raise DataFileError(f"{path}:{number}: not valid JSON ({error})") from None
-            if not isinstance(value, dict):
-                raise DataFileError(
-                    f"{path}:{number}: expected a JSON object, got {type(value).__name__}"
-                )
-            yield number, value
+    opener: Any = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
+                    continue
+                is_unterminated_tail = not raw.endswith(b"\n")
+                try:
+                    value = json.loads(raw.decode("utf-8"))
+                except (UnicodeDecodeError, json.JSONDecodeError) as error:
+                    if is_unterminated_tail:
+                        return
+                    raise DataFileError(f"{path}:{number}: not valid JSON ({error})") from None
+                if not isinstance(value, dict):
+                    raise DataFileError(
+                        f"{path}:{number}: expected a JSON object, got {type(value).__name__}"
+                    )
+                yield number, value
+    except (gzip.BadGzipFile, EOFError) as error:
+        raise DataFileError(
+            f"{path}: cannot be read as gzip-compressed JSON lines ({error})"
+        ) from None
+
+
+def iter_rows(path: str | Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield ``(where, row)`` for each record of a ``.jsonl``, ``.jsonl.gz``, ``.json`` (an array
+    of objects) or ``.parquet`` file; ``where`` is ``file:line`` (``file:row N`` for the last two).
+    A missing file raises :class:`DataFileError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileError(f"file not found: {path}")
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq  # pyarrow is heavy: only Parquet readers pay for it
+
+        for row, record in enumerate(pq.read_table(path).to_pylist(), start=1):
+            yield f"{path}:row {row}", record
+        return
+    if path.suffix == ".json":
+        yield from _json_array_rows(path)
+        return
+    for number, value in iter_jsonl(path):
+        yield f"{path}:{number}", value
+
+
+def _json_array_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        line = getattr(error, "lineno", None)
+        raise DataFileError(
+            f"{path}{f':{line}' if line else ''}: not valid JSON ({error})"
+        ) from None
+    if not isinstance(data, list):
+        raise DataFileError(f"{path}: expected a JSON array of records")
+    for row, record in enumerate(data, start=1):
+        if not isinstance(record, dict):
+            raise DataFileError(
+                f"{path}:row {row}: expected a JSON object, got {type(record).__name__}"
+            )
+        yield f"{path}:row {row}", record
+
+
+def validate_row(where: str, row: dict[str, Any], record_type: type[R]) -> R:
+    """``row`` as a ``record_type``; a :class:`DataFileError` naming ``where`` and the fields when
+    it does not fit."""
+    try:
+        return record_type.model_validate(row)
+    except ValidationError as error:
+        raise DataFileError(
+            f"{where}: not a valid {record_type.__name__}: {format_validation_error(error)}"
+        ) from None
 
 
 def read_records(path: str | Path, record_type: type[R]) -> list[R]:
-    """Read and validate every record of ``path``; errors name the file, line and field."""
-    records = []
-    for number, value in iter_jsonl(path):
-        try:
-            records.append(record_type.model_validate(value))
-        except ValidationError as error:
-            raise DataFileError(
-                f"{path}:{number}: not a valid {record_type.__name__}: {_format_validation(error)}"
-            ) from None
-    return records
+    """Read and validate every record of ``path`` (any format :func:`iter_rows` reads); errors
+    name the file, line and field."""
+    return [validate_row(where, row, record_type) for where, row in iter_rows(path)]
 
 
 def _last_newline(handle: Any, size: int, chunk: int = 1 << 16) -> int:

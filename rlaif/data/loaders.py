@@ -3,31 +3,30 @@
 Prompt sets, candidates and pairs are read into validated records (errors name the file and
 line). Preference and SFT files load as :class:`datasets.Dataset` with fixed features, so the
 heterogeneous ``metadata`` column survives Parquet and the hub (it is a ``Json`` feature).
-Human-labelled pairs (``prompt``/``chosen``/``rejected``) and Anthropic's raw hh-rlhf transcripts
-load as pairs with the human label kept in ``metadata``.
+Human-labelled pairs (``prompt``/``chosen``/``rejected``) load as pairs with the human label kept
+in ``metadata`` (Anthropic's raw hh-rlhf transcripts: :mod:`rlaif.data.hh_rlhf`).
 """
 
 from __future__ import annotations
 
-import gzip
-import json
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from rlaif.constitution.library import eval_dir
-from rlaif.data.jsonl import DataFileError, iter_jsonl, read_records
+from rlaif.data.jsonl import DataFileError, iter_rows, read_records, validate_row
 from rlaif.data.records import (
     CandidateRecord,
-    Messages,
     PairRecord,
     PreferenceRecord,
     PromptRecord,
     SFTRecord,
+    as_turns,
 )
+from rlaif.models.types import Conversation
 
 if TYPE_CHECKING:
     from datasets import Dataset, Features
@@ -52,15 +51,16 @@ def resolve_prompt_file(source: str | Path) -> Path:
     )
 
 
-def _check_conversation(path: Path, number: int, prompt: Messages) -> None:
+def _check_conversation(where: str, prompt: Conversation) -> None:
     if not prompt:
-        raise DataFileError(f"{path}:{number}: the prompt has no messages")
+        raise DataFileError(f"{where}: the prompt has no messages")
     if prompt[-1].get("role") != "user":
-        raise DataFileError(f"{path}:{number}: the prompt must end with a user turn")
+        raise DataFileError(f"{where}: the prompt must end with a user turn")
 
 
 def load_prompts(source: str | Path) -> list[PromptRecord]:
-    """Read a prompt set (a path, or a built-in name such as ``red_team_train``).
+    """Read a prompt set (a path, or a built-in name such as ``red_team_train``; any format
+    :func:`~rlaif.data.iter_rows` reads).
 
     ``prompt`` may be a message list or a plain string (taken as one user turn). Ids must be
     unique.
@@ -68,29 +68,16 @@ def load_prompts(source: str | Path) -> list[PromptRecord]:
     path = resolve_prompt_file(source)
     records: list[PromptRecord] = []
     seen: set[str] = set()
-    for number, value in iter_jsonl(path):
-        if isinstance(value.get("prompt"), str):
-            value = {**value, "prompt": [{"role": "user", "content": value["prompt"]}]}
-        record = _validate(path, number, value, PromptRecord)
-        _check_conversation(path, number, record.prompt)
+    for where, value in iter_rows(path):
+        if "prompt" in value:
+            value = {**value, "prompt": as_turns(value["prompt"], "user")}
+        record = validate_row(where, value, PromptRecord)
+        _check_conversation(where, record.prompt)
         if record.id in seen:
-            raise DataFileError(f"{path}:{number}: duplicate id {record.id!r}")
+            raise DataFileError(f"{where}: duplicate id {record.id!r}")
         seen.add(record.id)
         records.append(record)
     return records
-
-
-def _validate(path: Path, number: int, value: dict[str, Any], record_type: type[BaseModel]) -> Any:
-    try:
-        return record_type.model_validate(value)
-    except ValidationError as error:
-        issues = "; ".join(
-            f"{'.'.join(str(x) for x in issue['loc']) or 'record'}: {issue['msg']}"
-            for issue in error.errors()
-        )
-        raise DataFileError(
-            f"{path}:{number}: not a valid {record_type.__name__}: {issues}"
-        ) from None
 
 
 def load_candidates(path: str | Path) -> list[CandidateRecord]:
@@ -104,14 +91,13 @@ def load_pairs(path: str | Path, *, seed: int = 0) -> list[PairRecord]:
     Human-labelled lines (``chosen``/``rejected`` instead of ``response_1``/``response_2``) are
     accepted too: see :func:`pair_from_human`.
     """
-    path = Path(path)
     rng = random.Random(seed)
     pairs = []
-    for number, value in iter_jsonl(path):
+    for where, value in iter_rows(path):
         if "chosen" in value and "response_1" not in value:
-            pairs.append(pair_from_human(value, rng, where=f"{path}:{number}"))
+            pairs.append(pair_from_human(value, rng, where=where))
         else:
-            pairs.append(_validate(path, number, value, PairRecord))
+            pairs.append(validate_row(where, value, PairRecord))
     return pairs
 
 
@@ -147,56 +133,8 @@ def _reply_text(reply: Any) -> str:
     raise TypeError(f"expected a string or a list of messages, got {type(reply).__name__}")
 
 
-def parse_hh_transcript(text: str) -> Messages:
-    """Split an hh-rlhf transcript (``\\n\\nHuman: ...\\n\\nAssistant: ...``) into messages."""
-    messages: Messages = []
-    markers = {"\n\nHuman:": "user", "\n\nAssistant:": "assistant"}
-    position = 0
-    role: str | None = None
-    while True:
-        found = [(text.find(m, position), m) for m in markers]
-        found = [(i, m) for i, m in found if i >= 0]
-        end = min(found)[0] if found else len(text)
-        if role is not None:
-            messages.append({"role": role, "content": text[position:end].strip()})
-        if not found:
-            return messages
-        index, marker = min(found)
-        role = markers[marker]
-        position = index + len(marker)
-
-
-def load_hh_rlhf(path: str | Path, *, seed: int = 0) -> list[PairRecord]:
-    """Read Anthropic's raw hh-rlhf format (``{"chosen": transcript, "rejected": transcript}``,
-    ``.jsonl`` or ``.jsonl.gz``) as pairs in random order with the human label in metadata.
-
-    Lines whose two transcripts do not share the turns before the final reply are reported.
-    """
-    path = Path(path)
-    opener: Any = gzip.open if path.suffix == ".gz" else open
-    rng = random.Random(seed)
-    pairs = []
-    with opener(path, "rt", encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            value = json.loads(line)
-            chosen = parse_hh_transcript(value["chosen"])
-            rejected = parse_hh_transcript(value["rejected"])
-            if chosen[:-1] != rejected[:-1] or chosen[-1]["role"] != "assistant":
-                raise DataFileError(f"{path}:{number}: chosen and rejected differ before the reply")
-            human = {
-                "id": f"{path.name}/{number - 1}",
-                "prompt": chosen[:-1],
-                "chosen": chosen[-1]["content"],
-                "rejected": rejected[-1]["content"],
-            }
-            pairs.append(pair_from_human(human, rng, where=f"{path}:{number}"))
-    return pairs
-
-
 def _features(kind: str) -> Features:
-    from datasets import Features, Json, List, Value
+    from datasets import Features, Json, List, Value  # heavy: kept off ``import rlaif.data``
 
     messages = List({"role": Value("string"), "content": Value("string")})
     if kind == "preferences":
@@ -230,9 +168,17 @@ def _features(kind: str) -> Features:
     raise ValueError(f"no fixed features for {kind!r}")
 
 
+def rows_to_dataset(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> Dataset:
+    """A :class:`datasets.Dataset` holding only ``columns`` of ``rows`` (the trainers' input)."""
+    from datasets import Dataset  # heavy: kept off ``import rlaif.data``
+
+    return Dataset.from_dict({name: [row[name] for row in rows] for name in columns})
+
+
 def records_to_dataset(records: Sequence[BaseModel] | Iterable[BaseModel], kind: str) -> Dataset:
-    """A :class:`datasets.Dataset` of preference (``kind="preferences"``) or SFT records."""
-    from datasets import Dataset
+    """A :class:`datasets.Dataset` of preference (``kind="preferences"``) or SFT records, with
+    fixed features (all columns, ``metadata`` as JSON)."""
+    from datasets import Dataset  # heavy: kept off ``import rlaif.data``
 
     rows = [r.model_dump(mode="json") for r in records]
     features = _features(kind)
@@ -256,14 +202,27 @@ def load_sft(path: str | Path) -> Dataset:
 def _load(path: str | Path, record_type: type[BaseModel], kind: str) -> Dataset:
     path = Path(path)
     if path.suffix == ".parquet":
-        from datasets import Dataset
+        from datasets import Dataset  # heavy: kept off ``import rlaif.data``
 
         return Dataset.from_parquet(str(path), features=_features(kind))
     return records_to_dataset(read_records(path, record_type), kind)
 
 
-def load_hub_dataset(repo_id: str, *, split: str = "train", **options: Any) -> Dataset:
-    """A dataset from the Hugging Face hub (or any ``datasets.load_dataset`` source)."""
-    from datasets import load_dataset
+def iter_hub_rows(
+    repo_id: str, *, data_dir: str | None = None, split: str = "train"
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield ``(where, row)`` for a Hugging Face hub dataset, ``where`` being
+    ``hf:repo:row N``; a hub that cannot be reached raises :class:`DataFileError` saying to pass
+    a local file instead."""
+    try:
+        import datasets  # heavy: only hub readers pay for it
 
-    return load_dataset(repo_id, split=split, **options)
+        dataset = datasets.load_dataset(repo_id, data_dir=data_dir, split=split)
+    except Exception as error:  # the hub raises many types: connection, offline mode, 404
+        raise DataFileError(
+            f"cannot load hf:{repo_id} (data_dir={data_dir}, split={split}) "
+            f"from the Hugging Face hub: {type(error).__name__}: {error}. "
+            "Without network access, download the file elsewhere and pass its local path."
+        ) from None
+    for row, record in enumerate(dataset, start=1):
+        yield f"hf:{repo_id}:row {row}", dict(record)

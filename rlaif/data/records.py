@@ -8,9 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-Messages = list[dict[str, str]]
+from rlaif.data.jsonl import format_validation_error
+from rlaif.models.types import Conversation
+
+_CONVERSATION: TypeAdapter[Conversation] = TypeAdapter(Conversation)
 
 
 class _Record(BaseModel):
@@ -22,7 +33,7 @@ class PromptRecord(_Record):
 
     id: str
     """Unique id within the set."""
-    prompt: Messages
+    prompt: Conversation
     """The conversation to respond to, ending with a user turn."""
     category: str = ""
     """Harm category or ``benign``."""
@@ -33,7 +44,7 @@ class CandidateRecord(_Record):
 
     id: str
     """Prompt id."""
-    prompt: Messages
+    prompt: Conversation
     """The conversation."""
     responses: list[str]
     """K sampled responses."""
@@ -48,7 +59,7 @@ class PairRecord(_Record):
 
     id: str
     """Pair id."""
-    prompt: Messages
+    prompt: Conversation
     """The conversation."""
     response_1: str
     """First response."""
@@ -61,11 +72,11 @@ class PairRecord(_Record):
 class PreferenceRecord(_Record):
     """One AI-labelled preference pair; TRL's standard columns first."""
 
-    prompt: Messages
+    prompt: Conversation
     """The conversation (TRL ``prompt``)."""
-    chosen: Messages
+    chosen: Conversation
     """The preferred assistant turn, as ``[{"role": "assistant", "content": ...}]``."""
-    rejected: Messages
+    rejected: Conversation
     """The other assistant turn."""
     p_chosen: float
     """Soft label: probability that ``chosen`` is better, in [0.5, 1]."""
@@ -88,7 +99,7 @@ class PreferenceRecord(_Record):
 class SFTRecord(_Record):
     """One critique-and-revise result: train on ``messages``."""
 
-    messages: Messages
+    messages: Conversation
     """The conversation ending in the final revision (TRL conversational ``messages``)."""
     initial: str
     """The policy's first response."""
@@ -113,7 +124,7 @@ class SkippedRecord(_Record):
 
     id: str
     """Pair id (or prompt id when no pair could be built)."""
-    prompt: Messages
+    prompt: Conversation
     """The conversation."""
     response_1: str | None = None
     """First response, when there was one."""
@@ -131,3 +142,108 @@ class SkippedRecord(_Record):
     """``judge``, ``revision`` or ``contrastive``; ``critique`` for the supervised stage."""
     metadata: dict[str, Any] = Field(default_factory=dict)
     """Per-order probabilities, errors and other details."""
+
+
+def as_turns(value: Any, role: str) -> Any:
+    """A bare string as one ``role`` turn; anything else unchanged (the field's type checks it).
+    Input files may give a prompt or a response as plain text."""
+    return [{"role": role, "content": value}] if isinstance(value, str) else value
+
+
+def conversation_from(value: Any, role: str) -> Conversation:
+    """A validated message list from ``value``: a list of ``{role, content}`` messages, or a bare
+    string taken as one ``role`` turn. Raises ``ValueError`` saying what is wrong."""
+    try:
+        return _CONVERSATION.validate_python(as_turns(value, role))
+    except ValidationError as error:
+        raise ValueError(
+            "expected a string or a list of {role, content} messages "
+            f"({format_validation_error(error)}), got {value!r:.80}"
+        ) from None
+
+
+class _Example(BaseModel):
+    """Base of what a trainer reads from any file with the right columns: other keys are ignored,
+    so rlaif's own records, human-labelled pair files and TRL datasets all fit."""
+
+    model_config = ConfigDict(extra="ignore", use_attribute_docstrings=True)
+
+
+class PreferenceExample(_Example):
+    """A preference pair as the reward, DPO trainers read it: a :class:`PreferenceRecord`, a
+    human-labelled pair (``chosen``/``rejected`` as strings, no soft label) or TRL's
+    preference columns."""
+
+    prompt: Conversation = Field(min_length=1)
+    """The conversation; a string is one user turn."""
+    chosen: Conversation = Field(min_length=1)
+    """The preferred reply, ending with an assistant turn; a string is one assistant turn."""
+    rejected: Conversation = Field(min_length=1)
+    """The other reply, in the same form."""
+    p_chosen: float | None = Field(default=None, ge=0.0, le=1.0)
+    """Soft label, or ``None`` when the file gives none (taken from ``margin`` = ``2p - 1`` when
+    only that is given)."""
+    consistent: bool | None = None
+    """Whether both presentation orders agreed, when the judge was asked both."""
+    id: str | None = None
+    """Pair id, when the file gives one."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _coerce(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        value = {
+            **value,
+            "prompt": as_turns(value.get("prompt"), "user"),
+            "chosen": as_turns(value.get("chosen"), "assistant"),
+            "rejected": as_turns(value.get("rejected"), "assistant"),
+        }
+        value = {k: v for k, v in value.items() if v is not None}
+        margin = value.get("margin")
+        if "p_chosen" not in value and isinstance(margin, (int, float)):
+            value["p_chosen"] = (float(margin) + 1.0) / 2.0
+        return value
+
+    @field_validator("chosen", "rejected")
+    @classmethod
+    def _ends_with_assistant(cls, turns: Conversation) -> Conversation:
+        if turns[-1]["role"] != "assistant":
+            raise ValueError("must end with an assistant turn")
+        return turns
+
+
+class SFTExample(_Example):
+    """A conversation to fine-tune on: an :class:`SFTRecord` or any row with TRL's ``messages``."""
+
+    messages: Conversation
+    """A prompt followed by the assistant's turn to learn."""
+
+    @field_validator("messages")
+    @classmethod
+    def _prompt_then_reply(cls, turns: Conversation) -> Conversation:
+        if len(turns) < 2 or turns[-1]["role"] != "assistant":
+            raise ValueError("messages must hold a prompt and end with the assistant's turn")
+        return turns
+
+
+class PromptExample(_Example):
+    """A prompt for online training or generation: a :class:`PromptRecord` or any row with a
+    ``prompt`` column (a preference file, say); other columns are kept (``extra``)."""
+
+    model_config = ConfigDict(extra="allow", use_attribute_docstrings=True)
+
+    prompt: Conversation = Field(min_length=1)
+    """The conversation to respond to, ending with a user turn; a string is one user turn."""
+
+    @field_validator("prompt", mode="before")
+    @classmethod
+    def _coerce(cls, value: Any) -> Any:
+        return as_turns(value, "user")
+
+    @field_validator("prompt")
+    @classmethod
+    def _ends_with_user(cls, turns: Conversation) -> Conversation:
+        if turns[-1]["role"] != "user":
+            raise ValueError("must end with a user turn")
+        return turns

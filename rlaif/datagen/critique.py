@@ -14,8 +14,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from rlaif.constitution import load_constitution
-from rlaif.data.export import push_to_hub, write_parquet
 from rlaif.data.loaders import load_candidates, load_prompts
+from rlaif.data.publish import push_to_hub, write_parquet
 from rlaif.data.records import PromptRecord
 from rlaif.datagen.generate import skipped_prompt
 from rlaif.errors import ConfigError

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from rlaif.constitution import Constitution, load_constitution
-from rlaif.data.export import push_to_hub, write_parquet
 from rlaif.data.jsonl import iter_jsonl
 from rlaif.data.manifest import side_path
+from rlaif.data.publish import push_to_hub, write_parquet
 from rlaif.datagen.label_options import LabelOptions, LabelSummary
 from rlaif.datagen.labeller import Labeller
 from rlaif.errors import ConfigError

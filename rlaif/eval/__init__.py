@@ -7,7 +7,7 @@ Public names are imported on first use, so ``import rlaif.eval`` stays light.
   human-labelled pairs; :func:`agreement_metrics` computes every metric from aligned arrays.
 - :func:`check_agreement_gate` / :class:`AgreementGate` refuse a judge below a threshold.
 - :func:`evaluate_reward_model`, :func:`run_policy_eval`, :func:`write_report`,
-  :func:`load_pairs`.
+  :func:`load_labelled_pairs`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ _EXPORTS = {
     "PairFrame": "rlaif.eval.predictions",
     "Predictions": "rlaif.eval.predictions",
     "predictions_from_judgments": "rlaif.eval.predictions",
-    "load_pairs": "rlaif.eval.loaders",
+    "load_labelled_pairs": "rlaif.eval.loaders",
     "evaluate_reward_model": "rlaif.eval.rm_eval",
     "PolicyEvalSettings": "rlaif.eval.policy_eval",
     "run_policy_eval": "rlaif.eval.policy_eval",
@@ -44,7 +44,7 @@ __all__ = [
     "agreement_metrics",
     "check_agreement_gate",
     "evaluate_reward_model",
-    "load_pairs",
+    "load_labelled_pairs",
     "predictions_from_judgments",
     "run_agreement",
     "run_policy_eval",
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from rlaif.eval.agreement import agreement_metrics
     from rlaif.eval.agreement_run import AgreementSettings, JudgeSpec, run_agreement
     from rlaif.eval.gate import AgreementGate, AgreementGateError, check_agreement_gate
-    from rlaif.eval.loaders import load_pairs
+    from rlaif.eval.loaders import load_labelled_pairs
     from rlaif.eval.policy_eval import PolicyEvalSettings, run_policy_eval
     from rlaif.eval.predictions import PairFrame, Predictions, predictions_from_judgments
     from rlaif.eval.report import write_report

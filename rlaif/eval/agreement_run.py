@@ -21,7 +21,7 @@ from rlaif.data.records import PairRecord
 from rlaif.errors import RlaifError
 from rlaif.eval.agreement import agreement_metrics
 from rlaif.eval.bootstrap import DEFAULT_RESAMPLES
-from rlaif.eval.loaders import LoadedPairs, load_pairs
+from rlaif.eval.loaders import LoadedPairs, load_labelled_pairs
 from rlaif.eval.predictions import (
     PairFrame,
     Predictions,
@@ -210,7 +210,7 @@ async def run_agreement_async(
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise RlaifError(f"judge names must be distinct: {names}")
-    loaded = loaded or load_pairs(
+    loaded = loaded or load_labelled_pairs(
         settings.data,
         data_dir=settings.data_dir,
         split=settings.split,

@@ -9,30 +9,28 @@ Three input shapes are understood:
   (``hf:Anthropic/hh-rlhf`` with a data dir);
 - any JSONL whose columns an evaluation suite (``eval/suites/*.yaml``) maps onto ours.
 
-Records that cannot be turned into a usable pair (a transcript whose two sides do not share the
-same conversation, identical replies) are skipped and listed with their reason; malformed files
-raise :class:`~rlaif.errors.RlaifError` naming the file and line.
+Files are read by :mod:`rlaif.data` (:func:`~rlaif.data.iter_rows`,
+:func:`~rlaif.data.iter_hub_rows`, :func:`~rlaif.data.split_hh_pair`). Records that cannot be
+turned into a usable pair (a transcript whose two sides do not share the same conversation,
+identical replies) are skipped and listed with their reason; malformed files raise
+:class:`~rlaif.data.DataFileError` naming the file and line.
 """
 
 from __future__ import annotations
 
-import gzip
-import json
-import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
+from rlaif.data import DataFileError, conversation_from, iter_hub_rows, iter_rows, split_hh_pair
 from rlaif.errors import RlaifError
 from rlaif.eval.suites import Suite, find_suite, load_suite
+from rlaif.models.types import Conversation
 
-Messages = list[dict[str, str]]
 T = TypeVar("T")
-_HH_MARKER = re.compile(r"\n\n(Human|Assistant):")
-_ROLES = {"Human": "user", "Assistant": "assistant"}
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,7 @@ class LabelledPair:
     """A prompt, the response a human preferred (``chosen``) and the other one (``rejected``)."""
 
     id: str
-    prompt: Messages
+    prompt: Conversation
     chosen: str
     rejected: str
     subset: str = ""
@@ -68,61 +66,22 @@ class LoadedPairs:
         }
 
 
-class PairFormatError(RlaifError):
-    """A preference-pair file or record cannot be read."""
-
-
-def split_hh_transcript(text: str) -> Messages:
-    """Split an HH-RLHF transcript into chat turns (``Human`` → user, ``Assistant`` →
-    assistant), stripping whitespace around each turn."""
-    parts = _HH_MARKER.split(text)
-    if parts[0].strip():
-        raise ValueError("text before the first 'Human:'/'Assistant:' marker")
-    turns = []
-    for role, content in zip(parts[1::2], parts[2::2], strict=True):
-        turns.append({"role": _ROLES[role], "content": content.strip()})
-    if not turns:
-        raise ValueError("no 'Human:'/'Assistant:' turn found")
-    return turns
-
-
 def pair_from_hh_transcripts(pair_id: str, chosen: str, rejected: str) -> LabelledPair:
     """Build a pair from the two transcripts of an HH-RLHF record.
 
-    Raises ``ValueError`` with the reason when the transcripts do not end in an assistant turn,
-    differ before their final turn, or end in the same reply."""
-    chosen_turns = split_hh_transcript(chosen)
-    rejected_turns = split_hh_transcript(rejected)
-    if chosen_turns[-1]["role"] != "assistant" or rejected_turns[-1]["role"] != "assistant":
-        raise ValueError("a transcript does not end with an assistant turn")
-    if chosen_turns[:-1] != rejected_turns[:-1]:
-        raise ValueError("the two transcripts differ before their final assistant turn")
-    if chosen_turns[-1]["content"] == rejected_turns[-1]["content"]:
+    Raises ``ValueError`` with the reason when :func:`~rlaif.data.split_hh_pair` refuses the
+    transcripts or they end in the same reply."""
+    prompt, chosen_reply, rejected_reply = split_hh_pair(chosen, rejected)
+    if chosen_reply == rejected_reply:
         raise ValueError("the two final replies are identical")
-    if not chosen_turns[:-1]:
-        raise ValueError("no conversation before the final assistant turn")
-    return LabelledPair(
-        pair_id, chosen_turns[:-1], chosen_turns[-1]["content"], rejected_turns[-1]["content"]
-    )
-
-
-def _as_messages(value: Any, role: str) -> Messages:
-    if isinstance(value, str):
-        return [{"role": role, "content": value}]
-    if isinstance(value, list) and all(
-        isinstance(m, Mapping) and isinstance(m.get("content"), str) and "role" in m for m in value
-    ):
-        return [{"role": str(m["role"]), "content": str(m["content"])} for m in value]
-    raise ValueError(
-        f"expected a string or a list of {{role, content}} messages, got {value!r:.80}"
-    )
+    return LabelledPair(pair_id, prompt, chosen_reply, rejected_reply)
 
 
 def _as_reply(value: Any) -> str:
     """A response column: a string, or TRL's conversational ``[{"role": "assistant", ...}]``."""
     if isinstance(value, str):
         return value
-    messages = _as_messages(value, "assistant")
+    messages = conversation_from(value, "assistant")
     if len(messages) != 1 or messages[0]["role"] != "assistant":
         raise ValueError("a conversational response must hold exactly one assistant message")
     return messages[0]["content"]
@@ -150,7 +109,7 @@ def record_to_pair(record: Mapping[str, Any], suite: Suite, default_id: str) -> 
             pair_id, str(_column(record, cols.chosen)), str(_column(record, cols.rejected))
         )
         return LabelledPair(pair.id, pair.prompt, pair.chosen, pair.rejected, subset)
-    prompt = _as_messages(_column(record, cols.prompt), "user")
+    prompt = conversation_from(_column(record, cols.prompt), "user")
     if cols.preferred is not None:
         first = _as_reply(_column(record, cols.response_1))
         second = _as_reply(_column(record, cols.response_2))
@@ -170,67 +129,6 @@ def record_to_pair(record: Mapping[str, Any], suite: Suite, default_id: str) -> 
         raise ValueError("empty prompt")
     metadata = {k: record[k] for k in suite.keep_columns if k in record}
     return LabelledPair(pair_id, prompt, chosen, rejected, subset, metadata)
-
-
-def _open_text(path: Path) -> Iterator[str]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:
-        yield from handle
-
-
-def read_records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Yield ``(where, record)`` from a ``.jsonl``, ``.jsonl.gz``, ``.json`` or ``.parquet``
-    file; ``where`` is ``file:line`` (or ``file:row``)."""
-    if not path.is_file():
-        raise PairFormatError(f"{path}: no such file")
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        for row, record in enumerate(pq.read_table(path).to_pylist(), start=1):
-            yield f"{path}:row {row}", record
-        return
-    if path.suffix == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            raise PairFormatError(f"{path}:{error.lineno}: not valid JSON ({error.msg})") from None
-        if not isinstance(data, list):
-            raise PairFormatError(f"{path}: expected a JSON list of records")
-        for row, record in enumerate(data, start=1):
-            yield f"{path}:record {row}", record
-        return
-    try:
-        for line_number, line in enumerate(_open_text(path), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise PairFormatError(
-                    f"{path}:{line_number}: not valid JSON ({error.msg} at column {error.colno})"
-                ) from None
-            if not isinstance(record, dict):
-                raise PairFormatError(f"{path}:{line_number}: expected a JSON object per line")
-            yield f"{path}:{line_number}", record
-    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as error:
-        raise PairFormatError(f"{path}: cannot be read as UTF-8 JSON lines ({error})") from None
-
-
-def read_hub_records(suite: Suite) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Yield records of a hub dataset (``hf:owner/name``); raises a clear error offline."""
-    repo = suite.source.removeprefix("hf:")
-    try:
-        import datasets
-
-        dataset = datasets.load_dataset(repo, data_dir=suite.data_dir, split=suite.split)
-    except Exception as error:  # the hub raises many types: connection, offline mode, 404
-        raise PairFormatError(
-            f"cannot load {suite.source} (data_dir={suite.data_dir}, split={suite.split}) "
-            f"from the Hugging Face hub: {type(error).__name__}: {error}. "
-            "Without network access, download the file elsewhere and pass its local path."
-        ) from None
-    for row, record in enumerate(dataset, start=1):
-        yield f"{suite.source}:row {row}", dict(record)
 
 
 def pairs_from_records(
@@ -254,16 +152,14 @@ def pairs_from_records(
             )
             continue
         if pair.id in seen:
-            raise PairFormatError(f"{where}: duplicate pair id {pair.id!r}")
+            raise DataFileError(f"{where}: duplicate pair id {pair.id!r}")
         seen.add(pair.id)
         loaded.pairs.append(pair)
     if loaded.total == 0:
-        raise PairFormatError(f"{suite.source}: no records")
+        raise DataFileError(f"{suite.source}: no records")
     if not loaded.pairs:
         reasons = "; ".join(sorted({s["reason"] for s in loaded.skipped})[:3])
-        raise PairFormatError(
-            f"{suite.source}: no usable pair in {loaded.total} records ({reasons})"
-        )
+        raise DataFileError(f"{suite.source}: no usable pair in {loaded.total} records ({reasons})")
     return loaded
 
 
@@ -278,7 +174,7 @@ def select_subset(items: Sequence[T], limit: int | None, seed: int) -> list[T]:
     return [items[i] for i in chosen]
 
 
-def load_pairs(
+def load_labelled_pairs(
     data: str | Path,
     *,
     data_dir: str | None = None,
@@ -291,12 +187,15 @@ def load_pairs(
     ``limit`` pairs when asked."""
     suite = resolve_source(str(data), data_dir=data_dir, split=split)
     if suite.source.startswith("hf:"):
-        records: Iterable[tuple[str, dict[str, Any]]] = read_hub_records(suite)
+        repo = suite.source.removeprefix("hf:")
+        records: Iterable[tuple[str, dict[str, Any]]] = iter_hub_rows(
+            repo, data_dir=suite.data_dir, split=suite.split
+        )
         prefix = suite.source.removeprefix("hf:") + (f"/{suite.data_dir}" if suite.data_dir else "")
         prefix += f"/{suite.split}"
     else:
         path = suite.resolve_path()
-        records = read_records(path)
+        records = iter_rows(path)
         prefix = path.name.split(".")[0]
     loaded = pairs_from_records(records, suite, suite.id_prefix or prefix)
     loaded.source = str(data)
@@ -317,7 +216,7 @@ def resolve_source(data: str, *, data_dir: str | None, split: str | None) -> Sui
     builtin = find_suite(data)
     if builtin is not None:
         return builtin
-    raise PairFormatError(
+    raise DataFileError(
         f"{data}: no such file, hub id (hf:owner/name) or built-in suite; "
         "see `eval/suites/` for the built-in suites"
     )

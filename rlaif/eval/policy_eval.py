@@ -34,7 +34,7 @@ from rlaif.eval.agreement_run import (
 from rlaif.eval.bootstrap import DEFAULT_RESAMPLES
 from rlaif.eval.elo import Comparison, elo_table
 from rlaif.eval.policy_metrics import GROUPS, refusal_summary, reward_summary, win_rate_rows
-from rlaif.eval.prompts import EvalPrompt, load_prompts
+from rlaif.eval.prompts import EvalPrompt, load_eval_prompts
 from rlaif.eval.refusal import RefusalClassifier, is_lexical_refusal, request_text
 from rlaif.models import GenerateConfig, Model, get_model
 from rlaif.runs import ResultStore
@@ -185,7 +185,7 @@ async def run_policy_eval(
     if len(set(names)) != len(names):
         raise RlaifError(f"policy and baseline names must be distinct: {names}")
     folder = Path(out)
-    prompts = load_prompts(settings.prompts, limit=settings.limit, seed=settings.seed)
+    prompts = load_eval_prompts(settings.prompts, limit=settings.limit, seed=settings.seed)
     boot = {"seed": settings.seed, "n_resamples": settings.n_resamples}
     responses: dict[str, dict[str, str | None]] = {}
     for name in names:

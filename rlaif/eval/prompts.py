@@ -12,9 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rlaif.data.loaders import load_prompts as read_prompt_set
-from rlaif.data.loaders import resolve_prompt_file
-from rlaif.data.records import PromptRecord
+from rlaif.data import PromptRecord, load_prompts, resolve_prompt_file
 from rlaif.errors import RlaifError
 from rlaif.eval.loaders import select_subset
 
@@ -35,15 +33,18 @@ class EvalPrompt:
         return self.record.id
 
 
-def load_prompts(names: Sequence[str], *, limit: int | None = None, seed: int = 0):
+def load_eval_prompts(
+    names: Sequence[str], *, limit: int | None = None, seed: int = 0
+) -> list[EvalPrompt]:
     """Prompts from every file (paths or built-in set names, read by
-    :func:`rlaif.data.loaders.load_prompts`), ids unique across files; ``limit`` keeps a seeded
-    random subset per file (so red-team and benign sets keep their share)."""
+    :func:`rlaif.data.load_prompts`), each with its scoring group, ids unique across files;
+    ``limit`` keeps a seeded random subset per file (so red-team and benign sets keep their
+    share)."""
     prompts: list[EvalPrompt] = []
     seen: dict[str, str] = {}
     for name in names:
         path = resolve_prompt_file(name)
-        from_file = [EvalPrompt(r, _group(r, path), path.name) for r in read_prompt_set(path)]
+        from_file = [EvalPrompt(r, _group(r, path), path.name) for r in load_prompts(path)]
         if not from_file:
             raise RlaifError(f"{path}: no prompts")
         for prompt in from_file:

@@ -22,7 +22,7 @@ from rlaif.errors import RlaifError
 from rlaif.eval.agreement import judge_metrics, paired_difference
 from rlaif.eval.baselines import trivial_baselines
 from rlaif.eval.bootstrap import DEFAULT_RESAMPLES
-from rlaif.eval.loaders import load_pairs
+from rlaif.eval.loaders import load_labelled_pairs
 from rlaif.eval.plots import histogram_counts
 from rlaif.eval.predictions import PairFrame, Predictions, assign_positions
 
@@ -140,7 +140,7 @@ def evaluate_reward_model(
 ) -> dict[str, Any]:
     """Pairwise accuracy, calibration, margins, length correlation and the order check of a
     reward model on human-labelled pairs; returns the ``metrics.json`` dictionary."""
-    loaded = load_pairs(data, data_dir=data_dir, split=split, limit=limit, seed=seed)
+    loaded = load_labelled_pairs(data, data_dir=data_dir, split=split, limit=limit, seed=seed)
     shown = assign_positions(loaded.pairs, seed)
     frame = PairFrame.from_shown(shown)
     scorer = RewardScorer(model_path, device=device, max_length=max_length)

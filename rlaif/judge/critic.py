@@ -16,9 +16,7 @@ from typing import Any
 from rlaif.constitution import Constitution, NoApplicablePrincipleError, Principle
 from rlaif.data.records import SFTRecord
 from rlaif.errors import ConfigError
-from rlaif.models import Completion, GenerateConfig, Model, run_sync
-
-Messages = list[dict[str, str]]
+from rlaif.models import Completion, Conversation, GenerateConfig, Model, run_sync
 
 _PREAMBLE = re.compile(
     r"^\s*(?:(?:here(?:'s| is) (?:the |a |my )?revised response|revised response|revision)"
@@ -83,7 +81,7 @@ class Critic:
     def principles_for(
         self,
         prompt_id: str,
-        prompt: Messages | None = None,
+        prompt: Conversation | None = None,
         *,
         category: str | None = None,
     ) -> list[Principle]:
@@ -107,7 +105,7 @@ class Critic:
         return [drawn[i % len(drawn)] for i in range(self.rounds)]
 
     async def run(
-        self, prompt: Messages, response: str, *, prompt_id: str, category: str | None = None
+        self, prompt: Conversation, response: str, *, prompt_id: str, category: str | None = None
     ) -> SFTRecord:
         """Critique and revise ``response`` for ``rounds`` rounds.
 
@@ -182,7 +180,7 @@ class Critic:
         )
 
     def run_sync(
-        self, prompt: Messages, response: str, *, prompt_id: str, category: str | None = None
+        self, prompt: Conversation, response: str, *, prompt_id: str, category: str | None = None
     ) -> SFTRecord:
         """Blocking :meth:`run` (also inside a running event loop)."""
         return run_sync(self.run(prompt, response, prompt_id=prompt_id, category=category))

@@ -18,10 +18,11 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rlaif.models.types import Conversation
+
 if TYPE_CHECKING:
     from rlaif.constitution import Constitution, Principle
 
-Messages = list[dict[str, str]]
 
 _MARKER = re.compile(r"<<\s*(?:END\s+)?RESPONSE\b[^>]*>>", re.IGNORECASE)
 _ANY_DOUBLE_ANGLE = re.compile(r"<<|>>")
@@ -127,14 +128,14 @@ def shown_responses(text: str) -> tuple[str, str] | None:
 def comparison_messages(
     constitution: Constitution,
     stage: str,
-    prompt: Messages,
+    prompt: Conversation,
     first: str,
     second: str,
     principle: Principle,
     *,
     seed: int = 0,
     prefill: str | None = None,
-) -> Messages:
+) -> Conversation:
     """The messages of one comparison (``stage`` ``compare`` or ``compare_cot``): ``first``
     shown as A and ``second`` as B in the constitution's framing, then ``prefill`` as the opening
     of the judge's turn when given."""
@@ -158,12 +159,12 @@ def comparison_messages(
 
 def score_messages(
     constitution: Constitution,
-    prompt: Messages,
+    prompt: Conversation,
     response: str,
     principle: Principle,
     *,
     prefill: str | None = None,
-) -> Messages:
+) -> Conversation:
     """The messages of one pointwise score: ``response`` alone (headings and labels neutralised)
     under ``principle``, then ``prefill`` as the opening of the judge's turn when given."""
     messages = constitution.messages(

@@ -35,13 +35,12 @@ from rlaif.judge.verdict import (
     parse_verdict,
     score_log_odds,
 )
-from rlaif.models import ChoiceScores, Completion, GenerateConfig, Model, run_sync
+from rlaif.models import ChoiceScores, Completion, Conversation, GenerateConfig, Model, run_sync
 from rlaif.runs import RunProgress
 
 Mode = Literal["auto", "logprob", "generate", "cot", "pointwise"]
 MODES: tuple[str, ...] = ("auto", "logprob", "generate", "cot", "pointwise")
 """Every judge mode, as the command line and config files accept it."""
-Messages = list[dict[str, str]]
 ORDERS: tuple[Order, Order] = ("12", "21")
 
 
@@ -49,7 +48,7 @@ class PairLike(Protocol):
     """Anything with the fields of a :class:`~rlaif.data.records.PairRecord`."""
 
     id: str
-    prompt: Messages
+    prompt: Conversation
     response_1: str
     response_2: str
 
@@ -202,7 +201,7 @@ class PairwiseJudge:
         }
 
     def plan(
-        self, prompt: Messages, response_1: str, response_2: str, category: str | None = None
+        self, prompt: Conversation, response_1: str, response_2: str, category: str | None = None
     ) -> tuple[list[Principle], list[Order]]:
         """The principles (those that fit the prompt and its ``category``, see
         :meth:`Constitution.sample`) and presentation orders this pair will be judged under."""
@@ -215,7 +214,7 @@ class PairwiseJudge:
         return principles, orders
 
     def render(
-        self, prompt: Messages, first: str, second: str, principle: Principle
+        self, prompt: Conversation, first: str, second: str, principle: Principle
     ) -> list[dict[str, str]]:
         """The messages the judge reads for one call: ``first`` shown as A, ``second`` as B,
         ending with the prefilled opening of the answer where there is one."""
@@ -232,7 +231,7 @@ class PairwiseJudge:
         )
 
     def render_score(
-        self, prompt: Messages, response: str, principle: Principle
+        self, prompt: Conversation, response: str, principle: Principle
     ) -> list[dict[str, str]]:
         """The messages of one pointwise call: ``response`` alone under ``principle``."""
         opening = self.constitution.judge.score_prefill if self.model.supports_prefill else None
@@ -240,7 +239,7 @@ class PairwiseJudge:
 
     async def compare(
         self,
-        prompt: Messages,
+        prompt: Conversation,
         response_1: str,
         response_2: str,
         *,
@@ -276,7 +275,7 @@ class PairwiseJudge:
 
     def compare_sync(
         self,
-        prompt: Messages,
+        prompt: Conversation,
         response_1: str,
         response_2: str,
         *,
@@ -330,7 +329,12 @@ class PairwiseJudge:
         return text[: self.max_response_chars] + f"\n[… {hidden} more characters not shown]"
 
     async def _vote(
-        self, prompt: Messages, response_1: str, response_2: str, principle: Principle, order: Order
+        self,
+        prompt: Conversation,
+        response_1: str,
+        response_2: str,
+        principle: Principle,
+        order: Order,
     ) -> Vote:
         first, second = (response_1, response_2) if order == "12" else (response_2, response_1)
         messages = self.render(prompt, first, second, principle)
@@ -350,13 +354,13 @@ class PairwiseJudge:
         return vote
 
     async def _score_votes(
-        self, prompt: Messages, shown_1: str, shown_2: str, principles: list[Principle]
+        self, prompt: Conversation, shown_1: str, shown_2: str, principles: list[Principle]
     ) -> list[Vote]:
         """Both responses scored under every principle. A score template that does not name
         the principle renders the same request for each one: it is sent once and its vote
         repeated (with no tokens or cost counted twice)."""
         planned = []
-        requests: dict[str, Messages] = {}
+        requests: dict[str, Conversation] = {}
         for principle in principles:
             for side, text in _sides(shown_1, shown_2):
                 messages = self.render_score(prompt, text, principle)
@@ -382,7 +386,7 @@ class PairwiseJudge:
             votes.append(vote)
         return votes
 
-    async def _score_vote(self, messages: Messages) -> Vote:
+    async def _score_vote(self, messages: Conversation) -> Vote:
         """One pointwise call: the log-odds that the response keeps to the principle."""
         vote = Vote(principle="")
         prefilled = messages[-1]["role"] == "assistant"
@@ -399,7 +403,7 @@ class PairwiseJudge:
             vote.error = f"judge gave no usable probabilities for Yes/No: {vote.raw}"
         return vote
 
-    async def _logprob_verdict(self, messages: Messages, vote: Vote) -> float | None:
+    async def _logprob_verdict(self, messages: Conversation, vote: Vote) -> float | None:
         scores = await self.model.score_choices(messages, list(CHOICES))
         _account(vote, scores, first=True)
         vote.raw = json.dumps(scores.logprobs)
@@ -408,7 +412,7 @@ class PairwiseJudge:
             vote.error = f"judge gave no usable probabilities for A/B: {vote.raw}"
         return p_first
 
-    async def _generate_verdict(self, messages: Messages, vote: Vote) -> float | None:
+    async def _generate_verdict(self, messages: Conversation, vote: Vote) -> float | None:
         schema = VERDICT_SCHEMA if self.model.supports_json_schema else None
         config = GenerateConfig(
             temperature=0.0, max_tokens=self.max_verdict_tokens, json_schema=schema
@@ -423,7 +427,7 @@ class PairwiseJudge:
             return None
         return 1.0 if verdict.choice == "A" else 0.0
 
-    async def _cot_verdict(self, messages: Messages, vote: Vote) -> float | None:
+    async def _cot_verdict(self, messages: Conversation, vote: Vote) -> float | None:
         config = GenerateConfig(temperature=0.0, max_tokens=self.max_reasoning_tokens)
         completion = await self.model.generate(messages, config)
         _account(vote, completion, first=True)

@@ -15,9 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from rlaif.constitution import Principle
 from rlaif.constitution.templates import compile_template
-from rlaif.models import Completion, GenerateConfig, Model
-
-Messages = list[dict[str, str]]
+from rlaif.models import Completion, Conversation, GenerateConfig, Model
 
 
 def sample_seed(seed: int, prompt_id: str, index: int) -> int:
@@ -44,7 +42,7 @@ class SamplingSettings(BaseModel):
 
 
 async def sample_responses(
-    model: Model, prompt: Messages, prompt_id: str, settings: SamplingSettings
+    model: Model, prompt: Conversation, prompt_id: str, settings: SamplingSettings
 ) -> list[Completion]:
     """``settings.n`` responses to ``prompt``, sampled concurrently."""
     configs = [
@@ -90,8 +88,8 @@ class ContrastiveAffixes(BaseModel):
 
 
 def _steered(
-    prompt: Messages, principle: Principle, affixes: ContrastiveAffixes, side: str
-) -> tuple[Messages, str]:
+    prompt: Conversation, principle: Principle, affixes: ContrastiveAffixes, side: str
+) -> tuple[Conversation, str]:
     system = getattr(affixes, f"{side}_system")
     prefill = getattr(affixes, f"{side}_prefill")
     messages = [dict(m) for m in prompt]
@@ -119,7 +117,7 @@ def _joined(opening: str, continuation: str) -> str:
 
 async def contrastive_responses(
     model: Model,
-    prompt: Messages,
+    prompt: Conversation,
     prompt_id: str,
     principle: Principle,
     affixes: ContrastiveAffixes,

@@ -19,8 +19,7 @@ from typing import Any
 
 from rlaif.data.records import PairRecord, PreferenceRecord, SkippedRecord
 from rlaif.judge.judgment import Judgment
-
-Messages = list[dict[str, str]]
+from rlaif.models.types import Conversation
 
 
 def pair_indices(k: int, max_pairs: int, rng: random.Random) -> list[tuple[int, int]]:
@@ -47,7 +46,7 @@ def with_category(metadata: dict[str, Any], category: str | None) -> dict[str, A
     return {**metadata, "category": category} if category else metadata
 
 
-def assistant(text: str) -> Messages:
+def assistant(text: str) -> Conversation:
     """One assistant turn, TRL's conversational ``chosen``/``rejected`` format."""
     return [{"role": "assistant", "content": text}]
 

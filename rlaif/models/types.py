@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from rlaif.errors import RlaifError
 
-Message = dict[str, str]
-"""One chat turn: ``{"role": "system" | "user" | "assistant", "content": str}``."""
+ROLES = ("system", "user", "assistant")
+"""The message roles every backend understands."""
+
+
+def check_message(message: dict[str, str]) -> dict[str, str]:
+    """Check that ``message`` holds exactly a known ``role`` and a ``content``; raises
+    ``ValueError`` naming what is wrong (pydantic reports it with the field's location)."""
+    unknown = sorted(set(message) - {"role", "content"})
+    if unknown:
+        raise ValueError(f"unknown key(s) {', '.join(unknown)} (a message has role and content)")
+    if "content" not in message:
+        raise ValueError("missing content")
+    if message.get("role") not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, got {message.get('role')!r}")
+    return message
+
+
+Message = Annotated[dict[str, str], AfterValidator(check_message)]
+"""One chat turn: ``{"role": "system" | "user" | "assistant", "content": str}``, the one message
+type of the package. A plain dict at run time; pydantic fields of this type check its keys and
+role."""
 Conversation = list[Message]
 """A list of chat turns. A final ``assistant`` turn is a prefill: the model continues it."""
 
@@ -81,10 +100,6 @@ class ChoiceScores(BaseModel):
     """True when the scores came from the response cache."""
     model: str = ""
     """The ``provider/model`` name that produced them."""
-
-
-ROLES = ("system", "user", "assistant")
-"""The message roles every backend understands."""
 
 
 class ConversationError(RlaifError):

@@ -36,7 +36,6 @@ _EXPORTS = {
     "TrainConfig": ("rlaif.train.config", "TrainConfig"),
     "LoraSettings": ("rlaif.train.config", "LoraSettings"),
     "load_train_config": ("rlaif.train.config", "load_train_config"),
-    "TrainingDataError": ("rlaif.train.data", "TrainingDataError"),
     "Safeguard": ("rlaif.train.safeguards", "Safeguard"),
 }
 

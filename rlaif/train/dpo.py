@@ -13,9 +13,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from rlaif.data import rows_to_dataset
 from rlaif.errors import ConfigError
 from rlaif.train.config import TrainConfig, build_trl_config, coerce_config
-from rlaif.train.data import load_preferences, split_holdout, to_dataset
+from rlaif.train.data import preference_rows, split_holdout
 from rlaif.train.loading import load_tokenizer, load_training_lm
 from rlaif.train.lora import peft_config
 from rlaif.train.runs import StepTimer, TrainResult, last_logged, save_model, write_run_files
@@ -75,7 +76,7 @@ def train_dpo(
     from trl import DPOConfig, DPOTrainer
 
     config = coerce_config(DPOTrainConfig, config)
-    rows, stats = load_preferences(
+    rows, stats = preference_rows(
         config.dataset,
         min_confidence=config.min_confidence,
         drop_inconsistent=config.drop_inconsistent,
@@ -106,8 +107,8 @@ def train_dpo(
         model=model,
         ref_model=ref,
         args=args,
-        train_dataset=to_dataset(train_rows, columns),
-        eval_dataset=to_dataset(eval_rows, columns) if eval_rows else None,
+        train_dataset=rows_to_dataset(train_rows, columns),
+        eval_dataset=rows_to_dataset(eval_rows, columns) if eval_rows else None,
         processing_class=tokenizer,
         peft_config=peft_config(config.lora),
         callbacks=[timer, *(callbacks or [])],

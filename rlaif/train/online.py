@@ -12,9 +12,12 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from rlaif.data import DataFileError, rows_to_dataset
 from rlaif.errors import ConfigError
+from rlaif.judge.reward import JudgeReward
+from rlaif.models import get_model
 from rlaif.train.config import TrainConfig, _Config, build_trl_config
-from rlaif.train.data import TrainingDataError, prompts_within_length, to_dataset
+from rlaif.train.data import prompts_within_length
 from rlaif.train.loading import load_reward_model, load_tokenizer, load_training_lm
 from rlaif.train.lora import peft_config
 from rlaif.train.runs import (
@@ -108,11 +111,11 @@ def prompt_dataset(config: OnlineRLConfig, tokenizer: Any) -> tuple[Any, dict[st
     kept = [row for row, _ in pairs]
     columns = [c for c in ("prompt", *extra) if all(c in row for row in kept)]
     if judge is not None and judge.baseline is None and judge.baseline_column not in columns:
-        raise TrainingDataError(
+        raise DataFileError(
             f"{config.dataset}: the judge reward needs a baseline: give every prompt a "
             f"'{judge.baseline_column}' field or set judge.baseline"
         )
-    return to_dataset(kept, columns), stats.as_dict()
+    return rows_to_dataset(kept, columns), stats.as_dict()
 
 
 def reward_functions(config: OnlineRLConfig) -> tuple[list[Any], list[Any]]:
@@ -135,9 +138,6 @@ def reward_functions(config: OnlineRLConfig) -> tuple[list[Any], list[Any]]:
 
 def judge_reward(settings: JudgeRewardSettings, *, seed: int = 0) -> Any:
     """The judge layer's TRL reward callable (``rlaif.judge.reward.JudgeReward``)."""
-    from rlaif.judge.reward import JudgeReward
-    from rlaif.models import get_model
-
     return JudgeReward.create(
         get_model(settings.model, **settings.model_options),
         settings.constitution,

@@ -17,9 +17,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from rlaif.data import rows_to_dataset
 from rlaif.errors import ConfigError
 from rlaif.train.config import TrainConfig, build_trl_config, coerce_config
-from rlaif.train.data import prompts_within_length, to_dataset
+from rlaif.train.data import prompts_within_length
 from rlaif.train.loading import (
     check_same_tokenizer,
     load_reward_model,
@@ -112,7 +113,7 @@ def _tokenized_prompts(config: PPOTrainConfig, tokenizer: Any) -> tuple[Any, dic
         config.dataset, tokenizer, config.max_prompt_length, limit=config.limit
     )
     encoded = [{"input_ids": ids} for _, ids in pairs]
-    return to_dataset(encoded, ["input_ids"]), stats.as_dict()
+    return rows_to_dataset(encoded, ["input_ids"]), stats.as_dict()
 
 
 def _trl_config(config: PPOTrainConfig, n_prompts: int) -> Any:

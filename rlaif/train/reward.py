@@ -18,8 +18,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from rlaif.data import DataFileError, rows_to_dataset
 from rlaif.train.config import TrainConfig, build_trl_config, coerce_config
-from rlaif.train.data import TrainingDataError, load_preferences, split_holdout, to_dataset
+from rlaif.train.data import preference_rows, split_holdout
 from rlaif.train.loading import load_reward_model, load_tokenizer
 from rlaif.train.lora import peft_config
 from rlaif.train.runs import StepTimer, TrainResult, save_model, write_run_files
@@ -59,7 +60,7 @@ def _with_margins(config: RewardTrainConfig, rows: list[dict[str, Any]]) -> list
         return columns
     missing = next((row["id"] for row in rows if row["p_chosen"] is None), None)
     if missing is not None:
-        raise TrainingDataError(
+        raise DataFileError(
             f"{config.dataset}: pair {missing} has no p_chosen or margin; set label_mode: hard "
             "to train on hard labels"
         )
@@ -77,7 +78,7 @@ def train_reward_model(
     from trl import RewardConfig, RewardTrainer
 
     config = coerce_config(RewardTrainConfig, config)
-    rows, stats = load_preferences(
+    rows, stats = preference_rows(
         config.dataset,
         min_confidence=config.min_confidence,
         drop_inconsistent=config.drop_inconsistent,
@@ -85,7 +86,7 @@ def train_reward_model(
     )
     human_rows = None
     if config.human_eval is not None:
-        human_rows, _ = load_preferences(config.human_eval, limit=config.human_eval_limit)
+        human_rows, _ = preference_rows(config.human_eval, limit=config.human_eval_limit)
     train_rows, heldout_rows = split_holdout(rows, config.eval_fraction, config.seed)
     columns = _with_margins(config, train_rows)
 
@@ -106,7 +107,7 @@ def train_reward_model(
     trainer = RewardTrainer(
         model=model,
         args=args,
-        train_dataset=to_dataset(train_rows, columns),
+        train_dataset=rows_to_dataset(train_rows, columns),
         processing_class=tokenizer,
         peft_config=peft_config(config.lora, task="reward"),
         callbacks=[timer, *(callbacks or [])],

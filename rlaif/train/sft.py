@@ -12,9 +12,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from rlaif.data import rows_to_dataset
 from rlaif.errors import ConfigError
 from rlaif.train.config import TrainConfig, build_trl_config, coerce_config
-from rlaif.train.data import load_sft, split_holdout, to_dataset
+from rlaif.train.data import sft_rows, split_holdout
 from rlaif.train.loading import load_tokenizer, load_training_lm
 from rlaif.train.lora import peft_config
 from rlaif.train.runs import StepTimer, TrainResult, first_logged, save_model, write_run_files
@@ -49,7 +50,7 @@ def train_sft(
     from trl import SFTConfig, SFTTrainer
 
     config = coerce_config(SFTTrainConfig, config)
-    rows, stats = load_sft(config.dataset, limit=config.limit)
+    rows, stats = sft_rows(config.dataset, limit=config.limit)
     train_rows, eval_rows = split_holdout(rows, config.eval_fraction, config.seed)
     shaped_train, columns = _rows_for(config.loss_on, train_rows)
     shaped_eval, _ = _rows_for(config.loss_on, eval_rows)
@@ -75,8 +76,8 @@ def train_sft(
     trainer = SFTTrainer(
         model=model,
         args=args,
-        train_dataset=to_dataset(shaped_train, columns),
-        eval_dataset=to_dataset(shaped_eval, columns) if shaped_eval else None,
+        train_dataset=rows_to_dataset(shaped_train, columns),
+        eval_dataset=rows_to_dataset(shaped_eval, columns) if shaped_eval else None,
         processing_class=tokenizer,
         peft_config=peft_config(config.lora),
         callbacks=[timer, *(callbacks or [])],

@@ -22,8 +22,8 @@ from rlaif.data import (
     parse_hh_transcript,
     records_to_dataset,
 )
-from rlaif.data.export import dataset_card, write_parquet
 from rlaif.data.manifest import Manifest
+from rlaif.data.publish import dataset_card, write_parquet
 
 
 def _preference(i: int, *, consistent: bool | None = True, metadata: dict | None = None):
@@ -197,8 +197,8 @@ def test_push_to_hub_uploads_the_dataset_and_its_card(tmp_path: Path, monkeypatc
     import datasets
     import huggingface_hub
 
-    from rlaif.data.export import push_to_hub
     from rlaif.data.manifest import write_manifest
+    from rlaif.data.publish import push_to_hub
 
     path = tmp_path / "prefs.jsonl"
     path.write_text(_preference(0).model_dump_json() + "\n")

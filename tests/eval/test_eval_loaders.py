@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from eval_helpers import write_jsonl
 
+from rlaif.data import parse_hh_transcript
 from rlaif.errors import RlaifError
-from rlaif.eval.loaders import load_pairs, pair_from_hh_transcripts, split_hh_transcript
+from rlaif.eval.loaders import load_labelled_pairs, pair_from_hh_transcripts
 from rlaif.eval.suites import builtin_suites, load_suite
 
 
@@ -43,7 +44,7 @@ RAW_HH = [
 
 
 def test_shared_dev_set_loads_600_pairs(shared_data: Path) -> None:
-    loaded = load_pairs(shared_data / "hh_harmless_test_dev.jsonl")
+    loaded = load_labelled_pairs(shared_data / "hh_harmless_test_dev.jsonl")
     assert len(loaded.pairs) == 600 and loaded.total == 600 and not loaded.skipped
     first = loaded.pairs[0]
     assert first.id == "hh-rlhf/harmless-base/test/0"
@@ -56,11 +57,11 @@ def test_shared_dev_set_loads_600_pairs(shared_data: Path) -> None:
 
 def test_builtin_suite_points_at_the_shared_set(shared_data: Path) -> None:
     assert {"hh-harmless-dev", "hh-rlhf-harmless-base"} <= set(builtin_suites())
-    loaded = load_pairs("hh-harmless-dev", limit=50, seed=3)
+    loaded = load_labelled_pairs("hh-harmless-dev", limit=50, seed=3)
     assert len(loaded.pairs) == 50
     assert loaded.pairs[0].metadata == {"label_origin": "human"}
-    again = load_pairs("hh-harmless-dev", limit=50, seed=3)
-    other = load_pairs("hh-harmless-dev", limit=50, seed=4)
+    again = load_labelled_pairs("hh-harmless-dev", limit=50, seed=3)
+    other = load_labelled_pairs("hh-harmless-dev", limit=50, seed=4)
     assert [p.id for p in again.pairs] == [p.id for p in loaded.pairs]
     assert [p.id for p in other.pairs] != [p.id for p in loaded.pairs]
     ids = [int(p.id.rsplit("/", 1)[1]) for p in loaded.pairs]
@@ -70,7 +71,7 @@ def test_builtin_suite_points_at_the_shared_set(shared_data: Path) -> None:
 def test_shared_set_round_trips_through_raw_hh_transcripts(shared_data: Path) -> None:
     """Rebuilding upstream transcripts from the normalised file and parsing them again gives
     the same pairs: the raw HH-RLHF parser follows the conversion the data README describes."""
-    pairs = load_pairs(shared_data / "hh_harmless_test_dev.jsonl").pairs
+    pairs = load_labelled_pairs(shared_data / "hh_harmless_test_dev.jsonl").pairs
     for pair in pairs:
         rebuilt = pair_from_hh_transcripts(
             pair.id,
@@ -88,7 +89,7 @@ def test_raw_hh_rlhf_file_with_skipped_records(tmp_path: Path) -> None:
     path = tmp_path / "test.jsonl.gz"
     with gzip.open(path, "wt", encoding="utf-8") as handle:
         handle.writelines(json.dumps(r) + "\n" for r in RAW_HH)
-    loaded = load_pairs(path)
+    loaded = load_labelled_pairs(path)
     assert [p.id for p in loaded.pairs] == ["test/0", "test/1"]
     assert loaded.pairs[0].prompt == [{"role": "user", "content": "How do I pick a lock?"}]
     assert loaded.pairs[0].chosen == "I can't help with that."
@@ -101,7 +102,7 @@ def test_raw_hh_rlhf_file_with_skipped_records(tmp_path: Path) -> None:
 
 def test_split_transcript_rejects_text_before_the_first_marker() -> None:
     with pytest.raises(ValueError, match="before the first"):
-        split_hh_transcript("preamble\n\nHuman: hi")
+        parse_hh_transcript("preamble\n\nHuman: hi")
 
 
 def test_suite_column_mapping_with_a_label_column(tmp_path: Path) -> None:
@@ -135,7 +136,7 @@ def test_suite_column_mapping_with_a_label_column(tmp_path: Path) -> None:
         "preferred_values: {response_1: model_a, response_2: model_b}\n",
         encoding="utf-8",
     )
-    loaded = load_pairs(suite)
+    loaded = load_labelled_pairs(suite)
     assert [(p.id, p.chosen, p.rejected, p.subset) for p in loaded.pairs] == [
         ("q1", "hi", "go away", "chat"),
         ("q2", "bye", "no", "chat"),
@@ -156,7 +157,7 @@ def test_trl_conversational_columns(tmp_path: Path) -> None:
             }
         ],
     )
-    pair = load_pairs(path).pairs[0]
+    pair = load_labelled_pairs(path).pairs[0]
     assert (pair.chosen, pair.rejected) == ("good", "bad")
 
 
@@ -164,24 +165,24 @@ def test_malformed_json_names_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text('{"id": "a", "prompt": "q", "chosen": "x", "rejected": "y"}\n{oops\n')
     with pytest.raises(RlaifError, match=r"bad\.jsonl:2: not valid JSON"):
-        load_pairs(path)
+        load_labelled_pairs(path)
 
 
 def test_no_usable_pair_is_an_error_with_the_reason(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "cols.jsonl", [{"question": "q", "a": "x", "b": "y"}])
     with pytest.raises(RlaifError, match="missing column 'prompt'"):
-        load_pairs(path)
+        load_labelled_pairs(path)
 
 
 def test_duplicate_ids_are_an_error(tmp_path: Path) -> None:
     row = {"id": "a", "prompt": "q", "chosen": "x", "rejected": "y"}
     with pytest.raises(RlaifError, match="duplicate pair id 'a'"):
-        load_pairs(write_jsonl(tmp_path / "dup.jsonl", [row, row]))
+        load_labelled_pairs(write_jsonl(tmp_path / "dup.jsonl", [row, row]))
 
 
 def test_unknown_source_and_bad_suite(tmp_path: Path) -> None:
     with pytest.raises(RlaifError, match="no such file, hub id"):
-        load_pairs("no-such-suite")
+        load_labelled_pairs("no-such-suite")
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nsource: y.jsonl\nformat: csv\n")
     with pytest.raises(RlaifError, match=r"bad\.yaml: invalid suite: format"):
@@ -189,7 +190,7 @@ def test_unknown_source_and_bad_suite(tmp_path: Path) -> None:
     missing = tmp_path / "missing.yaml"
     missing.write_text("source: nowhere.jsonl\n")
     with pytest.raises(RlaifError, match="nowhere.jsonl' not found"):
-        load_pairs(missing)
+        load_labelled_pairs(missing)
 
 
 def test_hub_suite_maps_raw_records(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -203,7 +204,7 @@ def test_hub_suite_maps_raw_records(monkeypatch: pytest.MonkeyPatch) -> None:
         return datasets.Dataset.from_list(RAW_HH)
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
-    loaded = load_pairs("hh-rlhf-harmless-base")
+    loaded = load_labelled_pairs("hh-rlhf-harmless-base")
     assert calls == {"repo": "Anthropic/hh-rlhf", "data_dir": "harmless-base", "split": "test"}
     assert [p.id for p in loaded.pairs] == [
         "hh-rlhf/harmless-base/test/0",
@@ -220,7 +221,7 @@ def test_hub_unreachable_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> No
 
     monkeypatch.setattr(datasets, "load_dataset", offline)
     with pytest.raises(RlaifError, match="from the Hugging Face hub: ConnectionError.*local path"):
-        load_pairs("hf:Anthropic/hh-rlhf", data_dir="harmless-base")
+        load_labelled_pairs("hf:Anthropic/hh-rlhf", data_dir="harmless-base")
 
 
 def test_every_builtin_suite_is_valid() -> None:

@@ -15,7 +15,7 @@ from rlaif.data.records import PairRecord
 from rlaif.errors import RlaifError
 from rlaif.eval import rm_eval
 from rlaif.eval.policy_eval import PolicyEvalSettings, model_pairs, run_policy_eval
-from rlaif.eval.prompts import load_prompts
+from rlaif.eval.prompts import load_eval_prompts
 
 REPLIES = {
     "fake/refuser": "I'm sorry, but I can't help with that.",
@@ -164,14 +164,14 @@ def test_model_pairs() -> None:
 
 
 def test_prompt_files_groups_and_errors(prompt_files, tmp_path: Path) -> None:
-    prompts = load_prompts(prompt_files, limit=2)
+    prompts = load_eval_prompts(prompt_files, limit=2)
     assert [p.group for p in prompts] == ["red-team", "red-team", "benign", "benign"]
     bad = write_jsonl(
         tmp_path / "bad.jsonl", [{"id": "x", "prompt": [{"role": "assistant", "content": "hi"}]}]
     )
     with pytest.raises(RlaifError, match=r"bad\.jsonl:1: the prompt must end with a user turn"):
-        load_prompts([str(bad)])
+        load_eval_prompts([str(bad)])
     with pytest.raises(RlaifError, match="also in"):
-        load_prompts([prompt_files[0], prompt_files[0]])
+        load_eval_prompts([prompt_files[0], prompt_files[0]])
     with pytest.raises(RlaifError, match="prompt file nope not found"):
-        load_prompts(["nope"])
+        load_eval_prompts(["nope"])

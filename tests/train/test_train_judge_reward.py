@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from train_helpers import changed_tensors, prompt_records, write_jsonl
 
+from rlaif.data import DataFileError
 from rlaif.judge.framing import shown_responses
 from rlaif.train import train_grpo, train_rloo
-from rlaif.train.data import TrainingDataError
 
 BASELINE = "BASELINE REPLY"
 
@@ -91,7 +91,7 @@ def test_judge_is_the_reward(train: Any, tiny_policy: Path, tmp_path: Path) -> N
 
 def test_judge_reward_needs_a_baseline(tiny_policy: Path, data_dir: Path, tmp_path: Path) -> None:
     config = _config(tiny_policy, data_dir / "prompts.jsonl", tmp_path / "out", ScriptedJudge())
-    with pytest.raises(TrainingDataError, match="needs a baseline"):
+    with pytest.raises(DataFileError, match="needs a baseline"):
         train_grpo(config)
     config["judge"]["baseline"] = BASELINE
     config["max_steps"] = 1

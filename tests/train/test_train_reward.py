@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from train_helpers import changed_tensors, human_style, marker_pairs, write_jsonl
 
+from rlaif.data import DataFileError
 from rlaif.train import train_reward_model
-from rlaif.train.data import TrainingDataError
 
 
 def _config(policy: Path, data: Path, out: Path, **extra: Any) -> dict[str, Any]:
@@ -113,7 +113,7 @@ def test_soft_labels_reach_trl_as_margins(
 def test_margin_mode_needs_soft_labels(
     tiny_policy: Path, rule_data: dict[str, Path], tmp_path: Path
 ) -> None:
-    with pytest.raises(TrainingDataError, match="label_mode: hard"):
+    with pytest.raises(DataFileError, match="label_mode: hard"):
         train_reward_model(_config(tiny_policy, rule_data["independent"], tmp_path / "rm"))
 
 

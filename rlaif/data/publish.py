@@ -1,5 +1,6 @@
-"""Exports: Parquet copies of finished JSONL files and publishing to the Hugging Face hub with a
-dataset card that states the constitution, the judge and the counts."""
+"""Publishing finished files: Parquet copies of JSONL outputs, and uploads to the Hugging Face hub
+with a dataset card that states the constitution, the judge and the counts. (Writing files in
+other trainers' formats is :mod:`rlaif.data.exporters`.)"""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def dataset_card(manifest: Manifest) -> str:
     lines += ["", f"Packages: {versions}.", ""]
     lines.append(
         "Labels were produced by an AI judge, not by people; measure judge–human agreement "
-        "before trusting them (`rlaif evaluate`)."
+        "before trusting them (`rlaif eval agreement`)."
     )
     return "\n".join(lines) + "\n"
 
