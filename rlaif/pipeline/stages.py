@@ -290,13 +290,6 @@ def run_policy_stage(ctx: StageContext) -> StageResult:
     return _train(ctx, algorithm, fields)
 
 
-def run_eval_stage(ctx: StageContext) -> StageResult:
-    """Policy before vs after training, judge agreement with humans, and the summary table."""
-    from rlaif.pipeline.summary import evaluate_run
-
-    return evaluate_run(ctx)
-
-
 def _principles_per_pair(config: PipelineConfig) -> int:
     if config.principles_per_pair:
         return config.principles_per_pair
