@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from rlaif.pipeline.run_summary import accuracy_estimate, format_summary
 from rlaif.train.scoring import PairwiseAccuracy
 
