@@ -34,17 +34,17 @@ from rlaif.eval.agreement_run import (
 from rlaif.eval.bootstrap import DEFAULT_RESAMPLES
 from rlaif.eval.elo import Comparison, elo_table
 from rlaif.eval.policy_metrics import GROUPS, refusal_summary, reward_summary, win_rate_rows
-from rlaif.eval.prompts import EvalPrompt, load_prompts
-from rlaif.eval.refusal import RefusalClassifier, is_lexical_refusal, request_text
-from rlaif.eval.report import write_report
-from rlaif.eval.results import (
-    BootstrapInfo,
+from rlaif.eval.policy_results import (
     EloRow,
     GroupRefusals,
     PolicyExample,
     PolicyMetrics,
     WinRateRow,
 )
+from rlaif.eval.prompts import EvalPrompt, load_prompts
+from rlaif.eval.refusal import RefusalClassifier, is_lexical_refusal, request_text
+from rlaif.eval.report import write_report
+from rlaif.eval.results import BootstrapInfo
 from rlaif.eval.store import JsonlStore
 from rlaif.models import GenerateConfig, Model, get_model
 from rlaif.models.reward_model import RewardScorer

@@ -1,6 +1,6 @@
 """Summaries of a policy evaluation: win rates per prompt group, refusal rates by both
 detectors (per group and category), and reward-model score distributions (typed rows of
-:class:`rlaif.eval.results.PolicyMetrics`)."""
+:class:`rlaif.eval.policy_results.PolicyMetrics`)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,9 @@ from sklearn.metrics import cohen_kappa_score
 
 from rlaif.eval.bootstrap import mean_estimate
 from rlaif.eval.plots import histogram_counts
+from rlaif.eval.policy_results import CategoryRefusals, GroupRefusals, RewardScores, WinRateRow
 from rlaif.eval.prompts import BENIGN, RED_TEAM, EvalPrompt
-from rlaif.eval.results import (
-    CategoryRefusals,
-    GroupRefusals,
-    Histogram,
-    RewardScores,
-    WinRateRow,
-)
+from rlaif.eval.results import Histogram
 from rlaif.models.reward_model import RewardScorer
 
 GROUPS = (RED_TEAM, BENIGN)

@@ -22,7 +22,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from rlaif.errors import RlaifError
-from rlaif.eval.results import AgreementMetrics, PolicyMetrics, RewardModelMetrics
+from rlaif.eval.policy_results import PolicyMetrics
+from rlaif.eval.results import AgreementMetrics, RewardModelMetrics
 
 
 @dataclass

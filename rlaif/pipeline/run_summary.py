@@ -10,7 +10,8 @@ from typing import Any
 from scipy.stats import binomtest
 
 from rlaif.eval.bootstrap import Estimate
-from rlaif.eval.results import AgreementMetrics, PolicyMetrics
+from rlaif.eval.policy_results import PolicyMetrics
+from rlaif.eval.results import AgreementMetrics
 from rlaif.train.scoring import PairwiseAccuracy, RewardAccuracy
 
 SUMMARY_JSON = "summary.json"
