@@ -27,7 +27,8 @@ class PairwiseAccuracy(BaseModel):
     n: int
     """Pairs scored."""
     ties: int
-    """Pairs whose two replies score the same."""
+    """Pairs whose two replies score the same (``sigmoid`` of the gap within
+    :data:`~rlaif.models.reward_model.TIE_TOLERANCE` of 0.5); each counts half."""
     mean_reward_gap: float | None
     """Mean of ``score(chosen) - score(rejected)``."""
     truncated_sequences: int
