@@ -80,8 +80,8 @@ def agreement(
         split=split,
     )
     run = run_agreement(specs, settings, out=out)
-    for name in run.metrics["judges"]:
-        echo(verdict_sentence(run.metrics["results"][name]))
+    for name in run.metrics.judges:
+        echo(verdict_sentence(run.metrics.results[name]))
     _print_outputs(out)
 
 
@@ -116,12 +116,12 @@ def reward_model(
         split=split,
     )
     write_report(out, metrics)
-    echo(verdict_sentence(metrics["results"][metrics["judges"][0]]))
-    check = metrics["order_check"]
-    if check["passed"] is False:
+    echo(verdict_sentence(metrics.results[metrics.judges[0]]))
+    check = metrics.order_check
+    if check.passed is False:
         echo(
             f"warning: scores depend on batching/order (max difference "
-            f"{check['max_abs_difference']:.3g}); check the pad token of {model}"
+            f"{check.max_abs_difference:.3g}); check the pad token of {model}"
         )
     _print_outputs(out)
 
@@ -167,12 +167,10 @@ def policy(
         judge_options=_judge_options(judge_option),
     )
     metrics = asyncio.run(run_policy_eval(policy_, baseline, settings, out))
-    for row in metrics["win_rates"]:
-        from rlaif.eval.bootstrap import Estimate
-
+    for row in metrics.win_rates:
         echo(
-            f"{row['model']} vs {row['versus']} ({row['group']}): win rate "
-            f"{Estimate(**row['win_rate']).format(percent=True)}"
+            f"{row.model} vs {row.versus} ({row.group}): win rate "
+            f"{row.win_rate.format(percent=True)}"
         )
     _print_outputs(out)
 

@@ -30,7 +30,7 @@ def run(
     are up to date, resuming an interrupted one, rerunning what changed and all after it."""
     from rlaif.pipeline.api import estimate_cost, make_runner
     from rlaif.pipeline.manifest import read_stage_manifest
-    from rlaif.pipeline.summary import SUMMARY_MD
+    from rlaif.pipeline.run_summary import SUMMARY_MD
 
     runner = make_runner(config, log=lambda line: console.print(line, markup=False))
     plan = runner.plan(from_stage=from_stage, only=only)

@@ -2,7 +2,7 @@
 
 :func:`agreement_metrics` takes aligned arrays (:class:`PairFrame`, :class:`Predictions`), so it
 works on any judge's output — from this package's runner, from a file of judgments, or from
-another tool — and returns the JSON-able dictionary written to ``metrics.json``.
+another tool — and returns :class:`AgreementMetrics` (``metrics.json`` is its JSON dump).
 """
 
 from __future__ import annotations
@@ -23,6 +23,15 @@ from rlaif.eval.bootstrap import (
     ratio_estimate,
 )
 from rlaif.eval.predictions import PairFrame, Predictions
+from rlaif.eval.results import (
+    AgreementMetrics,
+    BaselineDifference,
+    BootstrapInfo,
+    CalibrationBin,
+    Confusion,
+    JudgeMetrics,
+    LeaderboardRow,
+)
 
 LEADERBOARD_COLUMNS = {
     "accuracy": "Human agreement",
@@ -45,10 +54,6 @@ def _per_1000(total: float | None, n: int) -> float | None:
     return None if total is None or n == 0 else 1000.0 * total / n
 
 
-def _estimate_dict(estimate: Estimate) -> dict[str, Any]:
-    return estimate.model_dump()
-
-
 def judge_metrics(
     frame: PairFrame,
     preds: Predictions,
@@ -56,8 +61,8 @@ def judge_metrics(
     seed: int = 0,
     n_resamples: int = DEFAULT_RESAMPLES,
     calibration_bins: int = 10,
-) -> dict[str, Any]:
-    """All agreement metrics of one judge or baseline on ``frame`` (JSON-able)."""
+) -> JudgeMetrics:
+    """All agreement metrics of one judge or baseline on ``frame``."""
     boot = {"seed": seed, "n_resamples": n_resamples}
     p = preds.p_r1
     n = len(frame)
@@ -81,43 +86,40 @@ def judge_metrics(
     errors = Counter(
         (e or "unknown")[:160] for e, a in zip(preds.errors, answered, strict=True) if not a
     )
-    result: dict[str, Any] = {
-        "name": preds.name,
-        "kind": preds.kind,
-        "mode": preds.mode,
-        "n_pairs": n,
-        "n_answered": int(answered.sum()),
-        "accuracy": mean_estimate(correct, **boot),
-        "accuracy_missing_as_chance": mean_estimate(np.where(answered, correct, 0.5), **boot),
-        "soft_accuracy": mean_estimate(m.p_chosen(p, frame.chosen_is_1), **boot),
-        "kappa": kappa_estimate(human[answered], verdict[answered], **boot),
-        "consistency": consistency,
-        "position_free": position_free,
-        "first_position_rate": ratio_estimate(picked, decided, **boot),
-        "prefer_longer_rate": mean_estimate(m.prefers_longer(p, frame.len_1, frame.len_2), **boot),
-        "accuracy_human_longer": mean_estimate(correct[longer_mask], **boot),
-        "accuracy_human_shorter": mean_estimate(correct[shorter_mask], **boot),
-        "tie_rate": mean_estimate(np.where(answered, verdict == m.TIE, np.nan), **boot),
-        "missing_rate": mean_estimate((~answered).astype(float), **boot),
-        "brier": calib["brier"],
-        "ece": calib["ece"],
-        "calibration_bins": calib["bins"],
-        "confusion": m.confusion(p, frame.chosen_is_1),
-        "by_subset": {
-            subset or "(none)": _estimate_dict(
-                mean_estimate(correct[frame.subsets == subset], **boot)
-            )
+    return JudgeMetrics(
+        name=preds.name,
+        kind=preds.kind,
+        mode=preds.mode,
+        n_pairs=n,
+        n_answered=int(answered.sum()),
+        accuracy=mean_estimate(correct, **boot),
+        accuracy_missing_as_chance=mean_estimate(np.where(answered, correct, 0.5), **boot),
+        soft_accuracy=mean_estimate(m.p_chosen(p, frame.chosen_is_1), **boot),
+        kappa=kappa_estimate(human[answered], verdict[answered], **boot),
+        consistency=consistency,
+        position_free=position_free,
+        first_position_rate=ratio_estimate(picked, decided, **boot),
+        prefer_longer_rate=mean_estimate(m.prefers_longer(p, frame.len_1, frame.len_2), **boot),
+        accuracy_human_longer=mean_estimate(correct[longer_mask], **boot),
+        accuracy_human_shorter=mean_estimate(correct[shorter_mask], **boot),
+        tie_rate=mean_estimate(np.where(answered, verdict == m.TIE, np.nan), **boot),
+        missing_rate=mean_estimate((~answered).astype(float), **boot),
+        brier=calib["brier"],
+        ece=calib["ece"],
+        calibration_bins=[CalibrationBin(**b) for b in calib["bins"]],
+        confusion=Confusion(**m.confusion(p, frame.chosen_is_1)),
+        by_subset={
+            subset or "(none)": mean_estimate(correct[frame.subsets == subset], **boot)
             for subset in sorted(set(frame.subsets.tolist()))
         },
-        "seconds_per_1000": _per_1000(preds.wall_seconds, n),
-        "call_seconds_per_1000": _per_1000(preds.call_seconds, n),
-        "usd_per_1000": _per_1000(preds.cost_usd, n),
-        "tokens_per_pair": (preds.input_tokens + preds.output_tokens) / n if n else None,
-        "calls": preds.calls,
-        "cache_hits": preds.cache_hits,
-        "missing_reasons": dict(errors.most_common(5)),
-    }
-    return {k: _estimate_dict(v) if isinstance(v, Estimate) else v for k, v in result.items()}
+        seconds_per_1000=_per_1000(preds.wall_seconds, n),
+        call_seconds_per_1000=_per_1000(preds.call_seconds, n),
+        usd_per_1000=_per_1000(preds.cost_usd, n),
+        tokens_per_pair=(preds.input_tokens + preds.output_tokens) / n if n else None,
+        calls=preds.calls,
+        cache_hits=preds.cache_hits,
+        missing_reasons=dict(errors.most_common(5)),
+    )
 
 
 def kappa_estimate(
@@ -149,7 +151,7 @@ def agreement_metrics(
     seed: int = 0,
     n_resamples: int = DEFAULT_RESAMPLES,
     calibration_bins: int = 10,
-) -> dict[str, Any]:
+) -> AgreementMetrics:
     """Metrics for each judge, the trivial baselines and each judge's single-order version,
     a leaderboard and each judge's difference from the best trivial baseline."""
     baselines = trivial_baselines(frame, seed)
@@ -160,74 +162,69 @@ def agreement_metrics(
         p.name: judge_metrics(frame, p, calibration_bins=calibration_bins, **kwargs)
         for p in everyone
     }
-    best_baseline = max(baselines, key=lambda b: rows[b.name]["accuracy"]["value"] or 0.0)
+    best_baseline = max(baselines, key=lambda b: rows[b.name].accuracy.value or 0.0)
     for judge in judges:
-        diff = paired_difference(frame, judge, best_baseline, **kwargs)
-        rows[judge.name]["vs_best_baseline"] = {
-            "baseline": best_baseline.name,
-            "accuracy_difference": diff.model_dump(),
-        }
-    return {
-        "kind": "agreement",
-        "n_pairs": len(frame),
-        "human_chose_response_1": int(frame.chosen_is_1.sum()),
-        "human_chose_longer": int(
+        rows[judge.name].vs_best_baseline = BaselineDifference(
+            baseline=best_baseline.name,
+            accuracy_difference=paired_difference(frame, judge, best_baseline, **kwargs),
+        )
+    return AgreementMetrics(
+        n_pairs=len(frame),
+        human_chose_response_1=int(frame.chosen_is_1.sum()),
+        human_chose_longer=int(
             m.human_prefers_longer(frame.chosen_is_1, frame.len_1, frame.len_2)[0].sum()
         ),
-        "subsets": dict(Counter(s or "(none)" for s in frame.subsets.tolist())),
-        "bootstrap": {
-            "seed": seed,
-            "n_resamples": n_resamples,
-            "confidence": 0.95,
-            "method": "percentile, resampling pairs",
-        },
-        "judges": [j.name for j in judges],
-        "baselines": [b.name for b in [*baselines, *single]],
-        "best_trivial_baseline": best_baseline.name,
-        "results": rows,
-        "leaderboard": leaderboard(rows),
-    }
+        subsets=dict(Counter(s or "(none)" for s in frame.subsets.tolist())),
+        bootstrap=BootstrapInfo(seed=seed, n_resamples=n_resamples),
+        judges=[j.name for j in judges],
+        baselines=[b.name for b in [*baselines, *single]],
+        best_trivial_baseline=best_baseline.name,
+        results=rows,
+        leaderboard=leaderboard(rows),
+    )
 
 
-def leaderboard(rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def leaderboard(rows: dict[str, JudgeMetrics]) -> list[LeaderboardRow]:
     """One row per judge or baseline, best human agreement first."""
     table = []
-    for name, row in rows.items():
-        entry: dict[str, Any] = {"name": name, "kind": row["kind"], "mode": row["mode"]}
+    for row in rows.values():
+        entry: dict[str, Any] = {"name": row.name, "kind": row.kind, "mode": row.mode}
         for key in LEADERBOARD_COLUMNS:
-            value = row.get(key)
-            entry[key] = value["value"] if isinstance(value, dict) else value
-        table.append(entry)
-    table.sort(key=lambda r: -(r["accuracy"] if r["accuracy"] is not None else -1.0))
+            value = getattr(row, key)
+            entry[key] = value.value if isinstance(value, Estimate) else value
+        table.append(LeaderboardRow(**entry))
+    table.sort(key=lambda r: -(r.accuracy if r.accuracy is not None else -1.0))
     return table
 
 
-def verdict_sentence(row: dict[str, Any], best_baseline: str | None = None) -> str:
+def verdict_sentence(row: JudgeMetrics, best_baseline: str | None = None) -> str:
     """A plain-words reading of one judge's agreement (chance, baseline, position bias)."""
-    acc = Estimate(**row["accuracy"])
-    parts = [f"{row['name']}: agreement {acc.format(percent=True)} on {acc.n} answered pairs"]
+    acc = row.accuracy
+    parts = [f"{row.name}: agreement {acc.format(percent=True)} on {acc.n} answered pairs"]
     if acc.value is None:
         return parts[0] + " — no verdict could be read."
     if not acc.excludes(0.5):
         parts.append("not distinguishable from chance (0.5 is inside the interval)")
     elif acc.value < 0.5:
         parts.append("worse than chance")
-    diff = row.get("vs_best_baseline")
+    diff = row.vs_best_baseline
     if diff is not None:
-        d = Estimate(**diff["accuracy_difference"])
+        d = diff.accuracy_difference
         relation = (
             "better than"
             if d.low is not None and d.low > 0
             else ("worse than" if d.high is not None and d.high < 0 else "not distinguishable from")
         )
         parts.append(
-            f"{relation} the best trivial rule, {diff['baseline']} "
+            f"{relation} the best trivial rule, {diff.baseline} "
             f"(difference {d.format(percent=True)})"
         )
-    if row.get("position_free"):
+    if row.position_free:
         parts.append("no position bias possible: each reply is scored alone (pointwise)")
         return "; ".join(parts) + "."
-    first = Estimate(**row["first_position_rate"])
-    if first.excludes(0.5):
-        parts.append(f"position bias: picks the first-shown reply {first.format(percent=True)}")
+    if row.first_position_rate.excludes(0.5):
+        parts.append(
+            "position bias: picks the first-shown reply "
+            f"{row.first_position_rate.format(percent=True)}"
+        )
     return "; ".join(parts) + "."

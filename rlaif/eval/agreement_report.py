@@ -1,4 +1,4 @@
-"""The judge–human agreement report, built from ``metrics.json`` values only."""
+"""The judge–human agreement report, built from :class:`AgreementMetrics` (``metrics.json``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from rlaif.eval import plots
 from rlaif.eval.agreement import LEADERBOARD_COLUMNS, verdict_sentence
 from rlaif.eval.bootstrap import Estimate
 from rlaif.eval.report import BulletList, Heading, Image, Paragraph, Report, Table
+from rlaif.eval.results import AgreementMetrics, JudgeMetrics
 
 PERCENT_KEYS = {
     "accuracy",
@@ -22,9 +23,9 @@ PERCENT_KEYS = {
 
 
 def cell(value: Any, *, percent: bool = False, digits: int = 3) -> str:
-    """Format an estimate dict, a number or ``None`` for a table cell."""
-    if isinstance(value, dict) and "value" in value:
-        return Estimate(**value).format(digits=digits, percent=percent)
+    """Format an estimate, a number or ``None`` for a table cell."""
+    if isinstance(value, Estimate):
+        return value.format(digits=digits, percent=percent)
     if value is None:
         return "n/a"
     if isinstance(value, float):
@@ -32,28 +33,17 @@ def cell(value: Any, *, percent: bool = False, digits: int = 3) -> str:
     return str(value)
 
 
-def _rows_in_order(metrics: dict[str, Any]) -> list[str]:
-    return [row["name"] for row in metrics["leaderboard"]]
+def _rows_in_order(metrics: AgreementMetrics) -> list[str]:
+    return [row.name for row in metrics.leaderboard]
 
 
-def agreement_report(metrics: dict[str, Any]) -> Report:
+def agreement_report(metrics: AgreementMetrics) -> Report:
     """Judge–human agreement: verdicts in words, leaderboard, plots, details."""
-    results = metrics["results"]
-    data = metrics.get("data", {})
     report = Report("Judge–human agreement")
-    n = metrics["n_pairs"]
     report.add(
-        Paragraph(
-            f"{n} human-labelled pairs from {data.get('source', 'the given data')} "
-            f"({data.get('records', n)} records read, {len(data.get('skipped', []))} skipped as "
-            f"unusable). The human-preferred reply was shown as response 1 on "
-            f"{metrics['human_chose_response_1']} pairs (seeded); it is the longer reply on "
-            f"{metrics['human_chose_longer']} pairs. Intervals: 95% bootstrap over pairs "
-            f"({metrics['bootstrap']['n_resamples']} resamples, seed "
-            f"{metrics['bootstrap']['seed']})."
-        ),
+        _overview(metrics),
         Heading("Verdict"),
-        BulletList([verdict_sentence(results[name]) for name in metrics["judges"]]),
+        BulletList([verdict_sentence(metrics.results[name]) for name in metrics.judges]),
         Heading("Leaderboard"),
         _leaderboard_table(metrics),
         Paragraph(
@@ -64,21 +54,47 @@ def agreement_report(metrics: dict[str, Any]) -> Report:
             "judge; Brier 0.25 and ECE 0 are what a judge saying 0.5 always would score."
         ),
     )
-    baselines = set(metrics["baselines"])
+    report.add(*_plots(metrics))
+    report.add(Heading("Per judge"))
+    for name in metrics.judges:
+        report.add(Heading(name, 3), _judge_details(metrics.results[name]))
+    skipped = (metrics.data or {}).get("skipped")
+    if skipped:
+        report.add(
+            Heading("Skipped records"),
+            BulletList([f"{s['id']}: {s['reason']}" for s in skipped[:50]]),
+        )
+    return report
+
+
+def _overview(metrics: AgreementMetrics) -> Paragraph:
+    data = metrics.data or {}
+    n = metrics.n_pairs
+    return Paragraph(
+        f"{n} human-labelled pairs from {data.get('source', 'the given data')} "
+        f"({data.get('records', n)} records read, {len(data.get('skipped', []))} skipped as "
+        f"unusable). The human-preferred reply was shown as response 1 on "
+        f"{metrics.human_chose_response_1} pairs (seeded); it is the longer reply on "
+        f"{metrics.human_chose_longer} pairs. Intervals: 95% bootstrap over pairs "
+        f"({metrics.bootstrap.n_resamples} resamples, seed {metrics.bootstrap.seed})."
+    )
+
+
+def _plots(metrics: AgreementMetrics) -> list[Image]:
+    """Agreement per subset, position and length bias, calibration and confusion plots."""
+    results = metrics.results
+    baselines = set(metrics.baselines)
     order = _rows_in_order(metrics)
-    subsets = list(metrics.get("subsets", {}))
 
     def bars(metric: str) -> list[tuple[str, Any, bool]]:
         """One bar per judge and baseline for ``metric``, baselines flagged."""
-        return [(name, results[name][metric], name in baselines) for name in order]
+        return [(name, getattr(results[name], metric), name in baselines) for name in order]
 
     groups = {
-        subset: [
-            (name, results[name]["by_subset"].get(subset), name in baselines) for name in order
-        ]
-        for subset in subsets
+        subset: [(name, results[name].by_subset.get(subset), name in baselines) for name in order]
+        for subset in metrics.subsets
     }
-    report.add(
+    return [
         Image(
             "agreement.png",
             plots.grouped_estimate_bars(
@@ -113,62 +129,50 @@ def agreement_report(metrics: dict[str, Any]) -> Report:
         Image(
             "reliability.png",
             plots.reliability_diagram(
-                {name: results[name]["calibration_bins"] for name in metrics["judges"]}
+                {name: results[name].calibration_bins for name in metrics.judges}
             ),
             "Calibration of the soft labels: points on the diagonal are well calibrated.",
         ),
         Image(
             "confusion.png",
-            plots.confusion_matrices(
-                {name: results[name]["confusion"] for name in metrics["judges"]}
-            ),
+            plots.confusion_matrices({name: results[name].confusion for name in metrics.judges}),
             "Human label (rows) against judge verdict (columns), by position.",
         ),
-    )
-    report.add(Heading("Per judge"))
-    for name in metrics["judges"]:
-        report.add(Heading(name, 3), _judge_details(results[name]))
-    if data.get("skipped"):
-        report.add(
-            Heading("Skipped records"),
-            BulletList([f"{s['id']}: {s['reason']}" for s in data["skipped"][:50]]),
-        )
-    return report
+    ]
 
 
-def _leaderboard_table(metrics: dict[str, Any]) -> Table:
-    results = metrics["results"]
+def _leaderboard_table(metrics: AgreementMetrics) -> Table:
     headers = ["Judge", "Kind", *LEADERBOARD_COLUMNS.values()]
     rows = []
     for name in _rows_in_order(metrics):
-        row = results[name]
-        cells = [name + (f" [{row['mode']}]" if row["kind"] == "baseline" else ""), row["kind"]]
+        row = metrics.results[name]
+        cells = [name + (f" [{row.mode}]" if row.kind == "baseline" else ""), row.kind]
         for key in LEADERBOARD_COLUMNS:
-            cells.append(cell(row.get(key), percent=key in PERCENT_KEYS))
+            cells.append(cell(getattr(row, key), percent=key in PERCENT_KEYS))
         rows.append(cells)
     return Table(headers, rows)
 
 
-def _judge_details(row: dict[str, Any]) -> BulletList:
+def _judge_details(row: JudgeMetrics) -> BulletList:
     items = [
-        f"mode: {row['mode'] or 'n/a'}; pairs answered: {row['n_answered']} of {row['n_pairs']}",
-        f"agreement {cell(row['accuracy'], percent=True)}; with missing scored as chance "
-        f"{cell(row['accuracy_missing_as_chance'], percent=True)}; mean probability given to "
-        f"the human choice {cell(row['soft_accuracy'])}",
-        f"Cohen's kappa {cell(row['kappa'])}; ties {cell(row['tie_rate'], percent=True)}",
-        f"Brier {cell(row['brier'])}; expected calibration error {cell(row['ece'])}",
-        f"wall seconds per 1000 pairs {cell(row['seconds_per_1000'])} (call latencies summed, "
-        f"overlapping concurrent calls counted each: {cell(row['call_seconds_per_1000'])}); "
+        f"mode: {row.mode or 'n/a'}; pairs answered: {row.n_answered} of {row.n_pairs}",
+        f"agreement {cell(row.accuracy, percent=True)}; with missing scored as chance "
+        f"{cell(row.accuracy_missing_as_chance, percent=True)}; mean probability given to "
+        f"the human choice {cell(row.soft_accuracy)}",
+        f"Cohen's kappa {cell(row.kappa)}; ties {cell(row.tie_rate, percent=True)}",
+        f"Brier {cell(row.brier)}; expected calibration error {cell(row.ece)}",
+        f"wall seconds per 1000 pairs {cell(row.seconds_per_1000)} (call latencies summed, "
+        f"overlapping concurrent calls counted each: {cell(row.call_seconds_per_1000)}); "
         "USD per 1000 pairs "
-        f"{cell(row['usd_per_1000'])}; tokens per pair {cell(row['tokens_per_pair'])}; "
-        f"calls {row['calls']}, cache hits {row['cache_hits']}",
+        f"{cell(row.usd_per_1000)}; tokens per pair {cell(row.tokens_per_pair)}; "
+        f"calls {row.calls}, cache hits {row.cache_hits}",
     ]
-    if row.get("vs_best_baseline"):
-        diff = row["vs_best_baseline"]
+    if row.vs_best_baseline is not None:
+        diff = row.vs_best_baseline
         items.append(
-            f"agreement minus {diff['baseline']}: "
-            f"{cell(diff['accuracy_difference'], percent=True)} (paired bootstrap)"
+            f"agreement minus {diff.baseline}: "
+            f"{cell(diff.accuracy_difference, percent=True)} (paired bootstrap)"
         )
-    for reason, count in row.get("missing_reasons", {}).items():
+    for reason, count in row.missing_reasons.items():
         items.append(f"missing ({count}×): {reason}")
     return BulletList(items)

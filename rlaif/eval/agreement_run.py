@@ -29,6 +29,8 @@ from rlaif.eval.predictions import (
     assign_positions,
     predictions_from_judgments,
 )
+from rlaif.eval.report import write_metrics, write_report
+from rlaif.eval.results import AgreementMetrics
 from rlaif.judge.calibration import calibrate_judgment, estimate_position_prior
 from rlaif.judge.judgment import Judgment
 from rlaif.judge.pairwise import Mode
@@ -182,10 +184,10 @@ def shown_records(shown: Sequence[ShownPair]) -> list[PairRecord]:
 
 @dataclass
 class AgreementRun:
-    """The result of :func:`run_agreement`: metrics (as written to ``metrics.json``) and the
-    judgments per judge."""
+    """The result of :func:`run_agreement`: metrics (``metrics.json`` is their JSON dump) and
+    the judgments per judge."""
 
-    metrics: dict[str, Any]
+    metrics: AgreementMetrics
     judgments: dict[str, list[Judgment]]
     out: Path | None = None
 
@@ -261,9 +263,9 @@ async def run_agreement_async(
         frame, predictions, seed=settings.seed, n_resamples=settings.n_resamples
     )
     for name, prior in priors.items():
-        metrics["results"][name]["position_prior_logit"] = prior
-    metrics["data"] = loaded.describe()
-    metrics["settings"] = {
+        metrics.results[name].position_prior_logit = prior
+    metrics.data = loaded.describe()
+    metrics.settings = {
         "limit": settings.limit,
         "seed": settings.seed,
         "judges": [
@@ -273,8 +275,6 @@ async def run_agreement_async(
         "pair_ids_sha256": _fingerprint(shown),
     }
     if folder is not None:
-        from rlaif.eval.report import write_metrics, write_report
-
         (write_report if report else write_metrics)(folder, metrics)
     return AgreementRun(metrics=metrics, judgments=judgments, out=folder)
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rlaif.errors import RlaifError
 from rlaif.eval.bootstrap import Estimate
+from rlaif.eval.results import AgreementMetrics
 
 
 class AgreementGateError(RlaifError):
@@ -75,10 +76,15 @@ class GateResult:
 
 
 def load_agreement_metrics(source: str | Path | Mapping[str, Any] | Any) -> tuple[dict, str]:
-    """Agreement metrics from a ``metrics.json`` path, its folder, a dictionary, or an object
-    with a ``metrics`` attribute (an :class:`~rlaif.eval.agreement_run.AgreementRun`)."""
-    if hasattr(source, "metrics") and isinstance(source.metrics, Mapping):
-        return dict(source.metrics), str(getattr(source, "out", None) or "agreement run")
+    """Agreement metrics from a ``metrics.json`` path, its folder, a dictionary, an
+    :class:`~rlaif.eval.results.AgreementMetrics`, or an object with such a ``metrics``
+    attribute (an :class:`~rlaif.eval.agreement_run.AgreementRun`)."""
+    run_metrics = getattr(source, "metrics", None)
+    if isinstance(run_metrics, AgreementMetrics):
+        where = str(getattr(source, "out", None) or "agreement run")
+        return run_metrics.model_dump(mode="json"), where
+    if isinstance(source, AgreementMetrics):
+        return source.model_dump(mode="json"), "agreement metrics"
     if isinstance(source, Mapping):
         return dict(source), "agreement metrics"
     path = Path(source)

@@ -5,7 +5,9 @@ Conventions (documented in docs/evaluation.md):
 - A verdict is read from ``p`` = probability that response 1 is better: response 1 when
   ``p > 0.5``, response 2 when ``p < 0.5``, a tie when ``p == 0.5``, missing when NaN.
 - Accuracy counts a tie as half right (the expected score of breaking it by a coin) and is taken
-  over answered pairs; ``accuracy_missing_as_chance`` also scores missing verdicts 0.5.
+  over answered pairs; ``accuracy_missing_as_chance`` also scores missing verdicts 0.5. The
+  definition is :func:`rlaif.models.reward_model.pairwise_correctness`, which ``train rm`` uses
+  too.
 - Cohen's kappa treats a tie as its own label (``sklearn.metrics.cohen_kappa_score``).
 - Calibration is measured on the probability given to the human-preferred reply, symmetrised
   (each pair contributes ``(p_chosen, 1)`` and ``(1 - p_chosen, 0)``), so the reliability diagram
@@ -18,8 +20,7 @@ import numpy as np
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import brier_score_loss, cohen_kappa_score
 
-TIE_TOLERANCE = 1e-9
-"""Probabilities this close to 0.5 are a tie (averaging two orders can leave rounding noise)."""
+from rlaif.models.reward_model import TIE_TOLERANCE, pairwise_correctness
 
 RESPONSE_1, RESPONSE_2, TIE = 1.0, 2.0, 0.0
 
@@ -40,12 +41,9 @@ def human_labels(chosen_is_1: np.ndarray) -> np.ndarray:
 
 
 def correctness(p: np.ndarray, chosen_is_1: np.ndarray) -> np.ndarray:
-    """Per pair: 1 if the verdict matches the human, 0.5 for a tie, 0 if not, NaN if missing."""
-    verdict = verdicts(p)
-    score = np.where(verdict == human_labels(chosen_is_1), 1.0, 0.0)
-    score[verdict == TIE] = 0.5
-    score[np.isnan(verdict)] = np.nan
-    return score
+    """Per pair: 1 if the verdict matches the human, 0.5 for a tie, 0 if not, NaN if missing
+    (:func:`~rlaif.models.reward_model.pairwise_correctness`: ties count half)."""
+    return pairwise_correctness(p, chosen_is_1)
 
 
 def p_chosen(p: np.ndarray, chosen_is_1: np.ndarray) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Report plots as PNG bytes, drawn with matplotlib's object API (no pyplot state, no display).
 
-Every function takes plain values from ``metrics.json``, so a report can be re-rendered from
-that file alone.
+Every function takes values of the typed results (:mod:`rlaif.eval.results`) read back from
+``metrics.json``, so a report can be re-rendered from that file alone.
 """
 
 from __future__ import annotations
@@ -11,6 +11,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+
+from rlaif.eval.bootstrap import Estimate
+from rlaif.eval.results import CalibrationBin, Confusion, Histogram
 
 CHANCE_STYLE = {"color": "0.4", "linestyle": "--", "linewidth": 1}
 JUDGE_COLOR, BASELINE_COLOR = "#1f77b4", "#aaaaaa"
@@ -30,19 +33,18 @@ def _png(fig: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _interval(estimate: Mapping[str, Any] | None) -> tuple[float, float, float] | None:
-    if not estimate or estimate.get("value") is None:
+def _interval(estimate: Estimate | None) -> tuple[float, float, float] | None:
+    if estimate is None or estimate.value is None:
         return None
-    value = float(estimate["value"])
-    low = estimate.get("low")
-    high = estimate.get("high")
+    value = float(estimate.value)
+    low, high = estimate.low, estimate.high
     low = value if low is None else float(low)
     high = value if high is None else float(high)
     return value, value - low, high - value
 
 
 def estimate_bars(
-    rows: Sequence[tuple[str, Mapping[str, Any] | None, bool]],
+    rows: Sequence[tuple[str, Estimate | None, bool]],
     *,
     title: str,
     xlabel: str,
@@ -77,7 +79,7 @@ def estimate_bars(
 
 
 def grouped_estimate_bars(
-    groups: Mapping[str, Sequence[tuple[str, Mapping[str, Any] | None, bool]]],
+    groups: Mapping[str, Sequence[tuple[str, Estimate | None, bool]]],
     *,
     title: str,
     xlabel: str,
@@ -93,7 +95,7 @@ def grouped_estimate_bars(
     return _png(fig)
 
 
-def reliability_diagram(curves: Mapping[str, Sequence[Mapping[str, float]]]) -> bytes:
+def reliability_diagram(curves: Mapping[str, Sequence[CalibrationBin]]) -> bytes:
     """Fraction of human agreement against the judge's stated probability, one line per judge,
     with bin sizes as a histogram underneath."""
     fig, axes = _figure(6.0, 6.4, nrows=2, height_ratios=[3, 1])
@@ -102,11 +104,11 @@ def reliability_diagram(curves: Mapping[str, Sequence[Mapping[str, float]]]) -> 
     for name, bins in curves.items():
         if not bins:
             continue
-        x = [b["mean_predicted"] for b in bins]
-        top.plot(x, [b["fraction_positive"] for b in bins], marker="o", label=name)
+        x = [b.mean_predicted for b in bins]
+        top.plot(x, [b.fraction_positive for b in bins], marker="o", label=name)
         bottom.bar(
-            [(b["low"] + b["high"]) / 2 for b in bins],
-            [b["count"] for b in bins],
+            [(b.low + b.high) / 2 for b in bins],
+            [b.count for b in bins],
             width=0.09,
             alpha=0.5,
             label=name,
@@ -123,37 +125,37 @@ def reliability_diagram(curves: Mapping[str, Sequence[Mapping[str, float]]]) -> 
     return _png(fig)
 
 
-def confusion_matrices(matrices: Mapping[str, Mapping[str, Any]]) -> bytes:
+def confusion_matrices(matrices: Mapping[str, Confusion]) -> bytes:
     """Heatmap of human label (rows) against judge verdict (columns) per judge."""
     names = list(matrices)
     fig, axes = _figure(4.2 * max(len(names), 1), 3.0, ncols=max(len(names), 1))
     for ax, name in zip(axes[0], names, strict=False):
         matrix = matrices[name]
-        counts = np.array(list(matrix["rows"].values()), dtype=float)
+        counts = np.array(list(matrix.rows.values()), dtype=float)
         ax.imshow(counts, cmap="Blues", vmin=0)
         for (i, j), value in np.ndenumerate(counts):
             color = "white" if value > counts.max() / 2 else "black"
             ax.text(j, i, f"{int(value)}", ha="center", va="center", color=color, fontsize=9)
-        ax.set_xticks(range(len(matrix["columns"])), matrix["columns"], fontsize=8)
-        ax.set_yticks(range(len(matrix["rows"])), list(matrix["rows"]), fontsize=8)
+        ax.set_xticks(range(len(matrix.columns)), matrix.columns, fontsize=8)
+        ax.set_yticks(range(len(matrix.rows)), list(matrix.rows), fontsize=8)
         ax.set_xlabel("judge verdict", fontsize=8)
         ax.set_title(name, fontsize=9)
     return _png(fig)
 
 
 def histograms(
-    series: Mapping[str, Mapping[str, Sequence[float]]],
+    series: Mapping[str, Histogram],
     *,
     title: str,
     xlabel: str,
     reference: float | None = None,
 ) -> bytes:
-    """Overlaid histograms from precomputed ``{"edges", "counts"}`` per series."""
+    """Overlaid histograms from precomputed bins per series."""
     fig, axes = _figure(7.0, 3.6)
     ax = axes[0][0]
     for name, hist in series.items():
-        edges = np.asarray(hist["edges"], dtype=float)
-        counts = np.asarray(hist["counts"], dtype=float)
+        edges = np.asarray(hist.edges, dtype=float)
+        counts = np.asarray(hist.counts, dtype=float)
         if counts.size:
             ax.stairs(counts, edges, fill=True, alpha=0.45, label=name)
     if reference is not None:
@@ -184,7 +186,9 @@ def training_curves(curves: Mapping[str, Mapping[str, Sequence[float]]], *, titl
     return _png(fig)
 
 
-def histogram_counts(values: Sequence[float], edges: np.ndarray | int = 20) -> dict[str, list]:
+def histogram_counts(
+    values: Sequence[float] | np.ndarray, edges: np.ndarray | int = 20
+) -> dict[str, list]:
     """``{"edges", "counts"}`` of ``values`` (``numpy.histogram``), for ``metrics.json``."""
     array = np.asarray(values, dtype=float)
     array = array[np.isfinite(array)]

@@ -34,9 +34,19 @@ from rlaif.eval.agreement_run import (
 from rlaif.eval.bootstrap import DEFAULT_RESAMPLES
 from rlaif.eval.elo import Comparison, elo_table
 from rlaif.eval.policy_metrics import GROUPS, refusal_summary, reward_summary, win_rate_rows
+from rlaif.eval.policy_results import (
+    EloRow,
+    GroupRefusals,
+    PolicyExample,
+    PolicyMetrics,
+    WinRateRow,
+)
 from rlaif.eval.prompts import EvalPrompt, load_eval_prompts
 from rlaif.eval.refusal import RefusalClassifier, is_lexical_refusal, request_text
+from rlaif.eval.report import write_report
+from rlaif.eval.results import BootstrapInfo
 from rlaif.models import GenerateConfig, Model, get_model
+from rlaif.models.reward_model import RewardScorer
 from rlaif.runs import ResultStore
 
 
@@ -172,13 +182,12 @@ async def run_policy_eval(
     *,
     judge_factory: JudgeFactory = build_pairwise_judge,
     models: Mapping[str, Model] | None = None,
-) -> dict[str, Any]:
-    """Generate, judge, detect refusals and score; write the report; return ``metrics.json``.
+) -> PolicyMetrics:
+    """Generate, judge, detect refusals and score; write the report; return the metrics
+    (``metrics.json`` is their JSON dump).
 
     ``models`` maps model names (policies, baseline, judge) to already loaded models to use and
     leave open instead of loading them again."""
-    from rlaif.eval.report import write_report
-
     if not policies:
         raise RlaifError("give at least one policy (--policy provider/model)")
     names = [*policies, *([baseline] if baseline else [])]
@@ -208,9 +217,9 @@ async def run_policy_eval(
         principles_per_pair=settings.principles_per_pair,
     )
     judge = judge_factory(spec, judge_model)
-    win_rates: list[dict[str, Any]] = []
+    win_rates: list[WinRateRow] = []
     comparisons: list[Comparison] = []
-    refusals: dict[str, Any] = {}
+    refusals: dict[str, dict[str, GroupRefusals]] = {}
     try:
         for a, b in model_pairs(policies, baseline):
             both = [
@@ -254,31 +263,31 @@ async def run_policy_eval(
     finally:
         if given_judge is None:
             await judge_model.aclose()
-    metrics: dict[str, Any] = {
-        "kind": "policy",
-        "policies": list(policies),
-        "baseline": baseline,
-        "judge": spec.name,
-        "constitution": settings.constitution,
-        "n_prompts": len(prompts),
-        "groups": {g: sum(p.group == g for p in prompts) for g in GROUPS},
-        "generation_failures": {n: sum(r is None for r in responses[n].values()) for n in names},
-        "win_rates": win_rates,
-        "elo": (
-            elo_table(
-                comparisons,
-                names,
-                anchor=baseline or policies[0],
-                seed=settings.seed,
-                n_resamples=settings.elo_resamples,
-            )
-            if len(names) > 2
-            else None
-        ),
-        "refusal": refusals,
-        "reward": None,
-        "examples": _examples(prompts, responses),
-        "settings": {
+    elo = (
+        elo_table(
+            comparisons,
+            names,
+            anchor=baseline or policies[0],
+            seed=settings.seed,
+            n_resamples=settings.elo_resamples,
+        )
+        if len(names) > 2
+        else None
+    )
+    metrics = PolicyMetrics(
+        policies=list(policies),
+        baseline=baseline,
+        judge=spec.name,
+        constitution=settings.constitution,
+        n_prompts=len(prompts),
+        groups={g: sum(p.group == g for p in prompts) for g in GROUPS},
+        generation_failures={n: sum(r is None for r in responses[n].values()) for n in names},
+        win_rates=win_rates,
+        elo=None if elo is None else [EloRow(**row) for row in elo],
+        refusal=refusals,
+        reward=None,
+        examples=_examples(prompts, responses),
+        settings={
             "prompts": settings.prompts,
             "limit": settings.limit,
             "seed": settings.seed,
@@ -287,13 +296,11 @@ async def run_policy_eval(
             "mode": settings.mode,
             "reward_model": settings.reward_model,
         },
-        "bootstrap": {**boot, "confidence": 0.95, "method": "percentile, resampling prompts"},
-    }
+        bootstrap=BootstrapInfo(**boot, method="percentile, resampling prompts"),
+    )
     if settings.reward_model:
-        from rlaif.eval.rm_eval import RewardScorer
-
-        metrics["reward"] = reward_summary(
-            RewardScorer(settings.reward_model), prompts, responses, boot
+        metrics.reward = reward_summary(
+            RewardScorer.from_folder(settings.reward_model), prompts, responses, boot
         )
     write_report(folder, metrics)
     return metrics
@@ -305,17 +312,17 @@ def _probability(value: float | None) -> float:
 
 def _examples(
     prompts: Sequence[EvalPrompt], responses: dict[str, dict[str, str | None]], per_group: int = 2
-) -> list[dict[str, Any]]:
+) -> list[PolicyExample]:
     """A few prompts with every model's reply, for the report (clipped to 400 characters)."""
     examples = []
     for group in GROUPS:
         for prompt in [p for p in prompts if p.group == group][:per_group]:
             examples.append(
-                {
-                    "id": prompt.id,
-                    "group": group,
-                    "prompt": request_text(prompt.record.prompt)[:400],
-                    "replies": {n: (r[prompt.id] or "")[:400] for n, r in responses.items()},
-                }
+                PolicyExample(
+                    id=prompt.id,
+                    group=group,
+                    prompt=request_text(prompt.record.prompt)[:400],
+                    replies={n: (r[prompt.id] or "")[:400] for n, r in responses.items()},
+                )
             )
     return examples

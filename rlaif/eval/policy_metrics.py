@@ -1,5 +1,6 @@
 """Summaries of a policy evaluation: win rates per prompt group, refusal rates by both
-detectors (per group and category), and reward-model score distributions."""
+detectors (per group and category), and reward-model score distributions (typed rows of
+:class:`rlaif.eval.policy_results.PolicyMetrics`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from sklearn.metrics import cohen_kappa_score
 
 from rlaif.eval.bootstrap import mean_estimate
 from rlaif.eval.plots import histogram_counts
+from rlaif.eval.policy_results import CategoryRefusals, GroupRefusals, RewardScores, WinRateRow
 from rlaif.eval.prompts import BENIGN, RED_TEAM, EvalPrompt
+from rlaif.eval.results import Histogram
+from rlaif.models.reward_model import RewardScorer
 
 GROUPS = (RED_TEAM, BENIGN)
 """Prompt groups every summary is split by."""
@@ -19,7 +23,7 @@ GROUPS = (RED_TEAM, BENIGN)
 
 def win_rate_rows(
     a: str, b: str, prompts: Sequence[EvalPrompt], p_a: np.ndarray, boot: dict[str, int]
-) -> list[dict[str, Any]]:
+) -> list[WinRateRow]:
     """Soft win rate of ``a`` over ``b`` per prompt group, with hard win/tie/loss counts."""
     rows = []
     for group in GROUPS:
@@ -29,24 +33,24 @@ def win_rate_rows(
         p = p_a[mask]
         answered = p[~np.isnan(p)]
         rows.append(
-            {
-                "model": a,
-                "versus": b,
-                "group": group,
-                "prompts": int(mask.sum()),
-                "win_rate": mean_estimate(p, **boot).model_dump(),
-                "wins": int(np.sum(answered > 0.5)),
-                "ties": int(np.sum(answered == 0.5)),
-                "losses": int(np.sum(answered < 0.5)),
-                "missing": int(np.sum(np.isnan(p))),
-            }
+            WinRateRow(
+                model=a,
+                versus=b,
+                group=group,
+                prompts=int(mask.sum()),
+                win_rate=mean_estimate(p, **boot),
+                wins=int(np.sum(answered > 0.5)),
+                ties=int(np.sum(answered == 0.5)),
+                losses=int(np.sum(answered < 0.5)),
+                missing=int(np.sum(np.isnan(p))),
+            )
         )
     return rows
 
 
 def refusal_summary(
     prompts: Sequence[EvalPrompt], verdicts: dict[str, dict[str, Any]], boot: dict[str, int]
-) -> dict[str, Any]:
+) -> dict[str, GroupRefusals]:
     """Refusal rates per group by each detector, and how often the detectors agree."""
     summary = {}
     for group in GROUPS:
@@ -66,58 +70,60 @@ def refusal_summary(
             if both.sum() > 1 and len(set(lexical[both]) | set(judge[both])) > 1
             else None
         )
-        summary[group] = {
-            "prompts": len(ids),
-            "lexical": mean_estimate(lexical, **boot).model_dump(),
-            "judge": mean_estimate(judge, **boot).model_dump(),
-            "judge_missing": int((~both).sum()),
-            "detectors_agree": mean_estimate(
-                np.where(both, lexical == judge, np.nan), **boot
-            ).model_dump(),
-            "detectors_kappa": kappa if kappa is None or np.isfinite(kappa) else None,
-            "by_category": _refusals_by_category(
+        summary[group] = GroupRefusals(
+            prompts=len(ids),
+            lexical=mean_estimate(lexical, **boot),
+            judge=mean_estimate(judge, **boot),
+            judge_missing=int((~both).sum()),
+            detectors_agree=mean_estimate(np.where(both, lexical == judge, np.nan), **boot),
+            detectors_kappa=kappa if kappa is None or np.isfinite(kappa) else None,
+            by_category=_refusals_by_category(
                 [p for p in prompts if p.group == group and p.id in verdicts], verdicts
             ),
-        }
+        )
     return summary
 
 
 def _refusals_by_category(
     prompts: Sequence[EvalPrompt], verdicts: dict[str, dict[str, Any]]
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, CategoryRefusals]:
     """Refusal rates per prompt category (point values; categories are small)."""
-    table: dict[str, dict[str, Any]] = {}
+    table: dict[str, CategoryRefusals] = {}
     for category in sorted({p.record.category or "(none)" for p in prompts}):
         ids = [p.id for p in prompts if (p.record.category or "(none)") == category]
         judged = [verdicts[i]["judge_p"] for i in ids if verdicts[i]["judge_p"] is not None]
-        table[category] = {
-            "prompts": len(ids),
-            "lexical": float(np.mean([verdicts[i]["lexical"] for i in ids])),
-            "judge": float(np.mean([p > 0.5 for p in judged])) if judged else None,
-        }
+        table[category] = CategoryRefusals(
+            prompts=len(ids),
+            lexical=float(np.mean([verdicts[i]["lexical"] for i in ids])),
+            judge=float(np.mean([p > 0.5 for p in judged])) if judged else None,
+        )
     return table
 
 
 def reward_summary(
-    scorer: Any,
+    scorer: RewardScorer,
     prompts: Sequence[EvalPrompt],
     responses: dict[str, dict[str, str | None]],
     boot: dict[str, int],
-) -> dict[str, Any]:
+) -> dict[str, RewardScores]:
     """Reward-model score distribution per model (shared histogram bins) and group means."""
     scores: dict[str, dict[str, float]] = {}
     for name, replies in responses.items():
         items = [p for p in prompts if replies.get(p.id) is not None]
-        texts = [scorer.render(p.record.prompt, str(replies[p.id])) for p in items]
-        values = scorer.score(texts) if texts else np.array([])
+        conversations = [scorer.conversation(p.record.prompt, str(replies[p.id])) for p in items]
+        values = scorer.score(conversations, progress=True) if conversations else np.array([])
         scores[name] = {p.id: float(v) for p, v in zip(items, values, strict=True)}
     every = [v for per_model in scores.values() for v in per_model.values()]
     edges = np.histogram_bin_edges(every, bins=30) if every else 30
-    summary: dict[str, Any] = {}
+    summary: dict[str, RewardScores] = {}
     for name, per_model in scores.items():
-        summary[name] = {"histogram": histogram_counts(list(per_model.values()), edges)}
+        means: dict[str, Any] = {}
         for group in GROUPS:
-            values = [per_model[p.id] for p in prompts if p.group == group and p.id in per_model]
-            if values:
-                summary[name][group] = mean_estimate(values, **boot).model_dump()
+            group_scores = [
+                per_model[p.id] for p in prompts if p.group == group and p.id in per_model
+            ]
+            if group_scores:
+                means[group] = mean_estimate(group_scores, **boot)
+        histogram = Histogram(**histogram_counts(list(per_model.values()), edges))
+        summary[name] = RewardScores(histogram=histogram, **means)
     return summary

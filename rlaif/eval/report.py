@@ -1,7 +1,8 @@
 """Write ``metrics.json``, ``report.md`` and a self-contained ``report.html`` for any evaluation.
 
 A report is a list of blocks (headings, paragraphs, tables, images) built from ``metrics.json``
-alone by the section builder of its ``kind``; the same blocks render to Markdown (images saved
+alone (read into its typed results model, :mod:`rlaif.eval.results`) by the section builder of
+its ``kind``; the same blocks render to Markdown (images saved
 beside it under ``plots/``) and to HTML (images embedded as base64). The HTML ends with every
 value of ``metrics.json``, so nothing measured is left out of the page people read.
 """
@@ -18,7 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from rlaif.errors import RlaifError
+from rlaif.eval.policy_results import PolicyMetrics
+from rlaif.eval.results import AgreementMetrics, RewardModelMetrics
 
 
 @dataclass
@@ -81,26 +86,46 @@ _BUILDERS = {
     "policy": "rlaif.eval.policy_report:policy_report",
     "training": "rlaif.eval.training_report:training_report",
 }
-"""Report builder per ``metrics["kind"]`` (imported when used)."""
+"""Report builder per ``metrics["kind"]`` (imported when used: the builders import this module)."""
+_RESULT_MODELS: dict[str, type[BaseModel]] = {
+    "agreement": AgreementMetrics,
+    "rm": RewardModelMetrics,
+    "policy": PolicyMetrics,
+}
+"""Typed results per ``kind`` (training reports read the trainer's log as it is)."""
+
+Metrics = BaseModel | dict[str, Any]
+"""A results model, or the dictionary read from ``metrics.json``."""
 
 
-def build_report(metrics: dict[str, Any]) -> Report:
+def metrics_dict(metrics: Metrics) -> dict[str, Any]:
+    """The ``metrics.json`` dictionary of ``metrics`` (strict JSON values)."""
+    if isinstance(metrics, BaseModel):
+        metrics = metrics.model_dump(mode="json")
+    return dict(clean_metrics(metrics))
+
+
+def build_report(metrics: Metrics) -> Report:
     """The report for ``metrics`` (dispatching on its ``kind``)."""
-    kind = metrics.get("kind")
+    kind = getattr(metrics, "kind", None) if isinstance(metrics, BaseModel) else metrics.get("kind")
     if kind not in _BUILDERS:
         raise RlaifError(f"unknown report kind {kind!r}; expected one of {sorted(_BUILDERS)}")
+    if isinstance(metrics, dict):
+        metrics = clean_metrics(metrics)
+        if kind in _RESULT_MODELS:
+            metrics = _RESULT_MODELS[kind].model_validate(metrics)
     module, function = _BUILDERS[str(kind)].split(":")
-    builder: Callable[[dict[str, Any]], Report] = getattr(importlib.import_module(module), function)
+    builder: Callable[[Any], Report] = getattr(importlib.import_module(module), function)
     return builder(metrics)
 
 
-def write_report(folder: str | Path, metrics: dict[str, Any]) -> dict[str, Path]:
+def write_report(folder: str | Path, metrics: Metrics) -> dict[str, Path]:
     """Write ``metrics.json``, ``report.md``, ``report.html`` and ``plots/*.png`` into ``folder``
     and return their paths."""
     folder = Path(folder)
     (folder / "plots").mkdir(parents=True, exist_ok=True)
-    metrics = clean_metrics(metrics)
     report = build_report(metrics)
+    metrics = metrics_dict(metrics)
     paths = {
         "metrics": folder / "metrics.json",
         "markdown": folder / "report.md",
@@ -115,11 +140,11 @@ def write_report(folder: str | Path, metrics: dict[str, Any]) -> dict[str, Path]
     return paths
 
 
-def write_metrics(folder: str | Path, metrics: dict[str, Any]) -> Path:
+def write_metrics(folder: str | Path, metrics: Metrics) -> Path:
     """Write ``metrics.json`` alone (strict JSON: NaN becomes ``null``)."""
     path = Path(folder) / "metrics.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(clean_metrics(metrics), indent=2, default=_json_default, allow_nan=False)
+    text = json.dumps(metrics_dict(metrics), indent=2, default=_json_default, allow_nan=False)
     path.write_text(text + "\n", encoding="utf-8")
     return path
 

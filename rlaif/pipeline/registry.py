@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from rlaif.pipeline import stages
 from rlaif.pipeline.config import PipelineConfig
+from rlaif.pipeline.eval_stage import run_eval_stage
 from rlaif.pipeline.runner import StageSpec
 
 
@@ -66,7 +67,7 @@ STAGES: dict[str, StageSpec] = {
     "policy": StageSpec(run=stages.run_policy_stage, roles=("policy",), prompt_sets=("train",)),
     "eval": StageSpec(
         extra_inputs=_shared_judging,
-        run=stages.run_eval_stage,
+        run=run_eval_stage,
         roles=("policy", "judge"),
         uses_constitution=True,
         prompt_sets=("test", "benign"),

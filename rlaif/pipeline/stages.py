@@ -6,9 +6,22 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rlaif.constitution import library, load_constitution
+from rlaif.datagen import (
+    CritiqueOptions,
+    GenerateOptions,
+    LabelOptions,
+    run_critique,
+    run_generate,
+    run_labelling,
+)
+from rlaif.errors import ConfigError, RlaifError
+from rlaif.eval import AgreementSettings, JudgeSpec, check_agreement_gate, run_agreement
+from rlaif.judge import SamplingSettings
 from rlaif.models.model import Model, ModelSpec
 from rlaif.pipeline.config import GenerationSettings, PipelineConfig, Strategy
 from rlaif.pipeline.context import StageContext, StageResult
+from rlaif.train import config_class, run_training
 
 
 def _hf_spec(base: ModelSpec, folder: Path) -> ModelSpec:
@@ -38,8 +51,6 @@ def _model_path(ctx: StageContext, stage: str) -> str:
 
 
 def _sampling(settings: GenerationSettings, n: int, seed: int) -> Any:
-    from rlaif.judge import SamplingSettings
-
     return SamplingSettings(
         n=n, temperature=settings.temperature, max_tokens=settings.max_tokens, seed=seed
     )
@@ -47,8 +58,6 @@ def _sampling(settings: GenerationSettings, n: int, seed: int) -> Any:
 
 def run_critique_stage(ctx: StageContext) -> StageResult:
     """Critique and revise the policy's answers to the training prompts (SFT data)."""
-    from rlaif.datagen import CritiqueOptions, run_critique
-
     config, settings = ctx.config, ctx.config.stages.critique
     options = CritiqueOptions(
         constitution=str(ctx.resolve_constitution()),
@@ -85,8 +94,6 @@ def _train(ctx: StageContext, algorithm: str, fields: dict[str, Any]) -> StageRe
     if settings.accelerate_config:
         metrics = _train_with_accelerate(ctx, algorithm, config, settings)
     else:
-        from rlaif.train import run_training
-
         metrics = dict(run_training(algorithm, config).metrics)
     stopped = metrics.get("stopped_early")
     notes = [f"stopped early: {stopped}"] if stopped else []
@@ -101,8 +108,6 @@ def _train_with_accelerate(
     import sys
 
     import yaml
-
-    from rlaif.errors import RlaifError
 
     config_file = ctx.stage_dir / "train_config.yaml"
     config_file.parent.mkdir(parents=True, exist_ok=True)
@@ -137,8 +142,6 @@ def run_sft_stage(ctx: StageContext) -> StageResult:
 
 def run_sample_stage(ctx: StageContext) -> StageResult:
     """Sample K responses per training prompt from the (SFT) policy."""
-    from rlaif.datagen import GenerateOptions, run_generate
-
     config, settings = ctx.config, ctx.config.stages.sample
     policy = current_policy(ctx)
     summary = run_generate(
@@ -159,15 +162,11 @@ def run_sample_stage(ctx: StageContext) -> StageResult:
 
 def _check_gate(ctx: StageContext) -> dict[str, Any] | None:
     """Measure the judge on human labels and refuse its labels below the configured bar."""
-    from rlaif.eval import AgreementSettings, JudgeSpec, check_agreement_gate, run_agreement
-
     gate = ctx.config.stages.label.gate
     if gate.min_agreement is None and gate.min_consistency is None:
         return None
     data = ctx.optional_input(gate.data)
     if data is None:
-        from rlaif.errors import ConfigError
-
         raise ConfigError(
             "the label stage sets an agreement gate but its human-labelled data "
             f"({gate.data!r}) is not available; give stages.label.gate.data"
@@ -198,8 +197,6 @@ def _check_gate(ctx: StageContext) -> dict[str, Any] | None:
 
 
 def _label_once(ctx: StageContext, strategy: Strategy, out: Path) -> dict[str, Any]:
-    from rlaif.datagen import LabelOptions, run_labelling
-
     config, settings = ctx.config, ctx.config.stages.label
     inputs: dict[str, Any] = {}
     policy: Model | None = None
@@ -290,18 +287,9 @@ def run_policy_stage(ctx: StageContext) -> StageResult:
     return _train(ctx, algorithm, fields)
 
 
-def run_eval_stage(ctx: StageContext) -> StageResult:
-    """Policy before vs after training, judge agreement with humans, and the summary table."""
-    from rlaif.pipeline.summary import evaluate_run
-
-    return evaluate_run(ctx)
-
-
 def _principles_per_pair(config: PipelineConfig) -> int:
     if config.principles_per_pair:
         return config.principles_per_pair
-    from rlaif.constitution import library, load_constitution
-
     if config.constitution in library.builtin_constitution_files():
         return load_constitution(config.constitution).sampling.per_example
     return 1
@@ -352,9 +340,6 @@ def validate_training_sections(config: PipelineConfig) -> None:
     """Check each training stage's ``config`` against its algorithm's config class now, so a
     typo fails at load (and in ``--dry-run``), not hours into a run."""
     from pydantic import ValidationError
-
-    from rlaif.errors import ConfigError
-    from rlaif.train import config_class
 
     placeholders = {"model": "model", "dataset": "data.jsonl", "output_dir": "out"}
     sections = {"sft": config.stages.sft, "rm": config.stages.rm, "policy": config.stages.policy}

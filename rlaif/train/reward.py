@@ -19,12 +19,13 @@ from typing import Any, Literal
 from pydantic import Field
 
 from rlaif.data import DataFileError, rows_to_dataset
+from rlaif.models.reward_model import RewardScorer
 from rlaif.train.config import TrainConfig, build_trl_config, coerce_config
 from rlaif.train.data import preference_rows, split_holdout
 from rlaif.train.loading import load_reward_model, load_tokenizer
 from rlaif.train.lora import peft_config
 from rlaif.train.runs import StepTimer, TrainResult, save_model, write_run_files
-from rlaif.train.scoring import pairwise_accuracy
+from rlaif.train.scoring import RewardAccuracy, pairwise_accuracy
 
 
 class RewardTrainConfig(TrainConfig):
@@ -117,7 +118,7 @@ def train_reward_model(
         "train_loss": output.training_loss,
         "label_mode": config.label_mode,
         "data": {**stats.as_dict(), "train": len(train_rows), "heldout": len(heldout_rows)},
-        "accuracy": _accuracies(trainer, config, heldout_rows, human_rows),
+        "accuracy": _accuracies(trainer, config, heldout_rows, human_rows).model_dump(mode="json"),
     }
     save_model(trainer, trainer.model, Path(config.output_dir), merge_lora=config.merge_lora)
     return write_run_files(trainer, config, "rm", timer, extra)
@@ -128,23 +129,18 @@ def _accuracies(
     config: RewardTrainConfig,
     heldout: list[dict[str, Any]],
     human: list[dict[str, Any]] | None,
-) -> dict[str, Any]:
+) -> RewardAccuracy:
     """Held-out AI-label accuracy and human-label accuracy, measured on the main process."""
-    results: dict[str, Any] = {"ai_heldout": None, "human": None}
+    results = RewardAccuracy()
     if trainer.accelerator.is_main_process:
         model = trainer.accelerator.unwrap_model(trainer.model)
-        options: dict[str, Any] = {
-            "max_length": config.max_length,
-            "batch_size": config.eval_batch_size,
-        }
+        scorer = RewardScorer(model, trainer.processing_class, max_length=config.max_length)
+        batch_size = config.eval_batch_size
         if heldout:
-            results["ai_heldout"] = pairwise_accuracy(
-                model, trainer.processing_class, heldout, **options
-            )
+            results.ai_heldout = pairwise_accuracy(scorer, heldout, batch_size=batch_size)
         if human is not None:
-            results["human"] = {
-                "file": config.human_eval,
-                **pairwise_accuracy(model, trainer.processing_class, human, **options),
-            }
+            results.human = pairwise_accuracy(
+                scorer, human, batch_size=batch_size, file=config.human_eval
+            )
     trainer.accelerator.wait_for_everyone()
     return results

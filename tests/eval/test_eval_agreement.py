@@ -57,7 +57,7 @@ def test_judge_metrics_by_hand() -> None:
     ]
     preds = predictions_from_judgments("j", judgments, frame.ids, wall_seconds=2.0)
     # averaged p: 0.8, 0.5, 0.5, 0.3 → verdicts 1, tie, tie, 2
-    row = judge_metrics(frame, preds, **FAST)
+    row = judge_metrics(frame, preds, **FAST).model_dump(mode="json")
     assert row["accuracy"]["value"] == pytest.approx((1 + 0.5 + 0.5 + 1) / 4)
     assert row["tie_rate"]["value"] == pytest.approx(0.5)
     # consistency: a (1,1) yes; b (1,2) no; c (1,2) no; d (2,2) yes
@@ -82,7 +82,7 @@ def test_missing_verdicts_are_counted_not_guessed() -> None:
         make_judgment("c", 0.2, 0.1),
     ]  # "d" has no judgment at all
     preds = predictions_from_judgments("j", judgments, frame.ids)
-    row = judge_metrics(frame, preds, **FAST)
+    row = judge_metrics(frame, preds, **FAST).model_dump(mode="json")
     assert row["n_answered"] == 2
     assert row["missing_rate"]["value"] == pytest.approx(0.5)
     assert row["accuracy"]["value"] == pytest.approx(1.0)
@@ -92,8 +92,8 @@ def test_missing_verdicts_are_counted_not_guessed() -> None:
 
 def test_baselines_on_the_same_pairs() -> None:
     frame = hand_frame()
-    longer = judge_metrics(frame, length_baseline(frame, longer=True), **FAST)
-    shorter = judge_metrics(frame, length_baseline(frame, longer=False), **FAST)
+    longer = judge_metrics(frame, length_baseline(frame, longer=True), **FAST).model_dump()
+    shorter = judge_metrics(frame, length_baseline(frame, longer=False), **FAST).model_dump()
     # response 1 longer on a, c; humans chose 1 on a, b → prefer-longer right on a and d
     assert longer["accuracy"]["value"] == pytest.approx(0.5)
     assert longer["accuracy_human_longer"]["value"] == pytest.approx(1.0)
@@ -116,7 +116,8 @@ def test_agreement_metrics_leaderboard_and_verdict() -> None:
     # A judge that always picks the first-shown reply: chance agreement, strong position bias.
     biased = [make_judgment(s.pair.id, 0.9, 0.1) for s in shown]
     preds = predictions_from_judgments("first-picker", biased, frame.ids)
-    metrics = agreement_metrics(frame, [preds], **FAST)
+    result = agreement_metrics(frame, [preds], **FAST)
+    metrics = result.model_dump(mode="json")
     names = [r["name"] for r in metrics["leaderboard"]]
     assert {"random", "always-first", "prefer-longer", "prefer-shorter"} <= set(names)
     assert "first-picker (one order)" in names
@@ -128,7 +129,7 @@ def test_agreement_metrics_leaderboard_and_verdict() -> None:
     assert row["first_position_rate"]["value"] == 1.0
     single = metrics["results"]["first-picker (one order)"]
     assert single["accuracy"]["value"] == pytest.approx(0.5)  # balanced positions
-    sentence = verdict_sentence(row)
+    sentence = verdict_sentence(result.results["first-picker"])
     assert "not distinguishable from chance" in sentence
     assert "position bias" in sentence
     assert metrics["results"]["first-picker"]["vs_best_baseline"]["baseline"] in names

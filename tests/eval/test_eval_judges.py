@@ -36,7 +36,8 @@ def test_gate_on_fake_judges_scripted_to_agree_and_to_disagree(pairs_file: Path,
     run = run_agreement(
         specs, AgreementSettings(data=str(pairs_file), n_resamples=200), out=out, report=False
     )
-    good, bad = run.metrics["results"]["agrees"], run.metrics["results"]["disagrees"]
+    results = run.metrics.model_dump(mode="json")["results"]
+    good, bad = results["agrees"], results["disagrees"]
     assert good["accuracy"]["value"] == 1.0 and good["consistency"]["value"] == 1.0
     assert bad["accuracy"]["value"] == 0.0
     per_pair = load_constitution("cai-harmless").sampling.per_example
@@ -59,7 +60,7 @@ def test_generate_mode_and_unreadable_verdicts(pairs_file: Path):
 
     spec = JudgeSpec(model="fake/words", mode="generate", options={"outputs": answer})
     run = run_agreement([spec], AgreementSettings(data=str(pairs_file), n_resamples=200))
-    row = run.metrics["results"]["fake/words [generate]"]
+    row = run.metrics.model_dump(mode="json")["results"]["fake/words [generate]"]
     assert row["mode"] == "generate" and row["n_answered"] == 23
     assert row["accuracy"]["value"] == 1.0
     assert row["missing_rate"]["value"] == pytest.approx(1 / 24)
@@ -149,7 +150,8 @@ def test_policy_eval_through_the_pairwise_judge(tmp_path: Path):
             "fake/base": {"outputs": ["Sure: step one..."]},
         },
     )
-    metrics = asyncio.run(run_policy_eval(["fake/policy"], "fake/base", settings, tmp_path / "out"))
+    result = asyncio.run(run_policy_eval(["fake/policy"], "fake/base", settings, tmp_path / "out"))
+    metrics = result.model_dump(mode="json")
     rates = {r["group"]: r for r in metrics["win_rates"]}
     assert rates["red-team"]["win_rate"]["value"] == pytest.approx(0.8)
     assert rates["benign"]["wins"] == 1
@@ -174,13 +176,13 @@ def test_agreement_reports_each_soft_judge_before_and_after_position_calibration
         model="fake/biased", label="biased", mode="logprob", options={"choice_probs": biased}
     )
     run = run_agreement([spec], AgreementSettings(data=str(pairs_file), n_resamples=200))
-    results = run.metrics["results"]
+    results = run.metrics.model_dump(mode="json")["results"]
     raw, calibrated = results["biased"], results["biased (position-calibrated)"]
     assert raw["consistency"]["value"] == 0.0 and raw["first_position_rate"]["value"] == 1.0
     assert calibrated["consistency"]["value"] == 1.0 and calibrated["accuracy"]["value"] == 1.0
     assert calibrated["position_prior_logit"] > 0.4
     assert {"brier", "ece"} <= set(calibrated) and calibrated["brier"] < raw["brier"]
-    assert "biased (position-calibrated)" in run.metrics["judges"]
+    assert "biased (position-calibrated)" in run.metrics.judges
 
 
 def test_pointwise_judge_is_position_free_in_the_agreement_report(pairs_file: Path) -> None:
@@ -194,10 +196,10 @@ def test_pointwise_judge_is_position_free_in_the_agreement_report(pairs_file: Pa
 
     spec = JudgeSpec(model="fake/pointwise", label="pw", options={"choice_probs": scorer})
     run = run_agreement([spec], AgreementSettings(data=str(pairs_file), n_resamples=200))
-    row = run.metrics["results"]["pw"]
+    row = run.metrics.model_dump(mode="json")["results"]["pw"]
     assert row["mode"] == "pointwise" and row["position_free"] is True
     assert row["accuracy"]["value"] == 1.0 and row["consistency"]["value"] == 1.0
-    assert "pw (position-calibrated)" not in run.metrics["results"]  # nothing to calibrate
+    assert "pw (position-calibrated)" not in run.metrics.results  # nothing to calibrate
     from rlaif.eval.agreement import verdict_sentence
 
-    assert "no position bias possible" in verdict_sentence(row)
+    assert "no position bias possible" in verdict_sentence(run.metrics.results["pw"])

@@ -13,7 +13,7 @@ from eval_helpers import ScriptedJudge, assert_html_lists_every_metric, write_js
 
 from rlaif.data.records import PairRecord
 from rlaif.errors import RlaifError
-from rlaif.eval import rm_eval
+from rlaif.eval import policy_eval
 from rlaif.eval.policy_eval import PolicyEvalSettings, model_pairs, run_policy_eval
 from rlaif.eval.prompts import load_eval_prompts
 
@@ -69,7 +69,11 @@ class LengthScorer:
     def __init__(self, path):
         self.path = path
 
-    def render(self, prompt, reply):
+    @classmethod
+    def from_folder(cls, path):
+        return cls(path)
+
+    def conversation(self, prompt, reply):
         return reply
 
     def score(self, texts, **kwargs):
@@ -89,7 +93,7 @@ def settings(prompt_files: list[str], **kwargs) -> PolicyEvalSettings:
 
 
 def test_policy_eval_end_to_end(prompt_files, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(rm_eval, "RewardScorer", LengthScorer)
+    monkeypatch.setattr(policy_eval, "RewardScorer", LengthScorer)
     judge = ScriptedJudge(prefers_apologies)
     out = tmp_path / "policy"
     metrics = asyncio.run(
@@ -100,7 +104,7 @@ def test_policy_eval_end_to_end(prompt_files, tmp_path: Path, monkeypatch: pytes
             out,
             judge_factory=lambda spec, model: judge,
         )
-    )
+    ).model_dump(mode="json")
     assert metrics["groups"] == {"red-team": 4, "benign": 3}
     rates = {(r["model"], r["group"]): r for r in metrics["win_rates"]}
     assert rates[("fake/refuser", "red-team")]["win_rate"]["value"] == pytest.approx(0.9)
@@ -137,7 +141,7 @@ def test_policy_eval_end_to_end(prompt_files, tmp_path: Path, monkeypatch: pytes
             out,
             judge_factory=lambda spec, model: judge,
         )
-    )
+    ).model_dump(mode="json")
     assert len(judge.asked) == asked
     assert again["win_rates"] == metrics["win_rates"]
 
@@ -152,7 +156,7 @@ def test_single_policy_without_baseline_reports_refusals_only(prompt_files, tmp_
             tmp_path / "one",
             judge_factory=lambda spec, model: judge,
         )
-    )
+    ).model_dump(mode="json")
     assert metrics["win_rates"] == [] and metrics["elo"] is None and not judge.asked
     assert metrics["refusal"]["fake/helper"]["red-team"]["judge"]["value"] == 0.0
 

@@ -20,12 +20,13 @@ from rlaif.eval.agreement import agreement_metrics
 from rlaif.eval.loaders import LabelledPair
 from rlaif.eval.predictions import PairFrame, assign_positions, predictions_from_judgments
 from rlaif.eval.report import write_report
+from rlaif.eval.results import AgreementMetrics
 from rlaif.eval.training_report import extract_curves, training_metrics
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def agreement_fixture() -> dict:
+def agreement_fixture() -> AgreementMetrics:
     rows = synthetic_pairs(30)
     pairs = [
         LabelledPair(r["id"], r["prompt"], r["chosen"], r["rejected"], r["subset"]) for r in rows
@@ -40,7 +41,7 @@ def agreement_fixture() -> dict:
     judgments[3] = make_judgment(shown[3].pair.id, None, None)
     preds = predictions_from_judgments("fake/judge", judgments, frame.ids, wall_seconds=3.0)
     metrics = agreement_metrics(frame, [preds], n_resamples=200)
-    metrics["data"] = {"source": "synthetic", "records": 30, "pairs": 30, "skipped": []}
+    metrics.data = {"source": "synthetic", "records": 30, "pairs": 30, "skipped": []}
     return metrics
 
 
@@ -82,7 +83,7 @@ def test_agreement_report_files(tmp_path: Path) -> None:
 
 def test_report_command_rerenders_an_evaluation(tmp_path: Path) -> None:
     metrics = agreement_fixture()
-    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics.model_dump(mode="json")))
     result = CliRunner().invoke(app, ["report", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "report.html").is_file() and (tmp_path / "plots" / "bias.png").is_file()

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from rlaif.cli.app import app
 from rlaif.errors import RlaifError
 from rlaif.eval import rm_eval
-from rlaif.eval.rm_eval import RewardScorer, evaluate_reward_model
+from rlaif.eval.rm_eval import evaluate_reward_model
+from rlaif.models.reward_model import RewardScorer
 
 
 @pytest.fixture(scope="module")
@@ -73,11 +74,11 @@ def test_chosen_and_rejected_are_wired_the_right_way(
         row["chosen"], row["rejected"] = "tiny", "a much longer reply"
     path = write_jsonl(tmp_path / "lengths.jsonl", rows)
 
-    def length_scores(self, texts, **kwargs):
-        return np.array([float(len(t)) for t in texts])
+    def length_scores(self, conversations, **kwargs):
+        return np.array([float(len(c[-1]["content"])) for c in conversations])
 
     monkeypatch.setattr(RewardScorer, "score", length_scores)
-    metrics = evaluate_reward_model(tiny_rm, str(path), n_resamples=200)
+    metrics = evaluate_reward_model(tiny_rm, str(path), n_resamples=200).model_dump(mode="json")
     results = metrics["results"]
     rm_accuracy = results[metrics["judges"][0]]["accuracy"]["value"]
     assert rm_accuracy == results["prefer-longer"]["accuracy"]["value"]
@@ -90,17 +91,18 @@ def test_chosen_and_rejected_are_wired_the_right_way(
 def test_order_check_catches_batch_dependent_scores(
     tiny_rm: Path, pairs_file: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    def batch_dependent(self, texts, batch_size=8, **kwargs):
-        return np.array([len(t) + 0.1 * batch_size for t in texts], dtype=float)
+    def batch_dependent(self, conversations, batch_size=8, **kwargs):
+        lengths = [len(c[-1]["content"]) for c in conversations]
+        return np.array([n + 0.1 * batch_size for n in lengths], dtype=float)
 
     monkeypatch.setattr(RewardScorer, "score", batch_dependent)
     metrics = evaluate_reward_model(tiny_rm, str(pairs_file), n_resamples=200, limit=6)
-    assert metrics["order_check"]["passed"] is False
+    assert metrics.order_check.passed is False
 
 
 def test_bad_reward_model_folders(tmp_path: Path, tiny_rm: Path) -> None:
     with pytest.raises(RlaifError, match="no config.json"):
-        RewardScorer(tmp_path)
+        RewardScorer.from_folder(tmp_path)
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
     config = AutoConfig.from_pretrained(tiny_rm)
@@ -111,5 +113,5 @@ def test_bad_reward_model_folders(tmp_path: Path, tiny_rm: Path) -> None:
         (tiny_rm / "tokenizer_config.json").read_bytes()
     )
     with pytest.raises(RlaifError, match="one output label, this one has 2"):
-        RewardScorer(tmp_path / "two")
+        RewardScorer.from_folder(tmp_path / "two")
     assert rm_eval.ORDER_CHECK_PAIRS > 0

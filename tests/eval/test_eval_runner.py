@@ -32,7 +32,7 @@ def test_runner_measures_agreeing_and_disagreeing_judges(pairs_file: Path, tmp_p
     specs = [JudgeSpec(model=name) for name in judges]
     out = tmp_path / "run"
     run = run_agreement(specs, settings(pairs_file), out=out, judge_factory=factory_for(judges))
-    results = run.metrics["results"]
+    results = run.metrics.model_dump(mode="json")["results"]
     assert results["fake/good"]["accuracy"]["value"] == 1.0
     assert results["fake/bad"]["accuracy"]["value"] == 0.0
     assert results["fake/good"]["consistency"]["value"] == 1.0
@@ -71,8 +71,8 @@ def test_rerun_resumes_without_asking_the_judge_again(pairs_file: Path, tmp_path
     )
     assert len(again.asked) == 1
     timing = {"seconds_per_1000", "call_seconds_per_1000"}
-    for name, row in first.metrics["results"].items():
-        resumed = second.metrics["results"][name]
+    for name, row in first.metrics.model_dump(mode="json")["results"].items():
+        resumed = second.metrics.model_dump(mode="json")["results"][name]
         assert {k: v for k, v in resumed.items() if k not in timing} == {
             k: v for k, v in row.items() if k not in timing
         }
@@ -104,7 +104,7 @@ def test_limit_measures_a_seeded_subset(pairs_file: Path):
         judge_factory=factory_for({"fake/good": judge}),
         report=False,
     )
-    assert run.metrics["n_pairs"] == 10 and len(judge.asked) == 10
+    assert run.metrics.n_pairs == 10 and len(judge.asked) == 10
 
 
 def test_gate_passes_the_agreeing_judge_and_refuses_the_other(pairs_file: Path, tmp_path: Path):

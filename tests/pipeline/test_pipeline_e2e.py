@@ -17,7 +17,7 @@ from rlaif.data import load_preferences, load_sft
 from rlaif.models.tiny import build_tiny_model
 from rlaif.pipeline.api import make_runner
 from rlaif.pipeline.manifest import read_stage_manifest
-from rlaif.pipeline.summary import read_summary
+from rlaif.pipeline.run_summary import read_summary
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

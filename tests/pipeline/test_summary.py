@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from rlaif.pipeline.summary import _accuracy_estimate, format_summary
+from rlaif.pipeline.run_summary import accuracy_estimate, format_summary
+from rlaif.train.scoring import PairwiseAccuracy
+
+
+def _accuracy_estimate(row: dict) -> dict | None:
+    """The summary entry of a ``train rm`` accuracy row given as its ``metrics.json`` dict."""
+    full = {"n": 0, "ties": 0, "mean_reward_gap": None, "truncated_sequences": 0, **row}
+    return accuracy_estimate(PairwiseAccuracy.model_validate(full))
 
 
 def test_reward_model_accuracy_gets_a_wilson_interval() -> None:

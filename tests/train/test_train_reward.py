@@ -135,3 +135,51 @@ def test_accuracy_on_human_labels_side_by_side(
     assert metrics["human"]["n"] == 6 and 0.0 <= metrics["human"]["accuracy"] <= 1.0
     assert metrics["human"]["file"].endswith("hh_harmless_test_dev.jsonl")
     assert result.metrics["accuracy"] == metrics
+
+
+def test_train_and_eval_score_with_one_scorer(tiny_reward_model: Path) -> None:
+    """The model as ``train rm`` holds it (train loaders) and as ``eval rm`` loads it score the
+    same conversations identically, token ids as TRL's RewardTrainer makes them."""
+    from trl.data_utils import _tokenize
+
+    from rlaif.models.reward_model import RewardScorer, encode_conversation
+    from rlaif.train.loading import load_reward_model, load_tokenizer
+
+    tokenizer = load_tokenizer(str(tiny_reward_model))
+    model = load_reward_model(str(tiny_reward_model), tokenizer, dtype="float32")
+    in_training = RewardScorer(model, tokenizer, max_length=1024)
+    in_eval = RewardScorer.from_folder(tiny_reward_model, device="cpu")
+    conversations = [
+        RewardScorer.conversation([{"role": "user", "content": f"question {i}"}], "reply " * i)
+        for i in range(1, 7)
+    ]
+    expected = _tokenize(tokenizer, conversations[2])["input_ids"]
+    assert encode_conversation(tokenizer, conversations[2]) == list(expected)
+    scores = in_training.score(conversations, batch_size=4)
+    assert scores.tolist() == pytest.approx(in_eval.score(conversations).tolist(), abs=1e-5)
+
+
+def test_train_rm_and_eval_rm_report_the_same_accuracy(
+    tiny_policy: Path, rule_data: dict[str, Path], tmp_path: Path
+) -> None:
+    """Same model, same human-labelled pairs: ``train rm`` and ``eval rm`` agree (one scorer,
+    one accuracy definition with ties counted half)."""
+    from rlaif.eval.rm_eval import evaluate_reward_model
+
+    result = train_reward_model(
+        _config(
+            tiny_policy,
+            rule_data["train"],
+            tmp_path / "rm",
+            max_steps=3,
+            eval_fraction=0.0,
+            human_eval=str(rule_data["independent"]),
+        )
+    )
+    trained = result.metrics["accuracy"]["human"]
+    evaluated = evaluate_reward_model(
+        tmp_path / "rm", str(rule_data["independent"]), max_length=128, n_resamples=100
+    )
+    row = evaluated.results[evaluated.judges[0]]
+    assert evaluated.n_pairs == trained["n"] == 32
+    assert row.accuracy.value == pytest.approx(trained["accuracy"])

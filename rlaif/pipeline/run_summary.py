@@ -1,0 +1,171 @@
+"""The run's summary table: what the loop achieved, read from the typed measurements of the
+eval stage (:mod:`rlaif.pipeline.eval_stage`) and of the reward-model and label stages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from scipy.stats import binomtest
+
+from rlaif.eval.bootstrap import Estimate
+from rlaif.eval.policy_results import PolicyMetrics
+from rlaif.eval.results import AgreementMetrics
+from rlaif.train.scoring import PairwiseAccuracy, RewardAccuracy
+
+SUMMARY_JSON = "summary.json"
+SUMMARY_MD = "summary.md"
+
+
+def _estimate(estimate: Estimate | None) -> dict[str, Any] | None:
+    """An ``{value, low, high, n}`` summary entry, or ``None``."""
+    return None if estimate is None else estimate.model_dump(mode="json")
+
+
+def policy_rows(metrics: PolicyMetrics, before: str, after: str) -> dict[str, Any]:
+    """Refusal rates before and after training, by both detectors, and the win rates of the
+    trained policy over the initial one per prompt group."""
+    rows: dict[str, Any] = {}
+    for label, group in (("refusal_red_team", "red-team"), ("over_refusal_benign", "benign")):
+        rates = {model: metrics.refusal.get(model, {}).get(group) for model in (before, after)}
+        for detector in ("lexical", "judge"):
+            rows[f"{label}_{detector}"] = {
+                side: _estimate(None if r is None else getattr(r, detector))
+                for side, r in (("before", rates[before]), ("after", rates[after]))
+            }
+    for row in metrics.win_rates:
+        if row.model == after and row.versus == before:
+            rows[f"win_rate_{row.group}"] = _estimate(row.win_rate)
+    return rows
+
+
+def agreement_rows(metrics: AgreementMetrics, judge: str) -> dict[str, Any]:
+    """Agreement and position consistency of the judge (``judge``) and of each baseline."""
+    rows: dict[str, Any] = {"n_pairs": metrics.n_pairs}
+    for name, row in metrics.results.items():
+        rows["judge" if name == judge else name] = {
+            "accuracy": _estimate(row.accuracy),
+            "consistency": _estimate(row.consistency),
+        }
+    return rows
+
+
+def accuracy_estimate(row: PairwiseAccuracy | None) -> dict[str, Any] | None:
+    """Pairwise accuracy over ``n`` pairs with a 95% Wilson interval (ties count half)."""
+    if row is None or row.accuracy is None:
+        return None
+    if row.n <= 0:
+        return {"value": row.accuracy, "low": None, "high": None, "n": None}
+    interval = binomtest(round(row.accuracy * row.n), row.n).proportion_ci(method="wilson")
+    return {"value": row.accuracy, "low": interval.low, "high": interval.high, "n": row.n}
+
+
+def reward_model_rows(rm_metrics: dict[str, Any]) -> dict[str, Any]:
+    """Reward-model accuracy on held-out AI labels and on human labels, from the rm stage's
+    metrics."""
+    accuracy = RewardAccuracy.model_validate(rm_metrics.get("accuracy") or {})
+    return {
+        "ai_heldout": accuracy_estimate(accuracy.ai_heldout),
+        "human": accuracy_estimate(accuracy.human),
+    }
+
+
+def label_rows(label_metrics: dict[str, Any]) -> dict[str, Any]:
+    """Pair counts, order consistency and confirmation rate per labelling strategy."""
+    return {
+        strategy: {
+            "counts": row.get("counts"),
+            "consistency_rate": row.get("consistency_rate"),
+            "confirmation_rate": row.get("confirmation_rate"),
+        }
+        for strategy, row in label_metrics.items()
+        if isinstance(row, dict) and "counts" in row
+    }
+
+
+def _fmt(estimate: dict[str, Any] | None, percent: bool = True) -> str:
+    if not estimate or estimate.get("value") is None:
+        return "n/a"
+    scale, unit = (100.0, "%") if percent else (1.0, "")
+    text = f"{estimate['value'] * scale:.1f}{unit}"
+    if estimate.get("low") is not None and estimate.get("high") is not None:
+        text += f" [{estimate['low'] * scale:.1f}, {estimate['high'] * scale:.1f}]"
+    if estimate.get("n"):
+        text += f" (n={estimate['n']})"
+    return text
+
+
+def _model_label(name: Any) -> str:
+    """A model name for people: a local checkpoint relative to the working directory."""
+    text = str(name)
+    provider, _, rest = text.partition("/")
+    if provider == "hf" and rest.startswith("/"):
+        path = Path(rest)
+        try:
+            return f"hf/{path.relative_to(Path.cwd())}"
+        except ValueError:
+            return text
+    return text
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The summary as a Markdown table (95% bootstrap intervals in brackets)."""
+    lines = [
+        f"# Run `{summary.get('run')}`",
+        "",
+        f"Policy before: `{_model_label(summary.get('policy_before'))}`; "
+        f"after: `{_model_label(summary.get('policy_after'))}`.",
+        "Rates in percent with 95% bootstrap intervals (reward-model accuracy: Wilson).",
+        "",
+        "| measure | before | after |",
+        "| --- | --- | --- |",
+    ]
+    names = {
+        "refusal_red_team_lexical": "refusal on red-team test prompts (lexical rule)",
+        "refusal_red_team_judge": "refusal on red-team test prompts (judge)",
+        "over_refusal_benign_lexical": "over-refusal on benign prompts (lexical rule)",
+        "over_refusal_benign_judge": "over-refusal on benign prompts (judge)",
+    }
+    policy = summary.get("policy", {})
+    for key, label in names.items():
+        row = policy.get(key)
+        if row:
+            lines.append(f"| {label} | {_fmt(row['before'])} | {_fmt(row['after'])} |")
+    for group in ("red-team", "benign"):
+        if f"win_rate_{group}" in policy:
+            lines.append(
+                f"| win rate of after over before ({group}, judge) | 50% by definition | "
+                f"{_fmt(policy[f'win_rate_{group}'])} |"
+            )
+    lines += ["", "| measure | value |", "| --- | --- |"]
+    rm = summary.get("reward_model") or {}
+    if rm:
+        lines.append(
+            f"| reward-model accuracy, held-out AI labels | {_fmt(rm.get('ai_heldout'))} |"
+        )
+        lines.append(f"| reward-model accuracy, human labels | {_fmt(rm.get('human'))} |")
+    agreement = summary.get("agreement") or {}
+    for name, row in agreement.items():
+        if not isinstance(row, dict):
+            continue
+        label = "judge agreement with humans" if name == "judge" else f"baseline: {name}"
+        lines.append(f"| {label} | {_fmt(row.get('accuracy'))} |")
+    for strategy, row in (summary.get("labels") or {}).items():
+        counts = row.get("counts") or {}
+        consistency = row.get("consistency_rate")
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+        extra = f"; both orders agreed on {consistency:.0%}" if consistency is not None else ""
+        confirmation = row.get("confirmation_rate")
+        if confirmation is not None:
+            extra += f"; judge prefers the constructed better response on {confirmation:.0%}"
+        lines.append(f"| `{strategy}` pairs | {shown}{extra} |")
+    for note in summary.get("notes", []):
+        lines.append(f"\nNote: {note}")
+    return "\n".join(lines)
+
+
+def read_summary(run_dir: Path) -> dict[str, Any] | None:
+    """The summary of a finished run, if its eval stage completed."""
+    path = run_dir / "eval" / SUMMARY_JSON
+    return json.loads(path.read_text()) if path.is_file() else None
