@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # typing only: the exports load on first use, keeping `import rlaif` light
     from rlaif.constitution import Constitution, Principle, load_constitution
     from rlaif.datagen import run_labelling
     from rlaif.eval import run_agreement

@@ -8,7 +8,15 @@ import typer
 from rich.table import Table
 
 from rlaif.cli.common import console, echo, err_console, user_errors
+from rlaif.constitution import ConstitutionError, TemplateVariableError, library, load_constitution
+from rlaif.constitution.demo import (
+    DEMO_CRITIQUE,
+    DEMO_OTHER_RESPONSE,
+    DEMO_PROMPT,
+    DEMO_RESPONSE,
+)
 from rlaif.constitution.schema import STAGES
+from rlaif.judge.framing import comparison_messages, score_messages
 
 app = typer.Typer(help="List, show, validate and render constitutions.", no_args_is_help=True)
 
@@ -17,7 +25,6 @@ app = typer.Typer(help="List, show, validate and render constitutions.", no_args
 @user_errors
 def list_constitutions() -> None:
     """List the built-in constitutions."""
-    from rlaif.constitution import library, load_constitution
 
     table = Table()
     table.add_column("name", no_wrap=True, min_width=12)
@@ -41,7 +48,6 @@ def list_constitutions() -> None:
 @user_errors
 def show(name: str = typer.Argument(..., help="Built-in name or path to a YAML file.")) -> None:
     """Show a constitution: settings, principles, templates and their variables."""
-    from rlaif.constitution import load_constitution
 
     c = load_constitution(name)
     echo(f"name: {c.name} (version {c.version}, hash {c.content_hash()})")
@@ -76,7 +82,6 @@ def validate(
     names: list[str] = typer.Argument(None, help="Names or paths (default: every built-in)."),
 ) -> None:
     """Load constitutions and report every error (exit 1 if there is any)."""
-    from rlaif.constitution import ConstitutionError, library, load_constitution
 
     targets = list(names or library.builtin_constitution_files())
     failures = 0
@@ -105,14 +110,6 @@ def render(
     seed: int = typer.Option(0, "--seed", help="Seed for sampling the principle."),
 ) -> None:
     """Print the exact messages the critic or judge reads for a built-in example."""
-    from rlaif.constitution import TemplateVariableError, load_constitution
-    from rlaif.constitution.demo import (
-        DEMO_CRITIQUE,
-        DEMO_OTHER_RESPONSE,
-        DEMO_PROMPT,
-        DEMO_RESPONSE,
-    )
-    from rlaif.judge.framing import comparison_messages, score_messages
 
     if stage not in STAGES:
         raise TemplateVariableError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import typer
 
 from rlaif.cli.common import echo, user_errors
 from rlaif.config import parse_key_values
 from rlaif.errors import RlaifError
+from rlaif.eval.agreement import verdict_sentence
+from rlaif.eval.agreement_run import AgreementSettings, JudgeMode, JudgeSpec, run_agreement
+from rlaif.eval.policy_eval import PolicyEvalSettings, run_policy_eval
+from rlaif.eval.report import write_report
+from rlaif.eval.rm_eval import evaluate_reward_model
+from rlaif.eval.training_report import training_metrics
 from rlaif.judge.pairwise import MODES
-
-if TYPE_CHECKING:
-    from rlaif.eval.agreement_run import JudgeMode
 
 eval_app = typer.Typer(
     help="Judge-human agreement, reward-model accuracy and policy evaluation, with reports.",
@@ -60,8 +63,6 @@ def agreement(
     ),
 ) -> None:
     """Measure how far judges agree with human preference labels, next to trivial baselines."""
-    from rlaif.eval.agreement import verdict_sentence
-    from rlaif.eval.agreement_run import AgreementSettings, JudgeSpec, run_agreement
 
     modes = [judge_mode(m) for m in mode]
     options = _judge_options(judge_option)
@@ -100,9 +101,6 @@ def reward_model(
     split: str | None = typer.Option(None, help="Hub split."),
 ) -> None:
     """Pairwise accuracy, margins, calibration and an order check of a reward model."""
-    from rlaif.eval.agreement import verdict_sentence
-    from rlaif.eval.report import write_report
-    from rlaif.eval.rm_eval import evaluate_reward_model
 
     metrics = evaluate_reward_model(
         model,
@@ -151,8 +149,6 @@ def policy(
     """Harmlessness win rate (and Elo), refusal and over-refusal rates, reward distributions."""
     import asyncio
 
-    from rlaif.eval.policy_eval import PolicyEvalSettings, run_policy_eval
-
     settings = PolicyEvalSettings(
         prompts=prompts,
         judge=judge,
@@ -184,9 +180,6 @@ def report(
     An evaluation folder is re-rendered from its metrics.json; a training run folder
     (trainer_state.json) gets RUN_DIR/report/ with its training curves."""
     import json
-
-    from rlaif.eval.report import write_report
-    from rlaif.eval.training_report import training_metrics
 
     if not run_dir.is_dir():
         raise RlaifError(f"{run_dir}: not a folder")

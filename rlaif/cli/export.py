@@ -7,6 +7,8 @@ from pathlib import Path
 import typer
 
 from rlaif.cli.common import echo, user_errors
+from rlaif.data.exporters import KINDS, TARGETS, export_dataset
+from rlaif.errors import ConfigError
 
 
 def register(app: typer.Typer) -> None:
@@ -27,8 +29,6 @@ def export(
     split: str = typer.Option("train", "--split", help="Split name recorded for verl."),
 ) -> None:
     """Export prompts, SFT records or preference pairs in the format TRL, OpenRLHF or verl read."""
-    from rlaif.data.exporters import KINDS, TARGETS, export_dataset
-    from rlaif.errors import ConfigError
 
     if target not in TARGETS:
         raise ConfigError(f"--to must be one of {', '.join(TARGETS)}; got {target!r}")

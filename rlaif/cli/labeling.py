@@ -10,22 +10,30 @@ and a step there.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
 from rlaif.cli.common import echo, user_errors
+from rlaif.datagen import (
+    CritiqueOptions,
+    GenerateOptions,
+    LabelOptions,
+    LabelSummary,
+    run_critique,
+    run_generate,
+    run_labelling,
+)
+from rlaif.errors import ConfigError
+from rlaif.eval import check_agreement_gate
 from rlaif.judge.pairwise import MODES
-
-if TYPE_CHECKING:
-    from rlaif.datagen import LabelOptions, LabelSummary
+from rlaif.judge.sampling import ContrastiveAffixes, SamplingSettings
 
 STRATEGIES = ("judge", "revision", "contrastive")
 FORMATS = ("jsonl", "parquet")
 
 
 def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
-    from rlaif.errors import ConfigError
 
     if value not in allowed:
         raise ConfigError(f"{option} must be one of {', '.join(allowed)}; got {value!r}")
@@ -33,7 +41,6 @@ def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
 
 
 def _band(text: str) -> tuple[float, float]:
-    from rlaif.errors import ConfigError
 
     try:
         low, high = (float(x) for x in text.split(","))
@@ -52,7 +59,6 @@ def _print_counts(summary: Any) -> None:
 
 def label_from_options(options: LabelOptions) -> LabelSummary:
     """Run ``rlaif label`` from parsed options and print what it did."""
-    from rlaif.datagen import run_labelling
 
     summary = run_labelling(options)
     echo(f"wrote {summary.out}")
@@ -90,8 +96,6 @@ def generate(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
 ) -> None:
     """Sample N responses per prompt (resumable; output feeds `rlaif label --candidates`)."""
-    from rlaif.datagen import GenerateOptions, run_generate
-    from rlaif.judge.sampling import SamplingSettings
 
     options = GenerateOptions(
         model=model,
@@ -130,7 +134,6 @@ def critique(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
 ) -> None:
     """Critique and revise responses against the constitution (supervised stage, resumable)."""
-    from rlaif.datagen import CritiqueOptions, run_critique
 
     options = CritiqueOptions(
         constitution=constitution,
@@ -223,9 +226,6 @@ def label(
     With --min-agreement/--min-consistency, the judge must have been measured against human
     labels (--agreement metrics.json) and reach the thresholds, or nothing is labelled."""
     if min_agreement is not None or min_consistency is not None:
-        from rlaif.errors import ConfigError
-        from rlaif.eval import check_agreement_gate
-
         if agreement is None:
             raise ConfigError(
                 "--min-agreement/--min-consistency need --agreement: the metrics.json of "
@@ -239,8 +239,6 @@ def label(
             mode=None if mode == "auto" else mode,
         )
         echo(f"agreement gate passed: {gate.summary()}")
-    from rlaif.datagen import LabelOptions
-    from rlaif.judge.sampling import ContrastiveAffixes, SamplingSettings
 
     options = LabelOptions(
         constitution=constitution,

@@ -11,6 +11,10 @@ from rich.table import Table
 from rlaif.cli.common import console, echo, err_console, user_errors
 from rlaif.config import parse_key_values
 from rlaif.errors import ConfigError
+from rlaif.models import GenerateConfig, get_model, print_usage_summary
+from rlaif.models.cache import default_cache_path, open_cache
+from rlaif.models.catalog import CATALOG, is_prepared, offline_parts, prepare
+from rlaif.models.hf_loading import prepare_gguf_file
 
 models_app = typer.Typer(
     help="The embedded model catalog, model preparation and one-off prompts.",
@@ -31,7 +35,6 @@ def list_models(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """List the embedded models: role, whether their wheels are installed, whether prepared."""
-    from rlaif.models.catalog import CATALOG, is_prepared, offline_parts
 
     rows: list[dict[str, Any]] = [
         {
@@ -71,8 +74,6 @@ def prepare_model(
     ),
 ) -> None:
     """Verify, assemble and convert an embedded model (or a GGUF file) into safetensors once."""
-    from rlaif.models.catalog import CATALOG, prepare
-    from rlaif.models.hf_loading import prepare_gguf_file
 
     bare = name.removeprefix("hf/")
     step = lambda line: err_console.print(f"[rlaif] {line}", markup=False)  # noqa: E731
@@ -107,7 +108,6 @@ def ask(
     ),
 ) -> None:
     """Send one prompt to a model and print its answer (usage summary on stderr)."""
-    from rlaif.models import GenerateConfig, get_model, print_usage_summary
 
     settings = parse_key_values(
         option, name="--option", malformed="{name} wants key=value, got {pair!r}"
@@ -132,7 +132,6 @@ def cache_info(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
     """Where the response cache is, how big, and how many responses per model."""
-    from rlaif.models.cache import default_cache_path, open_cache
 
     path = default_cache_path()
     info: dict[str, Any]
@@ -162,7 +161,6 @@ def cache_clear(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
     """Delete cached responses (all, or one model's)."""
-    from rlaif.models.cache import default_cache_path, open_cache
 
     path = default_cache_path()
     if not path.exists():

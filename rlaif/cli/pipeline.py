@@ -8,6 +8,9 @@ import typer
 from rich.table import Table
 
 from rlaif.cli.common import console, echo, user_errors
+from rlaif.pipeline.api import estimate_cost, make_runner
+from rlaif.pipeline.manifest import read_stage_manifest
+from rlaif.pipeline.run_summary import SUMMARY_MD
 
 
 def register(app: typer.Typer) -> None:
@@ -28,9 +31,6 @@ def run(
 ) -> None:
     """Run critique → sft → sample → label → rm → ppo|dpo|grpo|rloo → eval, skipping stages that
     are up to date, resuming an interrupted one, rerunning what changed and all after it."""
-    from rlaif.pipeline.api import estimate_cost, make_runner
-    from rlaif.pipeline.manifest import read_stage_manifest
-    from rlaif.pipeline.run_summary import SUMMARY_MD
 
     runner = make_runner(config, log=lambda line: console.print(line, markup=False))
     plan = runner.plan(from_stage=from_stage, only=only)

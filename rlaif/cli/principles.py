@@ -11,6 +11,8 @@ from rich.table import Table
 
 from rlaif.cli.common import console, echo, err_console, user_errors
 from rlaif.config import closest
+from rlaif.constitution import library, load_principles, validate_paths
+from rlaif.constitution.schema import SLUG_PATTERN
 from rlaif.errors import RlaifError
 
 app = typer.Typer(help="List, show, validate and scaffold principle files.", no_args_is_help=True)
@@ -37,7 +39,6 @@ def list_principles(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """List the built-in principles."""
-    from rlaif.constitution import load_principles
 
     principles = [p for p in load_principles() if tag is None or tag in p.tags]
     if as_json:
@@ -56,7 +57,6 @@ def list_principles(
 @user_errors
 def show_principle(principle_id: str = typer.Argument(..., help="Principle id.")) -> None:
     """Show one built-in principle in full."""
-    from rlaif.constitution import load_principles
 
     principles = {p.id: p for p in load_principles()}
     if principle_id not in principles:
@@ -78,7 +78,6 @@ def validate(
     ),
 ) -> None:
     """Validate files and print every error found (exit 1 if there is any)."""
-    from rlaif.constitution import library, validate_paths
 
     targets = list(paths or [library.principles_dir(), library.constitutions_dir()])
     issues = validate_paths(targets)
@@ -98,7 +97,6 @@ def new(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Write a principle file scaffold that validates, ready to edit."""
-    from rlaif.constitution.schema import SLUG_PATTERN
 
     if not re.match(SLUG_PATTERN, principle_id):
         raise RlaifError(

@@ -18,6 +18,7 @@ from typing import Any
 import typer
 
 from rlaif.cli.api_reference import generate_api_reference
+from rlaif.cli.app import app
 
 START = "<!-- cli-reference:start -->"
 END = "<!-- cli-reference:end -->"
@@ -44,7 +45,6 @@ def _help_text(app: typer.Typer, path: list[str]) -> str:
 
 def generate_reference() -> str:
     """Markdown with one section per command, each holding that command's ``--help``."""
-    from rlaif.cli.app import app
 
     os.environ.setdefault("COLUMNS", "100")
     root = typer.main.get_command(app)
@@ -57,7 +57,6 @@ def generate_reference() -> str:
 
 def generate_overview() -> str:
     """A Markdown table of every command that does something, with its one-line help."""
-    from rlaif.cli.app import app
 
     root = typer.main.get_command(app)
     rows = ["| command | what it does |", "| --- | --- |"]

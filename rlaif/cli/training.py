@@ -13,6 +13,8 @@ from typing import Any
 import typer
 
 from rlaif.cli.common import echo, user_errors
+from rlaif.train import config_class, run_training
+from rlaif.train.config import load_train_config
 
 CONFIG_OPTION = typer.Option(
     None, "--config", "-c", help="Training config (YAML); fields are listed in docs/training.md."
@@ -35,8 +37,6 @@ DESCRIPTIONS = {
 def _train(
     algorithm: str, config: Path | None, overrides: list[str] | None, values: dict[str, Any]
 ) -> None:
-    from rlaif.train import config_class, run_training
-    from rlaif.train.config import load_train_config
 
     settings = load_train_config(
         config_class(algorithm), config, overrides=overrides or [], values=values

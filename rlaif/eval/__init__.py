@@ -1,46 +1,42 @@
 """Evaluation: judge–human agreement (with biases, calibration and baselines), the agreement
 gate, reward-model accuracy, policy evaluation, and reports with plots.
 
-Public names are imported on first use, so ``import rlaif.eval`` stays light.
+``import rlaif.eval`` stays light: scipy, sklearn and matplotlib load only where a metric or
+plot needs them.
 
 - :func:`run_agreement` (:class:`JudgeSpec`, :class:`AgreementSettings`) runs judges on
   human-labelled pairs; :func:`agreement_metrics` computes every metric from aligned arrays.
 - :func:`check_agreement_gate` / :class:`AgreementGate` refuse a judge below a threshold.
 - :func:`evaluate_reward_model`, :func:`run_policy_eval`, :func:`write_report`,
   :func:`load_labelled_pairs`.
+- The results are typed: :class:`AgreementMetrics` (one :class:`JudgeMetrics` per judge),
+  :class:`RewardModelMetrics` and :class:`PolicyMetrics`, each a pydantic model whose JSON dump is
+  the run's ``metrics.json``.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
-
-_EXPORTS = {
-    "AgreementGate": "rlaif.eval.gate",
-    "AgreementGateError": "rlaif.eval.gate",
-    "check_agreement_gate": "rlaif.eval.gate",
-    "AgreementSettings": "rlaif.eval.agreement_run",
-    "JudgeSpec": "rlaif.eval.agreement_run",
-    "run_agreement": "rlaif.eval.agreement_run",
-    "agreement_metrics": "rlaif.eval.agreement",
-    "PairFrame": "rlaif.eval.predictions",
-    "Predictions": "rlaif.eval.predictions",
-    "predictions_from_judgments": "rlaif.eval.predictions",
-    "load_labelled_pairs": "rlaif.eval.loaders",
-    "evaluate_reward_model": "rlaif.eval.rm_eval",
-    "PolicyEvalSettings": "rlaif.eval.policy_eval",
-    "run_policy_eval": "rlaif.eval.policy_eval",
-    "write_report": "rlaif.eval.report",
-}
+from rlaif.eval.agreement import agreement_metrics
+from rlaif.eval.agreement_run import AgreementSettings, JudgeSpec, run_agreement
+from rlaif.eval.gate import AgreementGate, AgreementGateError, check_agreement_gate
+from rlaif.eval.loaders import load_labelled_pairs
+from rlaif.eval.policy_eval import PolicyEvalSettings, run_policy_eval
+from rlaif.eval.policy_results import PolicyMetrics
+from rlaif.eval.predictions import PairFrame, Predictions, predictions_from_judgments
+from rlaif.eval.report import write_report
+from rlaif.eval.results import AgreementMetrics, JudgeMetrics, RewardModelMetrics
+from rlaif.eval.rm_eval import evaluate_reward_model
 
 __all__ = [
     "AgreementGate",
     "AgreementGateError",
+    "AgreementMetrics",
     "AgreementSettings",
+    "JudgeMetrics",
     "JudgeSpec",
     "PairFrame",
     "PolicyEvalSettings",
+    "PolicyMetrics",
     "Predictions",
+    "RewardModelMetrics",
     "agreement_metrics",
     "check_agreement_gate",
     "evaluate_reward_model",
@@ -50,19 +46,3 @@ __all__ = [
     "run_policy_eval",
     "write_report",
 ]
-
-if TYPE_CHECKING:
-    from rlaif.eval.agreement import agreement_metrics
-    from rlaif.eval.agreement_run import AgreementSettings, JudgeSpec, run_agreement
-    from rlaif.eval.gate import AgreementGate, AgreementGateError, check_agreement_gate
-    from rlaif.eval.loaders import load_labelled_pairs
-    from rlaif.eval.policy_eval import PolicyEvalSettings, run_policy_eval
-    from rlaif.eval.predictions import PairFrame, Predictions, predictions_from_judgments
-    from rlaif.eval.report import write_report
-    from rlaif.eval.rm_eval import evaluate_reward_model
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'rlaif.eval' has no attribute {name!r}")

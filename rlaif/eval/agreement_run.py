@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from rlaif.constitution import load_constitution
 from rlaif.data.records import PairRecord
 from rlaif.errors import RlaifError
 from rlaif.eval.agreement import agreement_metrics
@@ -31,6 +32,7 @@ from rlaif.eval.predictions import (
 )
 from rlaif.eval.report import write_metrics, write_report
 from rlaif.eval.results import AgreementMetrics
+from rlaif.judge import PairwiseJudge
 from rlaif.judge.calibration import calibrate_judgment, estimate_position_prior
 from rlaif.judge.judgment import Judgment
 from rlaif.judge.pairwise import Mode
@@ -108,8 +110,6 @@ JudgeFactory = Callable[[JudgeSpec, Model], PairJudge]
 
 def build_pairwise_judge(spec: JudgeSpec, model: Model) -> PairJudge:
     """The project's :class:`rlaif.judge.PairwiseJudge` for ``spec`` (both orders)."""
-    from rlaif.constitution import load_constitution
-    from rlaif.judge import PairwiseJudge
 
     constitution = load_constitution(spec.constitution)
     judge: PairJudge = PairwiseJudge(

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
-from scipy import stats
 
 DEFAULT_RESAMPLES = 2000
 """Bootstrap resamples per interval (enough for stable 2.5/97.5 percentiles)."""
@@ -73,6 +72,8 @@ def bootstrap_interval(
         return None, None
     with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
         warnings.simplefilter("ignore")  # degenerate resamples (all one value) are expected
+        from scipy import stats  # heavy: loaded only when an interval is computed
+
         result = stats.bootstrap(
             tuple(data),
             statistic,

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 ELO_SCALE = 400.0 / math.log(10.0)
 ANCHOR_RATING = 1000.0
@@ -49,6 +48,8 @@ def fit_ratings(
             design[2 * row + offset, index[comparison.b]] = -1.0
             target[2 * row + offset] = label
             weight[2 * row + offset] = w
+    from sklearn.linear_model import LogisticRegression  # heavy: loaded only to fit ratings
+
     fit = LogisticRegression(fit_intercept=False, C=REGULARISATION_C, max_iter=1000)
     fit.fit(design, target, sample_weight=weight + 1e-12)
     strengths = fit.coef_[0] * ELO_SCALE

@@ -17,8 +17,6 @@ Conventions (documented in docs/evaluation.md):
 from __future__ import annotations
 
 import numpy as np
-from sklearn.calibration import calibration_curve
-from sklearn.metrics import brier_score_loss, cohen_kappa_score
 
 from rlaif.models.reward_model import TIE_TOLERANCE, pairwise_correctness
 
@@ -56,6 +54,8 @@ def kappa(human: np.ndarray, judge: np.ndarray) -> float:
     """Cohen's kappa between human labels and judge verdicts (pairs with a verdict only)."""
     if len(human) == 0:
         return float("nan")
+    from sklearn.metrics import cohen_kappa_score  # heavy: loaded only when a kappa is computed
+
     return float(cohen_kappa_score(human, judge, labels=[RESPONSE_1, RESPONSE_2, TIE]))
 
 
@@ -136,6 +136,10 @@ def calibration(p: np.ndarray, chosen_is_1: np.ndarray, n_bins: int = 10) -> dic
         return {"brier": None, "ece": None, "bins": [], "n": 0}
     probs = np.clip(np.concatenate([pc, 1.0 - pc]), 0.0, 1.0)
     truth = np.concatenate([np.ones(pc.size), np.zeros(pc.size)])
+    # sklearn is heavy: loaded only when calibration is measured.
+    from sklearn.calibration import calibration_curve
+    from sklearn.metrics import brier_score_loss
+
     fraction_true, mean_predicted = calibration_curve(truth, probs, n_bins=n_bins)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     # The same binning calibration_curve uses, to weight each non-empty bin by its count.

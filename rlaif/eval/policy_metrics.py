@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import cohen_kappa_score
 
 from rlaif.eval.bootstrap import mean_estimate
 from rlaif.eval.plots import histogram_counts
@@ -65,6 +64,8 @@ def refusal_summary(
             ]
         )
         both = ~np.isnan(judge)
+        from sklearn.metrics import cohen_kappa_score  # heavy: loaded only to compare raters
+
         kappa = (
             float(cohen_kappa_score(lexical[both], judge[both]))
             if both.sum() > 1 and len(set(lexical[both]) | set(judge[both])) > 1

@@ -16,8 +16,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from scipy.special import expit
-from scipy.stats import spearmanr
 
 from rlaif.eval.agreement import judge_metrics, paired_difference
 from rlaif.eval.baselines import trivial_baselines
@@ -90,6 +88,8 @@ def _length_correlation(scores: np.ndarray, frame: PairFrame) -> Correlation | N
     if np.ptp(scores) == 0:
         return None
     lengths = np.column_stack([frame.len_1, frame.len_2]).ravel()
+    from scipy.stats import spearmanr  # heavy: loaded only when a reward model is scored
+
     result = spearmanr(scores, lengths)
     return Correlation(rho=float(result.statistic), p_value=float(result.pvalue))
 
@@ -124,6 +124,8 @@ def evaluate_reward_model(
     scores = scorer.score(conversations, batch_size=batch_size, progress=True)
     score_1, score_2 = scores[0::2], scores[1::2]
     name = f"reward model {Path(model_path).name}"
+    from scipy.special import expit  # heavy: loaded only when a reward model is scored
+
     preds = Predictions(
         name=name,
         p_r1=expit(score_1 - score_2),

@@ -16,13 +16,9 @@ import random
 import re
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from rlaif.constitution import Constitution, Principle
 from rlaif.models.types import Conversation
-
-if TYPE_CHECKING:
-    from rlaif.constitution import Constitution, Principle
-
 
 _MARKER = re.compile(r"<<\s*(?:END\s+)?RESPONSE\b[^>]*>>", re.IGNORECASE)
 _ANY_DOUBLE_ANGLE = re.compile(r"<<|>>")

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from rlaif.pipeline.config import PipelineConfig, load_pipeline_config
+from rlaif.pipeline.registry import STAGES
 from rlaif.pipeline.runner import PipelineRunner, PlannedStage, StageSpec
+from rlaif.pipeline.stages import validate_training_sections
 
 # Rough tokens per call, for cost estimates of priced models in --dry-run.
 _INPUT_TOKENS = {"policy": 80, "critic": 700, "judge": 600}
@@ -26,9 +28,6 @@ def make_runner(
     else:
         loaded, folder = load_pipeline_config(config)
     if stages is None:
-        from rlaif.pipeline.registry import STAGES
-        from rlaif.pipeline.stages import validate_training_sections
-
         validate_training_sections(loaded)
         stages = STAGES
     return PipelineRunner(loaded, folder, stages, log=log)

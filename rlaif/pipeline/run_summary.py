@@ -7,8 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from scipy.stats import binomtest
-
 from rlaif.eval.bootstrap import Estimate
 from rlaif.eval.policy_results import PolicyMetrics
 from rlaif.eval.results import AgreementMetrics
@@ -57,6 +55,8 @@ def accuracy_estimate(row: PairwiseAccuracy | None) -> dict[str, Any] | None:
         return None
     if row.n <= 0:
         return {"value": row.accuracy, "low": None, "high": None, "n": None}
+    from scipy.stats import binomtest  # heavy: loaded only when a summary is written
+
     interval = binomtest(round(row.accuracy * row.n), row.n).proportion_ci(method="wilson")
     return {"value": row.accuracy, "low": interval.low, "high": interval.high, "n": row.n}
 

@@ -15,7 +15,7 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # pragma: no cover
+if TYPE_CHECKING:  # pragma: no cover  (typing only: train.runs imports transformers)
     from rlaif.train.config import TrainConfig
     from rlaif.train.runs import TrainResult
 

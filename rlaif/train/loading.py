@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from rlaif.errors import ConfigError
+from rlaif.models.catalog import CATALOG
+from rlaif.models.hf_loading import resolve
 
 PAD_TOKEN = "<|pad|>"
 
@@ -21,8 +23,6 @@ def resolve_model_path(name: str) -> str:
     """A local folder or hub id for ``name``, resolved like the ``hf/`` backend does (the prefix
     is optional): an embedded catalog name such as ``smollm2-135m-instruct`` (converted from its
     wheel on first use), a ``.gguf`` file, a folder, or a hub id (``owner/name``)."""
-    from rlaif.models.catalog import CATALOG
-    from rlaif.models.hf_loading import resolve
 
     if name.startswith("hf/"):
         name = name[3:]

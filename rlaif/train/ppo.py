@@ -161,6 +161,7 @@ def train_ppo(
     ``reward_model`` may be a loaded module instead of ``config.reward_model``: anything with
     TRL's reward-model shape (``base_model_prefix`` backbone returning hidden states and a
     ``score`` head), such as a sequence classifier or a rule-based scorer."""
+    # Imported here: it subclasses TRL's PPOTrainer, so importing it loads torch and TRL.
     from rlaif.train.ppo_trainer import GuardedPPOTrainer
 
     config = coerce_config(PPOTrainConfig, config)
