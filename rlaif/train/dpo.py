@@ -18,8 +18,7 @@ from rlaif.errors import ConfigError
 from rlaif.train.config import TrainConfig, build_trl_config, coerce_config
 from rlaif.train.data import preference_rows, split_holdout
 from rlaif.train.loading import load_tokenizer, load_training_lm
-from rlaif.train.lora import peft_config
-from rlaif.train.runs import StepTimer, TrainResult, last_logged, save_model, write_run_files
+from rlaif.train.runs import TrainResult, finish, fit, last_logged
 
 SMOOTHED_LOSSES = {"robust", "exo_pair", "aot"}
 """TRL DPO losses that use ``label_smoothing``."""
@@ -102,20 +101,19 @@ def train_dpo(
     }
     args = build_trl_config(DPOConfig, ours, config.trl_args)
     columns = ["prompt", "chosen", "rejected"]
-    timer = StepTimer()
-    trainer = DPOTrainer(
+    fitted = fit(
+        DPOTrainer,
+        config,
+        callbacks=callbacks,
         model=model,
         ref_model=ref,
         args=args,
         train_dataset=rows_to_dataset(train_rows, columns),
         eval_dataset=rows_to_dataset(eval_rows, columns) if eval_rows else None,
         processing_class=tokenizer,
-        peft_config=peft_config(config.lora),
-        callbacks=[timer, *(callbacks or [])],
     )
-    output = trainer.train(resume_from_checkpoint=config.resume_from_checkpoint)
+    trainer = fitted.trainer
     extra: dict[str, Any] = {
-        "train_loss": output.training_loss,
         "label_smoothing": smoothing,
         "last_train_reward_accuracy": last_logged(trainer.state.log_history, "rewards/accuracies"),
         "data": {**stats.as_dict(), "train": len(train_rows), "heldout": len(eval_rows)},
@@ -127,5 +125,4 @@ def train_dpo(
             for key, value in evaluation.items()
             if key in ("eval_loss", "eval_rewards/accuracies", "eval_rewards/margins")
         }
-    save_model(trainer, trainer.model, Path(config.output_dir), merge_lora=config.merge_lora)
-    return write_run_files(trainer, config, "dpo", timer, extra)
+    return finish(fitted, config, "dpo", extra)

@@ -7,7 +7,6 @@ layer's reward function in ``rlaif.judge.reward``.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
@@ -19,14 +18,12 @@ from rlaif.models import get_model
 from rlaif.train.config import TrainConfig, _Config, build_trl_config
 from rlaif.train.data import prompts_within_length
 from rlaif.train.loading import load_reward_model, load_tokenizer, load_training_lm
-from rlaif.train.lora import peft_config
 from rlaif.train.runs import (
-    StepTimer,
     TrainResult,
+    finish,
     first_logged,
+    fit,
     last_logged,
-    save_model,
-    write_run_files,
 )
 from rlaif.train.safeguards import Safeguard
 
@@ -179,26 +176,24 @@ def run_online(
     safeguard = Safeguard(
         kl_key="kl", kl_budget=config.kl_budget, patience=config.safeguard_patience
     )
-    timer = StepTimer()
-    trainer = trainer_class(
+    fitted = fit(
+        trainer_class,
+        config,
+        callbacks=callbacks,
+        guards=[safeguard],
         model=model,
         reward_funcs=reward_funcs,
         args=build_trl_config(trl_config_class, trl_kwargs, config.trl_args),
         train_dataset=train_dataset,
         processing_class=tokenizer,
         reward_processing_classes=processing_classes,
-        peft_config=peft_config(config.lora),
-        callbacks=[timer, safeguard, *(callbacks or [])],
     )
-    output = trainer.train(resume_from_checkpoint=config.resume_from_checkpoint)
-    history = trainer.state.log_history
+    history = fitted.trainer.state.log_history
     extra: dict[str, Any] = {
-        "train_loss": output.training_loss,
         "reward_source": config.reward,
         "first": {key: first_logged(history, key) for key in LOGGED},
         "last": {key: last_logged(history, key) for key in LOGGED},
         "stopped_early": safeguard.reason.as_dict() if safeguard.reason else None,
         "data": data_stats,
     }
-    save_model(trainer, trainer.model, Path(config.output_dir), merge_lora=config.merge_lora)
-    return write_run_files(trainer, config, algorithm, timer, extra)
+    return finish(fitted, config, algorithm, extra)

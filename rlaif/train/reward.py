@@ -23,8 +23,7 @@ from rlaif.models.reward_model import RewardScorer
 from rlaif.train.config import TrainConfig, build_trl_config, coerce_config
 from rlaif.train.data import preference_rows, split_holdout
 from rlaif.train.loading import load_reward_model, load_tokenizer
-from rlaif.train.lora import peft_config
-from rlaif.train.runs import StepTimer, TrainResult, save_model, write_run_files
+from rlaif.train.runs import TrainResult, finish, fit
 from rlaif.train.scoring import RewardAccuracy, pairwise_accuracy
 
 
@@ -104,24 +103,24 @@ def train_reward_model(
         "center_rewards_coefficient": config.center_rewards_coefficient,
     }
     args = build_trl_config(RewardConfig, ours, config.trl_args)
-    timer = StepTimer()
-    trainer = RewardTrainer(
+    fitted = fit(
+        RewardTrainer,
+        config,
+        callbacks=callbacks,
+        lora_task="reward",
         model=model,
         args=args,
         train_dataset=rows_to_dataset(train_rows, columns),
         processing_class=tokenizer,
-        peft_config=peft_config(config.lora, task="reward"),
-        callbacks=[timer, *(callbacks or [])],
     )
-    output = trainer.train(resume_from_checkpoint=config.resume_from_checkpoint)
     extra: dict[str, Any] = {
-        "train_loss": output.training_loss,
         "label_mode": config.label_mode,
         "data": {**stats.as_dict(), "train": len(train_rows), "heldout": len(heldout_rows)},
-        "accuracy": _accuracies(trainer, config, heldout_rows, human_rows).model_dump(mode="json"),
+        "accuracy": _accuracies(fitted.trainer, config, heldout_rows, human_rows).model_dump(
+            mode="json"
+        ),
     }
-    save_model(trainer, trainer.model, Path(config.output_dir), merge_lora=config.merge_lora)
-    return write_run_files(trainer, config, "rm", timer, extra)
+    return finish(fitted, config, "rm", extra)
 
 
 def _accuracies(

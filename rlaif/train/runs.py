@@ -9,12 +9,16 @@ import json
 import math
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from transformers import TrainerCallback
+
+from rlaif.train.config import TrainConfig
+from rlaif.train.lora import peft_config
 
 CONFIG_FILE = "rlaif_train.yaml"
 METRICS_FILE = "metrics.json"
@@ -110,6 +114,49 @@ def first_logged(log_history: list[dict[str, Any]], key: str) -> float | None:
         if key in entry:
             return _finite(entry[key])
     return None
+
+
+@dataclass
+class Fitted:
+    """A TRL trainer after :func:`fit`: the trainer, what ``train()`` returned and the timer."""
+
+    trainer: Any
+    output: Any
+    timer: StepTimer
+
+
+def fit(
+    trainer_class: type,
+    config: TrainConfig,
+    *,
+    callbacks: list[Any] | None = None,
+    guards: Sequence[Any] = (),
+    lora_task: Literal["causal_lm", "reward"] = "causal_lm",
+    **trainer_kwargs: Any,
+) -> Fitted:
+    """Build ``trainer_class`` with the config's LoRA adapter, our step timer, the ``guards``
+    (safeguard callbacks) and the caller's ``callbacks``, then train it, resuming from the
+    config's checkpoint. ``trainer_kwargs`` are the trainer's own arguments (model, args,
+    datasets, processing class, ...)."""
+    timer = StepTimer()
+    trainer = trainer_class(
+        peft_config=peft_config(config.lora, task=lora_task),
+        callbacks=[timer, *guards, *(callbacks or [])],
+        **trainer_kwargs,
+    )
+    output = trainer.train(resume_from_checkpoint=config.resume_from_checkpoint)
+    return Fitted(trainer, output, timer)
+
+
+def finish(
+    fitted: Fitted, config: TrainConfig, algorithm: str, extra: dict[str, Any]
+) -> TrainResult:
+    """Save the trained model and write the run files; ``extra`` goes into metrics.json after
+    the training loss."""
+    trainer = fitted.trainer
+    save_model(trainer, trainer.model, Path(config.output_dir), merge_lora=config.merge_lora)
+    metrics = {"train_loss": fitted.output.training_loss, **extra}
+    return write_run_files(trainer, config, algorithm, fitted.timer, metrics)
 
 
 def save_model(trainer: Any, model: Any, output_dir: Path, *, merge_lora: bool) -> None:

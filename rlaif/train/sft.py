@@ -17,8 +17,7 @@ from rlaif.errors import ConfigError
 from rlaif.train.config import TrainConfig, build_trl_config, coerce_config
 from rlaif.train.data import sft_rows, split_holdout
 from rlaif.train.loading import load_tokenizer, load_training_lm
-from rlaif.train.lora import peft_config
-from rlaif.train.runs import StepTimer, TrainResult, first_logged, save_model, write_run_files
+from rlaif.train.runs import TrainResult, finish, first_logged, fit
 
 
 class SFTTrainConfig(TrainConfig):
@@ -72,26 +71,24 @@ def train_sft(
         "packing": False,
     }
     args = build_trl_config(SFTConfig, ours, config.trl_args)
-    timer = StepTimer()
-    trainer = SFTTrainer(
+    fitted = fit(
+        SFTTrainer,
+        config,
+        callbacks=callbacks,
         model=model,
         args=args,
         train_dataset=rows_to_dataset(shaped_train, columns),
         eval_dataset=rows_to_dataset(shaped_eval, columns) if shaped_eval else None,
         processing_class=tokenizer,
-        peft_config=peft_config(config.lora),
-        callbacks=[timer, *(callbacks or [])],
     )
-    output = trainer.train(resume_from_checkpoint=config.resume_from_checkpoint)
+    trainer = fitted.trainer
     extra: dict[str, Any] = {
-        "train_loss": output.training_loss,
         "first_logged_loss": first_logged(trainer.state.log_history, "loss"),
         "data": {**stats.as_dict(), "train": len(train_rows), "eval": len(eval_rows)},
     }
     if shaped_eval:
         extra["eval_loss"] = trainer.evaluate()["eval_loss"]
-    save_model(trainer, trainer.model, Path(config.output_dir), merge_lora=config.merge_lora)
-    return write_run_files(trainer, config, "sft", timer, extra)
+    return finish(fitted, config, "sft", extra)
 
 
 def _check_assistant_masks(tokenizer: Any, model: str) -> None:
