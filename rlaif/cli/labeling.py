@@ -28,6 +28,7 @@ from rlaif.errors import ConfigError
 from rlaif.eval import check_agreement_gate
 from rlaif.judge.pairwise import MODES
 from rlaif.judge.sampling import ContrastiveAffixes, SamplingSettings
+from rlaif.runs import RunSummary
 
 STRATEGIES = ("judge", "revision", "contrastive")
 FORMATS = ("jsonl", "parquet")
@@ -61,18 +62,35 @@ def label_from_options(options: LabelOptions) -> LabelSummary:
     """Run ``rlaif label`` from parsed options and print what it did."""
 
     summary = run_labelling(options)
+    lines = []
+    if summary.consistency_rate is not None:
+        lines.append(f"consistent across orders: {summary.consistency_rate:.1%}")
+    if summary.confirmation_rate is not None:
+        lines.append(
+            f"judge prefers the constructed better response: {summary.confirmation_rate:.1%}"
+        )
+    if summary.cost_usd:
+        lines.append(f"cost: ${summary.cost_usd:.4f}")
+    _print_run(summary, lines)
+    return summary
+
+
+def _print_run(summary: RunSummary, details: list[str] | None = None) -> None:
+    """What a dataset job wrote: the file, its counts, ``details``, the copies and manifest."""
     echo(f"wrote {summary.out}")
     _print_counts(summary)
-    if summary.consistency_rate is not None:
-        echo(f"  consistent across orders: {summary.consistency_rate:.1%}")
-    if summary.confirmation_rate is not None:
-        echo(f"  judge prefers the constructed better response: {summary.confirmation_rate:.1%}")
-    if summary.cost_usd:
-        echo(f"  cost: ${summary.cost_usd:.4f}")
+    for line in details or []:
+        echo(f"  {line}")
     if summary.parquet is not None:
         echo(f"  parquet: {summary.parquet}")
     echo(f"  manifest: {summary.manifest}")
-    return summary
+
+
+PROGRESS = typer.Option(True, "--progress/--no-progress", help="Progress bar.")
+OUTPUT_FORMAT = typer.Option("jsonl", "--format", help="jsonl, or parquet as well.")
+PUSH_TO_HUB = typer.Option(None, "--push-to-hub", help="Hub dataset repo id.")
+PROMPT_LIMIT = typer.Option(None, "--limit", help="Use only the first N prompts.")
+PROMPTS_IN_FLIGHT = typer.Option(8, "--concurrency", help="Prompts in flight at once.")
 
 
 def register(app: typer.Typer) -> None:
@@ -91,9 +109,9 @@ def generate(
     temperature: float = typer.Option(0.8, "--temperature", help="Sampling temperature."),
     max_tokens: int = typer.Option(256, "--max-tokens", help="Most new tokens per response."),
     seed: int = typer.Option(0, "--seed", help="Run seed (per-sample seeds derive from it)."),
-    limit: int | None = typer.Option(None, "--limit", help="Use only the first N prompts."),
-    concurrency: int = typer.Option(8, "--concurrency", help="Prompts in flight at once."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
+    limit: int | None = PROMPT_LIMIT,
+    concurrency: int = PROMPTS_IN_FLIGHT,
+    progress: bool = PROGRESS,
 ) -> None:
     """Sample N responses per prompt (resumable; output feeds `rlaif label --candidates`)."""
 
@@ -106,10 +124,7 @@ def generate(
         concurrency=concurrency,
         progress=progress,
     )
-    summary = run_generate(options)
-    echo(f"wrote {summary.out}")
-    _print_counts(summary)
-    echo(f"  manifest: {summary.manifest}")
+    _print_run(run_generate(options))
 
 
 @user_errors
@@ -127,11 +142,11 @@ def critique(
     rounds: int | None = typer.Option(None, "--rounds", help="Rounds (default: constitution)."),
     max_tokens: int = typer.Option(256, "--max-tokens", help="Tokens per critique/revision."),
     seed: int = typer.Option(0, "--seed", help="Seeds principle sampling."),
-    limit: int | None = typer.Option(None, "--limit", help="Use only the first N prompts."),
-    output_format: str = typer.Option("jsonl", "--format", help="jsonl, or parquet as well."),
-    push_to_hub: str | None = typer.Option(None, "--push-to-hub", help="Hub dataset repo id."),
-    concurrency: int = typer.Option(8, "--concurrency", help="Prompts in flight at once."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
+    limit: int | None = PROMPT_LIMIT,
+    output_format: str = OUTPUT_FORMAT,
+    push_to_hub: str | None = PUSH_TO_HUB,
+    concurrency: int = PROMPTS_IN_FLIGHT,
+    progress: bool = PROGRESS,
 ) -> None:
     """Critique and revise responses against the constitution (supervised stage, resumable)."""
 
@@ -151,10 +166,7 @@ def critique(
         concurrency=concurrency,
         progress=progress,
     )
-    summary = run_critique(options)
-    echo(f"wrote {summary.out}")
-    _print_counts(summary)
-    echo(f"  manifest: {summary.manifest}")
+    _print_run(run_critique(options))
 
 
 @user_errors
@@ -205,10 +217,10 @@ def label(
     rounds: int | None = typer.Option(None, "--rounds", help="Critique rounds (revision)."),
     seed: int = typer.Option(0, "--seed", help="Seeds principles, pairs and delimiters."),
     limit: int | None = typer.Option(None, "--limit", help="Use only the first N input items."),
-    output_format: str = typer.Option("jsonl", "--format", help="jsonl, or parquet as well."),
-    push_to_hub: str | None = typer.Option(None, "--push-to-hub", help="Hub dataset repo id."),
+    output_format: str = OUTPUT_FORMAT,
+    push_to_hub: str | None = PUSH_TO_HUB,
     concurrency: int = typer.Option(8, "--concurrency", help="Items in flight at once."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
+    progress: bool = PROGRESS,
     agreement: Path | None = typer.Option(
         None,
         "--agreement",

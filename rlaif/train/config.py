@@ -25,6 +25,7 @@ from rlaif.config import (
     parse_key_values,
 )
 from rlaif.errors import ConfigError
+from rlaif.train.data import DataStats, preference_rows
 
 Precision = Literal["auto", "bf16", "fp16", "fp32"]
 ModelDtype = Literal["float32", "bfloat16", "float16", "auto"]
@@ -118,6 +119,29 @@ class TrainConfig(_Config):
             "gradient_checkpointing": self.gradient_checkpointing,
             "report_to": self.report_to or "none",
         }
+
+    def model_options(self) -> dict[str, Any]:
+        """How every model of this run is loaded: ``dtype`` and ``trust_remote_code``."""
+        return {"dtype": self.model_dtype, "trust_remote_code": self.trust_remote_code}
+
+
+class PreferenceTrainConfig(TrainConfig):
+    """Fields of the trainers that read AI preference pairs (the reward model and DPO)."""
+
+    min_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    """Drop pairs whose ``p_chosen`` is below this."""
+    drop_inconsistent: bool = False
+    """Drop pairs whose two presentation orders disagreed (``consistent: false``)."""
+
+    def training_pairs(self) -> tuple[list[dict[str, Any]], DataStats]:
+        """The pairs of ``dataset`` this run trains on (filtered and limited) and what happened
+        to the others."""
+        return preference_rows(
+            self.dataset,
+            min_confidence=self.min_confidence,
+            drop_inconsistent=self.drop_inconsistent,
+            limit=self.limit,
+        )
 
 
 def resolve_precision(precision: Precision) -> tuple[bool, bool]:

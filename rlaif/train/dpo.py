@@ -15,8 +15,8 @@ from pydantic import Field
 
 from rlaif.data import rows_to_dataset
 from rlaif.errors import ConfigError
-from rlaif.train.config import TrainConfig, build_trl_config, coerce_config
-from rlaif.train.data import preference_rows, split_holdout
+from rlaif.train.config import PreferenceTrainConfig, build_trl_config, coerce_config
+from rlaif.train.data import split_holdout
 from rlaif.train.loading import load_tokenizer, load_training_lm
 from rlaif.train.runs import TrainResult, finish, fit, last_logged
 
@@ -24,7 +24,7 @@ SMOOTHED_LOSSES = {"robust", "exo_pair", "aot"}
 """TRL DPO losses that use ``label_smoothing``."""
 
 
-class DPOTrainConfig(TrainConfig):
+class DPOTrainConfig(PreferenceTrainConfig):
     """``rlaif train dpo``: optimise the policy directly on preference pairs."""
 
     learning_rate: float = Field(default=5e-7, gt=0.0)
@@ -38,10 +38,6 @@ class DPOTrainConfig(TrainConfig):
     label_smoothing: float | Literal["from_labels"] = 0.0
     """Assumed label-flip probability for ``robust``/``exo_pair``/``aot``; ``from_labels`` takes
     the mean of ``1 - p_chosen`` over the training pairs."""
-    min_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
-    """Drop pairs whose ``p_chosen`` is below this."""
-    drop_inconsistent: bool = False
-    """Drop pairs whose two presentation orders disagreed (``consistent: false``)."""
     max_length: int | None = Field(default=1024, ge=8)
     """Truncate prompt + response to this many tokens."""
     eval_fraction: float = Field(default=0.1, ge=0.0, lt=1.0)
@@ -75,18 +71,10 @@ def train_dpo(
     from trl import DPOConfig, DPOTrainer
 
     config = coerce_config(DPOTrainConfig, config)
-    rows, stats = preference_rows(
-        config.dataset,
-        min_confidence=config.min_confidence,
-        drop_inconsistent=config.drop_inconsistent,
-        limit=config.limit,
-    )
+    rows, stats = config.training_pairs()
     train_rows, eval_rows = split_holdout(rows, config.eval_fraction, config.seed)
     smoothing = _label_smoothing(config, train_rows)
-    common: dict[str, Any] = {
-        "dtype": config.model_dtype,
-        "trust_remote_code": config.trust_remote_code,
-    }
+    common = config.model_options()
     tokenizer = load_tokenizer(config.model, trust_remote_code=config.trust_remote_code)
     model = load_training_lm(config.model, tokenizer, **common)
     ref = None

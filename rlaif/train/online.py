@@ -121,12 +121,7 @@ def reward_functions(config: OnlineRLConfig) -> tuple[list[Any], list[Any]]:
         if config.reward_model is None:
             raise ConfigError("reward: model needs reward_model (a reward model folder)")
         tokenizer = load_tokenizer(config.reward_model, trust_remote_code=config.trust_remote_code)
-        model = load_reward_model(
-            config.reward_model,
-            tokenizer,
-            dtype=config.model_dtype,
-            trust_remote_code=config.trust_remote_code,
-        )
+        model = load_reward_model(config.reward_model, tokenizer, **config.model_options())
         return [model], [tokenizer]
     if config.judge is None:
         raise ConfigError("reward: judge needs a judge section (model, constitution)")
@@ -167,12 +162,7 @@ def run_online(
         reward_funcs, processing_classes = reward_functions(config)
     else:
         processing_classes = [None] * len(reward_funcs)
-    model = load_training_lm(
-        config.model,
-        tokenizer,
-        dtype=config.model_dtype,
-        trust_remote_code=config.trust_remote_code,
-    )
+    model = load_training_lm(config.model, tokenizer, **config.model_options())
     safeguard = Safeguard(
         kl_key="kl", kl_budget=config.kl_budget, patience=config.safeguard_patience
     )

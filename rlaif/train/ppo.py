@@ -172,10 +172,7 @@ def train_ppo(
     value_source = config.value_model or config.reward_model
     if value_source is None:
         raise ConfigError("set value_model (the reward model was given as a module)")
-    common: dict[str, Any] = {
-        "dtype": config.model_dtype,
-        "trust_remote_code": config.trust_remote_code,
-    }
+    common = config.model_options()
 
     tokenizer = load_tokenizer(
         config.model, padding_side="left", trust_remote_code=config.trust_remote_code

@@ -20,24 +20,20 @@ from pydantic import Field
 
 from rlaif.data import DataFileError, rows_to_dataset
 from rlaif.models.reward_model import RewardScorer
-from rlaif.train.config import TrainConfig, build_trl_config, coerce_config
+from rlaif.train.config import PreferenceTrainConfig, build_trl_config, coerce_config
 from rlaif.train.data import preference_rows, split_holdout
 from rlaif.train.loading import load_reward_model, load_tokenizer
 from rlaif.train.runs import TrainResult, finish, fit
 from rlaif.train.scoring import RewardAccuracy, pairwise_accuracy
 
 
-class RewardTrainConfig(TrainConfig):
+class RewardTrainConfig(PreferenceTrainConfig):
     """``rlaif train rm``: a reward model on AI preference pairs."""
 
     label_mode: Literal["margin", "hard"] = "margin"
     """``margin``: use the soft label as a required reward gap; ``hard``: plain Bradley–Terry."""
     margin_scale: float = Field(default=1.0, ge=0.0)
     """Multiplies ``2 p_chosen - 1`` to give the margin (``label_mode: margin``)."""
-    min_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
-    """Drop pairs whose ``p_chosen`` is below this."""
-    drop_inconsistent: bool = False
-    """Drop pairs whose two presentation orders disagreed (``consistent: false``)."""
     center_rewards_coefficient: float | None = Field(default=None, ge=0.0)
     """Weight of the penalty that keeps rewards centred on zero (TRL suggests 0.01)."""
     max_length: int | None = Field(default=1024, ge=8)
@@ -78,12 +74,7 @@ def train_reward_model(
     from trl import RewardConfig, RewardTrainer
 
     config = coerce_config(RewardTrainConfig, config)
-    rows, stats = preference_rows(
-        config.dataset,
-        min_confidence=config.min_confidence,
-        drop_inconsistent=config.drop_inconsistent,
-        limit=config.limit,
-    )
+    rows, stats = config.training_pairs()
     human_rows = None
     if config.human_eval is not None:
         human_rows, _ = preference_rows(config.human_eval, limit=config.human_eval_limit)
@@ -91,12 +82,7 @@ def train_reward_model(
     columns = _with_margins(config, train_rows)
 
     tokenizer = load_tokenizer(config.model, trust_remote_code=config.trust_remote_code)
-    model = load_reward_model(
-        config.model,
-        tokenizer,
-        dtype=config.model_dtype,
-        trust_remote_code=config.trust_remote_code,
-    )
+    model = load_reward_model(config.model, tokenizer, **config.model_options())
     ours = {
         **config.base_trl_kwargs(),
         "max_length": config.max_length,

@@ -57,12 +57,7 @@ def train_sft(
     tokenizer = load_tokenizer(config.model, trust_remote_code=config.trust_remote_code)
     if config.loss_on == "assistant":
         _check_assistant_masks(tokenizer, config.model)
-    model = load_training_lm(
-        config.model,
-        tokenizer,
-        dtype=config.model_dtype,
-        trust_remote_code=config.trust_remote_code,
-    )
+    model = load_training_lm(config.model, tokenizer, **config.model_options())
     ours = {
         **config.base_trl_kwargs(),
         "max_length": config.max_length,
