@@ -10,8 +10,6 @@ with ``sampling_params=True`` (for older models that accept them).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +18,7 @@ from rlaif.errors import ConfigError
 from rlaif.models.base import Backend
 from rlaif.models.registry import register_backend
 from rlaif.models.retry import error_from_sdk, http_client
+from rlaif.models.sdk_clients import LoopClients
 from rlaif.models.types import Completion, Conversation, GenerateConfig
 
 _FINISH = {
@@ -70,7 +69,7 @@ class AnthropicBackend(Backend):
         self.http_client_factory: Callable[[float], Any] | None = None
         """Makes the ``httpx2.AsyncClient`` (given the timeout) to use instead of ours (tests
         replay recorded traffic through it)."""
-        self._clients: dict[int, Any] = {}
+        self._clients = LoopClients(self._make_client)
 
     def cache_identity(self) -> dict[str, Any]:
         return {
@@ -80,21 +79,16 @@ class AnthropicBackend(Backend):
             "sampling_params": self.sampling_params,
         }
 
-    def _client(self) -> Any:
+    def _make_client(self) -> Any:
         import anthropic
 
-        loop = id(asyncio.get_running_loop())
-        if loop not in self._clients:
-            self._clients = {
-                loop: anthropic.AsyncAnthropic(
-                    api_key=self._api_key,
-                    base_url=self.base_url,
-                    max_retries=0,
-                    timeout=self.timeout_s,
-                    http_client=(self.http_client_factory or http_client)(self.timeout_s),
-                )
-            }
-        return self._clients[loop]
+        return anthropic.AsyncAnthropic(
+            api_key=self._api_key,
+            base_url=self.base_url,
+            max_retries=0,
+            timeout=self.timeout_s,
+            http_client=(self.http_client_factory or http_client)(self.timeout_s),
+        )
 
     def build_request(self, conversation: Conversation, config: GenerateConfig) -> dict[str, Any]:
         """The keyword arguments of ``messages.create`` for this conversation."""
@@ -137,7 +131,7 @@ class AnthropicBackend(Backend):
         import anthropic
 
         try:
-            response = await self._client().messages.create(
+            response = await self._clients.get().messages.create(
                 **self.build_request(conversation, config)
             )
         except anthropic.AnthropicError as error:
@@ -161,7 +155,4 @@ class AnthropicBackend(Backend):
         )
 
     async def release_connections(self) -> None:
-        clients, self._clients = self._clients, {}
-        for client in clients.values():
-            with contextlib.suppress(RuntimeError):  # its loop may have closed
-                await client.close()
+        await self._clients.close()

@@ -9,8 +9,6 @@ as ``response_format`` when a request carries a schema.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import math
 import os
 from collections.abc import Sequence
@@ -20,6 +18,7 @@ from rlaif.errors import ConfigError
 from rlaif.models.base import Backend, BackendError, CapabilityError
 from rlaif.models.registry import register_backend
 from rlaif.models.retry import error_from_sdk, http_client
+from rlaif.models.sdk_clients import LoopClients
 from rlaif.models.types import ChoiceScores, Completion, Conversation, GenerateConfig
 
 _FINISH = {"stop": "stop", "length": "length", "content_filter": "content_filter"}
@@ -74,7 +73,7 @@ class OpenAIBackend(Backend):
         self.extra_body = dict(extra_body or {})
         if logprobs is False:
             self.supports_choice_logprobs = False
-        self._clients: dict[int, Any] = {}
+        self._clients = LoopClients(self._make_client)
 
     def cache_identity(self) -> dict[str, Any]:
         return {
@@ -84,22 +83,16 @@ class OpenAIBackend(Backend):
             "extra_body": self.extra_body,
         }
 
-    def _client(self) -> Any:
-        """One client per event loop: connection pools cannot cross loops."""
+    def _make_client(self) -> Any:
         import openai
 
-        loop = id(asyncio.get_running_loop())
-        if loop not in self._clients:
-            self._clients = {
-                loop: openai.AsyncOpenAI(
-                    api_key=self._api_key,
-                    base_url=self.base_url,
-                    max_retries=0,
-                    timeout=self.timeout_s,
-                    http_client=http_client(self.timeout_s),
-                )
-            }
-        return self._clients[loop]
+        return openai.AsyncOpenAI(
+            api_key=self._api_key,
+            base_url=self.base_url,
+            max_retries=0,
+            timeout=self.timeout_s,
+            http_client=http_client(self.timeout_s),
+        )
 
     async def _create(self, **request: Any) -> Any:
         import openai
@@ -112,7 +105,9 @@ class OpenAIBackend(Backend):
         try:
             # The client's generic post skips create()'s per-field parameter transformation
             # (a third of the client CPU per request); the JSON sent is the same.
-            return await self._client().post("/chat/completions", cast_to=ChatCompletion, body=body)
+            return await self._clients.get().post(
+                "/chat/completions", cast_to=ChatCompletion, body=body
+            )
         except openai.OpenAIError as error:
             mapped = error_from_sdk("openai", error, openai)
             if mapped is None:
@@ -188,10 +183,7 @@ class OpenAIBackend(Backend):
         return (await self.score_choices(conversation, choices)).logprobs
 
     async def release_connections(self) -> None:
-        clients, self._clients = self._clients, {}
-        for client in clients.values():
-            with contextlib.suppress(RuntimeError):  # its loop may have closed
-                await client.close()
+        await self._clients.close()
 
 
 def first_token_logprob(top: Sequence[tuple[str, float]], choice: str) -> float:
