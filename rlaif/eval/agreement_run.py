@@ -13,6 +13,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,8 +37,8 @@ from rlaif.judge import PairwiseJudge
 from rlaif.judge.calibration import calibrate_judgment, estimate_position_prior
 from rlaif.judge.judgment import Judgment
 from rlaif.judge.pairwise import Mode
-from rlaif.models import Model, get_model
-from rlaif.runs import ResultStore
+from rlaif.models import Model
+from rlaif.runs import ResultStore, open_model
 
 JudgeMode = Mode
 """How the judge reads verdicts (``auto``: logprob where the backend can score choices)."""
@@ -231,13 +232,13 @@ async def run_agreement_async(
     priors: dict[str, float] = {}
     given = dict(models or {})
     opened: dict[str, Model] = {}  # one model per name and options, shared by its modes
-    try:
+    async with AsyncExitStack() as owned:
         for spec in specs:
             key = f"{spec.model}\0{sorted(spec.options.items())!r}"
             model = given.get(spec.model) if not spec.options else None
             if model is None:
                 if key not in opened:
-                    opened[key] = get_model(spec.model, **spec.options)
+                    opened[key] = await open_model(owned, None, spec.model, **spec.options)
                 model = opened[key]
             judge = judge_factory(spec, model)
             results, wall = await judge_records(
@@ -256,9 +257,6 @@ async def run_agreement_async(
             if calibrated is not None:
                 predictions.append(calibrated[0])
                 priors[calibrated[0].name] = calibrated[1]
-    finally:
-        for model in opened.values():
-            await model.aclose()
     metrics = agreement_metrics(
         frame, predictions, seed=settings.seed, n_resamples=settings.n_resamples
     )

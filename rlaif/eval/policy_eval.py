@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Mapping, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,9 +46,9 @@ from rlaif.eval.prompts import EvalPrompt, load_eval_prompts
 from rlaif.eval.refusal import RefusalClassifier, is_lexical_refusal, request_text
 from rlaif.eval.report import write_report
 from rlaif.eval.results import BootstrapInfo
-from rlaif.models import GenerateConfig, Model, get_model
+from rlaif.models import GenerateConfig, Model
 from rlaif.models.reward_model import RewardScorer
-from rlaif.runs import ResultStore
+from rlaif.runs import ResultStore, open_model
 
 
 @dataclass
@@ -197,30 +198,31 @@ async def run_policy_eval(
     prompts = load_eval_prompts(settings.prompts, limit=settings.limit, seed=settings.seed)
     boot = {"seed": settings.seed, "n_resamples": settings.n_resamples}
     responses: dict[str, dict[str, str | None]] = {}
-    for name in names:
-        given = (models or {}).get(name)
-        model = given or get_model(name, **settings.model_options.get(name, {}))
-        try:
+    for name in names:  # each policy is closed once it has answered (frees a local model)
+        async with AsyncExitStack() as owned:
+            options = settings.model_options.get(name, {})
+            model = await open_model(owned, (models or {}).get(name), name, **options)
             responses[name] = await generate_responses(
                 model, prompts, folder / "responses" / f"{_slug(name)}.jsonl", settings
             )
-        finally:
-            if given is None:
-                await model.aclose()
-    given_judge = (models or {}).get(settings.judge)
-    judge_model = given_judge or get_model(settings.judge, **settings.judge_options)
-    spec = JudgeSpec(
-        model=settings.judge,
-        mode=settings.mode,
-        constitution=settings.constitution,
-        seed=settings.seed,
-        principles_per_pair=settings.principles_per_pair,
-    )
-    judge = judge_factory(spec, judge_model)
-    win_rates: list[WinRateRow] = []
-    comparisons: list[Comparison] = []
-    refusals: dict[str, dict[str, GroupRefusals]] = {}
-    try:
+    async with AsyncExitStack() as owned_judge:
+        judge_model = await open_model(
+            owned_judge,
+            (models or {}).get(settings.judge),
+            settings.judge,
+            **settings.judge_options,
+        )
+        spec = JudgeSpec(
+            model=settings.judge,
+            mode=settings.mode,
+            constitution=settings.constitution,
+            seed=settings.seed,
+            principles_per_pair=settings.principles_per_pair,
+        )
+        judge = judge_factory(spec, judge_model)
+        win_rates: list[WinRateRow] = []
+        comparisons: list[Comparison] = []
+        refusals: dict[str, dict[str, GroupRefusals]] = {}
         for a, b in model_pairs(policies, baseline):
             both = [
                 p
@@ -260,9 +262,6 @@ async def run_policy_eval(
                 classifier, prompts, responses[name], folder / "refusals" / f"{_slug(name)}.jsonl"
             )
             refusals[name] = refusal_summary(prompts, verdicts, boot)
-    finally:
-        if given_judge is None:
-            await judge_model.aclose()
     elo = (
         elo_table(
             comparisons,
