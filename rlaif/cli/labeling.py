@@ -86,6 +86,7 @@ def _print_run(summary: RunSummary, details: list[str] | None = None) -> None:
     echo(f"  manifest: {summary.manifest}")
 
 
+CONSTITUTION = typer.Option(..., "--constitution", help="Built-in name or YAML path.")
 PROGRESS = typer.Option(True, "--progress/--no-progress", help="Progress bar.")
 OUTPUT_FORMAT = typer.Option("jsonl", "--format", help="jsonl, or parquet as well.")
 PUSH_TO_HUB = typer.Option(None, "--push-to-hub", help="Hub dataset repo id.")
@@ -129,7 +130,7 @@ def generate(
 
 @user_errors
 def critique(
-    constitution: str = typer.Option(..., "--constitution", help="Built-in name or YAML path."),
+    constitution: str = CONSTITUTION,
     model: str = typer.Option(..., "--model", help="Critic/reviser, as provider/model."),
     out: Path = typer.Option(..., "--out", help="SFT file to write (.jsonl or .parquet)."),
     prompts: str | None = typer.Option(None, "--prompts", help="Prompt file or built-in set."),
@@ -171,7 +172,7 @@ def critique(
 
 @user_errors
 def label(
-    constitution: str = typer.Option(..., "--constitution", help="Built-in name or YAML path."),
+    constitution: str = CONSTITUTION,
     judge: str = typer.Option(..., "--judge", help="Judge (and critic), as provider/model."),
     out: Path = typer.Option(..., "--out", help="Preference file (.jsonl or .parquet)."),
     candidates: Path | None = typer.Option(None, "--candidates", help="`rlaif generate` output."),

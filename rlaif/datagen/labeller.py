@@ -156,9 +156,7 @@ class Labeller:
                     skipped_pair(pair, "identical: both responses are the same text", "judge")
                 )
                 continue
-            judgment = await self._compare(pair)
-            self.bar.add_judgment(judgment)
-            outputs.judgments.append(judgment)
+            judgment = await self._judged(pair, outputs)
             outputs.records.append(
                 preference_from_judgment(
                     pair,
@@ -169,17 +167,20 @@ class Labeller:
             )
         return outputs
 
-    async def _compare(self, pair: PairRecord) -> Judgment:
+    async def _judged(self, pair: PairRecord, outputs: Outputs) -> Judgment:
         """The judge's verdict on ``pair``, under the principles that fit its prompt (the pair's
-        ``metadata["category"]``, else the matcher)."""
+        ``metadata["category"]``, else the matcher), counted and added to ``outputs``."""
         assert self.judge is not None
-        return await self.judge.compare(
+        judgment = await self.judge.compare(
             pair.prompt,
             pair.response_1,
             pair.response_2,
             pair_id=pair.id,
             category=pair_category(pair),
         )
+        self.bar.add_judgment(judgment)
+        outputs.judgments.append(judgment)
+        return judgment
 
     async def _sample(self, prompt: PromptRecord, n: int) -> list[str] | str:
         """``n`` policy responses, or the failure message."""
@@ -307,9 +308,7 @@ class Labeller:
         metadata = with_category(metadata, metadata_category(pair.metadata))
         judgment = None
         if self.options.confirm and not identical(pair.response_1, pair.response_2):
-            judgment = await self._compare(pair)
-            self.bar.add_judgment(judgment)
-            outputs.judgments.append(judgment)
+            judgment = await self._judged(pair, outputs)
         outputs.records.append(
             constructed_preference(
                 pair,
