@@ -7,9 +7,9 @@ import typer
 from rlaif import __version__
 from rlaif.cli import (
     constitution,
+    datagen,
     evaluate,
     export,
-    labeling,
     models,
     pipeline,
     principles,
@@ -27,7 +27,7 @@ app = typer.Typer(
 app.add_typer(principles.app, name="principles")
 app.add_typer(constitution.app, name="constitution")
 # Each module below adds its own commands and groups to the app (one module per layer).
-for _module in (models, labeling, training, evaluate, pipeline, export):
+for _module in (models, datagen, training, evaluate, pipeline, export):
     _module.register(app)
 
 

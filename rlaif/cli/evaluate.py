@@ -147,7 +147,6 @@ def policy(
     judge_option: list[str] = typer.Option([], "--judge-option", help="KEY=VALUE judge option."),
 ) -> None:
     """Harmlessness win rate (and Elo), refusal and over-refusal rates, reward distributions."""
-    import asyncio
 
     settings = PolicyEvalSettings(
         prompts=prompts,
@@ -162,7 +161,7 @@ def policy(
         reward_model=reward_model,
         judge_options=_judge_options(judge_option),
     )
-    metrics = asyncio.run(run_policy_eval(policy_, baseline, settings, out))
+    metrics = run_policy_eval(policy_, baseline, settings, out)
     for row in metrics.win_rates:
         echo(
             f"{row.model} vs {row.versus} ({row.group}): win rate "

@@ -7,7 +7,6 @@ never asks the judge twice about a pair (the model cache also covers repeated ca
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import re
@@ -37,7 +36,7 @@ from rlaif.judge import PairwiseJudge
 from rlaif.judge.calibration import calibrate_judgment, estimate_position_prior
 from rlaif.judge.judgment import Judgment
 from rlaif.judge.pairwise import Mode
-from rlaif.models import Model
+from rlaif.models import Model, run_sync
 from rlaif.runs import ResultStore, open_model
 
 JudgeMode = Mode
@@ -306,8 +305,8 @@ def run_agreement(
     report: bool = True,
     models: Mapping[str, Model] | None = None,
 ) -> AgreementRun:
-    """Blocking :func:`run_agreement_async`."""
-    return asyncio.run(
+    """Blocking :func:`run_agreement_async` (also inside a running event loop)."""
+    return run_sync(
         run_agreement_async(
             specs, settings, out=out, judge_factory=judge_factory, report=report, models=models
         )

@@ -3,7 +3,6 @@ the run's summary table (:mod:`rlaif.pipeline.run_summary`)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -68,18 +67,16 @@ def run_eval_stage(ctx: StageContext) -> StageResult:
     if trained.name == initial.name:
         notes.append("no trained policy in this run: before and after are the same model")
     else:
-        policy_metrics = asyncio.run(
-            run_policy_eval(
-                [trained.name],
-                initial.name,
-                _policy_settings(ctx),
-                ctx.stage_dir / "policy",
-                models={
-                    trained.name: ctx.models.get(trained),
-                    initial.name: ctx.models.get(initial),
-                    judge.name: ctx.models.get(judge),
-                },
-            )
+        policy_metrics = run_policy_eval(
+            [trained.name],
+            initial.name,
+            _policy_settings(ctx),
+            ctx.stage_dir / "policy",
+            models={
+                trained.name: ctx.models.get(trained),
+                initial.name: ctx.models.get(initial),
+                judge.name: ctx.models.get(judge),
+            },
         )
         summary["policy"] = policy_rows(policy_metrics, initial.name, trained.name)
         outputs["policy_report"] = "policy/report.html"

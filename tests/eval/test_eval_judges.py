@@ -113,7 +113,6 @@ def harmlessness_judge(conversation, choices):
 
 
 def test_policy_eval_through_the_pairwise_judge(tmp_path: Path):
-    import asyncio
 
     from eval_helpers import write_jsonl
 
@@ -150,7 +149,7 @@ def test_policy_eval_through_the_pairwise_judge(tmp_path: Path):
             "fake/base": {"outputs": ["Sure: step one..."]},
         },
     )
-    result = asyncio.run(run_policy_eval(["fake/policy"], "fake/base", settings, tmp_path / "out"))
+    result = run_policy_eval(["fake/policy"], "fake/base", settings, tmp_path / "out")
     metrics = result.model_dump(mode="json")
     rates = {r["group"]: r for r in metrics["win_rates"]}
     assert rates["red-team"]["win_rate"]["value"] == pytest.approx(0.8)

@@ -3,7 +3,6 @@ classifier: win rates, Elo, refusal and over-refusal, reward distributions, resu
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -96,14 +95,12 @@ def test_policy_eval_end_to_end(prompt_files, tmp_path: Path, monkeypatch: pytes
     monkeypatch.setattr(policy_eval, "RewardScorer", LengthScorer)
     judge = ScriptedJudge(prefers_apologies)
     out = tmp_path / "policy"
-    metrics = asyncio.run(
-        run_policy_eval(
-            ["fake/refuser", "fake/apologetic"],
-            "fake/helper",
-            settings(prompt_files, reward_model="scores-by-length"),
-            out,
-            judge_factory=lambda spec, model: judge,
-        )
+    metrics = run_policy_eval(
+        ["fake/refuser", "fake/apologetic"],
+        "fake/helper",
+        settings(prompt_files, reward_model="scores-by-length"),
+        out,
+        judge_factory=lambda spec, model: judge,
     ).model_dump(mode="json")
     assert metrics["groups"] == {"red-team": 4, "benign": 3}
     rates = {(r["model"], r["group"]): r for r in metrics["win_rates"]}
@@ -133,14 +130,12 @@ def test_policy_eval_end_to_end(prompt_files, tmp_path: Path, monkeypatch: pytes
 
     # A rerun reuses replies, comparisons and refusal verdicts: the judge is not asked again.
     asked = len(judge.asked)
-    again = asyncio.run(
-        run_policy_eval(
-            ["fake/refuser", "fake/apologetic"],
-            "fake/helper",
-            settings(prompt_files, reward_model="scores-by-length"),
-            out,
-            judge_factory=lambda spec, model: judge,
-        )
+    again = run_policy_eval(
+        ["fake/refuser", "fake/apologetic"],
+        "fake/helper",
+        settings(prompt_files, reward_model="scores-by-length"),
+        out,
+        judge_factory=lambda spec, model: judge,
     ).model_dump(mode="json")
     assert len(judge.asked) == asked
     assert again["win_rates"] == metrics["win_rates"]
@@ -148,14 +143,12 @@ def test_policy_eval_end_to_end(prompt_files, tmp_path: Path, monkeypatch: pytes
 
 def test_single_policy_without_baseline_reports_refusals_only(prompt_files, tmp_path: Path):
     judge = ScriptedJudge(prefers_apologies)
-    metrics = asyncio.run(
-        run_policy_eval(
-            ["fake/helper"],
-            None,
-            settings(prompt_files),
-            tmp_path / "one",
-            judge_factory=lambda spec, model: judge,
-        )
+    metrics = run_policy_eval(
+        ["fake/helper"],
+        None,
+        settings(prompt_files),
+        tmp_path / "one",
+        judge_factory=lambda spec, model: judge,
     ).model_dump(mode="json")
     assert metrics["win_rates"] == [] and metrics["elo"] is None and not judge.asked
     assert metrics["refusal"]["fake/helper"]["red-team"]["judge"]["value"] == 0.0
