@@ -1,0 +1,29 @@
+"""The resumable job engine shared by ``rlaif generate``, ``critique``, ``label`` and the
+evaluations: units of work run concurrently but written in input order (:mod:`.units`), the
+output and side files (:mod:`.sink`), the one job skeleton with its manifest (:mod:`.job`), what a
+run spends (:mod:`.tally`), the models a job opens and closes itself (:mod:`.owned`), its progress bar (:mod:`.progress`) and the keyed result store
+evaluations resume from (:mod:`.store`).
+
+It sits beside :mod:`rlaif.data` and imports nothing above it (no judge, train or eval).
+"""
+
+from rlaif.runs.job import ResumableJob, RunSummary
+from rlaif.runs.owned import open_model
+from rlaif.runs.progress import RunProgress
+from rlaif.runs.sink import Sink
+from rlaif.runs.store import ResultStore
+from rlaif.runs.tally import RunTally
+from rlaif.runs.units import Outputs, Unit, run_units
+
+__all__ = [
+    "Outputs",
+    "ResultStore",
+    "ResumableJob",
+    "RunProgress",
+    "RunSummary",
+    "RunTally",
+    "Sink",
+    "Unit",
+    "open_model",
+    "run_units",
+]

@@ -1,0 +1,137 @@
+"""The one skeleton every resumable dataset job follows (``rlaif generate``, ``critique`` and
+``label``): check that the output may be resumed with these settings and write its manifest, run
+the units not yet done in input order behind a progress bar, then record counts, side files and
+this run's usage in the manifest.
+
+    job = ResumableJob(out, "candidates", description="generate", progress=True)
+    already = await job.run(units, work, settings=settings, concurrency=8, policy=name)
+    summary = job.summary(units=len(units))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from rlaif.data.manifest import Manifest, check_resumable, manifest_path, write_manifest
+from rlaif.runs.progress import RunProgress
+from rlaif.runs.sink import Sink
+from rlaif.runs.tally import RunTally
+from rlaif.runs.units import Unit, Worker, run_units
+
+
+class RunSummary(BaseModel):
+    """What a resumable job did."""
+
+    out: Path
+    """The output file."""
+    manifest: Path
+    """Its manifest."""
+    counts: dict[str, int]
+    """Records and skipped items (by reason), over every run into ``out``."""
+    units: int
+    """Units of work (prompts or pairs) in the input."""
+    already_done: int
+    """Units finished by an earlier run and not redone."""
+    calls: int
+    """Model calls this run (cache hits included)."""
+    cache_hits: int
+    """Calls served from the response cache."""
+    parquet: Path | None = None
+    """The Parquet copy, when asked for."""
+
+
+def begin_manifest(out: Path, kind: str, settings: dict[str, Any], **fields: Any) -> Manifest:
+    """Check that ``out`` may be resumed with ``settings`` and write its manifest; returns it."""
+    existing = check_resumable(out, settings)
+    manifest = Manifest(output=out.name, kind=kind, settings=settings, **fields)
+    if existing is not None:
+        manifest.created = existing.created
+        manifest.usage = dict(existing.usage)
+        manifest.counts = dict(existing.counts)
+    write_manifest(manifest, out)
+    return manifest
+
+
+def end_manifest(manifest: Manifest, sink: Sink, tally: RunTally) -> Path:
+    """Record counts, side files and this run's usage (added to earlier runs') in the manifest."""
+    manifest.counts = sink.counts()
+    manifest.files = sink.files()
+    usage = manifest.usage
+    usage["calls"] = usage.get("calls", 0) + tally.calls
+    usage["cache_hits"] = usage.get("cache_hits", 0) + tally.cache_hits
+    usage["cost_usd"] = usage.get("cost_usd", 0.0) + tally.cost_usd
+    if tally.consistency_rate is not None:
+        usage["consistency_rate_last_run"] = round(tally.consistency_rate, 4)
+    write_manifest(manifest, sink.out)
+    return manifest_path(sink.out)
+
+
+class ResumableJob:
+    """One run into ``out``. Create it first (its :attr:`progress` is what the workers count
+    into), read the input into units, then :meth:`run` them; nothing is written before
+    :meth:`run`, so an input error leaves no half-made output."""
+
+    def __init__(
+        self,
+        out: Path,
+        kind: str,
+        *,
+        description: str,
+        progress: bool = True,
+        judgments: bool = True,
+    ):
+        self.out = out
+        self.kind = kind
+        self.judgments = judgments
+        self.progress = RunProgress(0, description, enabled=progress)
+        self.manifest: Manifest | None = None
+        self.manifest_file: Path | None = None
+        self.already_done = 0
+
+    @property
+    def tally(self) -> RunTally:
+        """What this run has counted so far."""
+        return self.progress.tally
+
+    async def run(
+        self,
+        units: Sequence[Unit],
+        work: Worker,
+        *,
+        settings: dict[str, Any],
+        concurrency: int,
+        **manifest_fields: Any,
+    ) -> int:
+        """Write the manifest (refusing other settings than the output's), run the pending
+        units, record the outcome; returns how many units an earlier run had finished."""
+        self.manifest = begin_manifest(self.out, self.kind, settings, **manifest_fields)
+        self.progress.total = len(units)
+        sink = Sink(self.out, judgments=self.judgments)
+        try:
+            with self.progress:
+                self.already_done = await run_units(
+                    units, work, sink, concurrency=concurrency, bar=self.progress
+                )
+            self.manifest_file = end_manifest(self.manifest, sink, self.tally)
+        finally:
+            sink.close()
+        return self.already_done
+
+    def summary(self, *, units: int, parquet: Path | None = None) -> RunSummary:
+        """The :class:`RunSummary` of a finished :meth:`run`."""
+        if self.manifest is None or self.manifest_file is None:
+            raise RuntimeError("ResumableJob.summary() before run() finished")
+        return RunSummary(
+            out=self.out,
+            manifest=self.manifest_file,
+            counts=self.manifest.counts,
+            units=units,
+            already_done=self.already_done,
+            calls=self.tally.calls,
+            cache_hits=self.tally.cache_hits,
+            parquet=parquet,
+        )

@@ -1,0 +1,77 @@
+"""What a run has spent so far: model calls, cache hits, cost, and the judge statistics (orders
+that agreed, verdicts missing) that a labelling run shows while it goes and records at the end."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from collections.abc import Sequence
+from typing import Protocol
+
+
+class CountedJudgment(Protocol):
+    """The parts of a judgment a tally counts (``rlaif.judge.Judgment`` has them)."""
+
+    @property
+    def votes(self) -> Sequence[object]: ...  # noqa: D102
+
+    @property
+    def cache_hits(self) -> int: ...  # noqa: D102
+
+    @property
+    def cost_usd(self) -> float | None: ...  # noqa: D102
+
+    @property
+    def missing(self) -> bool: ...  # noqa: D102
+
+    @property
+    def consistent(self) -> bool | None: ...  # noqa: D102
+
+
+@dataclass
+class RunTally:
+    """Running totals of one run. ``calls`` counts every model call, cache hits included
+    (``cache_hits`` says how many of them were served from the response cache)."""
+
+    calls: int = 0
+    """Model calls this run, cache hits included."""
+    cache_hits: int = 0
+    """Calls answered from the response cache."""
+    cost_usd: float = 0.0
+    """Price of this run's calls (priced models only)."""
+    consistent: int = 0
+    """Pairs judged in both orders whose two orders agreed."""
+    judged_both_orders: int = 0
+    """Pairs judged in both presentation orders."""
+    missing: int = 0
+    """Judgments with no usable verdict."""
+
+    @property
+    def consistency_rate(self) -> float | None:
+        """Share of pairs judged in both orders whose orders agreed (``None`` before any)."""
+        if not self.judged_both_orders:
+            return None
+        return self.consistent / self.judged_both_orders
+
+    def add_calls(self, calls: int, cache_hits: int = 0, cost_usd: float | None = None) -> None:
+        """Count model calls made outside a judgment (sampling, critiques)."""
+        self.calls += calls
+        self.cache_hits += cache_hits
+        self.cost_usd += cost_usd or 0.0
+
+    def add_judgment(self, judgment: CountedJudgment) -> None:
+        """Count one judgment's calls, cache hits, cost, consistency and whether it is missing."""
+        self.add_calls(len(judgment.votes), judgment.cache_hits, judgment.cost_usd)
+        if judgment.missing:
+            self.missing += 1
+        if judgment.consistent is not None:
+            self.judged_both_orders += 1
+            self.consistent += int(judgment.consistent)
+
+    def describe(self) -> str:
+        """The one-line statistics a progress bar shows."""
+        parts = [f"cache {self.cache_hits}/{self.calls}", f"${self.cost_usd:.4f}"]
+        if self.consistency_rate is not None:
+            parts.append(f"consistent {self.consistency_rate:.0%}")
+        if self.missing:
+            parts.append(f"missing {self.missing}")
+        return " · ".join(parts)
