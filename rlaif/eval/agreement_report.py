@@ -90,6 +90,13 @@ def _plots(metrics: AgreementMetrics) -> list[Image]:
         """One bar per judge and baseline for ``metric``, baselines flagged."""
         return [(name, getattr(results[name], metric), name in baselines) for name in order]
 
+    def metric_bars(
+        file: str, groups: dict[str, str], title: str, xlabel: str, caption: str
+    ) -> Image:
+        """A grouped bar plot of one metric per group (label → metric name)."""
+        data = {label: bars(metric) for label, metric in groups.items()}
+        return Image(file, plots.grouped_estimate_bars(data, title=title, xlabel=xlabel), caption)
+
     groups = {
         subset: [(name, results[name].by_subset.get(subset), name in baselines) for name in order]
         for subset in metrics.subsets
@@ -102,28 +109,24 @@ def _plots(metrics: AgreementMetrics) -> list[Image]:
             ),
             "Agreement with the human label per subset; grey bars are trivial baselines.",
         ),
-        Image(
+        metric_bars(
             "bias.png",
-            plots.grouped_estimate_bars(
-                {
-                    "prefers the reply shown first": bars("first_position_rate"),
-                    "prefers the longer reply": bars("prefer_longer_rate"),
-                },
-                title="Position and length bias (0.5 = none)",
-                xlabel="rate",
-            ),
+            {
+                "prefers the reply shown first": "first_position_rate",
+                "prefers the longer reply": "prefer_longer_rate",
+            },
+            "Position and length bias (0.5 = none)",
+            "rate",
             "Position bias (first-shown preference) and length bias (longer-reply preference).",
         ),
-        Image(
+        metric_bars(
             "agreement_by_length.png",
-            plots.grouped_estimate_bars(
-                {
-                    "human chose the longer reply": bars("accuracy_human_longer"),
-                    "human chose the shorter reply": bars("accuracy_human_shorter"),
-                },
-                title="Agreement split by whether the human-preferred reply is longer",
-                xlabel="agreement",
-            ),
+            {
+                "human chose the longer reply": "accuracy_human_longer",
+                "human chose the shorter reply": "accuracy_human_shorter",
+            },
+            "Agreement split by whether the human-preferred reply is longer",
+            "agreement",
             "A judge that only follows length scores high on one side and low on the other.",
         ),
         Image(

@@ -3,9 +3,11 @@ that agreed, verdicts missing) that a labelling run shows while it goes and reco
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from collections.abc import Sequence
 from typing import Protocol
+
+from rlaif.models.usage import Usage
 
 
 class CountedJudgment(Protocol):
@@ -29,21 +31,32 @@ class CountedJudgment(Protocol):
 
 @dataclass
 class RunTally:
-    """Running totals of one run. ``calls`` counts every model call, cache hits included
-    (``cache_hits`` says how many of them were served from the response cache)."""
+    """Running totals of one run: its model usage (the same :class:`~rlaif.models.usage.Usage`
+    every model keeps, summed over the run's models) and the judge statistics."""
 
-    calls: int = 0
-    """Model calls this run, cache hits included."""
-    cache_hits: int = 0
-    """Calls answered from the response cache."""
-    cost_usd: float = 0.0
-    """Price of this run's calls (priced models only)."""
+    usage: Usage = field(default_factory=Usage)
+    """Calls that reached a backend, cache hits apart, and their cost."""
     consistent: int = 0
     """Pairs judged in both orders whose two orders agreed."""
     judged_both_orders: int = 0
     """Pairs judged in both presentation orders."""
     missing: int = 0
     """Judgments with no usable verdict."""
+
+    @property
+    def calls(self) -> int:
+        """Model calls this run, cache hits included."""
+        return self.usage.calls + self.usage.cache_hits
+
+    @property
+    def cache_hits(self) -> int:
+        """Calls answered from the response cache."""
+        return self.usage.cache_hits
+
+    @property
+    def cost_usd(self) -> float:
+        """Price of this run's calls (priced models only)."""
+        return self.usage.cost_usd
 
     @property
     def consistency_rate(self) -> float | None:
@@ -53,10 +66,11 @@ class RunTally:
         return self.consistent / self.judged_both_orders
 
     def add_calls(self, calls: int, cache_hits: int = 0, cost_usd: float | None = None) -> None:
-        """Count model calls made outside a judgment (sampling, critiques)."""
-        self.calls += calls
-        self.cache_hits += cache_hits
-        self.cost_usd += cost_usd or 0.0
+        """Count ``calls`` model calls (``cache_hits`` of them from the cache) made outside a
+        judgment (sampling, critiques)."""
+        self.usage.calls += calls - cache_hits
+        self.usage.cache_hits += cache_hits
+        self.usage.cost_usd += cost_usd or 0.0
 
     def add_judgment(self, judgment: CountedJudgment) -> None:
         """Count one judgment's calls, cache hits, cost, consistency and whether it is missing."""

@@ -76,19 +76,11 @@ class Safeguard(TrainerCallback):
         if self.kl_budget is None or not isinstance(value, (int, float)):
             return None
         over = not math.isfinite(value) or value > self.kl_budget
-        self._strikes["kl"] = self._strikes["kl"] + 1 if over else 0
-        if self._strikes["kl"] < self.patience:
-            return None
-        return StopReason(
-            step=step,
-            metric=self.kl_key,
-            value=float(value),
-            limit=f"<= {self.kl_budget}",
-            message=(
-                f"stopped at step {step}: KL to the reference policy {self.kl_key}={value:.4g} "
-                f"exceeded the budget {self.kl_budget}"
-            ),
+        message = (
+            f"stopped at step {step}: KL to the reference policy {self.kl_key}={value:.4g} "
+            f"exceeded the budget {self.kl_budget}"
         )
+        return self._strike("kl", over, step, self.kl_key, value, f"<= {self.kl_budget}", message)
 
     def _check_ratio(self, logs: dict[str, Any], step: int) -> StopReason | None:
         if self.ratio_key is None or self.ratio_band is None:
@@ -98,18 +90,31 @@ class Safeguard(TrainerCallback):
             return None
         low, high = self.ratio_band
         outside = not math.isfinite(value) or not low <= value <= high
-        self._strikes["ratio"] = self._strikes["ratio"] + 1 if outside else 0
-        if self._strikes["ratio"] < self.patience:
+        message = (
+            f"stopped at step {step}: mean probability ratio {self.ratio_key}={value:.4g} "
+            f"left the band [{low}, {high}]"
+        )
+        return self._strike(
+            "ratio", outside, step, self.ratio_key, value, f"in [{low}, {high}]", message
+        )
+
+    def _strike(
+        self,
+        kind: str,
+        breached: bool,
+        step: int,
+        metric: str,
+        value: float,
+        limit: str,
+        message: str,
+    ) -> StopReason | None:
+        """Count one more consecutive breach of ``kind`` (or reset the count) and return the
+        reason to stop once ``patience`` breaches in a row are reached."""
+        self._strikes[kind] = self._strikes[kind] + 1 if breached else 0
+        if self._strikes[kind] < self.patience:
             return None
         return StopReason(
-            step=step,
-            metric=self.ratio_key,
-            value=float(value),
-            limit=f"in [{low}, {high}]",
-            message=(
-                f"stopped at step {step}: mean probability ratio {self.ratio_key}={value:.4g} "
-                f"left the band [{low}, {high}]"
-            ),
+            step=step, metric=metric, value=float(value), limit=limit, message=message
         )
 
 
