@@ -41,7 +41,8 @@ and who may import whom are in [architecture.md](architecture.md).
 
 Naming: a blocking job is `run_x` and its coroutine `run_x_async`; the methods of objects that do
 I/O are coroutines (`await judge.compare(...)`), with a blocking `x_sync` twin where scripts need
-one. Every blocking wrapper also works inside a running event loop (a notebook).
+one. Every twin is made by `rlaif.models.blocking` and also works inside a running event loop (a
+notebook).
 """
 
 

@@ -22,7 +22,7 @@ from rlaif.errors import ConfigError
 from rlaif.judge.critic import Critic
 from rlaif.judge.sampling import SamplingSettings, sample_responses
 from rlaif.judge.strategies import metadata_category
-from rlaif.models import Model, run_sync
+from rlaif.models import Model, blocking
 from rlaif.runs import Outputs, ResumableJob, RunSummary, Unit, open_model
 
 
@@ -66,13 +66,6 @@ class CritiqueOptions(BaseModel):
     """Draw a progress bar."""
 
 
-def run_critique(
-    options: CritiqueOptions, *, model: Model | None = None, policy_model: Model | None = None
-) -> RunSummary:
-    """Critique and revise one response per prompt into an SFT file (resumable)."""
-    return run_sync(run_critique_async(options, model=model, policy_model=policy_model))
-
-
 def _prompts_and_initial(options: CritiqueOptions) -> tuple[list[PromptRecord], dict[str, str]]:
     """The prompts to critique and, for a candidates input, their initial responses."""
     if (options.prompts is None) == (options.candidates is None):
@@ -90,8 +83,9 @@ def _prompts_and_initial(options: CritiqueOptions) -> tuple[list[PromptRecord], 
 async def run_critique_async(
     options: CritiqueOptions, *, model: Model | None = None, policy_model: Model | None = None
 ) -> RunSummary:
-    """Async :func:`run_critique`; ``model``/``policy_model`` replace the models named in
-    ``options`` (the caller keeps them open)."""
+    """Critique and revise one response per prompt into an SFT file (resumable);
+    ``model``/``policy_model`` replace the models named in ``options`` (the caller keeps them
+    open)."""
     prompts, initial = _prompts_and_initial(options)
     constitution = load_constitution(options.constitution)
     out = options.out.with_suffix(".jsonl") if options.out.suffix == ".parquet" else options.out
@@ -159,3 +153,6 @@ async def run_critique_async(
     if options.push_to_hub:
         push_to_hub(out, options.push_to_hub, kind="sft")
     return job.summary(units=len(prompts), parquet=parquet)
+
+
+run_critique = blocking(run_critique_async)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rlaif.data.loaders import load_prompts
 from rlaif.data.records import CandidateRecord, PromptRecord, SkippedRecord
 from rlaif.judge.sampling import SamplingSettings, sample_responses
-from rlaif.models import Model, run_sync
+from rlaif.models import Model, blocking
 from rlaif.runs import Outputs, ResumableJob, RunSummary, Unit, open_model
 
 
@@ -44,14 +44,9 @@ def skipped_prompt(prompt: PromptRecord, reason: str, strategy: str) -> SkippedR
     return SkippedRecord(id=prompt.id, prompt=prompt.prompt, reason=reason, strategy=strategy)
 
 
-def run_generate(options: GenerateOptions, *, model: Model | None = None) -> RunSummary:
-    """Sample ``sampling.n`` responses per prompt into ``out`` (resumable)."""
-    return run_sync(run_generate_async(options, model=model))
-
-
 async def run_generate_async(options: GenerateOptions, *, model: Model | None = None) -> RunSummary:
-    """Async :func:`run_generate`; ``model`` replaces the one named in ``options`` (the caller
-    keeps it open)."""
+    """Sample ``sampling.n`` responses per prompt into ``out`` (resumable); ``model`` replaces the
+    one named in ``options`` (the caller keeps it open)."""
     prompts = load_prompts(options.prompts)[: options.limit]
     settings = options.model_dump(mode="json", exclude={"out", "concurrency", "progress", "limit"})
     job = ResumableJob(
@@ -92,3 +87,6 @@ async def run_generate_async(options: GenerateOptions, *, model: Model | None = 
             units, work, settings=settings, concurrency=options.concurrency, policy=options.model
         )
     return job.summary(units=len(prompts))
+
+
+run_generate = blocking(run_generate_async)

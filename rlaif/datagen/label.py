@@ -17,7 +17,7 @@ from rlaif.data.publish import push_to_hub, write_parquet
 from rlaif.datagen.label_options import LabelOptions, LabelSummary
 from rlaif.datagen.labeller import Labeller
 from rlaif.errors import ConfigError
-from rlaif.models import Model, run_sync
+from rlaif.models import Model, blocking
 from rlaif.runs import ResumableJob, open_model
 
 __all__ = ["LabelOptions", "LabelSummary", "label_settings", "run_labelling", "run_labelling_async"]
@@ -57,7 +57,7 @@ def label_settings(
     return settings
 
 
-def run_labelling(
+async def run_labelling_async(
     options: LabelOptions,
     *,
     judge_model: Model | None = None,
@@ -68,18 +68,6 @@ def run_labelling(
     ``judge_model``/``policy_model`` replace the models named in ``options`` (for tests and for
     callers holding a loaded model; the caller keeps them open).
     """
-    return run_sync(
-        run_labelling_async(options, judge_model=judge_model, policy_model=policy_model)
-    )
-
-
-async def run_labelling_async(
-    options: LabelOptions,
-    *,
-    judge_model: Model | None = None,
-    policy_model: Model | None = None,
-) -> LabelSummary:
-    """Async :func:`run_labelling`."""
     source = _inputs(options)
     constitution = load_constitution(options.constitution)
     out = options.out.with_suffix(".jsonl") if options.out.suffix == ".parquet" else options.out
@@ -116,6 +104,9 @@ async def run_labelling_async(
         consistency_rate=job.tally.consistency_rate,
         confirmation_rate=confirmation_rate(out, options.tie_margin),
     )
+
+
+run_labelling = blocking(run_labelling_async)
 
 
 def confirmation_rate(out: Path, tie_margin: float) -> float | None:

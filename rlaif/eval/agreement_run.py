@@ -36,7 +36,7 @@ from rlaif.judge import PairwiseJudge
 from rlaif.judge.calibration import calibrate_judgment, estimate_position_prior
 from rlaif.judge.judgment import Judgment
 from rlaif.judge.pairwise import Mode
-from rlaif.models import Model, run_sync
+from rlaif.models import Model, blocking
 from rlaif.runs import ResultStore, open_model
 
 JudgeMode = Mode
@@ -296,21 +296,7 @@ def position_calibrated(
     )
 
 
-def run_agreement(
-    specs: Sequence[JudgeSpec],
-    settings: AgreementSettings,
-    *,
-    out: str | Path | None = None,
-    judge_factory: JudgeFactory = build_pairwise_judge,
-    report: bool = True,
-    models: Mapping[str, Model] | None = None,
-) -> AgreementRun:
-    """Blocking :func:`run_agreement_async` (also inside a running event loop)."""
-    return run_sync(
-        run_agreement_async(
-            specs, settings, out=out, judge_factory=judge_factory, report=report, models=models
-        )
-    )
+run_agreement = blocking(run_agreement_async)
 
 
 def _temporary_folder() -> str:

@@ -46,7 +46,7 @@ from rlaif.eval.prompts import EvalPrompt, load_eval_prompts
 from rlaif.eval.refusal import RefusalClassifier, is_lexical_refusal, request_text
 from rlaif.eval.report import write_report
 from rlaif.eval.results import BootstrapInfo
-from rlaif.models import GenerateConfig, Model, run_sync
+from rlaif.models import GenerateConfig, Model, blocking
 from rlaif.models.reward_model import RewardScorer
 from rlaif.runs import ResultStore, open_model
 
@@ -173,22 +173,6 @@ async def classify_refusals(
         for p, (prob, error) in zip(todo, results, strict=True)
     )
     return {p.id: store.rows[p.id] for p in items}
-
-
-def run_policy_eval(
-    policies: Sequence[str],
-    baseline: str | None,
-    settings: PolicyEvalSettings,
-    out: str | Path,
-    *,
-    judge_factory: JudgeFactory = build_pairwise_judge,
-    models: Mapping[str, Model] | None = None,
-) -> PolicyMetrics:
-    """Blocking :func:`run_policy_eval_async` (also inside a running event loop)."""
-    evaluation = run_policy_eval_async(
-        policies, baseline, settings, out, judge_factory=judge_factory, models=models
-    )
-    return run_sync(evaluation)
 
 
 async def run_policy_eval_async(
@@ -319,6 +303,9 @@ async def run_policy_eval_async(
         )
     write_report(folder, metrics)
     return metrics
+
+
+run_policy_eval = blocking(run_policy_eval_async)
 
 
 def _probability(value: float | None) -> float:

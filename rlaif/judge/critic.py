@@ -16,7 +16,7 @@ from typing import Any
 from rlaif.constitution import Constitution, NoApplicablePrincipleError, Principle
 from rlaif.data.records import SFTRecord
 from rlaif.errors import ConfigError
-from rlaif.models import Completion, Conversation, GenerateConfig, Model, run_sync
+from rlaif.models import Completion, Conversation, GenerateConfig, Model, blocking
 
 _PREAMBLE = re.compile(
     r"^\s*(?:(?:here(?:'s| is) (?:the |a |my )?revised response|revised response|revision)"
@@ -179,11 +179,7 @@ class Critic:
             metadata=metadata,
         )
 
-    def run_sync(
-        self, prompt: Conversation, response: str, *, prompt_id: str, category: str | None = None
-    ) -> SFTRecord:
-        """Blocking :meth:`run` (also inside a running event loop)."""
-        return run_sync(self.run(prompt, response, prompt_id=prompt_id, category=category))
+    run_sync = blocking(run)
 
     async def _ask(self, stage: str, usage: dict[str, Any], **variables: Any) -> Completion:
         messages = self.constitution.messages(stage, **variables)

@@ -35,7 +35,14 @@ from rlaif.judge.verdict import (
     parse_verdict,
     score_log_odds,
 )
-from rlaif.models import ChoiceScores, Completion, Conversation, GenerateConfig, Model, run_sync
+from rlaif.models import (
+    ChoiceScores,
+    Completion,
+    Conversation,
+    GenerateConfig,
+    Model,
+    blocking,
+)
 from rlaif.runs import RunProgress
 
 Mode = Literal["auto", "logprob", "generate", "cot", "pointwise"]
@@ -273,19 +280,7 @@ class PairwiseJudge:
             judgment = calibrate_judgment(judgment, self.position_prior)
         return judgment
 
-    def compare_sync(
-        self,
-        prompt: Conversation,
-        response_1: str,
-        response_2: str,
-        *,
-        pair_id: str | None = None,
-        category: str | None = None,
-    ) -> Judgment:
-        """Blocking :meth:`compare`, for scripts and notebooks (also inside a running loop)."""
-        return run_sync(
-            self.compare(prompt, response_1, response_2, pair_id=pair_id, category=category)
-        )
+    compare_sync = blocking(compare)
 
     async def compare_many(
         self,

@@ -10,7 +10,7 @@ limits, and is counted in ``model.usage`` (see :func:`print_usage_summary`).
 
 from rlaif.models.base import Backend, BackendError, CapabilityError
 from rlaif.models.cache import ResponseCache, cache_dir, open_cache
-from rlaif.models.model import Model, get_model, run_sync
+from rlaif.models.model import Model, blocking, get_model, run_sync
 from rlaif.models.registry import register_backend
 from rlaif.models.spec import ModelSpec
 from rlaif.models.types import (
@@ -37,6 +37,7 @@ __all__ = [
     "ModelSpec",
     "ResponseCache",
     "Usage",
+    "blocking",
     "cache_dir",
     "get_model",
     "open_cache",

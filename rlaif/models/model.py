@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import inspect
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from rlaif.models.base import Backend, BackendError, CapabilityError
 from rlaif.models.cache import ResponseCache, cache_key, open_cache
@@ -28,6 +29,7 @@ from rlaif.models.usage import Usage, track
 __all__ = ["Model", "ModelSpec", "Usage", "get_model"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class Model:
@@ -263,6 +265,29 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coroutine)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
+
+
+def blocking(coroutine_function: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
+    """The blocking twin of ``coroutine_function``: the same parameters, run to completion with
+    :func:`run_sync` (so it also works inside a running event loop). It is named by the project's
+    rule: ``run_x`` for a function ``run_x_async``, ``x_sync`` for a method ``x``.
+
+        run_generate = blocking(run_generate_async)
+        compare_sync = blocking(compare)   # in a class body
+    """
+    name = coroutine_function.__name__
+    twin = name.removesuffix("_async") if name.endswith("_async") else f"{name}_sync"
+
+    def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        return run_sync(coroutine_function(*args, **kwargs))
+
+    call.__name__ = twin
+    call.__qualname__ = coroutine_function.__qualname__.removesuffix(name) + twin
+    call.__module__ = coroutine_function.__module__
+    role = "meth" if "." in coroutine_function.__qualname__ else "func"
+    call.__doc__ = f"Blocking :{role}:`{name}` (also inside a running event loop)."
+    call.__signature__ = inspect.signature(coroutine_function)  # type: ignore[attr-defined]
+    return call
 
 
 def get_model(name: str | ModelSpec, **options: Any) -> Model:

@@ -225,3 +225,26 @@ def test_prefill_rejected_where_the_backend_cannot_continue() -> None:
     model.backend.supports_prefill = False
     with pytest.raises(CapabilityError, match="prefill"):
         model.generate_sync([*USER, {"role": "assistant", "content": "A"}])
+
+
+def test_blocking_twins_are_named_by_the_rule_and_run_inside_a_loop() -> None:
+    from rlaif.models import blocking
+
+    async def double_async(x: int) -> int:
+        await asyncio.sleep(0)
+        return 2 * x
+
+    class Doubler:
+        async def double(self, x: int) -> int:
+            return 2 * x
+
+        double_sync = blocking(double)
+
+    double = blocking(double_async)
+    assert double.__name__ == "double" and Doubler.double_sync.__name__ == "double_sync"
+    assert double(2) == 4 and Doubler().double_sync(3) == 6
+
+    async def notebook_cell() -> int:  # asyncio.run would raise here
+        return double(5) + Doubler().double_sync(1)
+
+    assert asyncio.run(notebook_cell()) == 12
