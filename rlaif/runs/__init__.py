@@ -10,10 +10,10 @@ It sits beside :mod:`rlaif.data` and imports nothing above it (no judge, train o
 from rlaif.runs.job import ResumableJob, RunSummary
 from rlaif.runs.owned import open_model
 from rlaif.runs.progress import RunProgress
-from rlaif.runs.sink import Sink
+from rlaif.runs.sink import Outputs, Sink
 from rlaif.runs.store import ResultStore
 from rlaif.runs.tally import RunTally
-from rlaif.runs.units import Outputs, Unit, run_units
+from rlaif.runs.units import Unit, run_units
 
 __all__ = [
     "Outputs",

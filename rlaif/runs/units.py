@@ -16,8 +16,6 @@ from typing import Any
 from rlaif.runs.progress import RunProgress
 from rlaif.runs.sink import Outputs, Sink
 
-__all__ = ["Outputs", "Unit", "Worker", "run_units"]
-
 
 @dataclass
 class Unit:
