@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ from rlaif.judge.calibration import calibrate_judgment, estimate_position_prior
 from rlaif.judge.judgment import Judgment
 from rlaif.judge.pairwise import Mode
 from rlaif.models import Model, blocking
-from rlaif.runs import ResultStore, open_model
+from rlaif.runs import open_model, run_keyed
 
 JudgeMode = Mode
 """How the judge reads verdicts (``auto``: logprob where the backend can score choices)."""
@@ -144,29 +143,14 @@ async def judge_records(
 
     Returns the judgments of all records, in order, and their wall seconds (from the per-line
     timings, so resumed runs count earlier work too)."""
-    from rich.progress import Progress
 
-    tags = tags or {}
-    store = ResultStore(path)
-    todo_ids = set(store.missing([r.id for r in records], tags))
-    todo = [r for r in records if r.id in todo_ids]
-    with Progress(transient=True) as bar:
-        task = bar.add_task(progress_label, total=len(records), completed=len(records) - len(todo))
-        for start in range(0, len(todo), CHUNK_SIZE):
-            chunk = todo[start : start + CHUNK_SIZE]
-            began = time.perf_counter()
-            results = await judge.compare_many(chunk, concurrency=concurrency, progress=False)
-            per_pair = (time.perf_counter() - began) / len(chunk)
-            store.append(
-                {
-                    "key": r.id,
-                    "tag": tags.get(r.id, ""),
-                    "wall_s": per_pair,
-                    "judgment": j.model_dump(mode="json"),
-                }
-                for r, j in zip(chunk, results, strict=True)
-            )
-            bar.advance(task, len(chunk))
+    async def judge_chunk(chunk: Sequence[PairRecord]) -> list[dict[str, Any]]:
+        results = await judge.compare_many(chunk, concurrency=concurrency, progress=False)
+        return [{"judgment": j.model_dump(mode="json")} for j in results]
+
+    store = await run_keyed(
+        records, judge_chunk, path, tags=tags, label=progress_label, chunk_size=CHUNK_SIZE
+    )
     rows = [store.rows[r.id] for r in records]
     judgments = [Judgment.model_validate(row["judgment"]) for row in rows]
     return judgments, sum(float(row.get("wall_s", 0.0)) for row in rows)

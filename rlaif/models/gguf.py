@@ -87,6 +87,17 @@ def folder_lock(folder: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def convert_once(folder: Path, source_id: str, convert: Callable[[], object]) -> Path:
+    """``folder``, after running ``convert`` unless it already holds a finished conversion of
+    ``source_id``. The check is made again under :func:`folder_lock`, so that processes started
+    together convert once: the others wait, then find it done."""
+    if not is_converted(folder, source_id):
+        with folder_lock(folder):
+            if not is_converted(folder, source_id):
+                convert()
+    return folder
+
+
 def convert_gguf(
     gguf_path: Path,
     out_dir: Path,

@@ -20,8 +20,7 @@ from rlaif.models.gguf import (
     ModelSourceError,
     Progress,
     convert_gguf,
-    folder_lock,
-    is_converted,
+    convert_once,
     models_dir,
 )
 
@@ -83,10 +82,7 @@ def prepare_gguf_file(path: Path, progress: Progress | None = None) -> tuple[Pat
         f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()
     ).hexdigest()[:16]
     folder = models_dir() / f"gguf-{path.stem}-{key}"
-    if not is_converted(folder, key):
-        with folder_lock(folder):
-            if not is_converted(folder, key):
-                convert_gguf(path, folder, source_id=key, progress=progress)
+    convert_once(folder, key, lambda: convert_gguf(path, folder, source_id=key, progress=progress))
     return folder, key
 
 

@@ -10,22 +10,20 @@ as ``response_format`` when a request carries a schema.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from typing import Any
 
-from rlaif.errors import ConfigError
-from rlaif.models.base import Backend, BackendError, CapabilityError
+from rlaif.models.base import BackendError, CapabilityError
 from rlaif.models.registry import register_backend
-from rlaif.models.retry import error_from_sdk, http_client
-from rlaif.models.sdk_clients import LoopClients
+from rlaif.models.retry import error_from_sdk
+from rlaif.models.sdk_clients import SDKBackend
 from rlaif.models.types import ChoiceScores, Completion, Conversation, GenerateConfig
 
 _FINISH = {"stop": "stop", "length": "length", "content_filter": "content_filter"}
 
 
 @register_backend("openai")
-class OpenAIBackend(Backend):
+class OpenAIBackend(SDKBackend):
     """OpenAI chat completions.
 
     Options: ``base_url``; ``api_key_env`` (default ``OPENAI_API_KEY``; a local server needs
@@ -34,6 +32,9 @@ class OpenAIBackend(Backend):
     ``continue_final_message`` (False: set it for vLLM/SGLang servers to continue an assistant
     prefill); ``extra_body`` (dict sent with every request)."""
 
+    api_key_env_default = "OPENAI_API_KEY"
+    key_optional_with_base_url = True
+    identity_options = ("base_url", "extra_body")
     supports_choice_logprobs = True
     supports_json_schema = True
     supports_prefill = False
@@ -56,16 +57,9 @@ class OpenAIBackend(Backend):
     ):
         self.reject_unknown_options(model, options)
         super().__init__(model)
-        self.base_url = base_url
-        self._api_key = api_key or os.environ.get(api_key_env or "OPENAI_API_KEY")
-        if not self._api_key:
-            if base_url is None:
-                raise ConfigError(
-                    f"openai/{model} needs an API key: set {api_key_env or 'OPENAI_API_KEY'} "
-                    "(or give base_url for a local OpenAI-compatible server)"
-                )
-            self._api_key = "not-needed"
-        self.timeout_s = timeout_s
+        self.connect(
+            base_url=base_url, api_key=api_key, api_key_env=api_key_env, timeout_s=timeout_s
+        )
         self.top_logprobs = top_logprobs
         self.json_schema_enabled = json_schema
         self.supports_json_schema = json_schema
@@ -73,26 +67,11 @@ class OpenAIBackend(Backend):
         self.extra_body = dict(extra_body or {})
         if logprobs is False:
             self.supports_choice_logprobs = False
-        self._clients = LoopClients(self._make_client)
 
-    def cache_identity(self) -> dict[str, Any]:
-        return {
-            "provider": self.provider,
-            "model": self.model,
-            "base_url": self.base_url,
-            "extra_body": self.extra_body,
-        }
-
-    def _make_client(self) -> Any:
+    def sdk_client_class(self) -> Any:
         import openai
 
-        return openai.AsyncOpenAI(
-            api_key=self._api_key,
-            base_url=self.base_url,
-            max_retries=0,
-            timeout=self.timeout_s,
-            http_client=http_client(self.timeout_s),
-        )
+        return openai.AsyncOpenAI
 
     async def _create(self, **request: Any) -> Any:
         import openai
@@ -181,9 +160,6 @@ class OpenAIBackend(Backend):
         self, conversation: Conversation, choices: Sequence[str]
     ) -> dict[str, float]:
         return (await self.score_choices(conversation, choices)).logprobs
-
-    async def release_connections(self) -> None:
-        await self._clients.close()
 
 
 def first_token_logprob(top: Sequence[tuple[str, float]], choice: str) -> float:

@@ -1,13 +1,20 @@
-"""The SDK clients of the remote backends, one per event loop: an HTTP connection pool belongs
-to the loop that opened it, so a blocking call (a fresh loop each time) must not reuse another
-loop's client."""
+"""What the remote backends (``openai/``, ``anthropic/``) share: the API key from the
+environment, the SDK client, and one client per event loop (an HTTP connection pool belongs to
+the loop that opened it, so a blocking call, a fresh loop each time, must not reuse another
+loop's client)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+from abc import abstractmethod
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
+
+from rlaif.errors import ConfigError
+from rlaif.models.base import Backend
+from rlaif.models.retry import http_client
 
 
 class LoopClients:
@@ -31,3 +38,66 @@ class LoopClients:
         for client in clients.values():
             with contextlib.suppress(RuntimeError):  # its loop may have closed
                 await client.close()
+
+
+class SDKBackend(Backend):
+    """A backend reached through a provider's official async SDK, with the SDK's own retries
+    off (ours apply). Subclasses name their key variable and SDK client class, and call
+    :meth:`connect` from their constructor."""
+
+    api_key_env_default: ClassVar[str]
+    """The environment variable that holds the key unless ``api_key_env`` names another."""
+    key_optional_with_base_url: ClassVar[bool] = False
+    """Whether a local server (``base_url`` given) may be reached without a key."""
+    identity_options: ClassVar[tuple[str, ...]] = ("base_url",)
+    """Attributes besides provider and model that change the output (for the cache key)."""
+
+    def connect(
+        self,
+        *,
+        base_url: str | None,
+        api_key: str | None,
+        api_key_env: str | None,
+        timeout_s: float,
+    ) -> None:
+        """Find the key (the given one, else the environment's) and prepare the per-loop
+        clients; raises :class:`ConfigError` naming the variable when there is no key."""
+        self.base_url = base_url
+        self.timeout_s = timeout_s
+        variable = api_key_env or self.api_key_env_default
+        self._api_key = api_key or os.environ.get(variable)
+        if not self._api_key:
+            if not (self.key_optional_with_base_url and base_url is not None):
+                local = (
+                    " (or give base_url for a local OpenAI-compatible server)"
+                    if self.key_optional_with_base_url
+                    else ""
+                )
+                raise ConfigError(f"{self.name} needs an API key: set {variable}{local}")
+            self._api_key = "not-needed"
+        self.http_client_factory: Callable[[float], Any] | None = None
+        """Makes the ``httpx2.AsyncClient`` (given the timeout) to use instead of ours (tests
+        replay recorded traffic through it)."""
+        self._clients = LoopClients(self._make_client)
+
+    @abstractmethod
+    def sdk_client_class(self) -> Callable[..., Any]:
+        """The SDK's async client class (imported on first use)."""
+
+    def cache_identity(self) -> dict[str, Any]:
+        return {
+            **super().cache_identity(),
+            **{name: getattr(self, name) for name in self.identity_options},
+        }
+
+    def _make_client(self) -> Any:
+        return self.sdk_client_class()(
+            api_key=self._api_key,
+            base_url=self.base_url,
+            max_retries=0,
+            timeout=self.timeout_s,
+            http_client=(self.http_client_factory or http_client)(self.timeout_s),
+        )
+
+    async def release_connections(self) -> None:
+        await self._clients.close()

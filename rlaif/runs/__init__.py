@@ -1,13 +1,15 @@
 """The resumable job engine shared by ``rlaif generate``, ``critique``, ``label`` and the
-evaluations: units of work run concurrently but written in input order (:mod:`.units`), the
-output and side files (:mod:`.sink`), the one job skeleton with its manifest (:mod:`.job`), what a
-run spends (:mod:`.tally`), the models a job opens and closes itself (:mod:`.owned`), its progress bar (:mod:`.progress`) and the keyed result store
-evaluations resume from (:mod:`.store`).
+evaluations. Dataset jobs: units of work run concurrently but written in input order
+(:mod:`.units`), the output and side files (:mod:`.sink`), the job skeleton with its manifest
+(:mod:`.job`). Evaluations: the keyed result store (:mod:`.store`) and the chunked loop that
+resumes from it (:mod:`.keyed`). Both: what a run spends (:mod:`.tally`), the models a job opens
+and closes itself (:mod:`.owned`) and the progress bar (:mod:`.progress`).
 
 It sits beside :mod:`rlaif.data` and imports nothing above it (no judge, train or eval).
 """
 
 from rlaif.runs.job import ResumableJob, RunSummary
+from rlaif.runs.keyed import run_keyed
 from rlaif.runs.owned import open_model
 from rlaif.runs.progress import RunProgress
 from rlaif.runs.sink import Outputs, Sink
@@ -25,5 +27,6 @@ __all__ = [
     "Sink",
     "Unit",
     "open_model",
+    "run_keyed",
     "run_units",
 ]

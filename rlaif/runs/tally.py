@@ -3,8 +3,8 @@ that agreed, verdicts missing) that a labelling run shows while it goes and reco
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from rlaif.models.usage import Usage
@@ -14,19 +14,19 @@ class CountedJudgment(Protocol):
     """The parts of a judgment a tally counts (``rlaif.judge.Judgment`` has them)."""
 
     @property
-    def votes(self) -> Sequence[object]: ...  # noqa: D102
+    def votes(self) -> Sequence[object]: ...
 
     @property
-    def cache_hits(self) -> int: ...  # noqa: D102
+    def cache_hits(self) -> int: ...
 
     @property
-    def cost_usd(self) -> float | None: ...  # noqa: D102
+    def cost_usd(self) -> float | None: ...
 
     @property
-    def missing(self) -> bool: ...  # noqa: D102
+    def missing(self) -> bool: ...
 
     @property
-    def consistent(self) -> bool | None: ...  # noqa: D102
+    def consistent(self) -> bool | None: ...
 
 
 @dataclass

@@ -13,9 +13,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from rlaif.data import rows_to_dataset
 from rlaif.errors import ConfigError
-from rlaif.train.config import PreferenceTrainConfig, build_trl_config, coerce_config
+from rlaif.train.config import PreferenceTrainConfig, coerce_config
 from rlaif.train.data import split_holdout
 from rlaif.train.loading import load_tokenizer, load_training_lm
 from rlaif.train.runs import TrainResult, finish, fit, last_logged
@@ -87,17 +86,17 @@ def train_dpo(
         "label_smoothing": smoothing,
         "max_length": config.max_length,
     }
-    args = build_trl_config(DPOConfig, ours, config.trl_args)
-    columns = ["prompt", "chosen", "rejected"]
     fitted = fit(
         DPOTrainer,
         config,
+        DPOConfig,
+        ours,
         callbacks=callbacks,
+        columns=["prompt", "chosen", "rejected"],
+        train_rows=train_rows,
+        eval_rows=eval_rows,
         model=model,
         ref_model=ref,
-        args=args,
-        train_dataset=rows_to_dataset(train_rows, columns),
-        eval_dataset=rows_to_dataset(eval_rows, columns) if eval_rows else None,
         processing_class=tokenizer,
     )
     trainer = fitted.trainer

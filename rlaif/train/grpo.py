@@ -17,6 +17,8 @@ from rlaif.train.runs import TrainResult
 class GRPOTrainConfig(OnlineRLConfig):
     """``rlaif train grpo``."""
 
+    algorithm_fields = ("beta", "loss_type", "scale_rewards")
+
     beta: float = Field(default=0.0, ge=0.0)
     """KL coefficient against the reference policy (0: no reference model is loaded)."""
     loss_type: str = "dapo"
@@ -35,19 +37,11 @@ def train_grpo(
     replaces the configured reward source."""
     from trl import GRPOConfig, GRPOTrainer
 
-    config = coerce_config(GRPOTrainConfig, config)
-    kwargs = {
-        **config.online_trl_kwargs(),
-        "beta": config.beta,
-        "loss_type": config.loss_type,
-        "scale_rewards": config.scale_rewards,
-    }
     return run_online(
         "grpo",
-        config,
+        coerce_config(GRPOTrainConfig, config),
         GRPOTrainer,
         GRPOConfig,
-        kwargs,
         reward_funcs=reward_funcs,
         callbacks=callbacks,
     )

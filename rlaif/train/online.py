@@ -7,7 +7,7 @@ layer's reward function in ``rlaif.judge.reward``.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -15,7 +15,7 @@ from rlaif.data import DataFileError, rows_to_dataset
 from rlaif.errors import ConfigError
 from rlaif.judge.reward import JudgeReward
 from rlaif.models import get_model
-from rlaif.train.config import TrainConfig, _Config, build_trl_config
+from rlaif.train.config import TrainConfig, _Config
 from rlaif.train.data import prompts_within_length
 from rlaif.train.loading import load_reward_model, load_tokenizer, load_training_lm
 from rlaif.train.runs import (
@@ -85,10 +85,14 @@ class OnlineRLConfig(TrainConfig):
     safeguard_patience: int = Field(default=1, ge=1)
     """Logged steps in a row over the budget before training stops."""
 
+    algorithm_fields: ClassVar[tuple[str, ...]] = ()
+    """The subclass's own fields, passed to its TRL config under the same names."""
+
     def online_trl_kwargs(self) -> dict[str, Any]:
-        """Our fields as GRPO/RLOO config arguments (subclasses add their own)."""
+        """Our fields as GRPO/RLOO config arguments (with the algorithm's own fields)."""
         return {
             **self.base_trl_kwargs(),
+            **{name: getattr(self, name) for name in self.algorithm_fields},
             "num_generations": self.num_generations,
             "max_completion_length": self.max_completion_length,
             "temperature": self.temperature,
@@ -148,7 +152,6 @@ def run_online(
     config: OnlineRLConfig,
     trainer_class: type,
     trl_config_class: type,
-    trl_kwargs: dict[str, Any],
     *,
     reward_funcs: list[Any] | None = None,
     callbacks: list[Any] | None = None,
@@ -169,11 +172,12 @@ def run_online(
     fitted = fit(
         trainer_class,
         config,
+        trl_config_class,
+        config.online_trl_kwargs(),
         callbacks=callbacks,
         guards=[safeguard],
         model=model,
         reward_funcs=reward_funcs,
-        args=build_trl_config(trl_config_class, trl_kwargs, config.trl_args),
         train_dataset=train_dataset,
         processing_class=tokenizer,
         reward_processing_classes=processing_classes,

@@ -18,9 +18,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from rlaif.data import DataFileError, rows_to_dataset
+from rlaif.data import DataFileError
 from rlaif.models.reward_model import RewardScorer
-from rlaif.train.config import PreferenceTrainConfig, build_trl_config, coerce_config
+from rlaif.train.config import PreferenceTrainConfig, coerce_config
 from rlaif.train.data import preference_rows, split_holdout
 from rlaif.train.loading import load_reward_model, load_tokenizer
 from rlaif.train.runs import TrainResult, finish, fit
@@ -88,15 +88,16 @@ def train_reward_model(
         "max_length": config.max_length,
         "center_rewards_coefficient": config.center_rewards_coefficient,
     }
-    args = build_trl_config(RewardConfig, ours, config.trl_args)
     fitted = fit(
         RewardTrainer,
         config,
+        RewardConfig,
+        ours,
         callbacks=callbacks,
         lora_task="reward",
+        columns=columns,
+        train_rows=train_rows,
         model=model,
-        args=args,
-        train_dataset=rows_to_dataset(train_rows, columns),
         processing_class=tokenizer,
     )
     extra: dict[str, Any] = {

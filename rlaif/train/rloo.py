@@ -17,6 +17,8 @@ from rlaif.train.runs import TrainResult
 class RLOOTrainConfig(OnlineRLConfig):
     """``rlaif train rloo``."""
 
+    algorithm_fields = ("beta", "normalize_advantages")
+
     beta: float = Field(default=0.05, ge=0.0)
     """KL coefficient against the reference policy (0: no reference model is loaded)."""
     normalize_advantages: bool = False
@@ -33,18 +35,11 @@ def train_rloo(
     replaces the configured reward source."""
     from trl import RLOOConfig, RLOOTrainer
 
-    config = coerce_config(RLOOTrainConfig, config)
-    kwargs = {
-        **config.online_trl_kwargs(),
-        "beta": config.beta,
-        "normalize_advantages": config.normalize_advantages,
-    }
     return run_online(
         "rloo",
-        config,
+        coerce_config(RLOOTrainConfig, config),
         RLOOTrainer,
         RLOOConfig,
-        kwargs,
         reward_funcs=reward_funcs,
         callbacks=callbacks,
     )

@@ -17,7 +17,8 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from transformers import TrainerCallback
 
-from rlaif.train.config import TrainConfig
+from rlaif.data import rows_to_dataset
+from rlaif.train.config import TrainConfig, build_trl_config
 from rlaif.train.lora import peft_config
 
 CONFIG_FILE = "rlaif_train.yaml"
@@ -128,18 +129,30 @@ class Fitted:
 def fit(
     trainer_class: type,
     config: TrainConfig,
+    trl_config_class: type,
+    trl_kwargs: dict[str, Any],
     *,
     callbacks: list[Any] | None = None,
     guards: Sequence[Any] = (),
     lora_task: Literal["causal_lm", "reward"] = "causal_lm",
+    columns: Sequence[str] | None = None,
+    train_rows: Sequence[dict[str, Any]] = (),
+    eval_rows: Sequence[dict[str, Any]] = (),
     **trainer_kwargs: Any,
 ) -> Fitted:
-    """Build ``trainer_class`` with the config's LoRA adapter, our step timer, the ``guards``
-    (safeguard callbacks) and the caller's ``callbacks``, then train it, resuming from the
-    config's checkpoint. ``trainer_kwargs`` are the trainer's own arguments (model, args,
-    datasets, processing class, ...)."""
+    """Build ``trainer_class`` with its TRL config (``trl_kwargs`` under the user's
+    ``trl_args``), the config's LoRA adapter, our step timer, the ``guards`` (safeguard
+    callbacks) and the caller's ``callbacks``, then train it, resuming from the config's
+    checkpoint. With ``columns``, the train (and, when there are any, eval) rows become its
+    datasets; ``trainer_kwargs`` are the trainer's other arguments (model, processing class,
+    ...)."""
+    if columns is not None:
+        trainer_kwargs["train_dataset"] = rows_to_dataset(train_rows, columns)
+        if eval_rows:
+            trainer_kwargs["eval_dataset"] = rows_to_dataset(eval_rows, columns)
     timer = StepTimer()
     trainer = trainer_class(
+        args=build_trl_config(trl_config_class, trl_kwargs, config.trl_args),
         peft_config=peft_config(config.lora, task=lora_task),
         callbacks=[timer, *guards, *(callbacks or [])],
         **trainer_kwargs,

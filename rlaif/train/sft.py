@@ -12,9 +12,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from rlaif.data import rows_to_dataset
 from rlaif.errors import ConfigError
-from rlaif.train.config import TrainConfig, build_trl_config, coerce_config
+from rlaif.train.config import TrainConfig, coerce_config
 from rlaif.train.data import sft_rows, split_holdout
 from rlaif.train.loading import load_tokenizer, load_training_lm
 from rlaif.train.runs import TrainResult, finish, first_logged, fit
@@ -65,15 +64,16 @@ def train_sft(
         "assistant_only_loss": config.loss_on == "assistant",
         "packing": False,
     }
-    args = build_trl_config(SFTConfig, ours, config.trl_args)
     fitted = fit(
         SFTTrainer,
         config,
+        SFTConfig,
+        ours,
         callbacks=callbacks,
+        columns=columns,
+        train_rows=shaped_train,
+        eval_rows=shaped_eval,
         model=model,
-        args=args,
-        train_dataset=rows_to_dataset(shaped_train, columns),
-        eval_dataset=rows_to_dataset(shaped_eval, columns) if shaped_eval else None,
         processing_class=tokenizer,
     )
     trainer = fitted.trainer

@@ -1,5 +1,5 @@
 """The job engine: input order under concurrency, resume, refused settings, usage summed over
-runs, nothing written before the run starts, the result store, and the blocking wrappers inside
+runs, nothing written before the run starts, the result store, the keyed evaluation loop, and the blocking wrappers inside
 a running event loop."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from rlaif.data.records import PromptRecord, SkippedRecord
 from rlaif.datagen import GenerateOptions, run_generate
 from rlaif.judge.sampling import SamplingSettings
 from rlaif.models import get_model
-from rlaif.runs import Outputs, ResultStore, ResumableJob, Unit
+from rlaif.runs import Outputs, ResultStore, ResumableJob, Unit, run_keyed
 
 
 def _units(count: int) -> list[Unit]:
@@ -94,6 +94,43 @@ def test_result_store_resumes_after_a_truncated_line_and_redoes_changed_inputs(t
     reopened.append([{"key": "c", "v": 3}])
     assert (tmp_path / "s.jsonl").read_text().count("\n") == 3
     assert ResultStore(tmp_path / "s.jsonl").get("c") == {"key": "c", "v": 3}
+
+
+def test_keyed_loop_pays_once_keeps_finished_chunks_and_redoes_changed_inputs(tmp_path: Path):
+    path = tmp_path / "results.jsonl"
+    seen: list[list[int]] = []
+
+    async def double(chunk):
+        seen.append(list(chunk))
+        if len(seen) == 2:
+            raise RuntimeError("killed")  # the run dies while its second chunk runs
+        return [{"value": 2 * item} for item in chunk]
+
+    def run(tags=None):
+        return asyncio.run(
+            run_keyed(
+                [0, 1, 2, 3, 4],
+                double,
+                path,
+                key=str,
+                tags=tags,
+                label="x",
+                chunk_size=2,
+                progress=False,
+            )
+        )
+
+    with pytest.raises(RuntimeError, match="killed"):
+        run()
+    assert sorted(ResultStore(path).rows) == ["0", "1"]  # the finished chunk survived
+    store = run()
+    assert seen[2:] == [[2, 3], [4]]  # only what was missing ran
+    assert [store.rows[str(i)]["value"] for i in range(5)] == [0, 2, 4, 6, 8]
+    assert all(row["wall_s"] >= 0 for row in store.rows.values())
+    run()
+    assert len(seen) == 4  # nothing left to do: no call at all
+    run(tags={"3": "new inputs"})
+    assert seen[4:] == [[3]]
 
 
 def test_blocking_job_runs_inside_a_running_event_loop(tmp_path: Path):
