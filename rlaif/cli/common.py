@@ -26,6 +26,8 @@ state = _State()
 
 USER_ERROR_EXIT = 2
 """Exit status for errors the user can fix (bad input, bad config)."""
+RUN_FAILED_EXIT = 1
+"""Exit status of a job that ran but in which every item failed (calls or verdicts)."""
 
 
 def user_errors(function: F) -> F:

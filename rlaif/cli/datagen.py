@@ -14,7 +14,7 @@ from typing import Any
 
 import typer
 
-from rlaif.cli.common import echo, user_errors
+from rlaif.cli.common import RUN_FAILED_EXIT, echo, err_console, user_errors
 from rlaif.datagen import (
     CritiqueOptions,
     GenerateOptions,
@@ -56,6 +56,8 @@ def _print_counts(summary: Any) -> None:
     echo(f"  calls this run: {summary.calls} ({summary.cache_hits} from cache)")
     if summary.already_done:
         echo(f"  resumed: {summary.already_done} of {summary.units} already done")
+    if summary.retried:
+        echo(f"  retried: {summary.retried} items an earlier run skipped as failed")
 
 
 def label_from_options(options: LabelOptions) -> LabelSummary:
@@ -84,6 +86,14 @@ def _print_run(summary: RunSummary, details: list[str] | None = None) -> None:
     if summary.parquet is not None:
         echo(f"  parquet: {summary.parquet}")
     echo(f"  manifest: {summary.manifest}")
+    if summary.all_failed:
+        err_console.print(
+            f"error: every item of this run failed ({sum(summary.this_run.values())}); "
+            f"the first: {summary.first_failure}",
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(RUN_FAILED_EXIT)
 
 
 CONSTITUTION = typer.Option(..., "--constitution", help="Built-in name or YAML path.")
@@ -197,6 +207,17 @@ def label(
     drop_inconsistent: bool = typer.Option(
         False, "--drop-inconsistent", help="Skip pairs whose two orders disagree."
     ),
+    partial_ensembles: bool = typer.Option(
+        False,
+        "--partial-ensembles",
+        help="Label a pair from the votes that answered when one fails (noted) instead of "
+        "skipping it.",
+    ),
+    retry_failed: bool = typer.Option(
+        False,
+        "--retry-failed",
+        help="Also retry missing verdicts of an earlier run (failed calls always are).",
+    ),
     cot_band: str = typer.Option("0.4,0.6", "--cot-band", help="Clamp of cot probabilities."),
     confirm: bool = typer.Option(
         False, "--confirm", help="Have the judge confirm revision/contrastive pairs."
@@ -269,6 +290,8 @@ def label(
         position_prior=position_prior,
         tie_margin=tie_margin,
         drop_inconsistent=drop_inconsistent,
+        partial_ensembles=partial_ensembles,
+        retry_failed=retry_failed,
         cot_band=_band(cot_band),
         confirm=confirm or audit,
         confirm_mode="audit" if audit else "filter",

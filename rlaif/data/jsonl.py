@@ -16,7 +16,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -125,10 +125,34 @@ def validate_row(where: str, row: dict[str, Any], record_type: type[R]) -> R:
         ) from None
 
 
-def read_records(path: str | Path, record_type: type[R]) -> list[R]:
+class UniqueIds:
+    """Refuses a second record with an id already read, naming where both stand (a duplicate
+    would be judged, then silently dropped by the id-keyed writers)."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, str] = {}
+
+    def check(self, where: str, record_id: str) -> None:
+        """Remember ``record_id`` read at ``where``; :class:`DataFileError` if already seen."""
+        if record_id in self.first:
+            raise DataFileError(
+                f"{where}: duplicate id {record_id!r} (first at {self.first[record_id]}); "
+                "ids must be unique"
+            )
+        self.first[record_id] = where
+
+
+def read_records(path: str | Path, record_type: type[R], *, unique_ids: bool = False) -> list[R]:
     """Read and validate every record of ``path`` (any format :func:`iter_rows` reads); errors
-    name the file, line and field."""
-    return [validate_row(where, row, record_type) for where, row in iter_rows(path)]
+    name the file, line and field. With ``unique_ids``, a repeated ``id`` is refused too."""
+    records = []
+    ids = UniqueIds()
+    for where, row in iter_rows(path):
+        record = validate_row(where, row, record_type)
+        if unique_ids:
+            ids.check(where, str(row.get("id")))
+        records.append(record)
+    return records
 
 
 def _last_newline(handle: Any, size: int, chunk: int = 1 << 16) -> int:
@@ -166,6 +190,32 @@ def repair_tail(path: Path) -> None:
             return
         handle.seek(size)
         handle.write(b"\n")
+
+
+def remove_rows(path: Path, drop: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+    """Take out of the JSONL file ``path`` the rows for which ``drop`` is true, keeping every
+    other line byte for byte; the file is replaced atomically, so a kill leaves the old file or
+    the new one. Returns the rows taken out (none when the file does not exist)."""
+    if not path.is_file():
+        return []
+    repair_tail(path)
+    kept: list[str] = []
+    dropped: list[dict[str, Any]] = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                row = None
+            if isinstance(row, dict) and drop(row):
+                dropped.append(row)
+            else:
+                kept.append(line)
+    if dropped:
+        scratch = path.with_name(path.name + ".rewrite")
+        scratch.write_text("".join(kept), encoding="utf-8")
+        os.replace(scratch, path)
+    return dropped
 
 
 class JsonlWriter:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from rlaif.constitution.library import eval_dir
-from rlaif.data.jsonl import DataFileError, iter_rows, read_records, validate_row
+from rlaif.data.jsonl import DataFileError, UniqueIds, iter_rows, read_records, validate_row
 from rlaif.data.records import (
     CandidateRecord,
     PairRecord,
@@ -67,37 +67,39 @@ def load_prompts(source: str | Path) -> list[PromptRecord]:
     """
     path = resolve_prompt_file(source)
     records: list[PromptRecord] = []
-    seen: set[str] = set()
+    ids = UniqueIds()
     for where, value in iter_rows(path):
         if "prompt" in value:
             value = {**value, "prompt": as_turns(value["prompt"], "user")}
         record = validate_row(where, value, PromptRecord)
         _check_conversation(where, record.prompt)
-        if record.id in seen:
-            raise DataFileError(f"{where}: duplicate id {record.id!r}")
-        seen.add(record.id)
+        ids.check(where, record.id)
         records.append(record)
     return records
 
 
 def load_candidates(path: str | Path) -> list[CandidateRecord]:
-    """Read ``rlaif generate`` output (``{"id", "prompt", "responses", "model"}`` per line)."""
-    return read_records(path, CandidateRecord)
+    """Read ``rlaif generate`` output (``{"id", "prompt", "responses", "model"}`` per line);
+    ids must be unique."""
+    return read_records(path, CandidateRecord, unique_ids=True)
 
 
 def load_pairs(path: str | Path, *, seed: int = 0) -> list[PairRecord]:
     """Read ``--pairs`` input (``{"id", "prompt", "response_1", "response_2"}`` per line).
 
     Human-labelled lines (``chosen``/``rejected`` instead of ``response_1``/``response_2``) are
-    accepted too: see :func:`pair_from_human`.
+    accepted too: see :func:`pair_from_human`. Ids must be unique.
     """
     rng = random.Random(seed)
     pairs = []
+    ids = UniqueIds()
     for where, value in iter_rows(path):
         if "chosen" in value and "response_1" not in value:
-            pairs.append(pair_from_human(value, rng, where=where))
+            pair = pair_from_human(value, rng, where=where)
         else:
-            pairs.append(validate_row(where, value, PairRecord))
+            pair = validate_row(where, value, PairRecord)
+        ids.check(where, pair.id)
+        pairs.append(pair)
     return pairs
 
 

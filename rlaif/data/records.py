@@ -115,11 +115,26 @@ class SFTRecord(_Record):
     """Per-round notes, e.g. revisions that came back empty or unchanged."""
 
 
+FAILED = "failed"
+"""Skip category of an item whose model call failed (after retries): the next run into the same
+output tries it again."""
+MISSING_VERDICT = "missing verdict"
+"""Skip category of a judgment whose answer could not be read: tried again only when asked
+(``rlaif label --retry-failed``)."""
+
+
+def skip_category(reason: str) -> str:
+    """The category of a skip reason (the text before the first colon)."""
+    return reason.split(":", 1)[0].strip()
+
+
 class SkippedRecord(_Record):
     """A pair kept out of the training file, with the reason (side file ``*.skipped.jsonl``).
 
     Missing verdicts, ties below the margin threshold, identical responses and failed
-    generations land here, so nothing is silently dropped and nothing is guessed.
+    generations land here, so nothing is silently dropped and nothing is guessed. The reason
+    starts with its category (:func:`skip_category`): :data:`FAILED` items are tried again by
+    the next run.
     """
 
     id: str

@@ -22,7 +22,7 @@ from rlaif.errors import ConfigError
 from rlaif.judge.critic import Critic
 from rlaif.judge.sampling import SamplingSettings, sample_responses
 from rlaif.judge.strategies import metadata_category
-from rlaif.models import Model, blocking
+from rlaif.models import AuthenticationError, Model, blocking
 from rlaif.runs import Outputs, ResumableJob, RunSummary, Unit, open_model
 
 
@@ -119,6 +119,8 @@ async def run_critique_async(
             if response is None:
                 try:
                     completions = await sample_responses(policy, prompt.prompt, prompt.id, one)
+                except AuthenticationError:  # refused credentials stop the whole run
+                    raise
                 except Exception as error:  # recorded, and the run goes on
                     reason = f"failed: initial response: {type(error).__name__}: {error}"
                     return Outputs(records=[skipped_prompt(prompt, reason, "critique")])

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rlaif.data.loaders import load_prompts
 from rlaif.data.records import CandidateRecord, PromptRecord, SkippedRecord
 from rlaif.judge.sampling import SamplingSettings, sample_responses
-from rlaif.models import Model, blocking
+from rlaif.models import AuthenticationError, Model, blocking
 from rlaif.runs import Outputs, ResumableJob, RunSummary, Unit, open_model
 
 
@@ -65,6 +65,8 @@ async def run_generate_async(options: GenerateOptions, *, model: Model | None = 
                 completions = await sample_responses(
                     policy, prompt.prompt, prompt.id, options.sampling
                 )
+            except AuthenticationError:  # refused credentials stop the whole run
+                raise
             except Exception as error:  # recorded, and the run goes on
                 reason = f"failed: {type(error).__name__}: {error}"
                 return Outputs(records=[skipped_prompt(prompt, reason, "generate")])

@@ -14,6 +14,7 @@ from rlaif.constitution import Constitution, load_constitution
 from rlaif.data.jsonl import iter_jsonl
 from rlaif.data.manifest import side_path
 from rlaif.data.publish import push_to_hub, write_parquet
+from rlaif.data.records import FAILED, MISSING_VERDICT
 from rlaif.datagen.label_options import LabelOptions, LabelSummary
 from rlaif.datagen.labeller import Labeller
 from rlaif.errors import ConfigError
@@ -50,7 +51,16 @@ def label_settings(
 ) -> dict[str, Any]:
     """The settings a resumed run must share with the first one."""
     settings = options.model_dump(
-        mode="json", exclude={"out", "concurrency", "format", "push_to_hub", "progress", "limit"}
+        mode="json",
+        exclude={
+            "out",
+            "concurrency",
+            "format",
+            "push_to_hub",
+            "progress",
+            "limit",
+            "retry_failed",
+        },
     )
     settings["input"] = source
     settings["constitution_hash"] = constitution.content_hash()
@@ -74,7 +84,11 @@ async def run_labelling_async(
     needs_judge_model = options.strategy == "revision" and source != "sft"
     needs_judge_model = needs_judge_model or options.strategy == "judge" or options.confirm
     job = ResumableJob(
-        out, "preferences", description=f"label ({options.strategy})", progress=options.progress
+        out,
+        "preferences",
+        description=f"label ({options.strategy})",
+        progress=options.progress,
+        retry=(FAILED, MISSING_VERDICT) if options.retry_failed else (FAILED,),
     )
     async with AsyncExitStack() as owned:
         judge = await open_model(owned, judge_model, options.judge) if needs_judge_model else None

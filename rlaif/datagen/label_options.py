@@ -52,6 +52,13 @@ class LabelOptions(BaseModel):
     exactly p = 0.5 always does: it prefers neither response)."""
     drop_inconsistent: bool = False
     """Also skip pairs whose two presentation orders disagree."""
+    partial_ensembles: bool = False
+    """When one of a pair's votes fails after every retry, label the pair from the votes that
+    answered (each order needs one; the judgment's notes name the gap) instead of skipping it as
+    failed (the default: a failed call is never averaged away)."""
+    retry_failed: bool = False
+    """Also try again the pairs an earlier run into ``out`` skipped as missing verdicts
+    (unreadable answers). Pairs skipped because a call failed are always tried again."""
     max_pairs_per_prompt: int = Field(default=6, ge=1)
     """For K > 4 responses per prompt, how many of the K(K-1)/2 pairs to judge."""
     sampling: SamplingSettings = Field(default_factory=SamplingSettings)

@@ -24,7 +24,7 @@ from rlaif.judge.strategies import (
     skipped_pair,
     with_category,
 )
-from rlaif.models import Model
+from rlaif.models import AuthenticationError, Model
 from rlaif.runs import Outputs, RunProgress, Unit
 
 
@@ -56,6 +56,7 @@ class Labeller:
                 cot_band=options.cot_band,
                 principles_per_pair=options.principles_per_pair,
                 seed=options.seed,
+                partial_ensembles=options.partial_ensembles,
                 position_prior=options.position_prior,
             )
         if (
@@ -188,6 +189,8 @@ class Labeller:
         settings = self.options.sampling.model_copy(update={"n": n})
         try:
             completions = await sample_responses(self.policy, prompt.prompt, prompt.id, settings)
+        except AuthenticationError:  # refused credentials stop the whole run
+            raise
         except Exception as error:  # recorded as a skipped item
             return f"failed: sampling from {self.policy.name}: {type(error).__name__}: {error}"
         self.bar.add_calls(
@@ -276,6 +279,8 @@ class Labeller:
                 self.options.affixes,
                 self.options.sampling,
             )
+        except AuthenticationError:  # refused credentials stop the whole run
+            raise
         except Exception as error:  # recorded as a skipped item
             reason = f"failed: sampling from {self.policy.name}: {type(error).__name__}: {error}"
             return Outputs(records=[_skipped_prompt(prompt, reason, "contrastive")])

@@ -149,11 +149,22 @@ async def judge_records(
         return [{"judgment": j.model_dump(mode="json")} for j in results]
 
     store = await run_keyed(
-        records, judge_chunk, path, tags=tags, label=progress_label, chunk_size=CHUNK_SIZE
+        records,
+        judge_chunk,
+        path,
+        tags=tags,
+        label=progress_label,
+        chunk_size=CHUNK_SIZE,
+        redo=_call_failed,
     )
     rows = [store.rows[r.id] for r in records]
     judgments = [Judgment.model_validate(row["judgment"]) for row in rows]
     return judgments, sum(float(row.get("wall_s", 0.0)) for row in rows)
+
+
+def _call_failed(row: dict[str, Any]) -> bool:
+    """Whether a stored judgment is missing because a call failed (asked again on a rerun)."""
+    return Judgment.model_validate(row["judgment"]).call_failed
 
 
 def shown_records(shown: Sequence[ShownPair]) -> list[PairRecord]:

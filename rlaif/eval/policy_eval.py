@@ -46,7 +46,7 @@ from rlaif.eval.prompts import EvalPrompt, load_eval_prompts
 from rlaif.eval.refusal import RefusalClassifier, is_lexical_refusal, request_text
 from rlaif.eval.report import write_report
 from rlaif.eval.results import BootstrapInfo
-from rlaif.models import GenerateConfig, Model, blocking
+from rlaif.models import AuthenticationError, GenerateConfig, Model, blocking
 from rlaif.models.reward_model import RewardScorer
 from rlaif.runs import open_model, run_keyed
 
@@ -113,6 +113,8 @@ async def generate_responses(
             try:
                 completion = await model.generate(prompt.record.prompt, config)
                 text, finish, error = completion.text, completion.finish_reason, None
+            except AuthenticationError:  # refused credentials stop the whole run
+                raise
             except Exception as exc:  # recorded per prompt; the run goes on
                 text, finish, error = None, "error", f"{type(exc).__name__}: {exc}"
         return {"model": model.name, "response": text, "finish_reason": finish, "error": error}
@@ -127,6 +129,7 @@ async def generate_responses(
         tags=tags,
         label=f"generating with {model.name}",
         chunk_size=32,
+        redo=lambda row: row["error"] is not None,  # a failed generation is asked again
     )
     return {p.id: store.rows[p.id]["response"] for p in prompts}
 

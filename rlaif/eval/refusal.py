@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 
 from rlaif.judge.framing import neutralise, new_nonce
-from rlaif.models import GenerateConfig, Model
+from rlaif.models import AuthenticationError, GenerateConfig, Model
 
 LEXICAL_WINDOW = 200
 """Characters at the start of a reply that the lexical rule reads."""
@@ -109,6 +109,8 @@ class RefusalClassifier:
             completion = await self.model.generate(
                 conversation, GenerateConfig(temperature=0.0, max_tokens=4)
             )
+        except AuthenticationError:  # refused credentials stop the whole run
+            raise
         except Exception as error:  # recorded per item; one failure must not stop the run
             return None, f"{type(error).__name__}: {error}"
         verdict = parse_yes_no(completion.text)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from rlaif.judge.judgment import Judgment, Vote, combine_votes
+from rlaif.judge.judgment import PARTIAL_NOTE, Judgment, Vote, combine_votes
 
 _EDGE = 1e-6
 """Probabilities are kept within [1e-6, 1 - 1e-6] before taking logits."""
@@ -75,6 +75,7 @@ def calibrate_judgment(judgment: Judgment, prior_logit: float) -> Judgment:
         return judgment
     votes = [calibrate_vote(v, prior_logit) for v in judgment.votes]
     note = f"position prior removed: {prior_logit:+.3f} logits toward the first-shown response"
+    notes = [n for n in judgment.notes if not n.startswith(PARTIAL_NOTE)]
     return combine_votes(
         judgment.pair_id,
         judgment.judge,
@@ -82,5 +83,6 @@ def calibrate_judgment(judgment: Judgment, prior_logit: float) -> Judgment:
         judgment.principles,
         judgment.orders,
         votes,
-        [*judgment.notes, note],
+        [*notes, note],
+        partial=not judgment.missing,  # a judgment made from a partial ensemble stays one
     )

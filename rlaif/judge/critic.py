@@ -16,7 +16,14 @@ from typing import Any
 from rlaif.constitution import Constitution, NoApplicablePrincipleError, Principle
 from rlaif.data.records import SFTRecord
 from rlaif.errors import ConfigError
-from rlaif.models import Completion, Conversation, GenerateConfig, Model, blocking
+from rlaif.models import (
+    AuthenticationError,
+    Completion,
+    Conversation,
+    GenerateConfig,
+    Model,
+    blocking,
+)
 
 _PREAMBLE = re.compile(
     r"^\s*(?:(?:here(?:'s| is) (?:the |a |my )?revised response|revised response|revision)"
@@ -147,6 +154,8 @@ class Critic:
                         critique=critique.text.strip(),
                         principle=principle,
                     )
+            except AuthenticationError:  # refused credentials stop the whole run
+                raise
             except Exception as failure:  # recorded on the record, never silently dropped
                 error = f"round {number}: {type(failure).__name__}: {failure}"
                 note["error"] = error

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Order = Literal["12", "21"]
 """Presentation order: ``"12"`` shows response 1 as A, ``"21"`` shows response 2 as A."""
+
+BACKEND_ERROR = "backend error: "
+"""How a vote's ``error`` starts when the call failed (as opposed to an unreadable verdict)."""
 
 
 class Vote(BaseModel):
@@ -47,8 +50,9 @@ class Vote(BaseModel):
 class Judgment(BaseModel):
     """A pairwise preference between response 1 and response 2 of one prompt.
 
-    ``p_response_1`` averages every vote that has a verdict; it is ``None`` (missing) when no vote
-    does. A missing verdict is never turned into a side or a tie.
+    ``p_response_1`` averages the votes; it is ``None`` (missing) unless every planned vote has a
+    verdict (or, when partial ensembles are allowed, unless every order has at least one, the
+    gap then stated in ``notes``). A missing verdict is never turned into a side or a tie.
     """
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
@@ -82,6 +86,12 @@ class Judgment(BaseModel):
     def missing(self) -> bool:
         """True when there is no usable verdict."""
         return self.p_response_1 is None
+
+    @property
+    def call_failed(self) -> bool:
+        """True when a vote is missing because its call failed (worth retrying on the next run),
+        not because the judge's answer could not be read."""
+        return any((v.error or "").startswith(BACKEND_ERROR) for v in self.votes)
 
     @property
     def input_tokens(self) -> int:
@@ -122,19 +132,34 @@ def combine_votes(
     orders: list[Order],
     votes: list[Vote],
     notes: list[str],
+    *,
+    partial: bool = False,
 ) -> Judgment:
     """A comparison judgment from its votes: per order the mean over principles, overall the
-    mean over orders; missing unless every order has a verdict."""
+    mean over orders. Missing unless every planned vote has a verdict: a failed call is never
+    averaged away. With ``partial``, an order needs one verdict, and the gap is noted."""
     p_by_order: dict[str, float | None] = {}
     errors: list[str] = []
+    gaps: list[str] = []
     for order in orders:
         mine = [v for v in votes if v.order == order]
-        p_by_order[order] = _mean([v.p_response_1 for v in mine if v.p_response_1 is not None])
-        if p_by_order[order] is None:
-            reasons = sorted({v.error or "no verdict" for v in mine})
-            errors.append(f"order {order}: {'; '.join(reasons)}")
+        answered = [v.p_response_1 for v in mine if v.p_response_1 is not None]
+        unanswered = sorted({v.error or "no verdict" for v in mine if v.p_response_1 is None})
+        if unanswered and not (partial and answered):
+            p_by_order[order] = None
+            missing = len(mine) - len(answered)
+            errors.append(
+                f"order {order}: {missing} of {len(mine)} votes missing: {'; '.join(unanswered)}"
+            )
+            continue
+        p_by_order[order] = _mean(answered)
+        if unanswered:
+            gaps.append(f"order {order}: {'; '.join(unanswered)}")
     present = [p for p in p_by_order.values() if p is not None]
     complete = len(present) == len(orders)
+    if complete and gaps:
+        answered_votes = sum(v.p_response_1 is not None for v in votes)
+        notes = [*notes, _partial_note(answered_votes, len(votes), "votes", gaps)]
     consistent = None
     # An order at exactly 0.5 takes no side, so agreement is undefined (None), not False.
     if complete and len(orders) == 2 and 0.5 not in present:
@@ -156,26 +181,46 @@ def combine_votes(
 
 
 def combine_scores(
-    pair_id: str, judge: str, principles: list[str], votes: list[Vote], notes: list[str]
+    pair_id: str,
+    judge: str,
+    principles: list[str],
+    votes: list[Vote],
+    notes: list[str],
+    *,
+    partial: bool = False,
 ) -> Judgment:
     """A pointwise judgment: per principle ``p = sigmoid(s1 - s2)`` of the two responses'
-    scores, averaged over principles; missing unless every score is there."""
-    errors = sorted({f"response {v.response}: {v.error}" for v in votes if v.score is None})
+    scores, averaged over principles; missing unless every score is there (with ``partial``,
+    unless one principle has both, the others then named in ``notes``)."""
     p_values: list[float] = []
-    if not errors:
-        for principle in principles:
-            mine = {v.response: v.score for v in votes if v.principle == principle}
-            s1, s2 = mine["1"], mine["2"]
-            assert s1 is not None and s2 is not None
-            p_values.append(1.0 / (1.0 + math.exp(-(s1 - s2))))
+    errors: set[str] = set()
+    for principle in principles:
+        mine = [v for v in votes if v.principle == principle]
+        scores = {v.response: v.score for v in mine}
+        s1, s2 = scores.get("1"), scores.get("2")
+        if s1 is None or s2 is None:
+            errors |= {f"response {v.response}: {v.error}" for v in mine if v.score is None}
+            continue
+        p_values.append(1.0 / (1.0 + math.exp(-(s1 - s2))))
+    complete = not errors or (partial and bool(p_values))
+    if errors and complete:
+        notes = [*notes, _partial_note(len(p_values), len(principles), "principles", errors)]
     return Judgment(
         pair_id=pair_id,
         judge=judge,
         mode="pointwise",
         principles=principles,
         orders=[],
-        p_response_1=_mean(p_values) if not errors else None,
+        p_response_1=_mean(p_values) if complete else None,
         votes=votes,
-        error=" | ".join(errors) if errors else None,
+        error=None if complete else " | ".join(sorted(errors)),
         notes=notes,
     )
+
+
+PARTIAL_NOTE = "partial ensemble: "
+"""How the note of a judgment made from an incomplete ensemble starts."""
+
+
+def _partial_note(used: int, planned: int, what: str, gaps: Iterable[str]) -> str:
+    return f"{PARTIAL_NOTE}{used} of {planned} {what} answered ({'; '.join(sorted(gaps))})"

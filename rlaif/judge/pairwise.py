@@ -23,7 +23,14 @@ from rlaif.constitution import Constitution, Principle
 from rlaif.errors import ConfigError
 from rlaif.judge.calibration import calibrate_judgment
 from rlaif.judge.framing import comparison_messages, score_messages
-from rlaif.judge.judgment import Judgment, Order, Vote, combine_scores, combine_votes
+from rlaif.judge.judgment import (
+    BACKEND_ERROR,
+    Judgment,
+    Order,
+    Vote,
+    combine_scores,
+    combine_votes,
+)
 from rlaif.judge.strategies import metadata_category
 from rlaif.judge.verdict import (
     CHOICES,
@@ -36,6 +43,7 @@ from rlaif.judge.verdict import (
     score_log_odds,
 )
 from rlaif.models import (
+    AuthenticationError,
     ChoiceScores,
     Completion,
     Conversation,
@@ -110,6 +118,9 @@ class PairwiseJudge:
         max_reasoning_tokens: token budget of ``cot`` reasoning.
         max_response_chars: responses longer than this are shortened for the judge (noted in
             :attr:`Judgment.notes`).
+        partial_ensembles: when a vote's call fails, judge the pair from the votes that
+            answered (each order needs one; the gap is stated in :attr:`Judgment.notes`)
+            instead of leaving it missing (the default: a failed call is never averaged away).
         position_prior: the judge's prior logit for the first-shown response (from
             ``rlaif eval agreement``'s ``position_prior_logit``, or
             :func:`~rlaif.judge.calibration.estimate_position_prior`), removed from every soft
@@ -129,10 +140,14 @@ class PairwiseJudge:
         max_verdict_tokens: int = 16,
         max_reasoning_tokens: int = 512,
         max_response_chars: int = 16_000,
+        partial_ensembles: bool = False,
         position_prior: float | None = None,
     ):
         if mode not in MODES:
             raise ConfigError(f"unknown judge mode {mode!r}; modes: {', '.join(MODES)}")
+        self.falls_back = mode == "auto"
+        """Whether a judge that turns out to return no log-probabilities switches to
+        ``generate`` (only when the mode was ``auto``)."""
         if mode == "auto":
             mode = auto_mode(model, constitution)
         if mode in ("logprob", "pointwise") and not model.supports_choice_logprobs:
@@ -167,6 +182,7 @@ class PairwiseJudge:
         self.max_verdict_tokens = max_verdict_tokens
         self.max_reasoning_tokens = max_reasoning_tokens
         self.max_response_chars = max_response_chars
+        self.partial_ensembles = partial_ensembles
         self.position_prior = position_prior
 
     @property
@@ -181,12 +197,17 @@ class PairwiseJudge:
 
     @property
     def prefill(self) -> str | None:
+        """The answer opening sent as the start of the judge's turn (see :meth:`prefill_for`)
+        in the judge's mode."""
+        return self.prefill_for(self.mode)
+
+    def prefill_for(self, mode: str) -> str | None:
         """The answer opening sent as the start of the judge's turn in ``logprob`` and
         ``generate`` modes (``None`` when the constitution has none, the backend cannot
         continue an assistant turn, or ``generate`` asks for structured output)."""
-        if self.mode not in ("logprob", "generate") or not self.model.supports_prefill:
+        if mode not in ("logprob", "generate") or not self.model.supports_prefill:
             return None
-        if self.mode == "generate" and self.model.supports_json_schema:
+        if mode == "generate" and self.model.supports_json_schema:
             return None  # structured output answers {"verdict": ...}; a prefill would break it
         return self.constitution.judge.prefill or None
 
@@ -202,6 +223,7 @@ class PairwiseJudge:
             "max_verdict_tokens": self.max_verdict_tokens,
             "max_reasoning_tokens": self.max_reasoning_tokens,
             "max_response_chars": self.max_response_chars,
+            "partial_ensembles": self.partial_ensembles,
             "framing": self.constitution.judge.labels,
             "prefill": self.prefill,
             "position_prior": self.position_prior,
@@ -221,11 +243,18 @@ class PairwiseJudge:
         return principles, orders
 
     def render(
-        self, prompt: Conversation, first: str, second: str, principle: Principle
+        self,
+        prompt: Conversation,
+        first: str,
+        second: str,
+        principle: Principle,
+        mode: str | None = None,
     ) -> list[dict[str, str]]:
-        """The messages the judge reads for one call: ``first`` shown as A, ``second`` as B,
-        ending with the prefilled opening of the answer where there is one."""
-        stage = "compare_cot" if self.mode == "cot" else "compare"
+        """The messages the judge reads for one call in ``mode`` (default: the judge's):
+        ``first`` shown as A, ``second`` as B, ending with the prefilled opening of the answer
+        where there is one."""
+        mode = mode or self.mode
+        stage = "compare_cot" if mode == "cot" else "compare"
         return comparison_messages(
             self.constitution,
             stage,
@@ -234,7 +263,7 @@ class PairwiseJudge:
             second,
             principle,
             seed=self.seed,
-            prefill=self.prefill,
+            prefill=self.prefill_for(mode),
         )
 
     def render_score(
@@ -266,19 +295,48 @@ class PairwiseJudge:
         shown_2 = self._shorten(response_2, "response 2", notes)
         principles, orders = self.plan(prompt, response_1, response_2, category)
         pair_id = pair_id or pair_key(prompt, response_1, response_2)
-        if self.mode == "pointwise":
+        ids = [p.id for p in principles]
+        partial = self.partial_ensembles
+        mode = self.mode
+        if mode == "pointwise":
             votes = await self._score_votes(prompt, shown_1, shown_2, principles)
-            return combine_scores(pair_id, self.name, [p.id for p in principles], votes, notes)
-        calls = [(p, o) for p in principles for o in orders]
-        votes = await asyncio.gather(
-            *(self._vote(prompt, shown_1, shown_2, p, o) for p, o in calls)
-        )
-        judgment = combine_votes(
-            pair_id, self.name, self.mode, [p.id for p in principles], orders, list(votes), notes
-        )
+            judgment = combine_scores(pair_id, self.name, ids, votes, notes, partial=partial)
+        else:
+            calls = [(p, o) for p in principles for o in orders]
+            votes = list(
+                await asyncio.gather(
+                    *(self._vote(prompt, shown_1, shown_2, p, o, mode) for p, o in calls)
+                )
+            )
+            judgment = combine_votes(
+                pair_id, self.name, mode, ids, orders, votes, notes, partial=partial
+            )
+        if self._fall_back(mode, votes):
+            notes = [*notes, f"auto: {self.name} returned no log-probabilities; judged by generate"]
+            calls = [(p, o) for p in principles for o in orders]
+            votes = list(
+                await asyncio.gather(
+                    *(self._vote(prompt, shown_1, shown_2, p, o, "generate") for p, o in calls)
+                )
+            )
+            judgment = combine_votes(
+                pair_id, self.name, "generate", ids, orders, votes, notes, partial=partial
+            )
         if self.position_prior is not None:
             judgment = calibrate_judgment(judgment, self.position_prior)
         return judgment
+
+    def _fall_back(self, mode: str, votes: Sequence[Vote]) -> bool:
+        """Whether to judge again by ``generate``: the mode was ``auto``, a soft mode was tried
+        and the judge turned out to return no log-probabilities (from then on every pair is
+        judged by ``generate``, as ``auto`` would have chosen had it known)."""
+        if not self.falls_back or mode not in ("logprob", "pointwise"):
+            return False
+        if self.model.supports_choice_logprobs:
+            return False
+        if self.mode == mode:
+            self.mode = "generate"
+        return any((v.error or "").startswith(f"{BACKEND_ERROR}CapabilityError") for v in votes)
 
     compare_sync = blocking(compare)
 
@@ -330,19 +388,22 @@ class PairwiseJudge:
         response_2: str,
         principle: Principle,
         order: Order,
+        mode: str,
     ) -> Vote:
         first, second = (response_1, response_2) if order == "12" else (response_2, response_1)
-        messages = self.render(prompt, first, second, principle)
+        messages = self.render(prompt, first, second, principle, mode)
         vote = Vote(principle=principle.id, order=order)
         try:
-            if self.mode == "logprob":
+            if mode == "logprob":
                 p_first = await self._logprob_verdict(messages, vote)
-            elif self.mode == "generate":
+            elif mode == "generate":
                 p_first = await self._generate_verdict(messages, vote)
             else:
                 p_first = await self._cot_verdict(messages, vote)
+        except AuthenticationError:  # refused credentials stop the whole run
+            raise
         except Exception as error:  # a failed call is recorded, never turned into a verdict
-            vote.error = f"backend error: {type(error).__name__}: {error}"
+            vote.error = f"{BACKEND_ERROR}{type(error).__name__}: {error}"
             p_first = None
         if p_first is not None:
             vote.p_response_1 = p_first if order == "12" else 1.0 - p_first
@@ -388,8 +449,10 @@ class PairwiseJudge:
         choices = SCORE_CHOICES if prefilled else tuple(c.strip() for c in SCORE_CHOICES)
         try:
             scores = await self.model.score_choices(messages, list(choices))
+        except AuthenticationError:  # refused credentials stop the whole run
+            raise
         except Exception as error:  # a failed call is recorded, never turned into a score
-            vote.error = f"backend error: {type(error).__name__}: {error}"
+            vote.error = f"{BACKEND_ERROR}{type(error).__name__}: {error}"
             return vote
         _account(vote, scores, first=True)
         vote.raw = json.dumps(scores.logprobs)

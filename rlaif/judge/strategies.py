@@ -17,7 +17,13 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from rlaif.data.records import PairRecord, PreferenceRecord, SkippedRecord
+from rlaif.data.records import (
+    FAILED,
+    MISSING_VERDICT,
+    PairRecord,
+    PreferenceRecord,
+    SkippedRecord,
+)
 from rlaif.judge.judgment import Judgment
 from rlaif.models.types import Conversation
 
@@ -98,7 +104,7 @@ def preference_from_judgment(
     }
     p = judgment.p_response_1
     if p is None:
-        return skipped_pair(pair, f"missing verdict: {judgment.error}", "judge", **details)
+        return skipped_pair(pair, missing_reason(judgment), "judge", **details)
     margin = abs(2 * p - 1)
     if margin < tie_margin or margin == 0.0:  # exactly 0.5 prefers neither, whatever the margin
         reason = f"tie: margin {margin:.3f} below {tie_margin} (p_response_1={p:.3f})"
@@ -120,6 +126,14 @@ def preference_from_judgment(
         id=pair.id,
         metadata={**metadata, "chosen_is": 1 if first_wins else 2},
     )
+
+
+def missing_reason(judgment: Judgment, context: str = "") -> str:
+    """Why a missing judgment skips its pair: :data:`~rlaif.data.records.FAILED` (``failed:
+    judge call: …``, tried again by the next run) when a call failed, else
+    :data:`~rlaif.data.records.MISSING_VERDICT` (the answer could not be read)."""
+    category = f"{FAILED}: judge call" if judgment.call_failed else MISSING_VERDICT
+    return f"{category}: {context}{judgment.error}"
 
 
 def constructed_preference(
@@ -149,7 +163,7 @@ def constructed_preference(
         metadata = {**metadata, "confirmation": judgment_metadata(judgment)}
         p = judgment.p_response_1
         if p is None:
-            reason = f"missing verdict: confirmation failed: {judgment.error}"
+            reason = missing_reason(judgment, "confirmation failed: ")
             return skipped_pair(
                 pair,
                 reason,

@@ -8,7 +8,7 @@ provider is used. Every call goes through the response cache, retries, concurren
 limits, and is counted in ``model.usage`` (see :func:`print_usage_summary`).
 """
 
-from rlaif.models.base import Backend, BackendError, CapabilityError
+from rlaif.models.base import AuthenticationError, Backend, BackendError, CapabilityError
 from rlaif.models.cache import ResponseCache, cache_dir, open_cache
 from rlaif.models.model import Model, blocking, get_model, run_sync
 from rlaif.models.registry import register_backend
@@ -24,6 +24,7 @@ from rlaif.models.types import (
 from rlaif.models.usage import Usage, print_usage_summary, usage_rows, usage_summary, usage_table
 
 __all__ = [
+    "AuthenticationError",
     "Backend",
     "BackendError",
     "CapabilityError",

@@ -38,6 +38,11 @@ class BackendError(RlaifError):
         self.retry_after = retry_after
 
 
+class AuthenticationError(BackendError):
+    """The provider refused the credentials (HTTP 401 or 403). No later call can succeed, so a
+    job stops at once instead of recording every item as failed; never caught per item."""
+
+
 class Backend(ABC):
     """A model provider. Subclasses are registered by provider name (``hf``, ``openai``, ...).
 

@@ -241,7 +241,7 @@ class Model:
                 if not error.retryable or retry_number == policy.max_retries:
                     self.usage.errors += 1
                     if retry_number:
-                        raise BackendError(
+                        raise type(error)(
                             f"{error} (gave up after {retry_number + 1} attempts)",
                             retryable=error.retryable,
                             status=error.status,

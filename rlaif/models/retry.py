@@ -2,7 +2,8 @@
 
 Connection errors, timeouts, 408, 409, 429 and 5xx (529 "overloaded" included) are retried with
 exponential backoff and jitter, honouring a server's ``Retry-After`` up to a cap; 400, 401, 403,
-404, 422 and any other status fail at once with the provider's message.
+404, 422 and any other status fail at once with the provider's message; 401 and 403 raise
+:class:`~rlaif.models.base.AuthenticationError`, which stops the whole job.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rlaif.models.base import BackendError
+from rlaif.models.base import AuthenticationError, BackendError
 
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 """Client-side statuses worth another try (every 5xx is too)."""
+AUTHENTICATION_STATUS = frozenset({401, 403})
+"""Statuses that mean the credentials are refused: the job stops."""
 
 
 def is_retryable_status(status: int) -> bool:
@@ -51,7 +54,14 @@ def error_from_status(
     message: str,
     headers: Mapping[str, str] | None = None,
 ) -> BackendError:
-    """A :class:`BackendError` for an HTTP error response, classified for retrying."""
+    """A :class:`BackendError` for an HTTP error response, classified for retrying (an
+    :class:`AuthenticationError` for 401 and 403)."""
+    if status in AUTHENTICATION_STATUS:
+        return AuthenticationError(
+            f"{provider} returned HTTP {status}: {message} (the credentials were refused, so "
+            "the run stops: check the API key and its permissions)",
+            status=status,
+        )
     return BackendError(
         f"{provider} returned HTTP {status}: {message}",
         retryable=is_retryable_status(status),

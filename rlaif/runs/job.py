@@ -10,13 +10,14 @@ this run's usage in the manifest.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from rlaif.data.manifest import Manifest, check_resumable, manifest_path, write_manifest
+from rlaif.data.records import FAILED, MISSING_VERDICT
 from rlaif.runs.progress import RunProgress
 from rlaif.runs.sink import Sink
 from rlaif.runs.tally import RunTally
@@ -42,6 +43,21 @@ class RunSummary(BaseModel):
     """Calls served from the response cache."""
     parquet: Path | None = None
     """The Parquet copy, when asked for."""
+    this_run: dict[str, int] = {}
+    """What this run wrote: ``records`` and skips by category (``skipped: failed``, ...)."""
+    retried: int = 0
+    """Items an earlier run skipped because a call failed, tried again by this run."""
+    first_failure: str | None = None
+    """This run's first reason for skipping an item because a call failed or a verdict was
+    missing."""
+
+    @property
+    def all_failed(self) -> bool:
+        """Whether this run wrote something and all of it is failed calls or missing verdicts
+        (the command then exits non-zero)."""
+        failures = (f"skipped: {FAILED}", f"skipped: {MISSING_VERDICT}")
+        written = sum(self.this_run.values())
+        return written > 0 and sum(self.this_run.get(k, 0) for k in failures) == written
 
 
 def begin_manifest(out: Path, kind: str, settings: dict[str, Any], **fields: Any) -> Manifest:
@@ -83,10 +99,15 @@ class ResumableJob:
         description: str,
         progress: bool = True,
         judgments: bool = True,
+        retry: Collection[str] = (FAILED,),
     ):
         self.out = out
         self.kind = kind
         self.judgments = judgments
+        self.retry = retry
+        """Skip categories an earlier run left that this run tries again (failed calls; with
+        ``--retry-failed`` missing verdicts too)."""
+        self.sink: Sink | None = None
         self.progress = RunProgress(0, description, enabled=progress)
         self.manifest: Manifest | None = None
         self.manifest_file: Path | None = None
@@ -110,7 +131,7 @@ class ResumableJob:
         units, record the outcome; returns how many units an earlier run had finished."""
         self.manifest = begin_manifest(self.out, self.kind, settings, **manifest_fields)
         self.progress.total = len(units)
-        sink = Sink(self.out, judgments=self.judgments)
+        sink = self.sink = Sink(self.out, judgments=self.judgments, retry=self.retry)
         try:
             with self.progress:
                 self.already_done = await run_units(
@@ -123,7 +144,7 @@ class ResumableJob:
 
     def summary(self, *, units: int, parquet: Path | None = None) -> RunSummary:
         """The :class:`RunSummary` of a finished :meth:`run`."""
-        if self.manifest is None or self.manifest_file is None:
+        if self.manifest is None or self.manifest_file is None or self.sink is None:
             raise RuntimeError("ResumableJob.summary() before run() finished")
         return RunSummary(
             out=self.out,
@@ -134,4 +155,7 @@ class ResumableJob:
             calls=self.tally.calls,
             cache_hits=self.tally.cache_hits,
             parquet=parquet,
+            this_run=dict(self.sink.emitted),
+            retried=len(self.sink.retried),
+            first_failure=self.sink.first_failure,
         )

@@ -39,16 +39,22 @@ async def run_keyed(
     label: str,
     chunk_size: int,
     progress: bool = True,
+    redo: Callable[[dict[str, Any]], bool] | None = None,
 ) -> ResultStore:
     """Run ``work`` on the items not yet stored in ``path`` and return the store, which then
     holds a row for every item. Each stored row gets the item's ``key``, its ``tag`` and the
     per-item ``wall_s`` of its chunk (so reports can count time spent by earlier runs too).
-    ``key`` names an item's result (by default its ``id``)."""
+    ``key`` names an item's result (by default its ``id``); a stored row for which ``redo`` is
+    true (a call that failed) is run again."""
     from rich.progress import Progress
 
     tags = tags or {}
     store = ResultStore(path)
-    todo = [item for item in items if store.get(key(item), tags.get(key(item), "")) is None]
+    def pending(item: Item) -> bool:
+        row = store.get(key(item), tags.get(key(item), ""))
+        return row is None or (redo is not None and redo(row))
+
+    todo = [item for item in items if pending(item)]
     with Progress(transient=True, disable=not progress) as bar:
         task = bar.add_task(label, total=len(items), completed=len(items) - len(todo))
         for start in range(0, len(todo), chunk_size):

@@ -1,17 +1,23 @@
 """Where a run's records go: the output file and its side files, ``*.skipped.jsonl`` (items kept
-out of training, with reasons) and ``*.judgments.jsonl`` (every judge verdict, votes included)."""
+out of training, with reasons) and ``*.judgments.jsonl`` (every judge verdict, votes included).
+
+Items skipped because a model call failed are tried again by the next run into the same output:
+the sink takes them (and their judgments) out of the side files before the run, so the run
+redoes them and writes their new outcome. Successful calls behind them come from the response
+cache, so nothing is paid twice."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel
 
-from rlaif.data.jsonl import JsonlWriter, iter_jsonl
+from rlaif.data.jsonl import JsonlWriter, iter_jsonl, remove_rows
 from rlaif.data.manifest import side_path
-from rlaif.data.records import SkippedRecord
+from rlaif.data.records import FAILED, MISSING_VERDICT, SkippedRecord, skip_category
 
 
 @dataclass
@@ -27,13 +33,33 @@ class Outputs:
 class Sink:
     """The output file and its side files, each appended one flushed line at a time."""
 
-    def __init__(self, out: Path, *, judgments: bool = True):
+    def __init__(self, out: Path, *, judgments: bool = True, retry: Collection[str] = (FAILED,)):
         self.out = out
+        self.retried = self._withdraw(retry, judgments)
+        """Ids taken out of the side files to be tried again (skip categories in ``retry``)."""
         self.main = JsonlWriter(out)
         self.skipped = JsonlWriter(side_path(out, "skipped.jsonl"))
         self.judgments = (
             JsonlWriter(side_path(out, "judgments.jsonl"), key="pair_id") if judgments else None
         )
+        self.emitted: Counter[str] = Counter()
+        """This run's records (``records``) and skips by category."""
+        self.first_failure: str | None = None
+        """The first reason this run skipped an item because a call failed or a verdict was
+        missing (what a run in which everything failed reports)."""
+
+    def _withdraw(self, retry: Collection[str], judgments: bool) -> set[str]:
+        def retried(row: dict[str, object]) -> bool:
+            return skip_category(str(row.get("reason", ""))) in retry
+
+        ids = {
+            str(row.get("id")) for row in remove_rows(side_path(self.out, "skipped.jsonl"), retried)
+        }
+        if ids and judgments:
+            remove_rows(
+                side_path(self.out, "judgments.jsonl"), lambda row: row.get("pair_id") in ids
+            )
+        return ids
 
     def done(self, ids: Sequence[str]) -> bool:
         """Whether every id is already written (to the main or the skipped file)."""
@@ -45,8 +71,17 @@ class Sink:
             for judgment in outputs.judgments:
                 self.judgments.write(judgment)
         for record in outputs.records:
-            target = self.skipped if isinstance(record, SkippedRecord) else self.main
-            target.write(record)
+            if isinstance(record, SkippedRecord):
+                written = self.skipped.write(record)
+                category = f"skipped: {skip_category(record.reason)}"
+                failure = skip_category(record.reason) in (FAILED, MISSING_VERDICT)
+                if written and failure and self.first_failure is None:
+                    self.first_failure = record.reason
+            else:
+                written = self.main.write(record)
+                category = "records"
+            if written:
+                self.emitted[category] += 1
 
     def files(self) -> dict[str, str]:
         """Names of the side files, for the manifest."""
@@ -72,8 +107,3 @@ class Sink:
         self.skipped.close()
         if self.judgments is not None:
             self.judgments.close()
-
-
-def skip_category(reason: str) -> str:
-    """The category of a skip reason (the text before the first colon)."""
-    return reason.split(":", 1)[0].strip()

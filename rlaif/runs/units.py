@@ -3,7 +3,9 @@
 Work is split into units (a prompt, or a pair); each unit knows the ids of the records it will
 write. Units whose ids are all in the output (or its side file of skipped items) are not run
 again. Units run ``concurrency`` at a time, but their records are written strictly in input
-order, so an interrupted and resumed run leaves exactly the file an uninterrupted run would.
+order, so an interrupted and resumed run leaves exactly the file an uninterrupted run would. A
+worker that raises (workers record per-item failures instead, so this means the run cannot go
+on, e.g. refused credentials) stops the others, and the error reaches the caller.
 """
 
 from __future__ import annotations
@@ -60,5 +62,16 @@ async def run_units(
             results[index] = await work(unit)
             flush()
 
-    await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(pending))))))
+    workers = [
+        asyncio.ensure_future(worker()) for _ in range(max(1, min(concurrency, len(pending))))
+    ]
+    try:
+        await asyncio.gather(*workers)
+    except BaseException:
+        # A worker raised (refused credentials, a bug): stop the others before anything else
+        # is written, so the run ends at once with what is already flushed kept.
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        raise
     return already

@@ -34,7 +34,7 @@ RUNNER = textwrap.dedent(
     judge = get_model("fake/slow-judge", choice_probs=score, latency_s=0.03)
     options = LabelOptions(
         constitution="cai-harmless", judge="fake/slow-judge", pairs=Path(pairs), out=Path(out),
-        concurrency=2, progress=False,
+        mode="logprob", concurrency=2, progress=False,
     )
     run_labelling(options, judge_model=judge)
     """
@@ -120,3 +120,4 @@ def test_sigkill_then_rerun_matches_an_uninterrupted_run(tmp_path: Path) -> None
     assert second_run | finished == {f"p{i:03d}" for i in range(48)}
     manifest = json.loads((resumed / "prefs.manifest.json").read_text())
     assert manifest["counts"]["records"] + manifest["counts"]["skipped"] == 48
+    assert manifest["counts"]["records"] == 48 - 7  # every pair judged; only the ties skipped

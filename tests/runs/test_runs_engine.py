@@ -133,6 +133,40 @@ def test_keyed_loop_pays_once_keeps_finished_chunks_and_redoes_changed_inputs(tm
     assert seen[4:] == [[3]]
 
 
+def test_keyed_loop_asks_again_for_stored_failures(tmp_path: Path):
+    path = tmp_path / "results.jsonl"
+    answers = {"a": None, "b": "fine"}
+    asked: list[str] = []
+
+    async def answer(chunk):
+        asked.extend(chunk)
+        return [
+            {"answer": answers[item], "error": None if answers[item] else "500"} for item in chunk
+        ]
+
+    def run():
+        return asyncio.run(
+            run_keyed(
+                ["a", "b"],
+                answer,
+                path,
+                key=str,
+                label="x",
+                chunk_size=8,
+                progress=False,
+                redo=lambda row: row["error"] is not None,
+            )
+        )
+
+    run()
+    answers["a"] = "recovered"
+    store = run()
+    assert asked == ["a", "b", "a"]
+    assert store.rows["a"]["answer"] == "recovered"
+    run()
+    assert asked == ["a", "b", "a"]
+
+
 def test_blocking_job_runs_inside_a_running_event_loop(tmp_path: Path):
     """A notebook cell runs inside an event loop, where ``asyncio.run`` would raise."""
     prompts = tmp_path / "prompts.jsonl"
