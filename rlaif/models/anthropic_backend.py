@@ -34,6 +34,7 @@ class AnthropicBackend(SDKBackend):
     ``timeout_s`` (600), ``prompt_caching`` (True), ``sampling_params`` (False: send
     temperature/top_p/seed)."""
 
+    base_url_env = "ANTHROPIC_BASE_URL"
     api_key_env_default = "ANTHROPIC_API_KEY"
     identity_options = ("base_url", "sampling_params")
     supports_choice_logprobs = False

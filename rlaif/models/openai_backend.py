@@ -32,6 +32,7 @@ class OpenAIBackend(SDKBackend):
     ``continue_final_message`` (False: set it for vLLM/SGLang servers to continue an assistant
     prefill); ``extra_body`` (dict sent with every request)."""
 
+    base_url_env = "OPENAI_BASE_URL"
     api_key_env_default = "OPENAI_API_KEY"
     key_optional_with_base_url = True
     identity_options = ("base_url", "extra_body")

@@ -49,6 +49,9 @@ class SDKBackend(Backend):
     """The environment variable that holds the key unless ``api_key_env`` names another."""
     key_optional_with_base_url: ClassVar[bool] = False
     """Whether a local server (``base_url`` given) may be reached without a key."""
+    base_url_env: ClassVar[str]
+    """The environment variable the SDK reads the server URL from when none is given (read here
+    too, so that the cache key and error messages name the server really used)."""
     identity_options: ClassVar[tuple[str, ...]] = ("base_url",)
     """Attributes besides provider and model that change the output (for the cache key)."""
 
@@ -62,12 +65,12 @@ class SDKBackend(Backend):
     ) -> None:
         """Find the key (the given one, else the environment's) and prepare the per-loop
         clients; raises :class:`ConfigError` naming the variable when there is no key."""
-        self.base_url = base_url
+        self.base_url = base_url or os.environ.get(self.base_url_env) or None
         self.timeout_s = timeout_s
         variable = api_key_env or self.api_key_env_default
         self._api_key = api_key or os.environ.get(variable)
         if not self._api_key:
-            if not (self.key_optional_with_base_url and base_url is not None):
+            if not (self.key_optional_with_base_url and self.base_url is not None):
                 local = (
                     " (or give base_url for a local OpenAI-compatible server)"
                     if self.key_optional_with_base_url
