@@ -24,6 +24,12 @@ from rlaif.errors import ConfigError
 from rlaif.judge.calibration import calibrate_judgment
 from rlaif.judge.framing import comparison_messages, score_messages
 from rlaif.judge.judgment import Judgment, Order, Vote, combine_scores, combine_votes
+from rlaif.judge.shortening import (
+    DEFAULT_MAX_PROMPT_CHARS,
+    DEFAULT_MAX_RESPONSE_CHARS,
+    shorten_conversation,
+    shorten_text,
+)
 from rlaif.judge.strategies import metadata_category
 from rlaif.judge.verdict import (
     CHOICES,
@@ -110,6 +116,9 @@ class PairwiseJudge:
         max_reasoning_tokens: token budget of ``cot`` reasoning.
         max_response_chars: responses longer than this are shortened for the judge (noted in
             :attr:`Judgment.notes`).
+        max_prompt_chars: a conversation longer than this is shortened for the judge (see
+            :func:`~rlaif.judge.shortening.shorten_conversation`; noted in
+            :attr:`Judgment.notes`).
         position_prior: the judge's prior logit for the first-shown response (from
             ``rlaif eval agreement``'s ``position_prior_logit``, or
             :func:`~rlaif.judge.calibration.estimate_position_prior`), removed from every soft
@@ -128,7 +137,8 @@ class PairwiseJudge:
         seed: int = 0,
         max_verdict_tokens: int = 16,
         max_reasoning_tokens: int = 512,
-        max_response_chars: int = 16_000,
+        max_response_chars: int = DEFAULT_MAX_RESPONSE_CHARS,
+        max_prompt_chars: int = DEFAULT_MAX_PROMPT_CHARS,
         position_prior: float | None = None,
     ):
         if mode not in MODES:
@@ -145,6 +155,8 @@ class PairwiseJudge:
                 f"constitution {constitution.name!r} has no 'score' template, so mode "
                 "'pointwise' is unavailable; add templates.score (see constitution/templates)"
             )
+        if max_prompt_chars < 1 or max_response_chars < 1:
+            raise ConfigError("max_prompt_chars and max_response_chars must be at least 1")
         low, high = cot_band
         if not 0.0 <= low <= 0.5 <= high <= 1.0:
             raise ConfigError(f"cot_band must satisfy 0 <= low <= 0.5 <= high <= 1, got {cot_band}")
@@ -167,6 +179,7 @@ class PairwiseJudge:
         self.max_verdict_tokens = max_verdict_tokens
         self.max_reasoning_tokens = max_reasoning_tokens
         self.max_response_chars = max_response_chars
+        self.max_prompt_chars = max_prompt_chars
         self.position_prior = position_prior
 
     @property
@@ -202,6 +215,7 @@ class PairwiseJudge:
             "max_verdict_tokens": self.max_verdict_tokens,
             "max_reasoning_tokens": self.max_reasoning_tokens,
             "max_response_chars": self.max_response_chars,
+            "max_prompt_chars": self.max_prompt_chars,
             "framing": self.constitution.judge.labels,
             "prefill": self.prefill,
             "position_prior": self.position_prior,
@@ -264,14 +278,16 @@ class PairwiseJudge:
         notes: list[str] = []
         shown_1 = self._shorten(response_1, "response 1", notes)
         shown_2 = self._shorten(response_2, "response 2", notes)
+        shown_prompt, prompt_note = shorten_conversation(prompt, self.max_prompt_chars)
+        notes.extend([prompt_note] if prompt_note else [])
         principles, orders = self.plan(prompt, response_1, response_2, category)
         pair_id = pair_id or pair_key(prompt, response_1, response_2)
         if self.mode == "pointwise":
-            votes = await self._score_votes(prompt, shown_1, shown_2, principles)
+            votes = await self._score_votes(shown_prompt, shown_1, shown_2, principles)
             return combine_scores(pair_id, self.name, [p.id for p in principles], votes, notes)
         calls = [(p, o) for p in principles for o in orders]
         votes = await asyncio.gather(
-            *(self._vote(prompt, shown_1, shown_2, p, o) for p, o in calls)
+            *(self._vote(shown_prompt, shown_1, shown_2, p, o) for p, o in calls)
         )
         judgment = combine_votes(
             pair_id, self.name, self.mode, [p.id for p in principles], orders, list(votes), notes
@@ -317,11 +333,11 @@ class PairwiseJudge:
         return [r for r in results if r is not None]
 
     def _shorten(self, text: str, label: str, notes: list[str]) -> str:
-        if len(text) <= self.max_response_chars:
-            return text
-        hidden = len(text) - self.max_response_chars
-        notes.append(f"{label} shortened for the judge: {hidden} of {len(text)} characters hidden")
-        return text[: self.max_response_chars] + f"\n[… {hidden} more characters not shown]"
+        shown, hidden = shorten_text(text, self.max_response_chars)
+        if hidden:
+            note = f"{label} shortened for the judge: {hidden} of {len(text)} characters hidden"
+            notes.append(note)
+        return shown
 
     async def _vote(
         self,
