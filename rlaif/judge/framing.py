@@ -25,8 +25,9 @@ import random
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from rlaif.constitution import Constitution, Principle
@@ -64,21 +65,27 @@ class Delimiters:
     """Defuse ``<<``/``>>`` block markers."""
 
 
-def _folded(text: str) -> tuple[str, list[int]]:
+def _folded(text: str) -> tuple[str, Sequence[int]]:
     """``text`` as delimiters are looked for in it, and for each folded character (plus one past
     the end) the index of the original character it came from."""
     if text.isascii():
-        return text, list(range(len(text) + 1))
-    chars: list[str] = []
-    origin: list[int] = []
-    for index, char in enumerate(text):
-        if unicodedata.category(char) == "Cf":  # zero-width space, joiners, BOM, bidi controls
-            continue
-        folded = _LOOK_ALIKES.get(char) or unicodedata.normalize("NFKC", char)
-        chars.append(folded)
-        origin.extend([index] * len(folded))
+        return text, range(len(text) + 1)
+    parts = list(map(_fold_char, text))
+    folded = "".join(parts)
+    if len(folded) == len(text) and "" not in parts:  # every character folded to one
+        return folded, range(len(text) + 1)
+    origin = [index for index, part in enumerate(parts) for _ in part]
     origin.append(len(text))
-    return "".join(chars), origin
+    return folded, origin
+
+
+@lru_cache(maxsize=65536)
+def _fold_char(char: str) -> str:
+    """One character as delimiters are looked for: format characters (zero-width space,
+    joiners, BOM, bidi controls) vanish, ``«`` reads as ``<<``, the rest is NFKC."""
+    if unicodedata.category(char) == "Cf":
+        return ""
+    return _LOOK_ALIKES.get(char) or unicodedata.normalize("NFKC", char)
 
 
 def _substitute(
@@ -112,6 +119,7 @@ def _phrase(text: str) -> str:
     return r"\s+".join(re.escape(word) for word in text.split())
 
 
+@lru_cache(maxsize=256)
 def neutralise_untrusted(text: str, delimiters: Delimiters) -> str:
     """Defuse in ``text`` (untrusted: a conversation turn, a response, a critique) everything,
     look-alikes included, that could pass for one of ``delimiters``: ``<<`` becomes ``‹‹``,
