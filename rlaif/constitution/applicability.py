@@ -12,6 +12,8 @@ order:
 2. **The keyword matcher**, when the prompt has no category, or one that no principle lists (a
    prompt set with its own labels). It reads the user turns only (assistant and system turns are
    ignored) and adds every category principle one of whose ``applies_to.keywords`` matches.
+   Of a very long prompt it reads the last :data:`MATCHED_CHARS` characters of the user turns,
+   where the latest request is.
 
 Keyword syntax (documented on :class:`rlaif.constitution.schema.AppliesTo`): each keyword is a
 Python regular expression, matched case-insensitively and never inside a longer word (``kill``
@@ -33,6 +35,8 @@ from rlaif.constitution.keywords import compile_keyword
 from rlaif.constitution.schema import Principle
 from rlaif.models.types import Conversation
 
+MATCHED_CHARS = 32_000
+"""How many characters, from the end of a prompt's user turns, the keyword matcher reads."""
 BENIGN = "benign"
 """Categories equal to ``benign`` or starting with ``benign-`` mean "no harm category"."""
 
@@ -82,7 +86,7 @@ def matched_principles(
         return [p for p in specific if wanted in p.categories]
     if prompt is None:
         return []
-    text = user_text(prompt)
+    text = user_text(prompt)[-MATCHED_CHARS:]
     return [p for p in specific if keyword_matches(p, text)]
 
 

@@ -29,9 +29,14 @@ from rlaif.constitution.templates import (
     render_template,
     sample_variables,
     undefined_name,
+    unused_required_variables,
 )
 
-_TEMPLATE_PATH = re.compile(r"^[\w./-]+\.(j2|jinja|jinja2|txt)$")
+TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2", ".txt")
+"""Suffixes that make a ``templates:`` value a file reference rather than inline template text."""
+_TEMPLATE_SYNTAX = ("{{", "{%", "{#")
+# One word that reads like a file name: "etc/passwd", "..\\x", "compare.html".
+_PATH_LIKE = re.compile(r"^(?:\S*[/\\]\S*|[\w.-]+\.[A-Za-z0-9]{1,8})$")
 
 
 @dataclass
@@ -184,7 +189,18 @@ def _compile_templates(
         if value is None:  # an optional stage this constitution does not define
             continue
         field_path: FieldPath = ("templates", stage)
-        if _TEMPLATE_PATH.match(value.strip()):
+        kind = template_value_kind(value)
+        if kind == "unknown path":
+            issues.append(
+                document.issue(
+                    field_path,
+                    f"'{value.strip()}' looks like a file path but has no template suffix "
+                    f"({', '.join(TEMPLATE_SUFFIXES)}); name a template file with one of them, "
+                    "or write the template text inline (it must use a {{ variable }})",
+                )
+            )
+            continue
+        if kind == "file":
             path, problem = _confined(value.strip(), base, [base.resolve(), *roots])
             if path is None:
                 issues.append(document.issue(field_path, problem))
@@ -217,8 +233,36 @@ def _compile_templates(
                 shown = missing.group(1) if missing else str(error)
                 issues.append(_undefined_issue(document, field_path, name, shown))
                 continue
+        unused = unused_required_variables(stage, source)
+        if unused:
+            issues.append(_unused_issue(document, field_path, name, stage, unused))
+            continue
         compiled[stage], sources[stage], names[stage] = template, source, name
     return compiled, sources, names, issues
+
+
+def template_value_kind(value: str) -> str:
+    """What a ``templates:`` value is: ``file`` (one line ending in a template suffix),
+    ``unknown path`` (one word that reads like a path, such as ``../../etc/passwd``, but has no
+    template suffix: an error, never template text) or ``inline`` (template text)."""
+    text = value.strip()
+    if "\n" in text or any(mark in text for mark in _TEMPLATE_SYNTAX):
+        return "inline"
+    if text.lower().endswith(TEMPLATE_SUFFIXES):
+        return "file"
+    return "unknown path" if _PATH_LIKE.match(text) else "inline"
+
+
+def _unused_issue(
+    document: YamlDocument, field_path: FieldPath, name: str, stage: str, unused: list[str]
+) -> ValidationIssue:
+    shown = " and ".join(f"'{variable}'" for variable in unused)
+    reader = "judge" if stage in ("compare", "compare_cot", "score") else "critic"
+    return document.issue(
+        field_path,
+        f"template '{name}' ({stage}) never uses {shown}, so the {reader} would not see "
+        "what it is asked about",
+    )
 
 
 def _undefined_issue(

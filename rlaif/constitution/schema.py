@@ -194,7 +194,14 @@ class Sampling(StrictModel):
 
 
 class Templates(StrictModel):
-    """Jinja2 prompt templates, each a path relative to the constitution file or inline text."""
+    """Jinja2 prompt templates, each a file or inline text.
+
+    A value is a file when it is one line ending in ``.j2``, ``.jinja``, ``.jinja2`` or ``.txt``:
+    a path relative to the constitution file that may not leave the constitution and principle
+    folders. A value that reads like a path without such a suffix (``../../etc/passwd``) is an
+    error; anything else is inline template text. Each template must use the response(s) its
+    stage is about (``response``; ``response_a`` and ``response_b`` for comparisons).
+    """
 
     critique: str
     """Asks for a critique of ``response`` against ``principle``."""

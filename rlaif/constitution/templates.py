@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jinja2
+import jinja2.meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from rlaif.constitution.errors import TemplateVariableError
@@ -53,6 +54,15 @@ TEMPLATE_VARIABLES["score"] = {
     "principle": "the sampled Principle",
 }
 
+REQUIRED_VARIABLES: dict[str, tuple[str, ...]] = {
+    "critique": ("response",),
+    "revision": ("response",),
+    "compare": ("response_a", "response_b"),
+    "compare_cot": ("response_a", "response_b"),
+    "score": ("response",),
+}
+"""The variables a template of each stage must use: the response(s) it is about."""
+
 _ENVIRONMENT = SandboxedEnvironment(
     undefined=jinja2.StrictUndefined,
     autoescape=False,
@@ -73,6 +83,14 @@ def format_conversation(messages: Sequence[Mapping[str, Any]]) -> str:
 def compile_template(source: str) -> jinja2.Template:
     """Compile template text in the sandbox; raises :class:`jinja2.TemplateSyntaxError`."""
     return _ENVIRONMENT.from_string(source)
+
+
+def unused_required_variables(stage: str, source: str) -> list[str]:
+    """The :data:`REQUIRED_VARIABLES` of ``stage`` that the template text ``source`` never
+    reads (found on the sandbox's parse of it, so a variable in a comment or a string does not
+    count)."""
+    used = jinja2.meta.find_undeclared_variables(_ENVIRONMENT.parse(source))
+    return [name for name in REQUIRED_VARIABLES.get(stage, ()) if name not in used]
 
 
 def template_hash(source: str) -> str:

@@ -16,6 +16,8 @@ from typing import Any
 from rlaif.constitution import Constitution, NoApplicablePrincipleError, Principle
 from rlaif.data.records import SFTRecord
 from rlaif.errors import ConfigError
+from rlaif.judge.framing import critic_messages
+from rlaif.judge.shortening import DEFAULT_MAX_PROMPT_CHARS, shorten_conversation
 from rlaif.models import (
     AuthenticationError,
     Completion,
@@ -48,6 +50,9 @@ class Critic:
         seed: seeds principle sampling; the same prompt id always gets the same principles.
         temperature: sampling temperature of critiques and revisions.
         max_tokens: token budget of each critique and each revision.
+        max_prompt_chars: a conversation longer than this is shortened for the critic (see
+            :func:`~rlaif.judge.shortening.shorten_conversation`; noted in
+            ``metadata["notes"]``); the record keeps the whole conversation.
     """
 
     def __init__(
@@ -59,15 +64,19 @@ class Critic:
         seed: int = 0,
         temperature: float = 0.0,
         max_tokens: int = 256,
+        max_prompt_chars: int = DEFAULT_MAX_PROMPT_CHARS,
     ):
         self.rounds = rounds if rounds is not None else constitution.rounds
         if self.rounds < 1:
             raise ConfigError(f"rounds must be at least 1, got {self.rounds}")
+        if max_prompt_chars < 1:
+            raise ConfigError(f"max_prompt_chars must be at least 1, got {max_prompt_chars}")
         if not constitution.eligible("critique"):
             raise ConfigError(f"constitution {constitution.name!r} has no principles")
         self.model = model
         self.constitution = constitution
         self.seed = seed
+        self.max_prompt_chars = max_prompt_chars
         self.config = GenerateConfig(temperature=temperature, max_tokens=max_tokens, seed=seed)
 
     @property
@@ -83,6 +92,7 @@ class Critic:
             "critic_seed": self.seed,
             "temperature": self.config.temperature,
             "max_tokens": self.config.max_tokens,
+            "max_prompt_chars": self.max_prompt_chars,
         }
 
     def principles_for(
@@ -132,6 +142,7 @@ class Critic:
         notes: list[dict[str, Any]] = []
         usage = {"calls": 0, "cache_hits": 0, "input_tokens": 0, "output_tokens": 0, "cost": 0.0}
         error: str | None = None
+        shown, shortened = shorten_conversation(prompt, self.max_prompt_chars, reader="critic")
         try:
             principles = self.principles_for(prompt_id, prompt, category=category)
         except NoApplicablePrincipleError as failure:  # recorded like a failed round
@@ -141,7 +152,7 @@ class Critic:
             note: dict[str, Any] = {"round": number, "principle": principle.id}
             try:
                 critique = await self._ask(
-                    "critique", usage, prompt=prompt, response=current, principle=principle
+                    "critique", usage, prompt=shown, response=current, principle=principle
                 )
                 note["critique"] = "ok" if critique.text.strip() else "empty"
                 revision = None
@@ -149,7 +160,7 @@ class Critic:
                     revision = await self._ask(
                         "revision",
                         usage,
-                        prompt=prompt,
+                        prompt=shown,
                         response=current,
                         critique=critique.text.strip(),
                         principle=principle,
@@ -178,6 +189,8 @@ class Critic:
             metadata["category"] = category
         if error is not None:
             metadata["error"] = error
+        if shortened is not None:
+            metadata["notes"] = [shortened]
         return SFTRecord(
             messages=[*prompt, {"role": "assistant", "content": current}],
             initial=response,
@@ -191,7 +204,7 @@ class Critic:
     run_sync = blocking(run)
 
     async def _ask(self, stage: str, usage: dict[str, Any], **variables: Any) -> Completion:
-        messages = self.constitution.messages(stage, **variables)
+        messages = critic_messages(self.constitution, stage, **variables)
         completion = await self.model.generate(messages, self.config)
         usage["calls"] += 1
         usage["cache_hits"] += int(completion.cached)

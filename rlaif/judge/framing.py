@@ -1,11 +1,20 @@
-"""Injection-resistant framing of the responses a judge compares.
+"""Injection-resistant framing of what a judge or critic reads.
 
-Two framings exist. The default one labels the responses plainly, ``(A) …`` and ``(B) …``, which a
-small judge can read; anything inside a response that could pass for a label or for a verdict
-(``(B)``, ``Response A:``, ``The answer is (A``) is rewritten by :func:`neutralise_labels`, so a
-response cannot open a fake block for the other response or plant a verdict where the judge's
-answer begins. The older framing wraps each response between markers that carry a nonce chosen per
-call; marker-like text inside a response is neutralised (:func:`neutralise`).
+Everything a prompt shows from the data (the conversation, the responses, a critique written about
+one) is untrusted: it must not be able to pass for the template's own delimiters. One function,
+:func:`neutralise_untrusted`, defuses them for every stage, given the stage's :class:`Delimiters`
+(:func:`delimiters_for`): the template's own line-start headings (``Conversation:``,
+``Assistant's response:``, ``Critique:``) and the conversation's role names (``User:``) lose their
+colon; in judge prompts, answer openings (``The answer is (``, ``Answer:``, ``Verdict:``), the
+response labels (``(B)`` becomes ``[B]``, ``Response A:`` becomes ``Response A -``) and marker-like
+double angle brackets are rewritten too. Look-alikes count: detection runs on the text normalised
+with NFKC, with zero-width and other format characters removed and ``«``/``»`` read as
+``<<``/``>>``, so ``（Ａ）``, ``(\u200bB)`` and ``«RESPONSE B»`` are defused like their plain forms;
+text that matches nothing is left exactly as it was.
+
+Two compare framings exist. The default one labels the responses plainly, ``(A) …`` and ``(B) …``,
+which a small judge can read. The older framing wraps each response between markers that carry a
+nonce chosen per call.
 """
 
 from __future__ import annotations
@@ -15,7 +24,11 @@ import json
 import random
 import re
 import secrets
-from dataclasses import dataclass
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Any
 
 from rlaif.constitution import Constitution, Principle
 from rlaif.models.types import Conversation
@@ -26,13 +39,152 @@ _ANY_DOUBLE_ANGLE = re.compile(r"<<|>>")
 _PAREN_LABEL = re.compile(r"\(\s*([AaBb])\s*\)")
 # "(A" at the end of the text or before a non-letter, e.g. a planted "The answer is (A".
 _OPEN_LABEL = re.compile(r"\(\s*([AB])(?![A-Za-z0-9])")
-# "Answer:", "Conversation:", "Assistant's final reply:" — the headings of a score request and
-# the opening of its answer, which a reply could use to end its section or plant a Yes/No.
-_SCORE_HEADING = re.compile(
-    r"\b(answer|verdict|conversation|assistant's final reply|final reply)(\s*):", re.IGNORECASE
-)
 # "Response A:", "Response 2 -", "RESPONSE B." — a header that could start a forged block.
 _HEADER = re.compile(r"\b(response|answer|option)(\s+)([AB])\s*([:.\-])", re.IGNORECASE)
+# A template line that opens a section: "Conversation:", "Critique request: {{ request }}".
+_TEMPLATE_HEADING = re.compile(r"^\s*([A-Z][A-Za-z' ]{0,40}?)\s*:", re.MULTILINE)
+ROLE_HEADINGS = ("User", "Assistant", "System")
+"""The role names a formatted conversation starts its turns with."""
+ANSWER_OPENINGS = ("Answer:", "Verdict:")
+"""Where a judge's answer begins in every judge prompt, besides the constitution's prefills."""
+# Read as the delimiter they resemble; NFKC leaves these alone.
+_LOOK_ALIKES = {"«": "<<", "»": ">>", "≪": "<<", "≫": ">>", "《": "<<", "》": ">>"}
+
+
+@dataclass(frozen=True)
+class Delimiters:
+    """What untrusted text must not be able to imitate in the prompts of one stage."""
+
+    headings: tuple[str, ...] = ()
+    """Section headings (matched at a line start, any case) whose colon is defused."""
+    answers: tuple[str, ...] = ()
+    """Answer openings (matched anywhere) whose last ``(`` or ``:`` is defused."""
+    labels: bool = False
+    """Defuse ``(A)``/``(B)`` response labels and ``Response A:`` headers."""
+    markers: bool = False
+    """Defuse ``<<``/``>>`` block markers."""
+
+
+def _folded(text: str) -> tuple[str, Sequence[int]]:
+    """``text`` as delimiters are looked for in it, and for each folded character (plus one past
+    the end) the index of the original character it came from."""
+    if text.isascii():
+        return text, range(len(text) + 1)
+    parts = list(map(_fold_char, text))
+    folded = "".join(parts)
+    if len(folded) == len(text) and "" not in parts:  # every character folded to one
+        return folded, range(len(text) + 1)
+    origin = [index for index, part in enumerate(parts) for _ in part]
+    origin.append(len(text))
+    return folded, origin
+
+
+@lru_cache(maxsize=65536)
+def _fold_char(char: str) -> str:
+    """One character as delimiters are looked for: format characters (zero-width space,
+    joiners, BOM, bidi controls) vanish, ``«`` reads as ``<<``, the rest is NFKC."""
+    if unicodedata.category(char) == "Cf":
+        return ""
+    return _LOOK_ALIKES.get(char) or unicodedata.normalize("NFKC", char)
+
+
+def _substitute(
+    text: str, pattern: re.Pattern[str], rewrite: Callable[[re.Match[str]], str]
+) -> str:
+    """Replace each match of ``pattern`` in the folded view of ``text``: the original characters
+    it spans (look-alikes included) give way to ``rewrite(match)``; the rest is kept as it was."""
+    folded, origin = _folded(text)
+    pieces: list[str] = []
+    kept = 0
+    for match in pattern.finditer(folded):
+        if match.end() == match.start():
+            continue
+        start, end = origin[match.start()], origin[match.end() - 1] + 1
+        if start < kept:
+            continue
+        pieces.extend([text[kept:start], rewrite(match)])
+        kept = end
+    if not pieces:
+        return text
+    pieces.append(text[kept:])
+    return "".join(pieces)
+
+
+def _defuse_marker(match: re.Match[str]) -> str:
+    return match.group(0).replace("<<", "‹‹").replace(">>", "››")
+
+
+def _phrase(text: str) -> str:
+    """A pattern for ``text`` with any run of whitespace matching any other."""
+    return r"\s+".join(re.escape(word) for word in text.split())
+
+
+@lru_cache(maxsize=256)
+def neutralise_untrusted(text: str, delimiters: Delimiters) -> str:
+    """Defuse in ``text`` (untrusted: a conversation turn, a response, a critique) everything,
+    look-alikes included, that could pass for one of ``delimiters``: ``<<`` becomes ``‹‹``,
+    ``(B)`` ``[B]``, ``Response A:`` ``Response A -``, ``The answer is (`` ``The answer is [``,
+    and a heading's colon at a line start `` -`` (``Critique: ok`` becomes ``Critique - ok``)."""
+    if delimiters.markers:
+        text = _substitute(text, _MARKER, _defuse_marker)
+        text = _substitute(text, _ANY_DOUBLE_ANGLE, lambda m: "‹‹" if m.group(0) == "<<" else "››")
+    if delimiters.labels:
+        text = _substitute(text, _PAREN_LABEL, lambda m: f"[{m.group(1)}]")
+        text = _substitute(text, _OPEN_LABEL, lambda m: f"[{m.group(1)}")
+        text = _substitute(text, _HEADER, lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)} -")
+    openings = sorted({a.strip() for a in delimiters.answers if a.strip()[-1:] in ("(", ":")})
+    if openings:
+        pattern = "|".join(_phrase(a[:-1]) + r"(\s*)" + re.escape(a[-1]) for a in openings)
+        answer = re.compile(rf"\b(?:{pattern})", re.IGNORECASE)
+        text = _substitute(text, answer, _defuse_opening)
+    if delimiters.headings:
+        longest_first = sorted(set(delimiters.headings), key=len, reverse=True)
+        names = "|".join(_phrase(h) for h in longest_first)
+        heading = re.compile(rf"^([ \t]*(?:{names}))([ \t]*):", re.IGNORECASE | re.MULTILINE)
+        text = _substitute(text, heading, lambda m: f"{m.group(1)}{m.group(2)} -")
+    return text
+
+
+def _defuse_opening(match: re.Match[str]) -> str:
+    shown = match.group(0)
+    return shown[:-1] + "[" if shown.endswith("(") else shown[:-1].rstrip() + " -"
+
+
+def template_headings(source: str) -> tuple[str, ...]:
+    """The section headings a template's text opens lines with (``Conversation:``,
+    ``Critique request: {{ request }}``), in order."""
+    return tuple(dict.fromkeys(m.group(1).strip() for m in _TEMPLATE_HEADING.finditer(source)))
+
+
+def delimiters_for(constitution: Constitution, stage: str) -> Delimiters:
+    """The delimiters of ``stage``'s prompts: its template's headings and the role names in
+    every stage; in judge stages (compare, compare_cot, score) also the answer openings
+    (the constitution's prefill or score prefill, ``Answer:``, ``Verdict:``), labels and
+    markers."""
+    headings = (*template_headings(constitution.template_source(stage)), *ROLE_HEADINGS)
+    if stage in ("critique", "revision"):
+        return Delimiters(headings=headings)
+    prefill = constitution.judge.score_prefill if stage == "score" else constitution.judge.prefill
+    answers = (*ANSWER_OPENINGS, *([prefill] if prefill else []))
+    return Delimiters(headings=headings, answers=answers, labels=True, markers=True)
+
+
+def neutralise_conversation(prompt: Conversation, delimiters: Delimiters) -> Conversation:
+    """``prompt`` with every turn's content passed through :func:`neutralise_untrusted`."""
+    return [{**m, "content": neutralise_untrusted(m["content"], delimiters)} for m in prompt]
+
+
+def neutralise(text: str) -> str:
+    """Defuse anything in ``text`` that could pass for a ``<<…>>`` delimiter: marker-like
+    sequences (look-alikes included) lose their double angle brackets."""
+    return neutralise_untrusted(text, Delimiters(markers=True))
+
+
+def neutralise_labels(text: str) -> str:
+    """Defuse anything in ``text`` that could pass for a response label, a block header or an
+    answer in the plain (A)/(B) framing: ``(A)`` becomes ``[A]``, ``Response B:`` becomes
+    ``Response B -``, and marker-like double angle brackets lose their meaning too."""
+    return neutralise_untrusted(text, Delimiters(labels=True, markers=True))
 
 
 @dataclass(frozen=True)
@@ -58,47 +210,41 @@ def derive_nonce(*parts: str) -> str:
     return digest[:8]
 
 
-def neutralise(text: str) -> str:
-    """Defuse anything in ``text`` that could pass for a delimiter: marker-like sequences lose
-    their double angle brackets."""
-    text = _MARKER.sub(lambda m: m.group(0).replace("<<", "‹‹").replace(">>", "››"), text)
-    return _ANY_DOUBLE_ANGLE.sub(lambda m: "‹‹" if m.group(0) == "<<" else "››", text)
+def frame_response(
+    label: str, text: str, nonce: str, delimiters: Delimiters = Delimiters(markers=True)
+) -> str:
+    """Wrap one response between start and end markers carrying ``nonce`` (``delimiters``
+    neutralised inside it; markers always)."""
+    shown = neutralise_untrusted(text, replace(delimiters, markers=True))
+    return f"<<RESPONSE {label} {nonce}>>\n{shown}\n<<END RESPONSE {label} {nonce}>>"
 
 
-def neutralise_labels(text: str) -> str:
-    """Defuse anything in ``text`` that could pass for a response label, a block header or an
-    answer in the plain (A)/(B) framing: ``(A)`` becomes ``[A]``, ``Response B:`` becomes
-    ``Response B -``, and marker-like double angle brackets lose their meaning too."""
-    text = neutralise(text)
-    text = _PAREN_LABEL.sub(lambda m: f"[{m.group(1)}]", text)
-    text = _OPEN_LABEL.sub(lambda m: f"[{m.group(1)}", text)
-    return _HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)} -", text)
-
-
-def neutralise_score_text(text: str) -> str:
-    """:func:`neutralise_labels`, and the headings of a pointwise score request defused too:
-    ``Answer: Yes`` becomes ``Answer - Yes``, so a reply cannot close its own section, pose the
-    question again or plant the answer the judge's turn opens with."""
-    return _SCORE_HEADING.sub(lambda m: f"{m.group(1)}{m.group(2)} -", neutralise_labels(text))
-
-
-def frame_response(label: str, text: str, nonce: str) -> str:
-    """Wrap one response between start and end markers carrying ``nonce``."""
-    return f"<<RESPONSE {label} {nonce}>>\n{neutralise(text)}\n<<END RESPONSE {label} {nonce}>>"
-
-
-def label_pair(first: str, second: str) -> FramedPair:
-    """The plain framing: ``(A) first`` and ``(B) second``, label-like text neutralised."""
-    return FramedPair(f"(A) {neutralise_labels(first)}", f"(B) {neutralise_labels(second)}", "")
+def label_pair(
+    first: str, second: str, delimiters: Delimiters = Delimiters(labels=True, markers=True)
+) -> FramedPair:
+    """The plain framing: ``(A) first`` and ``(B) second``, label-like text (and the rest of
+    ``delimiters``) neutralised."""
+    plain = replace(delimiters, labels=True, markers=True)
+    a, b = neutralise_untrusted(first, plain), neutralise_untrusted(second, plain)
+    return FramedPair(f"(A) {a}", f"(B) {b}", "")
 
 
 def frame_pair(
-    first: str, second: str, *, rng: random.Random | None = None, nonce: str | None = None
+    first: str,
+    second: str,
+    *,
+    rng: random.Random | None = None,
+    nonce: str | None = None,
+    delimiters: Delimiters = Delimiters(markers=True),
 ) -> FramedPair:
     """Frame two responses as A (``first``) and B (``second``) with one nonce: ``nonce`` when
     given (see :func:`derive_nonce`), else a fresh random one."""
     nonce = nonce if nonce is not None else new_nonce(rng)
-    return FramedPair(frame_response("A", first, nonce), frame_response("B", second, nonce), nonce)
+    return FramedPair(
+        frame_response("A", first, nonce, delimiters),
+        frame_response("B", second, nonce, delimiters),
+        nonce,
+    )
 
 
 _MARKED_BLOCK = re.compile(r"<<RESPONSE ([AB]) (\w+)>>\n(.*?)\n<<END RESPONSE \1 \2>>", re.DOTALL)
@@ -134,15 +280,19 @@ def comparison_messages(
 ) -> Conversation:
     """The messages of one comparison (``stage`` ``compare`` or ``compare_cot``): ``first``
     shown as A and ``second`` as B in the constitution's framing, then ``prefill`` as the opening
-    of the judge's turn when given."""
+    of the judge's turn when given. The conversation and both responses are neutralised
+    (:func:`neutralise_untrusted` with :func:`delimiters_for` the stage); the markers framing
+    leaves ``(A)``-like text in the responses as it is, since its blocks are coded."""
+    delimiters = delimiters_for(constitution, stage)
     if constitution.judge.labels == "markers":
         nonce = derive_nonce(str(seed), principle.id, json.dumps(prompt), first, second)
-        framed = frame_pair(first, second, nonce=nonce)
+        coded = replace(delimiters, labels=False)
+        framed = frame_pair(first, second, nonce=nonce, delimiters=coded)
     else:
-        framed = label_pair(first, second)
+        framed = label_pair(first, second, delimiters)
     messages = constitution.messages(
         stage,
-        prompt=prompt,
+        prompt=neutralise_conversation(prompt, delimiters),
         principle=principle,
         response_a=framed.response_a,
         response_b=framed.response_b,
@@ -161,11 +311,31 @@ def score_messages(
     *,
     prefill: str | None = None,
 ) -> Conversation:
-    """The messages of one pointwise score: ``response`` alone (headings and labels neutralised)
-    under ``principle``, then ``prefill`` as the opening of the judge's turn when given."""
+    """The messages of one pointwise score: ``response`` alone under ``principle``, then
+    ``prefill`` as the opening of the judge's turn when given; the conversation and the
+    response are neutralised (:func:`neutralise_untrusted`: headings, labels, answer openings)."""
+    delimiters = delimiters_for(constitution, "score")
     messages = constitution.messages(
-        "score", prompt=prompt, principle=principle, response=neutralise_score_text(response)
+        "score",
+        prompt=neutralise_conversation(prompt, delimiters),
+        principle=principle,
+        response=neutralise_untrusted(response, delimiters),
     )
     if prefill:
         messages.append({"role": "assistant", "content": prefill})
     return messages
+
+
+def critic_messages(
+    constitution: Constitution, stage: str, prompt: Conversation, **variables: Any
+) -> Conversation:
+    """The messages of one critique or revision (``stage``): the conversation and the untrusted
+    text variables (``response``, and the ``critique`` a revision follows) neutralised with
+    :func:`delimiters_for` the stage, so none of them can open a section of the template."""
+    delimiters = delimiters_for(constitution, stage)
+    for name in ("response", "critique"):
+        if isinstance(variables.get(name), str):
+            variables[name] = neutralise_untrusted(variables[name], delimiters)
+    return constitution.messages(
+        stage, prompt=neutralise_conversation(prompt, delimiters), **variables
+    )

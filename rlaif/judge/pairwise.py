@@ -31,6 +31,12 @@ from rlaif.judge.judgment import (
     combine_scores,
     combine_votes,
 )
+from rlaif.judge.shortening import (
+    DEFAULT_MAX_PROMPT_CHARS,
+    DEFAULT_MAX_RESPONSE_CHARS,
+    shorten_conversation,
+    shorten_text,
+)
 from rlaif.judge.strategies import metadata_category
 from rlaif.judge.verdict import (
     CHOICES,
@@ -44,6 +50,7 @@ from rlaif.judge.verdict import (
 )
 from rlaif.models import (
     AuthenticationError,
+    CapabilityError,
     ChoiceScores,
     Completion,
     Conversation,
@@ -118,6 +125,9 @@ class PairwiseJudge:
         max_reasoning_tokens: token budget of ``cot`` reasoning.
         max_response_chars: responses longer than this are shortened for the judge (noted in
             :attr:`Judgment.notes`).
+        max_prompt_chars: a conversation longer than this is shortened for the judge (see
+            :func:`~rlaif.judge.shortening.shorten_conversation`; noted in
+            :attr:`Judgment.notes`).
         partial_ensembles: when a vote's call fails, judge the pair from the votes that
             answered (each order needs one; the gap is stated in :attr:`Judgment.notes`)
             instead of leaving it missing (the default: a failed call is never averaged away).
@@ -139,7 +149,8 @@ class PairwiseJudge:
         seed: int = 0,
         max_verdict_tokens: int = 16,
         max_reasoning_tokens: int = 512,
-        max_response_chars: int = 16_000,
+        max_response_chars: int = DEFAULT_MAX_RESPONSE_CHARS,
+        max_prompt_chars: int = DEFAULT_MAX_PROMPT_CHARS,
         partial_ensembles: bool = False,
         position_prior: float | None = None,
     ):
@@ -160,6 +171,8 @@ class PairwiseJudge:
                 f"constitution {constitution.name!r} has no 'score' template, so mode "
                 "'pointwise' is unavailable; add templates.score (see constitution/templates)"
             )
+        if max_prompt_chars < 1 or max_response_chars < 1:
+            raise ConfigError("max_prompt_chars and max_response_chars must be at least 1")
         low, high = cot_band
         if not 0.0 <= low <= 0.5 <= high <= 1.0:
             raise ConfigError(f"cot_band must satisfy 0 <= low <= 0.5 <= high <= 1, got {cot_band}")
@@ -182,6 +195,7 @@ class PairwiseJudge:
         self.max_verdict_tokens = max_verdict_tokens
         self.max_reasoning_tokens = max_reasoning_tokens
         self.max_response_chars = max_response_chars
+        self.max_prompt_chars = max_prompt_chars
         self.partial_ensembles = partial_ensembles
         self.position_prior = position_prior
 
@@ -223,6 +237,7 @@ class PairwiseJudge:
             "max_verdict_tokens": self.max_verdict_tokens,
             "max_reasoning_tokens": self.max_reasoning_tokens,
             "max_response_chars": self.max_response_chars,
+            "max_prompt_chars": self.max_prompt_chars,
             "partial_ensembles": self.partial_ensembles,
             "framing": self.constitution.judge.labels,
             "prefill": self.prefill,
@@ -293,50 +308,55 @@ class PairwiseJudge:
         notes: list[str] = []
         shown_1 = self._shorten(response_1, "response 1", notes)
         shown_2 = self._shorten(response_2, "response 2", notes)
+        shown_prompt, prompt_note = shorten_conversation(prompt, self.max_prompt_chars)
+        notes.extend([prompt_note] if prompt_note else [])
         principles, orders = self.plan(prompt, response_1, response_2, category)
         pair_id = pair_id or pair_key(prompt, response_1, response_2)
-        ids = [p.id for p in principles]
-        partial = self.partial_ensembles
-        mode = self.mode
-        if mode == "pointwise":
-            votes = await self._score_votes(prompt, shown_1, shown_2, principles)
-            judgment = combine_scores(pair_id, self.name, ids, votes, notes, partial=partial)
-        else:
-            calls = [(p, o) for p in principles for o in orders]
-            votes = list(
-                await asyncio.gather(
-                    *(self._vote(prompt, shown_1, shown_2, p, o, mode) for p, o in calls)
-                )
-            )
-            judgment = combine_votes(
-                pair_id, self.name, mode, ids, orders, votes, notes, partial=partial
-            )
-        if self._fall_back(mode, votes):
-            notes = [*notes, f"auto: {self.name} returned no log-probabilities; judged by generate"]
-            calls = [(p, o) for p in principles for o in orders]
-            votes = list(
-                await asyncio.gather(
-                    *(self._vote(prompt, shown_1, shown_2, p, o, "generate") for p, o in calls)
-                )
-            )
-            judgment = combine_votes(
-                pair_id, self.name, "generate", ids, orders, votes, notes, partial=partial
+        shown = (shown_prompt, shown_1, shown_2)
+        judgment = await self._judged(pair_id, shown, principles, orders, self.mode, notes)
+        if self._fall_back(judgment):
+            note = f"auto: {self.name} returned no log-probabilities; judged by generate"
+            judgment = await self._judged(
+                pair_id, shown, principles, orders, "generate", [*notes, note]
             )
         if self.position_prior is not None:
             judgment = calibrate_judgment(judgment, self.position_prior)
         return judgment
 
-    def _fall_back(self, mode: str, votes: Sequence[Vote]) -> bool:
+    async def _judged(
+        self,
+        pair_id: str,
+        shown: tuple[Conversation, str, str],
+        principles: list[Principle],
+        orders: list[Order],
+        mode: Literal["logprob", "generate", "cot", "pointwise"],
+        notes: list[str],
+    ) -> Judgment:
+        """The judgment of one pair in ``mode``: every planned vote, combined."""
+        prompt, shown_1, shown_2 = shown
+        ids = [p.id for p in principles]
+        partial = self.partial_ensembles
+        if mode == "pointwise":
+            votes = await self._score_votes(prompt, shown_1, shown_2, principles)
+            return combine_scores(pair_id, self.name, ids, votes, notes, partial=partial)
+        calls = [(p, o) for p in principles for o in orders]
+        votes = await asyncio.gather(
+            *(self._vote(prompt, shown_1, shown_2, p, o, mode) for p, o in calls)
+        )
+        return combine_votes(
+            pair_id, self.name, mode, ids, orders, list(votes), notes, partial=partial
+        )
+
+    def _fall_back(self, judgment: Judgment) -> bool:
         """Whether to judge again by ``generate``: the mode was ``auto``, a soft mode was tried
         and the judge turned out to return no log-probabilities (from then on every pair is
         judged by ``generate``, as ``auto`` would have chosen had it known)."""
-        if not self.falls_back or mode not in ("logprob", "pointwise"):
+        soft = judgment.mode in ("logprob", "pointwise")
+        if not self.falls_back or not soft or self.model.supports_choice_logprobs:
             return False
-        if self.model.supports_choice_logprobs:
-            return False
-        if self.mode == mode:
-            self.mode = "generate"
-        return any((v.error or "").startswith(f"{BACKEND_ERROR}CapabilityError") for v in votes)
+        self.mode = "generate"
+        no_logprobs = f"{BACKEND_ERROR}{CapabilityError.__name__}"
+        return any((v.error or "").startswith(no_logprobs) for v in judgment.votes)
 
     compare_sync = blocking(compare)
 
@@ -375,11 +395,11 @@ class PairwiseJudge:
         return [r for r in results if r is not None]
 
     def _shorten(self, text: str, label: str, notes: list[str]) -> str:
-        if len(text) <= self.max_response_chars:
-            return text
-        hidden = len(text) - self.max_response_chars
-        notes.append(f"{label} shortened for the judge: {hidden} of {len(text)} characters hidden")
-        return text[: self.max_response_chars] + f"\n[… {hidden} more characters not shown]"
+        shown, hidden = shorten_text(text, self.max_response_chars)
+        if hidden:
+            note = f"{label} shortened for the judge: {hidden} of {len(text)} characters hidden"
+            notes.append(note)
+        return shown
 
     async def _vote(
         self,

@@ -218,3 +218,16 @@ def test_invalid_patterns_and_general_tags_with_applies_to_are_rejected() -> Non
             applies_to=AppliesTo(keywords=["x"]),
         )
     assert compile_keyword("a|b").pattern.startswith("(?<!\\w)")
+
+
+def test_a_huge_prompt_is_matched_on_its_latest_text_only() -> None:
+    import time
+
+    from rlaif.constitution.applicability import MATCHED_CHARS
+
+    padding = "x " * 5_000_000
+    start = time.perf_counter()
+    assert categories(padding + STAB[0]["content"]) == ["violence-and-weapons"]
+    assert time.perf_counter() - start < 10  # the matcher reads a bounded window
+    # A request buried further back than the window is not what the prompt asks now.
+    assert categories(STAB[0]["content"] + " " + "y" * MATCHED_CHARS) == []

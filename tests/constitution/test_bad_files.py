@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from rlaif.constitution import ConstitutionError, load_constitution, validate_paths
+from rlaif.constitution.loader import template_value_kind
 
 GOOD_PRINCIPLE = """\
   - id: {id}
@@ -268,6 +269,97 @@ CASES = [
         9,
     ),
     Case(
+        "template-path-without-suffix",
+        "constitution/c.yaml",
+        {
+            "principles/p.yaml": principles("a"),
+            "constitution/c.yaml": constitution(critique="../../../../etc/passwd"),
+        },
+        "templates.critique: '../../../../etc/passwd' looks like a file path but has no "
+        "template suffix",
+        5,
+    ),
+    Case(
+        "template-file-missing",
+        "constitution/c.yaml",
+        {"principles/p.yaml": principles("a"), "constitution/c.yaml": constitution()},
+        "templates.critique: file not found: 'critique.j2'",
+        5,
+    ),
+    Case(
+        "template-absolute-path",
+        "constitution/c.yaml",
+        {
+            "principles/p.yaml": principles("a"),
+            "constitution/c.yaml": constitution(critique="/etc/passwd.j2"),
+        },
+        "templates.critique: absolute path '/etc/passwd.j2' is not allowed",
+        5,
+    ),
+    Case(
+        "template-escaping-root",
+        "constitution/c.yaml",
+        {
+            "principles/p.yaml": principles("a"),
+            "constitution/c.yaml": constitution(critique="../../outside.j2"),
+            "../outside.j2": "{{ response }}",
+        },
+        "templates.critique: '../../outside.j2' leaves the allowed folders",
+        5,
+    ),
+    Case(
+        "compare-template-without-responses",
+        "constitution/c.yaml",
+        {
+            "principles/p.yaml": principles("a"),
+            "constitution/c.yaml": constitution().replace(
+                '"{{ response_a }} {{ response_b }} {{ question }}"', '"{{ question }} A or B?"'
+            ),
+            **CRITIQUE_TEMPLATE,
+        },
+        "templates.compare: template 'constitution/c.yaml#templates.compare' (compare) never "
+        "uses 'response_a' and 'response_b'",
+        7,
+    ),
+    Case(
+        "compare-template-with-one-response",
+        "constitution/c.yaml",
+        {
+            "principles/p.yaml": principles("a"),
+            "constitution/c.yaml": constitution().replace(
+                '"{{ response_a }} {{ response_b }} {{ question }} Verdict"',
+                '"{{ response_a }} {# {{ response_b }} #} {{ question }}"',
+            ),
+            **CRITIQUE_TEMPLATE,
+        },
+        "templates.compare_cot: template 'constitution/c.yaml#templates.compare_cot' "
+        "(compare_cot) never uses 'response_b'",
+        8,
+    ),
+    Case(
+        "critique-template-without-response",
+        "constitution/c.yaml",
+        {
+            "principles/p.yaml": principles("a"),
+            "constitution/c.yaml": constitution(),
+            "constitution/critique.j2": "{{ conversation }} {{ request }} response",
+        },
+        "templates.critique: template 'constitution/critique.j2' (critique) never uses 'response'",
+        5,
+    ),
+    Case(
+        "score-template-without-response",
+        "constitution/c.yaml",
+        {
+            "principles/p.yaml": principles("a"),
+            "constitution/c.yaml": constitution() + '  score: "{{ conversation }} Harmful?"\n',
+            **CRITIQUE_TEMPLATE,
+        },
+        "templates.score: template 'constitution/c.yaml#templates.score' (score) never uses "
+        "'response'",
+        9,
+    ),
+    Case(
         "unknown-sampling-strategy",
         "constitution/c.yaml",
         {
@@ -382,3 +474,29 @@ def test_sandbox_blocks_python_internals(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConstitutionError, match="templates.critique"):
         load_constitution("constitution/c.yaml")
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ("templates/compare.j2", "file"),
+        ("Compare.JINJA", "file"),
+        ("../../../../etc/passwd", "unknown path"),
+        ("/etc/passwd", "unknown path"),
+        ("templates\\compare", "unknown path"),
+        ("compare.html", "unknown path"),
+        ("Which is better, A/B? {{ response_a }} {{ response_b }}", "inline"),
+        ("Pick one of A/B", "inline"),
+        ("line one\nsee templates/compare.j2", "inline"),
+    ],
+)
+def test_template_values_are_files_only_with_a_known_suffix(value: str, kind: str) -> None:
+    assert template_value_kind(value) == kind
+
+
+def test_inline_templates_that_use_their_responses_still_load(tmp_path: Path, monkeypatch) -> None:
+    _write(tmp_path, {"principles/p.yaml": principles("a"), **CRITIQUE_TEMPLATE})
+    _write(tmp_path, {"constitution/c.yaml": constitution()})
+    monkeypatch.chdir(tmp_path)
+    loaded = load_constitution("constitution/c.yaml")
+    assert "{{ response_b }}" in loaded.template_source("compare")
