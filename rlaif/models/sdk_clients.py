@@ -12,7 +12,7 @@ from abc import abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from rlaif.errors import ConfigError
+from rlaif.errors import ConfigError, register_secret
 from rlaif.models.base import Backend
 from rlaif.models.retry import http_client
 
@@ -75,6 +75,7 @@ class SDKBackend(Backend):
                 )
                 raise ConfigError(f"{self.name} needs an API key: set {variable}{local}")
             self._api_key = "not-needed"
+        register_secret(self._api_key)  # redacted from every error from now on
         self.http_client_factory: Callable[[float], Any] | None = None
         """Makes the ``httpx2.AsyncClient`` (given the timeout) to use instead of ours (tests
         replay recorded traffic through it)."""

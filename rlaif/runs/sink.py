@@ -1,17 +1,21 @@
 """Where a run's records go: the output file and its side files, ``*.skipped.jsonl`` (items kept
-out of training, with reasons) and ``*.judgments.jsonl`` (every judge verdict, votes included)."""
+out of training, with reasons) and ``*.judgments.jsonl`` (every judge verdict, votes included).
+Every ``error`` and ``reason`` written is redacted (:func:`rlaif.errors.redact`), the last line of
+defence against provider text that echoes an API key."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
 from rlaif.data.jsonl import JsonlWriter, iter_jsonl
 from rlaif.data.manifest import side_path
 from rlaif.data.records import SkippedRecord
+from rlaif.errors import redact
 
 
 @dataclass
@@ -43,10 +47,10 @@ class Sink:
         """Append a unit's judgments, then its records."""
         if self.judgments is not None:
             for judgment in outputs.judgments:
-                self.judgments.write(judgment)
+                self.judgments.write(redacted_errors(judgment.model_dump(mode="json")))
         for record in outputs.records:
             target = self.skipped if isinstance(record, SkippedRecord) else self.main
-            target.write(record)
+            target.write(redacted_errors(record.model_dump(mode="json")))
 
     def files(self) -> dict[str, str]:
         """Names of the side files, for the manifest."""
@@ -72,6 +76,24 @@ class Sink:
         self.skipped.close()
         if self.judgments is not None:
             self.judgments.close()
+
+
+_ERROR_FIELDS = frozenset({"error", "reason"})
+
+
+def redacted_errors(value: Any) -> Any:
+    """``value`` (a record as JSON) with every string under an ``error`` or ``reason`` key, at
+    any depth, redacted."""
+    if isinstance(value, dict):
+        return {
+            key: redact(item)
+            if key in _ERROR_FIELDS and isinstance(item, str)
+            else redacted_errors(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [redacted_errors(item) for item in value]
+    return value
 
 
 def skip_category(reason: str) -> str:
