@@ -30,14 +30,15 @@ from rlaif.models.testing import Reply, ScriptedServer, request_key
 
 CANARY_KEY = "canary-7f3a9c2e1b5d4a60"
 """An API key shaped like no known key format, so only the configured-key redaction finds it."""
-CLIENT_TIMEOUT_S = 0.3
-"""The judge's client timeout: a stall lasts longer."""
+CLIENT_TIMEOUT_S = 1.0
+"""The judge's client timeout: a stall lasts longer. Long enough that a loaded machine does not
+time out answered requests (which would then be paid for twice)."""
 
 FAULTS: dict[str, Reply] = {
     "429": Reply(429, headers={"Retry-After": "0.05"}, message="slow down"),
     "500": Reply(500, message="internal error"),
     "reset": Reply(drop=True),
-    "stall": Reply(stall_s=CLIENT_TIMEOUT_S * 1.5, drop=True),
+    "stall": Reply(stall_s=CLIENT_TIMEOUT_S * 1.25, drop=True),
     "truncated": Reply(body='{"id": "chatcmpl-1", "choices": [{"index": 0, "mess'),
     "html": Reply(body="<html><body>502 Bad Gateway</body></html>", content_type="text/html"),
     "empty choices": Reply(choices=False),

@@ -66,6 +66,7 @@ class SDKBackend(Backend):
         self.timeout_s = timeout_s
         variable = api_key_env or self.api_key_env_default
         self._api_key = api_key or os.environ.get(variable)
+        register_secret(self._api_key)  # redacted from every error from now on
         if not self._api_key:
             if not (self.key_optional_with_base_url and base_url is not None):
                 local = (
@@ -75,7 +76,6 @@ class SDKBackend(Backend):
                 )
                 raise ConfigError(f"{self.name} needs an API key: set {variable}{local}")
             self._api_key = "not-needed"
-        register_secret(self._api_key)  # redacted from every error from now on
         self.http_client_factory: Callable[[float], Any] | None = None
         """Makes the ``httpx2.AsyncClient`` (given the timeout) to use instead of ours (tests
         replay recorded traffic through it)."""

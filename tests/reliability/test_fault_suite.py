@@ -160,9 +160,10 @@ def test_a_200_that_is_no_completion_is_retryable_and_says_what_came_back(fault:
 
 
 def test_timed_out_requests_keep_their_place_in_the_in_flight_limit() -> None:
-    plan = FaultPlan(fault_share=1.0, faults={"stall": FAULTS["stall"]})
+    # Each stall outlasts the client's timeout and ends within the time its slot is held.
+    plan = FaultPlan(fault_share=1.0, faults={"stall": Reply(stall_s=0.4, drop=True)})
     with plan.server() as server:
-        model = judge_model(server.url, max_concurrency=2, cache=False)
+        model = judge_model(server.url, max_concurrency=2, cache=False, timeout_s=0.3)
 
         async def many() -> None:
             conversations = [[{"role": "user", "content": f"question p{i:03d}"}] for i in range(6)]
