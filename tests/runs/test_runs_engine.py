@@ -170,3 +170,30 @@ def test_async_with_closes_the_model():
 
     asyncio.run(use())
     assert closed == [True]
+
+
+def test_the_usage_journal_survives_a_torn_line_and_carries_an_older_manifest(tmp_path: Path):
+    from rlaif.runs.journal import UsageJournal, manifest_usage
+
+    out = tmp_path / "out.jsonl"
+    journal = UsageJournal(out)
+    journal.open(carried={"calls": 5, "cache_hits": 2, "cost_usd": 0.5})  # a pre-journal manifest
+    journal.record("fake/a", Usage(calls=1, input_tokens=3, cost_usd=0.1))
+    journal.close()
+    with journal.path.open("a") as handle:
+        handle.write('{"model": "fake/a", "cal')  # torn by a kill
+    again = UsageJournal(out)
+    again.open(carried={"calls": 99})  # a journal exists: nothing carried twice
+    again.record("fake/a", Usage(abandoned=1, errors=1))
+    again.close()
+    usage = manifest_usage(again.totals())
+    assert usage == pytest.approx(
+        {
+            "calls": 6,
+            "cache_hits": 2,
+            "cost_usd": 0.6,
+            "errors": 1,
+            "abandoned": 1,
+            "input_tokens": 3,
+        }
+    )
