@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 
-from rlaif.errors import RlaifError
+from rlaif.errors import RlaifError, redact
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -31,8 +31,8 @@ RUN_FAILED_EXIT = 1
 
 
 def user_errors(function: F) -> F:
-    """Turn :class:`RlaifError` (and missing files) into one message on stderr and exit status 2;
-    with ``--debug`` the traceback is shown instead."""
+    """Turn :class:`RlaifError` (and missing files) into one message on stderr and exit status 2,
+    secrets redacted; with ``--debug`` the traceback is shown instead."""
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -42,7 +42,7 @@ def user_errors(function: F) -> F:
             if state.debug:
                 raise
             message = str(error) if isinstance(error, RlaifError) else f"file not found: {error}"
-            err_console.print(f"error: {message}", markup=False, soft_wrap=True)
+            err_console.print(f"error: {redact(message)}", markup=False, soft_wrap=True)
             raise typer.Exit(USER_ERROR_EXIT) from None
 
     return wrapper  # type: ignore[return-value]

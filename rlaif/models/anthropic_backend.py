@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rlaif.models.base import BackendError
 from rlaif.models.registry import register_backend
 from rlaif.models.retry import error_from_sdk
 from rlaif.models.sdk_clients import SDKBackend
@@ -108,7 +109,7 @@ class AnthropicBackend(SDKBackend):
         import anthropic
 
         try:
-            response = await self._clients.get().messages.create(
+            raw = await self._clients.get().messages.with_raw_response.create(
                 **self.build_request(conversation, config)
             )
         except anthropic.AnthropicError as error:
@@ -116,6 +117,7 @@ class AnthropicBackend(SDKBackend):
             if mapped is None:
                 raise
             raise mapped from error
+        response = await _message_from(raw, anthropic)
         text = "".join(
             getattr(block, "text", "") for block in response.content if block.type == "text"
         )
@@ -130,3 +132,21 @@ class AnthropicBackend(SDKBackend):
             cache_read_tokens=cache_read,
             cache_write_tokens=cache_write,
         )
+
+
+async def _message_from(raw: Any, anthropic: Any) -> Any:
+    """The ``Message`` in a 200 response, or a retryable :class:`BackendError` naming the
+    status, content type and the start of the body when it is not one (HTML from a proxy, a
+    body cut short)."""
+    try:
+        message = await raw.parse()
+    except ValueError:  # JSON cut short
+        message = None
+    if isinstance(message, anthropic.types.Message) and isinstance(message.content, list):
+        return message
+    http = raw.http_response
+    raise BackendError(
+        f"anthropic returned HTTP {http.status_code} with no message "
+        f"({http.headers.get('content-type', 'no content-type')}): {http.text[:200]!r}",
+        retryable=True,
+    )

@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from rlaif.errors import ConfigError, RlaifError
+from rlaif.errors import ConfigError, RlaifError, redact
 from rlaif.models.types import ChoiceScores, Completion, Conversation, GenerateConfig
 
 
@@ -22,7 +22,9 @@ class CapabilityError(RlaifError):
 
 
 class BackendError(RlaifError):
-    """A backend call failed; ``retryable`` says whether trying again may help."""
+    """A backend call failed; ``retryable`` says whether trying again may help, ``abandoned``
+    that the request may still be running server-side (a client-side timeout). The message is
+    redacted (:func:`rlaif.errors.redact`): provider text that echoes a key never gets through."""
 
     def __init__(
         self,
@@ -31,11 +33,13 @@ class BackendError(RlaifError):
         retryable: bool = False,
         status: int | None = None,
         retry_after: float | None = None,
+        abandoned: bool = False,
     ):
-        super().__init__(message)
+        super().__init__(redact(message))
         self.retryable = retryable
         self.status = status
         self.retry_after = retry_after
+        self.abandoned = abandoned
 
 
 class AuthenticationError(BackendError):

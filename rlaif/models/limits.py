@@ -15,7 +15,8 @@ from collections import deque
 class AdaptiveLimiter:
     """At most ``limit`` calls in flight. ``limit`` starts at ``maximum``, halves after
     ``shrink_after`` rate-limited (429) answers in a row and climbs back by one after ``limit``
-    successes in a row."""
+    successes in a row. A call abandoned client-side (a timeout) may still run server-side:
+    :meth:`hold` keeps counting it for a while, so the limit stays true for the server."""
 
     def __init__(self, maximum: int, *, shrink_after: int = 2):
         if maximum < 1:
@@ -28,19 +29,36 @@ class AdaptiveLimiter:
         self._rate_limited_streak = 0
         self._success_streak = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
+        self._held_until: list[float] = []
+
+    @property
+    def abandoned_in_flight(self) -> int:
+        """Abandoned calls still counted as in flight (see :meth:`hold`)."""
+        now = time.monotonic()
+        self._held_until = [until for until in self._held_until if until > now]
+        return len(self._held_until)
+
+    def hold(self, seconds: float) -> None:
+        """Count one more call in flight for ``seconds``: one abandoned client-side that the
+        server may still be running (it takes a slot of its own; the retry takes another)."""
+        if seconds > 0:
+            self._held_until.append(time.monotonic() + seconds)
 
     async def acquire(self) -> None:
         """Wait for a free slot and take it."""
-        while self.in_flight >= self.limit:
+        while self.in_flight + self.abandoned_in_flight >= self.limit:
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
+            wake_at = min(self._held_until, default=None)
             try:
-                await waiter
+                # A held slot frees itself when its time is up, with no release() to wake us.
+                timeout = None if wake_at is None else max(0.0, wake_at - time.monotonic())
+                await asyncio.wait([waiter], timeout=timeout)
             finally:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
         self.in_flight += 1
-        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight + len(self._held_until))
 
     def release(self) -> None:
         """Give a slot back."""
@@ -74,7 +92,7 @@ class AdaptiveLimiter:
             self._wake()
 
     def _wake(self) -> None:
-        free = self.limit - self.in_flight
+        free = self.limit - self.in_flight - self.abandoned_in_flight
         while free > 0 and self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():

@@ -24,7 +24,7 @@ from rlaif.models.types import (
     GenerateConfig,
     validate_conversation,
 )
-from rlaif.models.usage import Usage, track
+from rlaif.models.usage import Usage, report_usage, track
 
 __all__ = ["Model", "ModelSpec", "Usage", "get_model"]
 
@@ -104,7 +104,7 @@ class Model:
             hit = Completion.model_validate(stored).model_copy(
                 update={"cached": True, "latency_s": 0.0, "cost_usd": self._free()}
             )
-            self.usage.add(hit)
+            self._count(hit)
             return hit
         completion, elapsed = await self._call(lambda: self.backend.generate(conversation, config))
         completion.latency_s = completion.latency_s or elapsed
@@ -136,7 +136,7 @@ class Model:
             hit = ChoiceScores.model_validate(stored).model_copy(
                 update={"cached": True, "latency_s": 0.0, "cost_usd": self._free()}
             )
-            self.usage.add(hit)
+            self._count(hit)
             return hit
         scores, elapsed = await self._call(
             lambda: self.backend.score_choices(conversation, choices)
@@ -218,11 +218,22 @@ class Model:
         return 0.0 if self.spec.is_priced else None
 
     def _account(self, result: Completion | ChoiceScores, key: str | None, kind: str) -> None:
-        self.usage.add(result)
-        self.rate.record_tokens(result.input_tokens + result.output_tokens)
+        # Cached before it is counted or used: once a call has been paid, a kill from here on
+        # cannot make a rerun pay for it again.
         cache = self.cache
         if key is not None and cache is not None:
             cache.put(key, self.name, kind, result.model_dump(mode="json"))
+        self._count(result)
+        self.rate.record_tokens(result.input_tokens + result.output_tokens)
+
+    def _count(self, result: Completion | ChoiceScores | None = None, **events: int) -> None:
+        """Add a result (or counted ``events``: ``errors=1``, ...) to the usage and report it
+        to the usage observers (a run's journal)."""
+        delta = Usage(**events)
+        if result is not None:
+            delta.add(result)
+        self.usage.merge(delta)
+        report_usage(self.name, delta)
 
     async def _call(self, attempt: Callable[[], Awaitable[T]]) -> tuple[T, float]:
         """Run ``attempt`` under the limits, retrying retryable failures; returns the result
@@ -238,8 +249,13 @@ class Model:
             except BackendError as error:
                 if error.status == 429:
                     self.limiter.record_rate_limited()
+                if error.abandoned:
+                    # A client-side timeout: the server may still be running the request, so
+                    # it keeps its place in the in-flight limit until it would have finished.
+                    self.limiter.hold(getattr(self.backend, "timeout_s", 0.0))
+                    self._count(abandoned=1)
                 if not error.retryable or retry_number == policy.max_retries:
-                    self.usage.errors += 1
+                    self._count(errors=1)
                     if retry_number:
                         raise type(error)(
                             f"{error} (gave up after {retry_number + 1} attempts)",
@@ -248,7 +264,7 @@ class Model:
                             retry_after=error.retry_after,
                         ) from error
                     raise
-                self.usage.retries += 1
+                self._count(retries=1)
                 await asyncio.sleep(policy.delay(retry_number, error))
                 continue
             self.limiter.record_success()

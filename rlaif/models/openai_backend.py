@@ -9,6 +9,7 @@ as ``response_format`` when a request carries a schema.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -75,8 +76,8 @@ class OpenAIBackend(SDKBackend):
         return openai.AsyncOpenAI
 
     async def _create(self, **request: Any) -> Any:
+        import httpx2
         import openai
-        from openai.types.chat import ChatCompletion
 
         extra_body = dict(self.extra_body)
         if request["messages"][-1]["role"] == "assistant":
@@ -84,15 +85,41 @@ class OpenAIBackend(SDKBackend):
         body = {"model": self.model, **request, **extra_body}
         try:
             # The client's generic post skips create()'s per-field parameter transformation
-            # (a third of the client CPU per request); the JSON sent is the same.
-            return await self._clients.get().post(
-                "/chat/completions", cast_to=ChatCompletion, body=body
+            # (a third of the client CPU per request); the JSON sent is the same. The raw
+            # response is read here so that a 200 with an unreadable body becomes a retryable
+            # error saying what came back, not a JSONDecodeError.
+            response = await self._clients.get().post(
+                "/chat/completions", cast_to=httpx2.Response, body=body
             )
+            text = (await response.aread()).decode("utf-8", errors="replace")
         except openai.OpenAIError as error:
             mapped = error_from_sdk("openai", error, openai)
             if mapped is None:
                 raise
             raise mapped from error
+        except httpx2.HTTPError as error:  # the body broke off after the headers
+            raise BackendError(f"openai connection failed: {error}", retryable=True) from error
+        return self._completion_from(response, text)
+
+    def _completion_from(self, response: Any, text: str) -> Any:
+        """The ``ChatCompletion`` in a 200 response, or a retryable :class:`BackendError`
+        naming the status, content type and the start of the body when it is not one."""
+        from openai.types.chat import ChatCompletion
+
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        choices = data.get("choices") if isinstance(data, dict) else None
+        if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+            return ChatCompletion.construct(**data)
+        problem = "no choices" if isinstance(choices, list) else "not a chat completion"
+        content_type = response.headers.get("content-type", "no content-type")
+        raise BackendError(
+            f"{self.name} at {self.base_url or 'api.openai.com'} returned HTTP "
+            f"{response.status_code} with {problem} ({content_type}): {text[:200]!r}",
+            retryable=True,
+        )
 
     def _token_limit(self, tokens: int) -> dict[str, int]:
         # The OpenAI API wants max_completion_tokens; many compatible servers know only max_tokens.
@@ -115,8 +142,6 @@ class OpenAIBackend(SDKBackend):
                 "json_schema": {"name": "response", "schema": config.json_schema, "strict": True},
             }
         response = await self._create(**request)
-        if not response.choices:
-            raise BackendError(f"{self.name} returned no choices", retryable=True)
         choice = response.choices[0]
         usage = response.usage
         details = getattr(usage, "prompt_tokens_details", None) if usage else None

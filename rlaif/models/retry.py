@@ -78,7 +78,8 @@ def error_from_sdk(provider: str, error: Exception, sdk: Any) -> BackendError | 
         headers = dict(response.headers) if response is not None else None
         return error_from_status(provider, error.status_code, _sdk_message(error), headers)
     if isinstance(error, sdk.APITimeoutError):
-        return BackendError(f"{provider} request timed out", retryable=True)
+        # The server may still be working on it: the in-flight limit keeps counting it a while.
+        return BackendError(f"{provider} request timed out", retryable=True, abandoned=True)
     if isinstance(error, sdk.APIConnectionError):
         return BackendError(f"{provider} connection failed: {error}", retryable=True)
     return None

@@ -12,7 +12,7 @@ from abc import abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from rlaif.errors import ConfigError
+from rlaif.errors import ConfigError, register_secret
 from rlaif.models.base import Backend
 from rlaif.models.retry import http_client
 
@@ -69,6 +69,7 @@ class SDKBackend(Backend):
         self.timeout_s = timeout_s
         variable = api_key_env or self.api_key_env_default
         self._api_key = api_key or os.environ.get(variable)
+        register_secret(self._api_key)  # redacted from every error from now on
         if not self._api_key:
             if not (self.key_optional_with_base_url and self.base_url is not None):
                 local = (

@@ -1,8 +1,11 @@
 """A scripted OpenAI-compatible HTTP server on a loopback port, for tests and benchmarks.
 
 It answers ``POST /v1/chat/completions`` with a scripted sequence of statuses (then successes),
-an optional fixed latency and optional logprobs, and counts what it saw: every request body, and
-the most requests it was handling at once. Standard library only.
+an optional fixed latency and optional logprobs, and counts what it saw: every request body, the
+most requests it was handling at once, and the successful answers per distinct request (what a
+provider would bill). A ``choose`` function can pick each request's reply instead, and a reply
+can be a fault: a raw body (HTML, JSON cut short), a dropped connection, a stall. Standard
+library only.
 
     with ScriptedServer([Reply(429, headers={"Retry-After": "1"})]) as server:
         model = get_model("openai/test", base_url=server.url)
@@ -11,12 +14,13 @@ the most requests it was handling at once. Standard library only.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import socket
 import threading
 import time
-from collections import deque
-from collections.abc import Iterable
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -32,6 +36,20 @@ class Reply:
     """Extra response headers (``Retry-After``, ...)."""
     text: str = "ok"
     """Assistant text of a 200 answer."""
+    body: str | None = None
+    """Send this instead of the JSON answer (HTML, a body cut short, a bare string)."""
+    content_type: str = "application/json"
+    """Content type of the answer."""
+    message: str | None = None
+    """Error message of a non-200 answer (default ``scripted status <status>``)."""
+    stall_s: float = 0.0
+    """Seconds to wait before answering (past the client's timeout: a stall)."""
+    drop: bool = False
+    """Close the connection without answering (after ``stall_s``): a reset or a hang."""
+    logprobs: bool = True
+    """Whether a 200 answer carries logprobs when asked for them."""
+    choices: bool = True
+    """Whether a 200 answer has any choices."""
 
 
 class ScriptedServer:
@@ -42,10 +60,15 @@ class ScriptedServer:
         script: Iterable[Reply] = (),
         *,
         latency_s: float = 0.0,
-        logprobs: dict[str, float] | None = None,
+        logprobs: dict[str, float] | Callable[[dict[str, Any]], dict[str, float]] | None = None,
         default: Reply | None = None,
+        choose: Callable[[dict[str, Any]], Reply | None] | None = None,
     ):
         self.script: deque[Reply] = deque(script)
+        self.choose = choose
+        """Picks the reply to a request body (``None``: the script's next one)."""
+        self.paid: Counter[str] = Counter()
+        """Successful (complete chat-completion) answers per distinct request body."""
         self.default = default or Reply()
         self.latency_s = latency_s
         self.logprobs = logprobs
@@ -68,8 +91,12 @@ class ScriptedServer:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}/v1"
 
-    def next_reply(self) -> Reply:
-        """The next scripted reply (the default once the script is used up)."""
+    def next_reply(self, request: dict[str, Any] | None = None) -> Reply:
+        """The reply ``choose`` picks for ``request``, else the next scripted one (the default
+        once the script is used up)."""
+        chosen = self.choose(request or {}) if self.choose is not None else None
+        if chosen is not None:
+            return chosen
         with self._lock:
             return self.script.popleft() if self.script else self.default
 
@@ -86,16 +113,29 @@ class ScriptedServer:
         with self._lock:
             self.in_flight -= 1
 
+    def record_paid(self, request: dict[str, Any]) -> None:
+        """Count a successful answer to ``request``."""
+        with self._lock:
+            self.paid[request_key(request)] += 1
+
+    @property
+    def paid_twice(self) -> int:
+        """Successful answers beyond the first to the same request (paid for twice)."""
+        return sum(count - 1 for count in self.paid.values())
+
     def completion_body(self, request: dict[str, Any], reply: Reply) -> dict[str, Any]:
         """A chat-completion response in the OpenAI wire format."""
+        if not reply.choices:
+            return {"id": "chatcmpl-none", "object": "chat.completion", "choices": []}
         choice: dict[str, Any] = {
             "index": 0,
             "message": {"role": "assistant", "content": reply.text},
             "finish_reason": "stop",
             "logprobs": None,
         }
-        if request.get("logprobs") and self.logprobs is not None:
-            top = [{"token": t, "logprob": lp, "bytes": None} for t, lp in self.logprobs.items()]
+        if request.get("logprobs") and self.logprobs is not None and reply.logprobs:
+            logprobs = self.logprobs(request) if callable(self.logprobs) else self.logprobs
+            top = [{"token": t, "logprob": lp, "bytes": None} for t, lp in logprobs.items()]
             first = top[0] if top else {"token": "", "logprob": 0.0, "bytes": None}
             choice["logprobs"] = {"content": [{**first, "top_logprobs": top}]}
         prompt = sum(len(str(m.get("content", "")).split()) for m in request.get("messages", []))
@@ -124,6 +164,11 @@ class ScriptedServer:
         self.close()
 
 
+def request_key(request: dict[str, Any]) -> str:
+    """A digest of a request body: equal for the same request asked twice."""
+    return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+
+
 def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -144,24 +189,36 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             try:
                 if server.latency_s:
                     time.sleep(server.latency_s)
-                reply = server.next_reply()
+                reply = server.next_reply(body)
+                if reply.stall_s:
+                    time.sleep(reply.stall_s)
+                if reply.drop:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if reply.body is not None:
+                    self._send(reply.status, reply.body.encode(), reply.headers, reply.content_type)
+                    return
                 if reply.status == 200:
                     payload = server.completion_body(body, reply)
                 else:
-                    payload = {
-                        "error": {
-                            "message": f"scripted status {reply.status}",
-                            "type": "scripted",
-                        }
-                    }
-                self._send(reply.status, payload, reply.headers)
+                    message = reply.message or f"scripted status {reply.status}"
+                    payload = {"error": {"message": message, "type": "scripted"}}
+                self._send(reply.status, json.dumps(payload).encode(), reply.headers)
+                if reply.status == 200 and reply.choices:
+                    server.record_paid(body)
             finally:
                 server.leave()
 
-        def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str]) -> None:
-            data = json.dumps(payload).encode()
+        def _send(
+            self,
+            status: int,
+            data: bytes,
+            headers: dict[str, str],
+            content_type: str = "application/json",
+        ) -> None:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             for name, value in headers.items():
                 self.send_header(name, value)

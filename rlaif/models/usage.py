@@ -3,10 +3,12 @@ command."""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import io
 import weakref
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -26,6 +28,9 @@ class Usage:
     """Calls that failed after every retry (or at once, for non-retryable errors)."""
     retries: int = 0
     """Extra attempts made after retryable failures."""
+    abandoned: int = 0
+    """Attempts given up client-side (timeouts) that the server may have run to the end: they
+    keep counting against the in-flight limit for a while, and may have been paid."""
     input_tokens: int = 0
     """Prompt tokens of the calls that reached the backend."""
     output_tokens: int = 0
@@ -46,6 +51,42 @@ class Usage:
         self.output_tokens += result.output_tokens
         self.cost_usd += result.cost_usd or 0.0
         self.seconds += result.latency_s
+
+    def merge(self, other: Usage) -> None:
+        """Add ``other``'s totals to these."""
+        for item in fields(self):
+            setattr(self, item.name, getattr(self, item.name) + getattr(other, item.name))
+
+    def as_dict(self) -> dict[str, int | float]:
+        """The non-zero totals, by field name (a usage journal line)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
+
+
+UsageObserver = Callable[[str, Usage], None]
+"""Called with a model's name and what one event added to its usage (a call, a cache hit, a
+retry, an error, an abandoned attempt)."""
+
+_OBSERVERS: contextvars.ContextVar[tuple[UsageObserver, ...]] = contextvars.ContextVar(
+    "rlaif_usage_observers", default=()
+)
+
+
+@contextlib.contextmanager
+def observe_usage(observer: UsageObserver) -> Iterator[None]:
+    """Within this block (and the tasks started in it), report every model's usage events to
+    ``observer`` as they happen: the resumable jobs journal them, so that a killed run's calls
+    still reach the manifest."""
+    token = _OBSERVERS.set((*_OBSERVERS.get(), observer))
+    try:
+        yield
+    finally:
+        _OBSERVERS.reset(token)
+
+
+def report_usage(model: str, delta: Usage) -> None:
+    """Tell the observers of the current context that ``model`` used ``delta``."""
+    for observer in _OBSERVERS.get():
+        observer(model, delta)
 
 
 class PricedSpec(Protocol):
@@ -83,7 +124,7 @@ def live_models() -> list[Tracked]:
 
 def usage_rows(models: Iterable[Tracked] | None = None) -> list[dict[str, Any]]:
     """One dict per model that did anything: name, calls, cache_hits, errors, retries,
-    input_tokens, output_tokens, cost_usd (``None`` when unpriced), seconds."""
+    abandoned, input_tokens, output_tokens, cost_usd (``None`` when unpriced), seconds."""
     rows = []
     for model in live_models() if models is None else list(models):
         usage = model.usage
@@ -96,6 +137,7 @@ def usage_rows(models: Iterable[Tracked] | None = None) -> list[dict[str, Any]]:
                 "cache_hits": usage.cache_hits,
                 "errors": usage.errors,
                 "retries": usage.retries,
+                "abandoned": usage.abandoned,
                 "input_tokens": usage.input_tokens,
                 "output_tokens": usage.output_tokens,
                 "cost_usd": usage.cost_usd if model.spec.is_priced else None,

@@ -2,7 +2,8 @@
 evaluations. Dataset jobs: units of work run concurrently but written in input order
 (:mod:`.units`), the output and side files (:mod:`.sink`), the job skeleton with its manifest
 (:mod:`.job`). Evaluations: the keyed result store (:mod:`.store`) and the chunked loop that
-resumes from it (:mod:`.keyed`). Both: what a run spends (:mod:`.tally`), the models a job opens
+resumes from it (:mod:`.keyed`). Both: what a run spends (:mod:`.tally`; every model call is
+also journalled as it completes, :mod:`.journal`, so killed runs count), the models a job opens
 and closes itself (:mod:`.owned`) and the progress bar (:mod:`.progress`).
 
 It sits beside :mod:`rlaif.data` and imports nothing above it (no judge, train or eval).

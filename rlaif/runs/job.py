@@ -1,7 +1,8 @@
 """The one skeleton every resumable dataset job follows (``rlaif generate``, ``critique`` and
 ``label``): check that the output may be resumed with these settings and write its manifest, run
 the units not yet done in input order behind a progress bar, then record counts, side files and
-this run's usage in the manifest.
+the usage in the manifest: every model call is journalled as it completes
+(``<out>.usage.jsonl``, :mod:`.journal`), so the manifest counts the calls of killed runs too.
 
     job = ResumableJob(out, "candidates", description="generate", progress=True)
     already = await job.run(units, work, settings=settings, concurrency=8, policy=name)
@@ -18,6 +19,8 @@ from pydantic import BaseModel
 
 from rlaif.data.manifest import Manifest, check_resumable, manifest_path, write_manifest
 from rlaif.data.records import FAILED, MISSING_VERDICT
+from rlaif.models.usage import observe_usage
+from rlaif.runs.journal import UsageJournal, manifest_usage
 from rlaif.runs.progress import RunProgress
 from rlaif.runs.sink import Sink
 from rlaif.runs.tally import RunTally
@@ -72,14 +75,12 @@ def begin_manifest(out: Path, kind: str, settings: dict[str, Any], **fields: Any
     return manifest
 
 
-def end_manifest(manifest: Manifest, sink: Sink, tally: RunTally) -> Path:
-    """Record counts, side files and this run's usage (added to earlier runs') in the manifest."""
+def end_manifest(manifest: Manifest, sink: Sink, tally: RunTally, journal: UsageJournal) -> Path:
+    """Record counts, side files and the usage of every run into the output (the journal's
+    totals, killed runs included) in the manifest."""
     manifest.counts = sink.counts()
-    manifest.files = sink.files()
-    usage = manifest.usage
-    usage["calls"] = usage.get("calls", 0) + tally.calls
-    usage["cache_hits"] = usage.get("cache_hits", 0) + tally.cache_hits
-    usage["cost_usd"] = usage.get("cost_usd", 0.0) + tally.cost_usd
+    manifest.files = {**sink.files(), "usage": journal.path.name}
+    usage = manifest.usage = manifest_usage(journal.totals())
     if tally.consistency_rate is not None:
         usage["consistency_rate_last_run"] = round(tally.consistency_rate, 4)
     write_manifest(manifest, sink.out)
@@ -132,14 +133,17 @@ class ResumableJob:
         self.manifest = begin_manifest(self.out, self.kind, settings, **manifest_fields)
         self.progress.total = len(units)
         sink = self.sink = Sink(self.out, judgments=self.judgments, retry=self.retry)
+        journal = UsageJournal(self.out)
+        journal.open(carried=self.manifest.usage)
         try:
-            with self.progress:
+            with self.progress, observe_usage(journal.record):
                 self.already_done = await run_units(
                     units, work, sink, concurrency=concurrency, bar=self.progress
                 )
-            self.manifest_file = end_manifest(self.manifest, sink, self.tally)
+            self.manifest_file = end_manifest(self.manifest, sink, self.tally, journal)
         finally:
             sink.close()
+            journal.close()
         return self.already_done
 
     def summary(self, *, units: int, parquet: Path | None = None) -> RunSummary:

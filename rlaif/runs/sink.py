@@ -4,7 +4,10 @@ out of training, with reasons) and ``*.judgments.jsonl`` (every judge verdict, v
 Items skipped because a model call failed are tried again by the next run into the same output:
 the sink takes them (and their judgments) out of the side files before the run, so the run
 redoes them and writes their new outcome. Successful calls behind them come from the response
-cache, so nothing is paid twice."""
+cache, so nothing is paid twice.
+
+Every ``error`` and ``reason`` written is redacted (:func:`rlaif.errors.redact`), the last line of
+defence against provider text that echoes an API key."""
 
 from __future__ import annotations
 
@@ -12,12 +15,14 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
 from rlaif.data.jsonl import JsonlWriter, iter_jsonl, remove_rows
 from rlaif.data.manifest import side_path
 from rlaif.data.records import FAILED, MISSING_VERDICT, SkippedRecord, skip_category
+from rlaif.errors import redact
 
 
 @dataclass
@@ -69,16 +74,16 @@ class Sink:
         """Append a unit's judgments, then its records."""
         if self.judgments is not None:
             for judgment in outputs.judgments:
-                self.judgments.write(judgment)
+                self.judgments.write(redacted_errors(judgment.model_dump(mode="json")))
         for record in outputs.records:
             if isinstance(record, SkippedRecord):
-                written = self.skipped.write(record)
+                written = self.skipped.write(redacted_errors(record.model_dump(mode="json")))
                 category = f"skipped: {skip_category(record.reason)}"
                 failure = skip_category(record.reason) in (FAILED, MISSING_VERDICT)
                 if written and failure and self.first_failure is None:
-                    self.first_failure = record.reason
+                    self.first_failure = redact(record.reason)
             else:
-                written = self.main.write(record)
+                written = self.main.write(redacted_errors(record.model_dump(mode="json")))
                 category = "records"
             if written:
                 self.emitted[category] += 1
@@ -107,3 +112,22 @@ class Sink:
         self.skipped.close()
         if self.judgments is not None:
             self.judgments.close()
+
+
+_ERROR_FIELDS = frozenset({"error", "reason"})
+
+
+def redacted_errors(value: Any) -> Any:
+    """``value`` (a record as JSON) with every string under an ``error`` or ``reason`` key, at
+    any depth, redacted."""
+    if isinstance(value, dict):
+        return {
+            key: redact(item)
+            if key in _ERROR_FIELDS and isinstance(item, str)
+            else redacted_errors(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [redacted_errors(item) for item in value]
+    return value
+

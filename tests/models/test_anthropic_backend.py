@@ -102,6 +102,32 @@ def test_overloaded_529_is_retried() -> None:
     assert completion.text and len(replay.requests) == 3 and model.usage.retries == 2
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"<html><body>502 Bad Gateway</body></html>", "text/html"),
+        (b'{"id": "msg_01", "type": "message", "content": [{"ty', "application/json"),
+    ],
+)
+def test_a_200_that_is_no_message_is_retried_with_what_came_back(
+    body: bytes, content_type: str
+) -> None:
+    answers = [httpx2.Response(200, headers={"content-type": content_type}, content=body)]
+    requests: list[httpx2.Request] = []
+
+    def replay(request: httpx2.Request) -> httpx2.Response:
+        requests.append(request)
+        return answers.pop(0) if answers else recorded("cache_read")
+
+    model = claude(replay)  # type: ignore[arg-type]
+    assert model.generate_sync(FEW_SHOT[1:2]).text
+    assert len(requests) == 2 and model.usage.retries == 1
+    answers.append(httpx2.Response(200, headers={"content-type": content_type}, content=body))
+    once = claude(replay, max_retries=0)  # type: ignore[arg-type]
+    with pytest.raises(BackendError, match=f"HTTP 200 with no message \\({content_type}\\)"):
+        once.generate_sync(FEW_SHOT[1:2])
+
+
 def test_invalid_request_fails_at_once_with_the_message() -> None:
     replay = Replay("invalid_request", "cache_read")
     model = claude(replay)

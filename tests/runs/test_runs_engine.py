@@ -15,6 +15,7 @@ from rlaif.data.records import PromptRecord, SkippedRecord
 from rlaif.datagen import GenerateOptions, run_generate
 from rlaif.judge.sampling import SamplingSettings
 from rlaif.models import get_model
+from rlaif.models.usage import Usage, report_usage
 from rlaif.runs import Outputs, ResultStore, ResumableJob, Unit, run_keyed
 
 
@@ -25,6 +26,9 @@ def _units(count: int) -> list[Unit]:
 async def _slow_first(unit: Unit) -> Outputs:
     """Unit 0 finishes last, so results arrive out of order."""
     await asyncio.sleep(0.05 if unit.payload == 0 else 0.001 * unit.payload)
+    # One model call per unit, journalled as it happens: unit 0's from the cache.
+    first = unit.payload == 0
+    report_usage("fake/unit", Usage(calls=int(not first), cache_hits=int(first), cost_usd=0.1))
     record = PromptRecord(id=f"u{unit.payload}", prompt=[{"role": "user", "content": "x"}])
     if unit.payload == 3:
         return Outputs(records=[SkippedRecord(id="u3", prompt=record.prompt, reason="bad: no")])
@@ -38,11 +42,7 @@ def _ids(path: Path) -> list[str]:
 def _run(out: Path, units: list[Unit], settings: dict, work=_slow_first) -> ResumableJob:
     job = ResumableJob(out, "prompts", description="test", progress=False, judgments=False)
 
-    async def go() -> None:
-        job.progress.add_calls(len(units), cache_hits=1, cost_usd=0.5)
-        await job.run(units, work, settings=settings, concurrency=4)
-
-    asyncio.run(go())
+    asyncio.run(job.run(units, work, settings=settings, concurrency=4))
     return job
 
 
@@ -58,12 +58,14 @@ def test_records_are_written_in_input_order_and_a_rerun_skips_what_is_done(tmp_p
     async def never(unit: Unit) -> Outputs:
         raise AssertionError(f"{unit.ids} was redone")
 
-    again = _run(out, _units(8)[:6], {"k": 1}, work=never)
+    again = _run(out, _units(6), {"k": 1}, work=never)
     assert again.already_done == 6
+    _run(out, _units(8), {"k": 1})  # two more units: two more calls, summed with the first run's
     manifest = read_manifest(out)
     assert manifest is not None
-    assert manifest.usage["calls"] == 12 and manifest.usage["cache_hits"] == 2
-    assert manifest.usage["cost_usd"] == pytest.approx(1.0)
+    assert manifest.usage["calls"] == 8 and manifest.usage["cache_hits"] == 1
+    assert manifest.usage["cost_usd"] == pytest.approx(0.8)
+    assert manifest.files["usage"] == "out.usage.jsonl"
 
 
 def test_other_settings_are_refused_before_anything_is_written(tmp_path: Path):
@@ -202,3 +204,30 @@ def test_async_with_closes_the_model():
 
     asyncio.run(use())
     assert closed == [True]
+
+
+def test_the_usage_journal_survives_a_torn_line_and_carries_an_older_manifest(tmp_path: Path):
+    from rlaif.runs.journal import UsageJournal, manifest_usage
+
+    out = tmp_path / "out.jsonl"
+    journal = UsageJournal(out)
+    journal.open(carried={"calls": 5, "cache_hits": 2, "cost_usd": 0.5})  # a pre-journal manifest
+    journal.record("fake/a", Usage(calls=1, input_tokens=3, cost_usd=0.1))
+    journal.close()
+    with journal.path.open("a") as handle:
+        handle.write('{"model": "fake/a", "cal')  # torn by a kill
+    again = UsageJournal(out)
+    again.open(carried={"calls": 99})  # a journal exists: nothing carried twice
+    again.record("fake/a", Usage(abandoned=1, errors=1))
+    again.close()
+    usage = manifest_usage(again.totals())
+    assert usage == pytest.approx(
+        {
+            "calls": 6,
+            "cache_hits": 2,
+            "cost_usd": 0.6,
+            "errors": 1,
+            "abandoned": 1,
+            "input_tokens": 3,
+        }
+    )
