@@ -51,6 +51,7 @@ class SDKBackend(Backend):
     """Whether a local server (``base_url`` given) may be reached without a key."""
     identity_options: ClassVar[tuple[str, ...]] = ("base_url",)
     """Attributes besides provider and model that change the output (for the cache key)."""
+    runtime_options: ClassVar[frozenset[str]] = frozenset({"timeout_s"})
 
     def connect(
         self,
