@@ -12,10 +12,11 @@ from rlaif.errors import ConfigError
 
 
 def check_input_file(path: Path, what: str) -> Path:
-    """``path`` if it is a readable file; else a :class:`ConfigError` that begins with ``what``
-    (the option, such as ``--pairs``) and says what is wrong."""
+    """``path`` unless it is a folder or an unreadable file, else a :class:`ConfigError` that
+    begins with ``what`` (the option, such as ``--pairs``) and says what is wrong (a missing file
+    is left to the reader, which names it when it is needed)."""
     if not path.exists():
-        raise ConfigError(f"{what} {path}: file not found")
+        return path
     if path.is_dir():
         raise ConfigError(f"{what} {path}: is a folder, not a file")
     if not os.access(path, os.R_OK):
