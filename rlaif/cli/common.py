@@ -85,7 +85,7 @@ def warn(text: str) -> None:
     err_console.print(f"warning: {text}", markup=False, soft_wrap=True)
 
 
-def model_option(role: str) -> Any:
+def repeatable_model_option(role: str) -> Any:
     """The repeatable ``--<role>-option KEY=VALUE`` option of a command naming a ``role`` model
     (a :class:`~rlaif.models.ModelSpec` field or backend option, as ``get_model`` takes)."""
     return typer.Option(

@@ -14,7 +14,13 @@ from typing import Any
 
 import typer
 
-from rlaif.cli.common import echo, model_option, model_options, user_errors, warn
+from rlaif.cli.common import (
+    echo,
+    model_options,
+    repeatable_model_option,
+    user_errors,
+    warn,
+)
 from rlaif.datagen import (
     CritiqueOptions,
     GenerateOptions,
@@ -115,7 +121,7 @@ def register(app: typer.Typer) -> None:
 @user_errors
 def generate(
     model: str = typer.Option(..., "--model", help="Policy, as provider/model."),
-    model_option: list[str] = model_option("model"),
+    model_option: list[str] = repeatable_model_option("model"),
     prompts: str = typer.Option(..., "--prompts", help="Prompt file or built-in set name."),
     out: Path = typer.Option(..., "--out", help="Candidates file to write (JSONL)."),
     n: int = typer.Option(2, "-n", "--n", help="Responses per prompt."),
@@ -145,7 +151,7 @@ def generate(
 def critique(
     constitution: str = CONSTITUTION,
     model: str = typer.Option(..., "--model", help="Critic/reviser, as provider/model."),
-    model_option: list[str] = model_option("model"),
+    model_option: list[str] = repeatable_model_option("model"),
     out: Path = typer.Option(..., "--out", help="SFT file to write (.jsonl or .parquet)."),
     prompts: str | None = typer.Option(None, "--prompts", help="Prompt file or built-in set."),
     candidates: Path | None = typer.Option(
@@ -154,7 +160,7 @@ def critique(
     policy: str | None = typer.Option(
         None, "--policy", help="Model giving the initial responses (default: --model)."
     ),
-    policy_option: list[str] = model_option("policy"),
+    policy_option: list[str] = repeatable_model_option("policy"),
     rounds: int | None = typer.Option(None, "--rounds", help="Rounds (default: constitution)."),
     max_tokens: int = typer.Option(256, "--max-tokens", help="Tokens per critique/revision."),
     seed: int = typer.Option(0, "--seed", help="Seeds principle sampling."),
@@ -191,13 +197,13 @@ def critique(
 def label(
     constitution: str = CONSTITUTION,
     judge: str = typer.Option(..., "--judge", help="Judge (and critic), as provider/model."),
-    judge_option: list[str] = model_option("judge"),
+    judge_option: list[str] = repeatable_model_option("judge"),
     out: Path = typer.Option(..., "--out", help="Preference file (.jsonl or .parquet)."),
     candidates: Path | None = typer.Option(None, "--candidates", help="`rlaif generate` output."),
     pairs: Path | None = typer.Option(None, "--pairs", help="Pairs file to judge."),
     prompts: str | None = typer.Option(None, "--prompts", help="Prompts to sample, with --policy."),
     policy: str | None = typer.Option(None, "--policy", help="Policy, as provider/model."),
-    policy_option: list[str] = model_option("policy"),
+    policy_option: list[str] = repeatable_model_option("policy"),
     sft: Path | None = typer.Option(None, "--sft", help="`rlaif critique` output (revision)."),
     strategy: str = typer.Option("judge", "--strategy", help="judge, revision or contrastive."),
     mode: str = typer.Option("auto", "--mode", help="auto, logprob, generate, cot or pointwise."),

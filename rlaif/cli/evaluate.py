@@ -7,7 +7,7 @@ from typing import cast
 
 import typer
 
-from rlaif.cli.common import echo, model_option, model_options, user_errors
+from rlaif.cli.common import echo, model_options, repeatable_model_option, user_errors
 from rlaif.errors import RlaifError
 from rlaif.eval.agreement import verdict_sentence
 from rlaif.eval.agreement_run import AgreementSettings, JudgeMode, JudgeSpec, run_agreement
@@ -53,7 +53,7 @@ def agreement(
     split: str | None = typer.Option(None, help="Hub split (default test)."),
     concurrency: int = typer.Option(8, min=1, help="Judge requests in flight."),
     resamples: int = typer.Option(2000, min=100, help="Bootstrap resamples per interval."),
-    judge_option: list[str] = model_option("judge"),
+    judge_option: list[str] = repeatable_model_option("judge"),
 ) -> None:
     """Measure how far judges agree with human preference labels, next to trivial baselines."""
 
@@ -139,7 +139,7 @@ def policy(
     limit: int | None = typer.Option(None, help="Seeded random subset of N prompts per file."),
     seed: int = typer.Option(0, help="Seed of subsets, sampling and the bootstrap."),
     concurrency: int = typer.Option(8, min=1, help="Requests in flight per model."),
-    judge_option: list[str] = model_option("judge"),
+    judge_option: list[str] = repeatable_model_option("judge"),
     policy_option: list[str] = typer.Option(
         [], "--policy-option", help="KEY=VALUE option of every policy and the baseline, repeatable."
     ),
