@@ -218,3 +218,25 @@ def test_critique_model_and_policy_options_reach_their_models(tmp_path: Path) ->
         assert {r["model"] for r in policy.requests} == {"policy"}
         assert {r["model"] for r in critic.requests} == {"critic"}
         assert len(policy.requests) == 1 and len(critic.requests) == 2
+
+
+def test_api_key_env_option_picks_the_key_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RLAIF_TEST_SERVER_KEY", "local-key-123")
+    pairs = _pairs(tmp_path, 1)
+    with ScriptedServer(logprobs=LOGPROBS) as server:
+        result = runner.invoke(
+            app,
+            _label(
+                pairs,
+                tmp_path / "prefs.jsonl",
+                "--judge-option",
+                f"base_url={server.url}",
+                "--judge-option",
+                "api_key_env=RLAIF_TEST_SERVER_KEY",
+            ),
+        )
+        assert result.exit_code == 0, result.output
+        assert {h.get("authorization") for h in server.headers} == {"Bearer local-key-123"}
+    assert "local-key-123" not in (tmp_path / "prefs.manifest.json").read_text()

@@ -49,6 +49,7 @@ FILES: dict[str, str] = {
     "bad_stage.yaml": PIPELINE.format(judge="fake/judge") + "stages:\n  label: {limit: -5}\n",
     "train_bad.yaml": "model: hf/tiny\ndataset: d.jsonl\noutput_dir: out\nnot_a_setting: 3\n",
     "folder/.keep": "",
+    "held.manifest.json/.keep": "",  # the manifest path of --out held.jsonl is a folder
     "notes.txt": "a regular file\n",
 }
 
@@ -73,7 +74,8 @@ CASES: list[tuple[str, list[str], str]] = [
     ("label-out-folder", [*GOOD_LABEL, "--out", "{w}/folder"], "folder"),
     ("label-out-under-file", [*GOOD_LABEL, "--out", "{w}/notes.txt/o.jsonl"], "notes.txt is a file"),
     ("label-out-proc", [*GOOD_LABEL, "--out", "/proc/rlaif-test/o.jsonl"], "cannot be written"),
-    ("label-manifest-folder", [*GOOD_LABEL, "--out", "{w}/folder/../kept.jsonl", "--limit", "0"], "--limit"),
+    ("label-manifest-folder", [*GOOD_LABEL, "--out", "{w}/held.jsonl"], "held.manifest.json: is a folder"),
+    ("label-limit-zero", [*GOOD_LABEL, "--out", "{w}/kept.jsonl", "--limit", "0"], "--limit"),
     # label: values
     ("label-limit-negative", [*GOOD_LABEL, "--out", "{w}/kept.jsonl", "--limit", "-5"], "--limit"),
     ("label-concurrency-zero", [*GOOD_LABEL, "--out", "{w}/kept.jsonl", "--concurrency", "0"], "--concurrency"),
