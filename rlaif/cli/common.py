@@ -8,8 +8,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
+from rlaif.config import parse_key_values
 from rlaif.errors import RlaifError, redact
 
 console = Console(highlight=False)
@@ -30,22 +32,76 @@ RUN_FAILED_EXIT = 1
 """Exit status of a job that ran but in which every item failed (calls or verdicts)."""
 
 
+def option_error(error: ValidationError) -> str:
+    """One line for an options model's :class:`ValidationError`: each problem as
+    ``--option: what is wrong (got VALUE)``, or the validator's own sentence."""
+    problems = []
+    for item in error.errors():
+        if item["type"] == "value_error":  # a validator's own message, which says what it checks
+            problems.append(str(item["ctx"]["error"]))
+            continue
+        names = [str(part) for part in item["loc"] if not isinstance(part, int)]
+        flag = f"--{names[-1].replace('_', '-')}" if names else "value"
+        problems.append(f"{flag}: {item['msg'].lower()} (got {item.get('input')!r})")
+    return "; ".join(problems)
+
+
+def os_error(error: OSError) -> str:
+    """One line for a file that could not be read or written, with the system's reason."""
+    where = error.filename if error.filename is not None else "a file"
+    reason = error.strerror or str(error)
+    if isinstance(error, FileNotFoundError):
+        return f"{where}: not found ({reason})"
+    if isinstance(error, IsADirectoryError):
+        return f"{where}: is a folder, not a file"
+    if isinstance(error, NotADirectoryError):
+        return f"{where}: cannot be used: a folder in the path is a file ({reason})"
+    return f"{where}: cannot be read or written ({reason})"
+
+
 def user_errors(function: F) -> F:
-    """Turn :class:`RlaifError` (and missing files) into one message on stderr and exit status 2,
-    secrets redacted; with ``--debug`` the traceback is shown instead."""
+    """Turn :class:`RlaifError`, invalid options and unreadable or unwritable files into one
+    message on stderr and exit status 2, secrets redacted; with ``--debug`` the traceback is
+    shown instead."""
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return function(*args, **kwargs)
-        except (RlaifError, FileNotFoundError) as error:
+        except (RlaifError, ValidationError, OSError) as error:
             if state.debug:
                 raise
-            message = str(error) if isinstance(error, RlaifError) else f"file not found: {error}"
+            if isinstance(error, ValidationError):
+                message = option_error(error)
+            elif isinstance(error, OSError):
+                message = os_error(error)
+            else:
+                message = str(error)
             err_console.print(f"error: {redact(message)}", markup=False, soft_wrap=True)
             raise typer.Exit(USER_ERROR_EXIT) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def warn(text: str) -> None:
+    """Print ``warning: text`` on stderr (plain text, one line)."""
+    err_console.print(f"warning: {text}", markup=False, soft_wrap=True)
+
+
+def repeatable_model_option(role: str) -> Any:
+    """The repeatable ``--<role>-option KEY=VALUE`` option of a command naming a ``role`` model
+    (a :class:`~rlaif.models.ModelSpec` field or backend option, as ``get_model`` takes)."""
+    return typer.Option(
+        [],
+        f"--{role}-option",
+        help=f"KEY=VALUE option of the {role} model, repeatable (base_url=..., "
+        "max_concurrency=64, timeout_s=30, api_key_env=...).",
+    )
+
+
+def model_options(pairs: list[str] | None, flag: str = "--option") -> dict[str, Any]:
+    """``--judge-option KEY=VALUE`` strings to a dictionary (values read as YAML)."""
+    return parse_key_values(pairs, name=flag, malformed="{name} {pair!r} must look like KEY=VALUE")
 
 
 def echo(text: str = "") -> None:

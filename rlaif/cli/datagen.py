@@ -14,7 +14,15 @@ from typing import Any
 
 import typer
 
-from rlaif.cli.common import RUN_FAILED_EXIT, echo, err_console, user_errors
+from rlaif.cli.common import (
+    RUN_FAILED_EXIT,
+    echo,
+    err_console,
+    model_options,
+    repeatable_model_option,
+    user_errors,
+    warn,
+)
 from rlaif.datagen import (
     CritiqueOptions,
     GenerateOptions,
@@ -60,6 +68,12 @@ def _print_counts(summary: Any) -> None:
         echo(f"  retried: {summary.retried} items an earlier run skipped as failed")
 
 
+def _source(options: LabelOptions | CritiqueOptions) -> str:
+    """The input the user named (for the warning about an empty one)."""
+    given = [getattr(options, name, None) for name in ("pairs", "candidates", "prompts", "sft")]
+    return next((str(value) for value in given if value), "the input")
+
+
 def label_from_options(options: LabelOptions) -> LabelSummary:
     """Run ``rlaif label`` from parsed options and print what it did."""
 
@@ -73,12 +87,15 @@ def label_from_options(options: LabelOptions) -> LabelSummary:
         )
     if summary.cost_usd:
         lines.append(f"cost: ${summary.cost_usd:.4f}")
-    _print_run(summary, lines)
+    _print_run(summary, lines, source=_source(options))
     return summary
 
 
-def _print_run(summary: RunSummary, details: list[str] | None = None) -> None:
-    """What a dataset job wrote: the file, its counts, ``details``, the copies and manifest."""
+def _print_run(summary: RunSummary, details: list[str] | None = None, *, source: str) -> None:
+    """What a dataset job wrote: the file, its counts, ``details``, the copies and manifest;
+    a warning first when ``source`` (the input) held nothing to process."""
+    if summary.units == 0:
+        warn(f"{source} has no records: nothing to process")
     echo(f"wrote {summary.out}")
     _print_counts(summary)
     for line in details or []:
@@ -101,7 +118,9 @@ PROGRESS = typer.Option(True, "--progress/--no-progress", help="Progress bar.")
 OUTPUT_FORMAT = typer.Option("jsonl", "--format", help="jsonl, or parquet as well.")
 PUSH_TO_HUB = typer.Option(None, "--push-to-hub", help="Hub dataset repo id.")
 PROMPT_LIMIT = typer.Option(None, "--limit", help="Use only the first N prompts.")
-PROMPTS_IN_FLIGHT = typer.Option(8, "--concurrency", help="Prompts in flight at once.")
+PROMPTS_IN_FLIGHT = typer.Option(
+    None, "--concurrency", help="Prompts in flight at once (default: max_concurrency, else 8)."
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -114,6 +133,7 @@ def register(app: typer.Typer) -> None:
 @user_errors
 def generate(
     model: str = typer.Option(..., "--model", help="Policy, as provider/model."),
+    model_option: list[str] = repeatable_model_option("model"),
     prompts: str = typer.Option(..., "--prompts", help="Prompt file or built-in set name."),
     out: Path = typer.Option(..., "--out", help="Candidates file to write (JSONL)."),
     n: int = typer.Option(2, "-n", "--n", help="Responses per prompt."),
@@ -121,13 +141,14 @@ def generate(
     max_tokens: int = typer.Option(256, "--max-tokens", help="Most new tokens per response."),
     seed: int = typer.Option(0, "--seed", help="Run seed (per-sample seeds derive from it)."),
     limit: int | None = PROMPT_LIMIT,
-    concurrency: int = PROMPTS_IN_FLIGHT,
+    concurrency: int | None = PROMPTS_IN_FLIGHT,
     progress: bool = PROGRESS,
 ) -> None:
     """Sample N responses per prompt (resumable; output feeds `rlaif label --candidates`)."""
 
     options = GenerateOptions(
         model=model,
+        model_options=model_options(model_option, "--model-option"),
         prompts=prompts,
         out=out,
         sampling=SamplingSettings(n=n, temperature=temperature, max_tokens=max_tokens, seed=seed),
@@ -135,13 +156,14 @@ def generate(
         concurrency=concurrency,
         progress=progress,
     )
-    _print_run(run_generate(options))
+    _print_run(run_generate(options), source=prompts)
 
 
 @user_errors
 def critique(
     constitution: str = CONSTITUTION,
     model: str = typer.Option(..., "--model", help="Critic/reviser, as provider/model."),
+    model_option: list[str] = repeatable_model_option("model"),
     out: Path = typer.Option(..., "--out", help="SFT file to write (.jsonl or .parquet)."),
     prompts: str | None = typer.Option(None, "--prompts", help="Prompt file or built-in set."),
     candidates: Path | None = typer.Option(
@@ -150,13 +172,14 @@ def critique(
     policy: str | None = typer.Option(
         None, "--policy", help="Model giving the initial responses (default: --model)."
     ),
+    policy_option: list[str] = repeatable_model_option("policy"),
     rounds: int | None = typer.Option(None, "--rounds", help="Rounds (default: constitution)."),
     max_tokens: int = typer.Option(256, "--max-tokens", help="Tokens per critique/revision."),
     seed: int = typer.Option(0, "--seed", help="Seeds principle sampling."),
     limit: int | None = PROMPT_LIMIT,
     output_format: str = OUTPUT_FORMAT,
     push_to_hub: str | None = PUSH_TO_HUB,
-    concurrency: int = PROMPTS_IN_FLIGHT,
+    concurrency: int | None = PROMPTS_IN_FLIGHT,
     progress: bool = PROGRESS,
 ) -> None:
     """Critique and revise responses against the constitution (supervised stage, resumable)."""
@@ -164,10 +187,12 @@ def critique(
     options = CritiqueOptions(
         constitution=constitution,
         model=model,
+        model_options=model_options(model_option, "--model-option"),
         out=out,
         prompts=prompts,
         candidates=candidates,
         policy=policy,
+        policy_options=model_options(policy_option, "--policy-option"),
         rounds=rounds,
         max_tokens=max_tokens,
         seed=seed,
@@ -177,18 +202,20 @@ def critique(
         concurrency=concurrency,
         progress=progress,
     )
-    _print_run(run_critique(options))
+    _print_run(run_critique(options), source=_source(options))
 
 
 @user_errors
 def label(
     constitution: str = CONSTITUTION,
     judge: str = typer.Option(..., "--judge", help="Judge (and critic), as provider/model."),
+    judge_option: list[str] = repeatable_model_option("judge"),
     out: Path = typer.Option(..., "--out", help="Preference file (.jsonl or .parquet)."),
     candidates: Path | None = typer.Option(None, "--candidates", help="`rlaif generate` output."),
     pairs: Path | None = typer.Option(None, "--pairs", help="Pairs file to judge."),
     prompts: str | None = typer.Option(None, "--prompts", help="Prompts to sample, with --policy."),
     policy: str | None = typer.Option(None, "--policy", help="Policy, as provider/model."),
+    policy_option: list[str] = repeatable_model_option("policy"),
     sft: Path | None = typer.Option(None, "--sft", help="`rlaif critique` output (revision)."),
     strategy: str = typer.Option("judge", "--strategy", help="judge, revision or contrastive."),
     mode: str = typer.Option("auto", "--mode", help="auto, logprob, generate, cot or pointwise."),
@@ -241,7 +268,9 @@ def label(
     limit: int | None = typer.Option(None, "--limit", help="Use only the first N input items."),
     output_format: str = OUTPUT_FORMAT,
     push_to_hub: str | None = PUSH_TO_HUB,
-    concurrency: int = typer.Option(8, "--concurrency", help="Items in flight at once."),
+    concurrency: int | None = typer.Option(
+        None, "--concurrency", help="Items in flight at once (default: max_concurrency, else 8)."
+    ),
     progress: bool = PROGRESS,
     agreement: Path | None = typer.Option(
         None,
@@ -277,11 +306,13 @@ def label(
     options = LabelOptions(
         constitution=constitution,
         judge=judge,
+        judge_options=model_options(judge_option, "--judge-option"),
         out=out,
         candidates=candidates,
         pairs=pairs,
         prompts=prompts,
         policy=policy,
+        policy_options=model_options(policy_option, "--policy-option"),
         sft=sft,
         strategy=_choice(strategy, STRATEGIES, "--strategy"),
         mode=_choice(mode, MODES, "--mode"),

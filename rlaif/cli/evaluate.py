@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import typer
 
-from rlaif.cli.common import echo, user_errors
-from rlaif.config import parse_key_values
+from rlaif.cli.common import echo, model_options, repeatable_model_option, user_errors
 from rlaif.errors import RlaifError
 from rlaif.eval.agreement import verdict_sentence
 from rlaif.eval.agreement_run import AgreementSettings, JudgeMode, JudgeSpec, run_agreement
@@ -17,6 +16,7 @@ from rlaif.eval.report import write_report
 from rlaif.eval.rm_eval import evaluate_reward_model
 from rlaif.eval.training_report import training_metrics
 from rlaif.judge.pairwise import MODES
+from rlaif.models.registry import check_model_options
 
 eval_app = typer.Typer(
     help="Judge-human agreement, reward-model accuracy and policy evaluation, with reports.",
@@ -29,11 +29,6 @@ def judge_mode(value: str) -> JudgeMode:
     if value not in MODES:
         raise RlaifError(f"--mode must be one of {', '.join(MODES)}, got {value!r}")
     return cast("JudgeMode", value)
-
-
-def _judge_options(pairs: list[str]) -> dict[str, Any]:
-    """``--judge-option KEY=VALUE`` strings to a dictionary (values read as YAML)."""
-    return parse_key_values(pairs, malformed="option {pair!r} must look like KEY=VALUE")
 
 
 def _print_outputs(out: Path) -> None:
@@ -58,14 +53,14 @@ def agreement(
     split: str | None = typer.Option(None, help="Hub split (default test)."),
     concurrency: int = typer.Option(8, min=1, help="Judge requests in flight."),
     resamples: int = typer.Option(2000, min=100, help="Bootstrap resamples per interval."),
-    judge_option: list[str] = typer.Option(
-        [], "--judge-option", help="KEY=VALUE model option for every judge (e.g. base_url=...)."
-    ),
+    judge_option: list[str] = repeatable_model_option("judge"),
 ) -> None:
     """Measure how far judges agree with human preference labels, next to trivial baselines."""
 
     modes = [judge_mode(m) for m in mode]
-    options = _judge_options(judge_option)
+    options = model_options(judge_option, "--judge-option")
+    for name in judge:
+        check_model_options(name, options)
     specs = [
         JudgeSpec(model=j, mode=m, options=options, constitution=constitution, seed=seed)
         for j in judge
@@ -144,10 +139,19 @@ def policy(
     limit: int | None = typer.Option(None, help="Seeded random subset of N prompts per file."),
     seed: int = typer.Option(0, help="Seed of subsets, sampling and the bootstrap."),
     concurrency: int = typer.Option(8, min=1, help="Requests in flight per model."),
-    judge_option: list[str] = typer.Option([], "--judge-option", help="KEY=VALUE judge option."),
+    judge_option: list[str] = repeatable_model_option("judge"),
+    policy_option: list[str] = typer.Option(
+        [], "--policy-option", help="KEY=VALUE option of every policy and the baseline, repeatable."
+    ),
 ) -> None:
     """Harmlessness win rate (and Elo), refusal and over-refusal rates, reward distributions."""
 
+    judge_options = model_options(judge_option, "--judge-option")
+    check_model_options(judge, judge_options)
+    policy_options = model_options(policy_option, "--policy-option")
+    names = [*policy_, *([baseline] if baseline else [])]
+    for name in names:
+        check_model_options(name, policy_options)
     settings = PolicyEvalSettings(
         prompts=prompts,
         judge=judge,
@@ -159,7 +163,8 @@ def policy(
         seed=seed,
         concurrency=concurrency,
         reward_model=reward_model,
-        judge_options=_judge_options(judge_option),
+        judge_options=judge_options,
+        model_options={name: policy_options for name in names} if policy_options else {},
     )
     metrics = run_policy_eval(policy_, baseline, settings, out)
     for row in metrics.win_rates:

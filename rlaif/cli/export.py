@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from rlaif.cli.common import echo, user_errors
+from rlaif.config.paths import check_output_file
 from rlaif.data.exporters import KINDS, TARGETS, export_dataset
 from rlaif.errors import ConfigError
 
@@ -34,6 +35,8 @@ def export(
         raise ConfigError(f"--to must be one of {', '.join(TARGETS)}; got {target!r}")
     if kind is not None and kind not in KINDS:
         raise ConfigError(f"--kind must be one of {', '.join(KINDS)}; got {kind!r}")
-    result = export_dataset(source, out, target=target, kind=kind, split=split)
+    result = export_dataset(
+        source, check_output_file(out, "--out"), target=target, kind=kind, split=split
+    )
     echo(f"wrote {result.out}: {result.rows} {result.kind} rows for {result.target}")
     echo(f"  read it with: {result.usage}")

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from rlaif.cli.common import console, echo, err_console, user_errors
 from rlaif.config import closest
+from rlaif.config.paths import check_output_file
 from rlaif.constitution import library, load_principles, validate_paths
 from rlaif.constitution.schema import SLUG_PATTERN
 from rlaif.errors import RlaifError
@@ -104,6 +105,7 @@ def new(
         )
     if out.exists() and not force:
         raise RlaifError(f"{out} exists; pass --force to overwrite it")
+    check_output_file(out, "--out")
     title = principle_id.replace("-", " ").replace("_", " ").capitalize()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(_SCAFFOLD.format(id=principle_id, title=title, path=out), encoding="utf-8")

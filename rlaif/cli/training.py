@@ -13,6 +13,7 @@ from typing import Any
 import typer
 
 from rlaif.cli.common import echo, user_errors
+from rlaif.config.paths import check_input_file
 from rlaif.train import config_class, run_training
 from rlaif.train.config import load_train_config
 
@@ -38,6 +39,8 @@ def _train(
     algorithm: str, config: Path | None, overrides: list[str] | None, values: dict[str, Any]
 ) -> None:
 
+    if config is not None:
+        check_input_file(config, "--config")  # before importing the training stack
     settings = load_train_config(
         config_class(algorithm), config, overrides=overrides or [], values=values
     )

@@ -81,6 +81,8 @@ def iter_rows(path: str | Path) -> Iterator[tuple[str, dict[str, Any]]]:
     of objects) or ``.parquet`` file; ``where`` is ``file:line`` (``file:row N`` for the last two).
     A missing file raises :class:`DataFileError`."""
     path = Path(path)
+    if path.is_dir():
+        raise DataFileError(f"{path}: is a folder, not a data file")
     if not path.is_file():
         raise DataFileError(f"file not found: {path}")
     if path.suffix == ".parquet":

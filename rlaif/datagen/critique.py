@@ -8,16 +8,24 @@ response of each line is critiqued). Prompts already written are skipped, failur
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
-from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rlaif.constitution import load_constitution
 from rlaif.data.loaders import load_candidates, load_prompts
 from rlaif.data.publish import push_to_hub, write_parquet
 from rlaif.data.records import PromptRecord
 from rlaif.datagen.generate import skipped_prompt
+from rlaif.datagen.run_options import (
+    DEFAULT_CONCURRENCY,
+    CheckedSampling,
+    InputFile,
+    OutputFile,
+    check_models,
+    default_concurrency,
+    resume_settings,
+)
 from rlaif.errors import ConfigError
 from rlaif.judge.critic import Critic
 from rlaif.judge.sampling import SamplingSettings, sample_responses
@@ -36,34 +44,47 @@ class CritiqueOptions(BaseModel):
     """Built-in constitution name or YAML path."""
     model: str
     """``provider/model`` that writes critiques and revisions."""
-    out: Path
+    model_options: dict[str, Any] = Field(default_factory=dict)
+    """Options of ``model``: :class:`~rlaif.models.ModelSpec` fields or backend options
+    (``base_url``, ``max_concurrency``, ``timeout_s``, ...), as ``get_model(model, **options)``."""
+    out: OutputFile
     """SFT file to write."""
     prompts: str | None = None
     """Prompt set (path or built-in name)."""
-    candidates: Path | None = None
+    candidates: InputFile | None = None
     """``rlaif generate`` output; the first response of each line is critiqued."""
     policy: str | None = None
     """``provider/model`` giving the initial responses for ``prompts`` (default: ``model``)."""
-    rounds: int | None = None
+    policy_options: dict[str, Any] = Field(default_factory=dict)
+    """Options of ``policy`` (as ``model_options``; with no ``policy``, ``model``'s are used)."""
+    rounds: int | None = Field(default=None, ge=1)
     """Rounds per prompt (default: the constitution's)."""
     seed: int = 0
     """Seeds principle sampling."""
-    temperature: float = 0.0
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     """Sampling temperature of critiques and revisions."""
     max_tokens: int = Field(default=256, ge=1)
     """Token budget of each critique and revision."""
-    sampling: SamplingSettings = Field(default_factory=lambda: SamplingSettings(n=1))
+    sampling: CheckedSampling = Field(default_factory=lambda: SamplingSettings(n=1))
     """How the policy samples the initial response (``n`` is always 1)."""
     limit: int | None = Field(default=None, ge=1)
     """Use only the first N prompts."""
-    concurrency: int = Field(default=8, ge=1)
-    """Prompts in flight at once."""
+    concurrency: int = Field(default=DEFAULT_CONCURRENCY, ge=1)
+    """Prompts in flight at once (``None``: the largest ``max_concurrency`` among the models'
+    options, else 8)."""
     format: Literal["jsonl", "parquet"] = "jsonl"
     """Also write a Parquet copy when the run completes."""
     push_to_hub: str | None = None
     """Hub dataset repo to upload the finished file to."""
     progress: bool = True
     """Draw a progress bar."""
+
+    _concurrency = model_validator(mode="before")(default_concurrency("model", "policy"))
+
+    @model_validator(mode="after")
+    def _models(self) -> CritiqueOptions:
+        check_models(self, "model", "policy")
+        return self
 
 
 def _prompts_and_initial(options: CritiqueOptions) -> tuple[list[PromptRecord], dict[str, str]]:
@@ -89,8 +110,11 @@ async def run_critique_async(
     prompts, initial = _prompts_and_initial(options)
     constitution = load_constitution(options.constitution)
     out = options.out.with_suffix(".jsonl") if options.out.suffix == ".parquet" else options.out
-    settings = options.model_dump(
-        mode="json", exclude={"out", "concurrency", "format", "push_to_hub", "progress", "limit"}
+    settings = resume_settings(
+        options,
+        {"out", "concurrency", "format", "push_to_hub", "progress", "limit"},
+        model=options.model,
+        policy=options.policy,
     )
     settings["constitution_hash"] = constitution.content_hash()
     job = ResumableJob(
@@ -98,11 +122,16 @@ async def run_critique_async(
     )
     one = options.sampling.model_copy(update={"n": 1})
     async with AsyncExitStack() as owned:
-        critic_model = await open_model(owned, model, options.model)
-        if policy_model is None and options.policy in (None, options.model):
+        critic_model = await open_model(owned, model, options.model, **options.model_options)
+        reuse = options.policy is None or (
+            options.policy == options.model and not options.policy_options
+        )
+        if policy_model is None and reuse:
             policy = critic_model
         else:
-            policy = await open_model(owned, policy_model, options.policy or options.model)
+            policy = await open_model(
+                owned, policy_model, options.policy or options.model, **options.policy_options
+            )
         critic = Critic(
             critic_model,
             constitution,

@@ -7,12 +7,20 @@ manifest records the settings (a rerun with other settings is refused).
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
-from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rlaif.data.loaders import load_prompts
 from rlaif.data.records import CandidateRecord, PromptRecord, SkippedRecord
+from rlaif.datagen.run_options import (
+    DEFAULT_CONCURRENCY,
+    CheckedSampling,
+    OutputFile,
+    check_models,
+    default_concurrency,
+    resume_settings,
+)
 from rlaif.judge.sampling import SamplingSettings, sample_responses
 from rlaif.models import AuthenticationError, Model, blocking
 from rlaif.runs import Outputs, ResumableJob, RunSummary, Unit, open_model
@@ -25,18 +33,28 @@ class GenerateOptions(BaseModel):
 
     model: str
     """``provider/model`` of the policy."""
+    model_options: dict[str, Any] = Field(default_factory=dict)
+    """Options of ``model``: :class:`~rlaif.models.ModelSpec` fields or backend options
+    (``base_url``, ``max_concurrency``, ``timeout_s``, ...), as ``get_model(model, **options)``."""
     prompts: str
     """Prompt set: a path or a built-in name (``red_team_train``, ...)."""
-    out: Path
+    out: OutputFile
     """Candidates file to write (``{"id", "prompt", "responses", "model"}`` per line)."""
-    sampling: SamplingSettings = Field(default_factory=SamplingSettings)
+    sampling: CheckedSampling = Field(default_factory=SamplingSettings)
     """K, temperature, token budget and seed."""
     limit: int | None = Field(default=None, ge=1)
     """Use only the first N prompts."""
-    concurrency: int = Field(default=8, ge=1)
-    """Prompts in flight at once."""
+    concurrency: int = Field(default=DEFAULT_CONCURRENCY, ge=1)
+    """Prompts in flight at once (``None``: the model's ``max_concurrency``, else 8)."""
     progress: bool = True
     """Draw a progress bar."""
+
+    _concurrency = model_validator(mode="before")(default_concurrency("model"))
+
+    @model_validator(mode="after")
+    def _models(self) -> GenerateOptions:
+        check_models(self, "model")
+        return self
 
 
 def skipped_prompt(prompt: PromptRecord, reason: str, strategy: str) -> SkippedRecord:
@@ -48,7 +66,9 @@ async def run_generate_async(options: GenerateOptions, *, model: Model | None = 
     """Sample ``sampling.n`` responses per prompt into ``out`` (resumable); ``model`` replaces the
     one named in ``options`` (the caller keeps it open)."""
     prompts = load_prompts(options.prompts)[: options.limit]
-    settings = options.model_dump(mode="json", exclude={"out", "concurrency", "progress", "limit"})
+    settings = resume_settings(
+        options, {"out", "concurrency", "progress", "limit"}, model=options.model
+    )
     job = ResumableJob(
         options.out,
         "candidates",
@@ -57,7 +77,7 @@ async def run_generate_async(options: GenerateOptions, *, model: Model | None = 
         judgments=False,
     )
     async with AsyncExitStack() as owned:
-        policy = await open_model(owned, model, options.model)
+        policy = await open_model(owned, model, options.model, **options.model_options)
 
         async def work(unit: Unit) -> Outputs:
             prompt: PromptRecord = unit.payload

@@ -17,6 +17,7 @@ from rlaif.data.publish import push_to_hub, write_parquet
 from rlaif.data.records import FAILED, MISSING_VERDICT
 from rlaif.datagen.label_options import LabelOptions, LabelSummary
 from rlaif.datagen.labeller import Labeller
+from rlaif.datagen.run_options import resume_settings
 from rlaif.errors import ConfigError
 from rlaif.models import Model, blocking
 from rlaif.runs import ResumableJob, open_model
@@ -50,17 +51,11 @@ def label_settings(
     options: LabelOptions, constitution: Constitution, source: str
 ) -> dict[str, Any]:
     """The settings a resumed run must share with the first one."""
-    settings = options.model_dump(
-        mode="json",
-        exclude={
-            "out",
-            "concurrency",
-            "format",
-            "push_to_hub",
-            "progress",
-            "limit",
-            "retry_failed",
-        },
+    settings = resume_settings(
+        options,
+        {"out", "concurrency", "format", "push_to_hub", "progress", "limit", "retry_failed"},
+        judge=options.judge,
+        policy=options.policy,
     )
     settings["input"] = source
     settings["constitution_hash"] = constitution.content_hash()
@@ -91,10 +86,14 @@ async def run_labelling_async(
         retry=(FAILED, MISSING_VERDICT) if options.retry_failed else (FAILED,),
     )
     async with AsyncExitStack() as owned:
-        judge = await open_model(owned, judge_model, options.judge) if needs_judge_model else None
+        judge = None
+        if needs_judge_model:
+            judge = await open_model(owned, judge_model, options.judge, **options.judge_options)
         policy = None
         if source == "prompts":  # _inputs checked that a policy is named
-            policy = await open_model(owned, policy_model, options.policy or "")
+            policy = await open_model(
+                owned, policy_model, options.policy or "", **options.policy_options
+            )
         labeller = Labeller(options, constitution, judge, policy, job.progress)
         units = labeller.units(source)  # read the input before anything is written
         await job.run(

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rlaif.datagen.run_options import (
+    DEFAULT_CONCURRENCY,
+    CheckedSampling,
+    InputFile,
+    OutputFile,
+    check_models,
+    default_concurrency,
+)
 from rlaif.judge.pairwise import Mode
 from rlaif.judge.sampling import ContrastiveAffixes, SamplingSettings
 from rlaif.runs import RunSummary
@@ -22,7 +29,10 @@ class LabelOptions(BaseModel):
     """Built-in constitution name or YAML path."""
     judge: str
     """``provider/model`` of the judge (also the critic of the ``revision`` strategy)."""
-    out: Path
+    judge_options: dict[str, Any] = Field(default_factory=dict)
+    """Options of ``judge``: :class:`~rlaif.models.ModelSpec` fields or backend options
+    (``base_url``, ``max_concurrency``, ``timeout_s``, ...), as ``get_model(judge, **options)``."""
+    out: OutputFile
     """Output preference file (``.jsonl``; with ``format=parquet`` a ``.parquet`` copy too)."""
     strategy: Literal["judge", "revision", "contrastive"] = "judge"
     """How pairs are built: judged samples, revision over initial, or RLCD contrast."""
@@ -31,19 +41,21 @@ class LabelOptions(BaseModel):
     position_prior: float | None = None
     """The judge's prior logit for the first-shown response, removed from each soft vote
     (``position_prior_logit`` of an ``rlaif eval agreement`` run of the same judge)."""
-    candidates: Path | None = None
+    candidates: InputFile | None = None
     """``rlaif generate`` output: K responses per prompt."""
-    pairs: Path | None = None
+    pairs: InputFile | None = None
     """Pairs to judge (``response_1``/``response_2``, or human-labelled ``chosen``/``rejected``)."""
     prompts: str | None = None
     """Prompt set (path or built-in name) to sample responses for, with ``policy``."""
     policy: str | None = None
     """``provider/model`` of the policy that samples responses for ``prompts``."""
-    sft: Path | None = None
+    policy_options: dict[str, Any] = Field(default_factory=dict)
+    """Options of ``policy`` (as ``judge_options``)."""
+    sft: InputFile | None = None
     """``rlaif critique`` output, for the ``revision`` strategy without new critiques."""
     both_orders: bool = True
     """Judge both presentation orders and average (else one random order, recorded)."""
-    principles_per_pair: int | None = None
+    principles_per_pair: int | None = Field(default=None, ge=1)
     """Principles per pair (default: the constitution's ``sampling.per_example``)."""
     cot_band: tuple[float, float] = (0.4, 0.6)
     """Clamp of chain-of-thought probabilities."""
@@ -61,7 +73,7 @@ class LabelOptions(BaseModel):
     (unreadable answers). Pairs skipped because a call failed are always tried again."""
     max_pairs_per_prompt: int = Field(default=6, ge=1)
     """For K > 4 responses per prompt, how many of the K(K-1)/2 pairs to judge."""
-    sampling: SamplingSettings = Field(default_factory=SamplingSettings)
+    sampling: CheckedSampling = Field(default_factory=SamplingSettings)
     """How the policy samples responses (``prompts`` input)."""
     confirm: bool = False
     """Ask the judge to confirm revision/contrastive pairs (see ``confirm_mode``)."""
@@ -72,7 +84,7 @@ class LabelOptions(BaseModel):
     deciding (for judges too weak or biased to filter)."""
     affixes: ContrastiveAffixes = Field(default_factory=ContrastiveAffixes)
     """RLCD steering of the contrastive strategy."""
-    rounds: int | None = None
+    rounds: int | None = Field(default=None, ge=1)
     """Critique-revision rounds of the revision strategy (default: the constitution's)."""
     critic_max_tokens: int = Field(default=256, ge=1)
     """Token budget of each critique and revision."""
@@ -80,14 +92,25 @@ class LabelOptions(BaseModel):
     """Seeds principle sampling, pair selection and delimiter codes."""
     limit: int | None = Field(default=None, ge=1)
     """Use only the first N input items (prompts, pairs, candidate lines or SFT records)."""
-    concurrency: int = Field(default=8, ge=1)
-    """Units of work in flight at once."""
+    concurrency: int = Field(default=DEFAULT_CONCURRENCY, ge=1)
+    """Units of work in flight at once (``None``: the largest ``max_concurrency`` among the
+    judge's and policy's options, else 8)."""
     format: Literal["jsonl", "parquet"] = "jsonl"
     """Also write a Parquet copy when the run completes."""
     push_to_hub: str | None = None
     """Hub dataset repo to upload the finished file to (with a dataset card)."""
     progress: bool = True
     """Draw a progress bar."""
+
+    _concurrency = model_validator(mode="before")(default_concurrency("judge", "policy"))
+
+    @model_validator(mode="after")
+    def _checked(self) -> LabelOptions:
+        low, high = self.cot_band
+        if not 0.0 <= low <= high <= 1.0:
+            raise ValueError(f"cot band must satisfy 0 <= LOW <= HIGH <= 1, got {low},{high}")
+        check_models(self, "judge", "policy")
+        return self
 
 
 class LabelSummary(RunSummary):

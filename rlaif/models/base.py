@@ -65,6 +65,9 @@ class Backend(ABC):
     """Requests in flight at once when the model spec does not say."""
     caches_by_default: ClassVar[bool] = True
     """Whether responses are cached when the model spec does not say."""
+    runtime_options: ClassVar[frozenset[str]] = frozenset()
+    """Options that change how calls are made (timeouts, batch sizes), never what they return:
+    a resumed run may change them."""
 
     def __init__(self, model: str, **options: Any):
         self.model = model

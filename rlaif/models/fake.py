@@ -89,6 +89,7 @@ class FakeBackend(Backend):
     supports_json_schema = True
     # Scripts that cycle through outputs would be frozen by a cache; ask for it with cache=True.
     caches_by_default = False
+    runtime_options = frozenset({"latency_s"})
 
     def __init__(
         self,

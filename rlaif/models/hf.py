@@ -40,6 +40,7 @@ class HFBackend(Backend):
     supports_choice_logprobs = True
     supports_prefill = True
     default_max_concurrency = 64
+    runtime_options = frozenset({"max_batch_size"})
 
     def __init__(
         self,

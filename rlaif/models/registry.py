@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
+
+from pydantic import ValidationError
 
 from rlaif.errors import ConfigError
 from rlaif.models.base import Backend
+from rlaif.models.spec import ModelSpec
 
 _BACKENDS: dict[str, type[Backend]] = {}
 _BUILTIN_MODULES = {
@@ -56,3 +59,38 @@ def create_backend(name: str, **options: Any) -> Backend:
     """Instantiate the backend serving ``provider/model``."""
     provider, model = split_name(name)
     return backend_class(provider)(model, **options)
+
+
+def check_model_options(name: str, options: Mapping[str, Any]) -> None:
+    """Check, without creating the backend (nothing loaded, no network), that ``name`` is a
+    ``provider/model`` of a known provider and that every key of ``options`` is a
+    :class:`ModelSpec` field or an option of that backend, with a valid value for the fields
+    (what :func:`get_model` takes); raises one :class:`ConfigError` naming the accepted ones.
+    Option names are checked for the built-in providers; a registered plug-in backend checks its
+    own when it is created."""
+    provider, model = split_name(name)
+    cls = backend_class(provider)
+    spec_fields = set(ModelSpec.model_fields) - {"name", "options"}
+    unknown = sorted(key for key in options if key not in spec_fields | set(cls.option_names()))
+    if unknown and provider in _BUILTIN_MODULES:  # a plug-in backend checks its own when created
+        accepted = ", ".join(sorted(spec_fields | set(cls.option_names())))
+        raise ConfigError(
+            f"unknown option(s) for {name}: {', '.join(unknown)}; accepted: {accepted}"
+        )
+    given = {key: value for key, value in options.items() if key in spec_fields}
+    try:
+        ModelSpec.model_validate({**given, "name": name})
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']} "
+            f"(got {item.get('input')!r})"
+            for item in error.errors()
+        )
+        raise ConfigError(f"option(s) for {provider}/{model}: {problems}") from None
+
+
+def output_shaping_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` without those that only change how calls are made (timeouts, concurrency,
+    prices, retries, batch sizes): what a resumed run must share with the first one."""
+    runtime = ModelSpec.runtime_only_fields() | backend_class(split_name(name)[0]).runtime_options
+    return {key: value for key, value in options.items() if key not in runtime}

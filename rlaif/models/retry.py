@@ -11,6 +11,7 @@ from __future__ import annotations
 import email.utils
 import random
 import time
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -72,17 +73,31 @@ def error_from_status(
 
 def error_from_sdk(provider: str, error: Exception, sdk: Any) -> BackendError | None:
     """Map an ``openai`` / ``anthropic`` SDK exception (both share one shape) to a
-    :class:`BackendError`; ``None`` when it is not an API error."""
+    :class:`BackendError`; ``None`` when it is not an API error. The message names the server
+    the request went to (``openai at http://127.0.0.1:8000/v1/chat/completions``), so an error
+    from a local server is not mistaken for one from the provider's own API."""
+    where = _with_url(provider, error)
     if isinstance(error, sdk.APIStatusError):
         response = getattr(error, "response", None)
         headers = dict(response.headers) if response is not None else None
-        return error_from_status(provider, error.status_code, _sdk_message(error), headers)
+        return error_from_status(where, error.status_code, _sdk_message(error), headers)
     if isinstance(error, sdk.APITimeoutError):
         # The server may still be working on it: the in-flight limit keeps counting it a while.
-        return BackendError(f"{provider} request timed out", retryable=True, abandoned=True)
+        return BackendError(f"{where}: request timed out", retryable=True, abandoned=True)
     if isinstance(error, sdk.APIConnectionError):
-        return BackendError(f"{provider} connection failed: {error}", retryable=True)
+        return BackendError(f"{where}: connection failed: {error}", retryable=True)
     return None
+
+
+def _with_url(provider: str, error: Exception) -> str:
+    """``provider at URL`` for an SDK error that carries its request (user info and query string
+    left out: they may hold a key), else ``provider``."""
+    try:
+        url = urllib.parse.urlsplit(str(error.request.url))  # type: ignore[attr-defined]
+    except (AttributeError, RuntimeError):  # httpx raises RuntimeError for an unset request
+        return provider
+    port = f":{url.port}" if url.port else ""
+    return f"{provider} at {url.scheme}://{url.hostname}{port}{url.path}"
 
 
 def _sdk_message(error: Any) -> str:

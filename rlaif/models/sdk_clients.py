@@ -54,6 +54,7 @@ class SDKBackend(Backend):
     too, so that the cache key and error messages name the server really used)."""
     identity_options: ClassVar[tuple[str, ...]] = ("base_url",)
     """Attributes besides provider and model that change the output (for the cache key)."""
+    runtime_options: ClassVar[frozenset[str]] = frozenset({"timeout_s"})
 
     def connect(
         self,

@@ -7,9 +7,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from rlaif.config import ConfigFileError, issues_from_validation_error, load_yaml_mapping
+from rlaif.config import (
+    ConfigFileError,
+    FieldPath,
+    ValidationIssue,
+    YamlDocument,
+    issues_from_validation_error,
+    load_yaml_mapping,
+)
+from rlaif.errors import ConfigError
 from rlaif.judge.pairwise import Mode
 from rlaif.models.model import ModelSpec
+from rlaif.models.registry import check_model_options
 
 Strategy = Literal["judge", "revision", "contrastive"]
 """How preference pairs are built."""
@@ -210,12 +219,42 @@ class PipelineConfig(_Section):
 
 def load_pipeline_config(path: str | Path) -> tuple[PipelineConfig, Path]:
     """Load and validate a pipeline YAML; a malformed one raises :class:`ConfigFileError`, whose
-    issues name the file, line and field."""
+    issues name the file, line and field. Every model name is resolved too (known provider,
+    options its backend accepts), without loading anything, so that a typo fails here rather
+    than at the stage that first calls the model."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder; give the pipeline YAML file")
     document = load_yaml_mapping(path, "pipeline config")
     try:
-        return PipelineConfig.model_validate(document.data), path.resolve().parent
+        config = PipelineConfig.model_validate(document.data)
     except ValidationError as error:
         raise ConfigFileError(
             issues_from_validation_error(document, error, PipelineConfig)
         ) from None
+    issues = model_issues(document, config.models)
+    if issues:
+        raise ConfigFileError(issues)
+    return config, path.resolve().parent
+
+
+def model_issues(document: YamlDocument, models: ModelsSection) -> list[ValidationIssue]:
+    """What is wrong with each model of ``models`` (unknown provider, options its backend does
+    not take), located in ``document``."""
+    issues = []
+    for role in ModelsSection.model_fields:
+        spec: ModelSpec | None = getattr(models, role)
+        if spec is None:
+            continue
+        written_as_mapping = isinstance(document.data["models"].get(role), dict)
+        where: FieldPath = ("models", role, "name") if written_as_mapping else ("models", role)
+        try:
+            check_model_options(spec.name, {})
+        except ConfigError as error:
+            issues.append(document.issue(where, str(error)))
+            continue
+        try:
+            check_model_options(spec.name, spec.options)
+        except ConfigError as error:
+            issues.append(document.issue(("models", role, "options"), str(error)))
+    return issues

@@ -1,0 +1,103 @@
+"""What the options of ``generate``, ``critique`` and ``label`` share: checked input and output
+paths, checked sampling settings, model options, and the resume settings built from them.
+
+Everything here runs when an options model is built, so a bad value is one error before any
+file is read or written and before any model is called."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ValidationError, ValidationInfo
+
+from rlaif.config.paths import check_input_file, check_output_file
+from rlaif.errors import ConfigError
+from rlaif.judge.sampling import SamplingSettings
+from rlaif.models import GenerateConfig
+from rlaif.models.registry import check_model_options, output_shaping_options
+
+DEFAULT_CONCURRENCY = 8
+"""Units in flight when neither ``concurrency`` nor a model's ``max_concurrency`` is given."""
+
+
+def _flag(info: ValidationInfo) -> str:
+    return f"--{(info.field_name or 'path').replace('_', '-')}"
+
+
+def _input_file(path: Path, info: ValidationInfo) -> Path:
+    return check_input_file(path, _flag(info))
+
+
+def _output_file(path: Path, info: ValidationInfo) -> Path:
+    return check_output_file(path, _flag(info))
+
+
+def _sampling(settings: SamplingSettings) -> SamplingSettings:
+    if settings.n < 1:
+        raise ValueError(f"n (responses per prompt) must be at least 1, got {settings.n}")
+    try:  # the bounds every model call enforces, checked once up front
+        GenerateConfig(
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+            max_tokens=settings.max_tokens,
+        )
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise ValueError(
+            f"{first['loc'][0]}: {first['msg'].lower()} (got {first['input']!r})"
+        ) from None
+    return settings
+
+
+InputFile = Annotated[Path, AfterValidator(_input_file)]
+"""A path that must be a readable file (checked when the options are built)."""
+OutputFile = Annotated[Path, AfterValidator(_output_file)]
+"""A path where a file can be written (checked when the options are built)."""
+CheckedSampling = Annotated[SamplingSettings, AfterValidator(_sampling)]
+"""Sampling settings within what models accept (``n >= 1``, ``0 <= temperature <= 2``, ...)."""
+
+
+def check_models(options: BaseModel, *roles: str) -> None:
+    """Check each role's model name and its ``<role>_options`` (provider known, option names
+    accepted by that backend); options for a role whose model is not named are an error."""
+    for role in roles:
+        name, given = getattr(options, role), getattr(options, f"{role}_options")
+        if not name:
+            if given:
+                raise ConfigError(f"--{role}-option needs --{role}, the model it applies to")
+            continue
+        check_model_options(name, given)
+
+
+def default_concurrency(*roles: str) -> Callable[[type[BaseModel], Any], Any]:
+    """A before-validator for an options model: a ``concurrency`` left out (or ``None``) becomes
+    the largest ``max_concurrency`` in the roles' ``<role>_options`` (so that a model allowed 64
+    requests in flight gets 64 units of work at once), else :data:`DEFAULT_CONCURRENCY`."""
+
+    def fill(cls: type[BaseModel], data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("concurrency") is not None:
+            return data
+        limits = []
+        for role in roles:
+            given = data.get(f"{role}_options")
+            limit = given.get("max_concurrency") if isinstance(given, dict) else None
+            if isinstance(limit, int) and limit >= 1:  # a bad value is the model check's to report
+                limits.append(limit)
+        return {**data, "concurrency": max(limits, default=DEFAULT_CONCURRENCY)}
+
+    return classmethod(fill)  # type: ignore[return-value]
+
+
+def resume_settings(options: BaseModel, exclude: set[str], **models: str | None) -> dict[str, Any]:
+    """``options`` as the settings a resumed run must share with the first one: without
+    ``exclude`` and with each ``<role>_options`` reduced to what changes the output (a rerun
+    with another timeout or concurrency resumes); ``models`` maps each role to its model name."""
+    settings = options.model_dump(mode="json", exclude=exclude)
+    for role, name in models.items():
+        key = f"{role}_options"
+        settings[key] = output_shaping_options(name, settings[key]) if name else {}
+        if not settings[key]:
+            del settings[key]  # a run without options keeps the settings an older run recorded
+    return settings
