@@ -68,7 +68,10 @@ function renderProgress() {
   $("position").textContent = `Sample ${n ? state.index + 1 : 0} of ${n}`;
 }
 
-async function rate(rating) {
+let saving = Promise.resolve();
+
+function rate(rating, advance = true) {
+  // Posts go out one after another, so the server stores them in the order they were given.
   const pair = state.pairs[state.index];
   if (!pair) return;
   leavePair();
@@ -81,6 +84,11 @@ async function rate(rating) {
     note: $("note").value,
     seconds: state.spent[pair.id] || 0,
   };
+  state.spent[pair.id] = 0;
+  saving = saving.then(() => save(pair, body, advance));
+}
+
+async function save(pair, body, advance) {
   let reply;
   try {
     reply = await fetch("/api/labels", {
@@ -99,22 +107,25 @@ async function rate(rating) {
   }
   const saved = await reply.json();
   pair.label = saved.label;
-  state.spent[pair.id] = 0;
-  setStatus(`Saved sample ${state.index + 1}.`, false);
-  if (state.pairs[state.index] !== pair) return;  // the annotator moved on while it was saving
-  const next = nextUnmarked(state.index);
+  const index = state.pairs.indexOf(pair);
+  setStatus(`Saved sample ${index + 1}.`, false);
+  if (state.pairs[state.index] !== pair) {  // the annotator moved on while it was saving
+    renderProgress();
+    return;
+  }
+  const next = advance ? nextUnmarked(state.index) : -1;
   if (next >= 0) {
     show(next);
   } else {
     show(state.index);
-    setStatus(`All ${state.pairs.length} samples completed.`, false);
+    if (completed() === state.pairs.length) setStatus(`All ${state.pairs.length} samples completed.`, false);
   }
 }
 
 function relabel() {
   // A changed flag or note on a rated pair is saved as a new label (the latest one wins).
   const pair = state.pairs[state.index];
-  if (pair && pair.label !== null) rate(pair.label.rating);
+  if (pair && pair.label !== null) rate(pair.label.rating, false);
 }
 
 async function start() {
