@@ -44,6 +44,9 @@ def test_wheel_contains_the_library_and_works_installed(tmp_path: Path) -> None:
         "rlaif/_library/constitution/templates/compare.j2",
         "rlaif/_library/eval/README.md",
         "rlaif/constitution/loader.py",
+        "rlaif/annotate/static/index.html",
+        "rlaif/annotate/static/app.js",
+        "rlaif/annotate/static/app.css",
     ]
     assert [n for n in expected if n not in names] == []
     target = tmp_path / "site"

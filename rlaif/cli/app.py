@@ -6,6 +6,7 @@ import typer
 
 from rlaif import __version__
 from rlaif.cli import (
+    annotate,
     constitution,
     datagen,
     evaluate,
@@ -27,7 +28,7 @@ app = typer.Typer(
 app.add_typer(principles.app, name="principles")
 app.add_typer(constitution.app, name="constitution")
 # Each module below adds its own commands and groups to the app (one module per layer).
-for _module in (models, datagen, training, evaluate, pipeline, export):
+for _module in (models, datagen, training, evaluate, pipeline, export, annotate):
     _module.register(app)
 
 

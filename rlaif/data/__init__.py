@@ -8,6 +8,7 @@ standard columns.
 """
 
 from rlaif.data.hh_rlhf import load_hh_rlhf, parse_hh_transcript, split_hh_pair
+from rlaif.data.human_labels import HumanLabel, latest_human_labels, read_human_labels
 from rlaif.data.jsonl import (
     DataFileError,
     JsonlWriter,
@@ -47,6 +48,7 @@ from rlaif.data.records import (
 __all__ = [
     "CandidateRecord",
     "DataFileError",
+    "HumanLabel",
     "JsonlWriter",
     "Manifest",
     "PairRecord",
@@ -63,6 +65,7 @@ __all__ = [
     "iter_hub_rows",
     "iter_jsonl",
     "iter_rows",
+    "latest_human_labels",
     "load_candidates",
     "load_hh_rlhf",
     "load_pairs",
@@ -72,6 +75,7 @@ __all__ = [
     "manifest_path",
     "pair_from_human",
     "parse_hh_transcript",
+    "read_human_labels",
     "read_manifest",
     "read_records",
     "records_to_dataset",
