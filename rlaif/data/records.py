@@ -121,6 +121,9 @@ output tries it again."""
 MISSING_VERDICT = "missing verdict"
 """Skip category of a judgment whose answer could not be read: tried again only when asked
 (``rlaif label --retry-failed``)."""
+UNFINISHED = (FAILED, MISSING_VERDICT)
+"""Skip categories of items the judge or model never answered usably (a run made of nothing
+else has failed)."""
 
 
 def skip_category(reason: str) -> str:

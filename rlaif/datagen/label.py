@@ -14,7 +14,7 @@ from rlaif.constitution import Constitution, load_constitution
 from rlaif.data.jsonl import iter_jsonl
 from rlaif.data.manifest import side_path
 from rlaif.data.publish import push_to_hub, write_parquet
-from rlaif.data.records import FAILED, MISSING_VERDICT
+from rlaif.data.records import FAILED, UNFINISHED
 from rlaif.datagen.label_options import LabelOptions, LabelSummary
 from rlaif.datagen.labeller import Labeller
 from rlaif.datagen.run_options import resume_settings
@@ -83,7 +83,7 @@ async def run_labelling_async(
         "preferences",
         description=f"label ({options.strategy})",
         progress=options.progress,
-        retry=(FAILED, MISSING_VERDICT) if options.retry_failed else (FAILED,),
+        retry=UNFINISHED if options.retry_failed else (FAILED,),
     )
     async with AsyncExitStack() as owned:
         judge = None

@@ -314,11 +314,13 @@ class PairwiseJudge:
         pair_id = pair_id or pair_key(prompt, response_1, response_2)
         shown = (shown_prompt, shown_1, shown_2)
         judgment = await self._judged(pair_id, shown, principles, orders, self.mode, notes)
-        if self._fall_back(judgment):
-            note = f"auto: {self.name} returned no log-probabilities; judged by generate"
-            judgment = await self._judged(
-                pair_id, shown, principles, orders, "generate", [*notes, note]
-            )
+        if self._lost_logprobs(judgment):
+            self.mode = "generate"  # for every later pair, as auto would have chosen had it known
+            if _refused_scoring(judgment):
+                note = f"auto: {self.name} returned no log-probabilities; judged by generate"
+                judgment = await self._judged(
+                    pair_id, shown, principles, orders, "generate", [*notes, note]
+                )
         if self.position_prior is not None:
             judgment = calibrate_judgment(judgment, self.position_prior)
         return judgment
@@ -347,16 +349,11 @@ class PairwiseJudge:
             pair_id, self.name, mode, ids, orders, list(votes), notes, partial=partial
         )
 
-    def _fall_back(self, judgment: Judgment) -> bool:
-        """Whether to judge again by ``generate``: the mode was ``auto``, a soft mode was tried
-        and the judge turned out to return no log-probabilities (from then on every pair is
-        judged by ``generate``, as ``auto`` would have chosen had it known)."""
+    def _lost_logprobs(self, judgment: Judgment) -> bool:
+        """Whether the mode was ``auto``, ``judgment`` was made in a soft mode, and the judge
+        has turned out to return no log-probabilities."""
         soft = judgment.mode in ("logprob", "pointwise")
-        if not self.falls_back or not soft or self.model.supports_choice_logprobs:
-            return False
-        self.mode = "generate"
-        no_logprobs = f"{BACKEND_ERROR}{CapabilityError.__name__}"
-        return any((v.error or "").startswith(no_logprobs) for v in judgment.votes)
+        return self.falls_back and soft and not self.model.supports_choice_logprobs
 
     compare_sync = blocking(compare)
 
@@ -527,6 +524,12 @@ class PairwiseJudge:
                 p_first = soft
         low, high = self.cot_band
         return min(max(p_first, low), high)
+
+
+def _refused_scoring(judgment: Judgment) -> bool:
+    """Whether a vote failed because the judge cannot score choices."""
+    refused = f"{BACKEND_ERROR}{CapabilityError.__name__}"
+    return any((v.error or "").startswith(refused) for v in judgment.votes)
 
 
 def _account(vote: Vote, result: Completion | ChoiceScores, *, first: bool) -> None:

@@ -18,11 +18,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from rlaif.data.manifest import Manifest, check_resumable, manifest_path, write_manifest
-from rlaif.data.records import FAILED, MISSING_VERDICT
+from rlaif.data.records import FAILED, UNFINISHED
 from rlaif.models.usage import observe_usage
 from rlaif.runs.journal import UsageJournal, manifest_usage
 from rlaif.runs.progress import RunProgress
-from rlaif.runs.sink import Sink
+from rlaif.runs.sink import Sink, count_key
 from rlaif.runs.tally import RunTally
 from rlaif.runs.units import Unit, Worker, run_units
 
@@ -58,9 +58,9 @@ class RunSummary(BaseModel):
     def all_failed(self) -> bool:
         """Whether this run wrote something and all of it is failed calls or missing verdicts
         (the command then exits non-zero)."""
-        failures = (f"skipped: {FAILED}", f"skipped: {MISSING_VERDICT}")
         written = sum(self.this_run.values())
-        return written > 0 and sum(self.this_run.get(k, 0) for k in failures) == written
+        unfinished = sum(self.this_run.get(count_key(category), 0) for category in UNFINISHED)
+        return written > 0 and unfinished == written
 
 
 def begin_manifest(out: Path, kind: str, settings: dict[str, Any], **fields: Any) -> Manifest:

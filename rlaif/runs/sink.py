@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from rlaif.data.jsonl import JsonlWriter, iter_jsonl, remove_rows
 from rlaif.data.manifest import side_path
-from rlaif.data.records import FAILED, MISSING_VERDICT, SkippedRecord, skip_category
+from rlaif.data.records import FAILED, UNFINISHED, SkippedRecord, skip_category
 from rlaif.errors import redact
 
 
@@ -78,9 +78,9 @@ class Sink:
         for record in outputs.records:
             if isinstance(record, SkippedRecord):
                 written = self.skipped.write(redacted_errors(record.model_dump(mode="json")))
-                category = f"skipped: {skip_category(record.reason)}"
-                failure = skip_category(record.reason) in (FAILED, MISSING_VERDICT)
-                if written and failure and self.first_failure is None:
+                category = count_key(record.reason)
+                unfinished = skip_category(record.reason) in UNFINISHED
+                if written and unfinished and self.first_failure is None:
                     self.first_failure = redact(record.reason)
             else:
                 written = self.main.write(redacted_errors(record.model_dump(mode="json")))
@@ -101,7 +101,7 @@ class Sink:
         skipped = 0
         for _, value in iter_jsonl(self.skipped.path):
             skipped += 1
-            key = f"skipped: {skip_category(str(value.get('reason', '')))}"
+            key = count_key(str(value.get("reason", "")))
             counts[key] = counts.get(key, 0) + 1
         counts["skipped"] = skipped
         return counts
@@ -131,3 +131,7 @@ def redacted_errors(value: Any) -> Any:
         return [redacted_errors(item) for item in value]
     return value
 
+
+def count_key(reason: str) -> str:
+    """Where a skipped record with ``reason`` is counted (``skipped: <category>``)."""
+    return f"skipped: {skip_category(reason)}"
