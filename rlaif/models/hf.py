@@ -25,6 +25,7 @@ from rlaif.models.hf_loading import (
     select_device,
     select_dtype,
 )
+from rlaif.models.prefix_scoring import ScoringStats, forward_tails, supports_prefix_reuse
 from rlaif.models.registry import register_backend
 from rlaif.models.types import ChoiceScores, Completion, Conversation, GenerateConfig
 
@@ -35,12 +36,14 @@ class HFBackend(Backend):
 
     Options: ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:1``, ``mps``), ``dtype`` (``auto``:
     bf16 where supported, else fp32; or ``float32``, ``bfloat16``, ``float16``),
-    ``max_batch_size`` (16), ``trust_remote_code`` (False), ``revision`` (hub models)."""
+    ``max_batch_size`` (16), ``trust_remote_code`` (False), ``revision`` (hub models),
+    ``prefix_reuse`` (True: prompts of a batch that share a token prefix compute it once, see
+    :mod:`rlaif.models.prefix_scoring`; ``False`` runs every prompt in full)."""
 
     supports_choice_logprobs = True
     supports_prefill = True
     default_max_concurrency = 64
-    runtime_options = frozenset({"max_batch_size"})
+    runtime_options = frozenset({"max_batch_size", "prefix_reuse"})
 
     def __init__(
         self,
@@ -51,6 +54,7 @@ class HFBackend(Backend):
         max_batch_size: int = 16,
         trust_remote_code: bool = False,
         revision: str | None = None,
+        prefix_reuse: bool = True,
         **options: Any,
     ):
         self.reject_unknown_options(model, options)
@@ -59,6 +63,11 @@ class HFBackend(Backend):
         self.dtype = select_dtype(dtype, self.device)
         self.trust_remote_code = trust_remote_code
         self.revision = revision
+        if not isinstance(prefix_reuse, bool):
+            raise ConfigError(f"{model}: prefix_reuse must be true or false, not {prefix_reuse!r}")
+        self.prefix_reuse = prefix_reuse
+        self.scoring = ScoringStats()
+        """What ``score_choices`` has computed (tokens, forward passes)."""
         self.batcher: MicroBatcher[Conversation, Any] = MicroBatcher(
             self._run_batch, max_batch_size
         )
@@ -137,7 +146,14 @@ class HFBackend(Backend):
                 config = GenerateConfig.model_validate_json(argument)
                 done = generate_batch(model, tokenizer, texts, config)
             else:
-                done = score_batch(model, tokenizer, texts, list(argument))
+                done = score_batch(
+                    model,
+                    tokenizer,
+                    texts,
+                    list(argument),
+                    prefix_reuse=self.prefix_reuse,
+                    stats=self.scoring,
+                )
         results = iter(done)
         return [p if isinstance(p, BaseException) else next(results) for p in prompts]
 
@@ -241,13 +257,20 @@ def _finish(
 
 
 def score_batch(
-    model: Any, tokenizer: Any, texts: list[str], choices: list[str]
+    model: Any,
+    tokenizer: Any,
+    texts: list[str],
+    choices: list[str],
+    *,
+    prefix_reuse: bool = False,
+    stats: ScoringStats | None = None,
 ) -> list[ChoiceScores]:
     """Log-probability of each choice's tokens following each prompt text.
 
     Single-token choices: one forward pass over the prompts keeping the last position's logits.
     Multi-token choices: one pass over prompt + choice (all but the last token) keeping only the
-    positions that predict the choice's tokens."""
+    positions that predict the choice's tokens. With ``prefix_reuse`` the token prefixes that
+    prompts share are computed once (:mod:`rlaif.models.prefix_scoring`)."""
     import torch
 
     choice_ids = [tokenizer.encode(choice, add_special_tokens=False) for choice in choices]
@@ -257,7 +280,8 @@ def score_batch(
     start = time.perf_counter()
     if all(len(ids) == 1 for ids in choice_ids):
         wanted = sorted({ids[0] for ids in choice_ids})
-        last = _forward_tail(model, tokenizer, prompt_ids, 1, wanted)[:, -1, :]
+        last = _forward_tail(model, tokenizer, prompt_ids, 1, wanted, prefix_reuse, stats)
+        last = last[:, -1, :]
         logprobs = torch.log_softmax(last.float(), dim=-1)
         table = [[float(logprobs[row, ids[0]]) for ids in choice_ids] for row in range(len(texts))]
     else:
@@ -265,7 +289,8 @@ def score_batch(
         keep = max(len(ids) for ids in choice_ids)
         wanted = sorted({token for ids in choice_ids for token in ids})
         tails = torch.log_softmax(
-            _forward_tail(model, tokenizer, sequences, keep, wanted).float(), -1
+            _forward_tail(model, tokenizer, sequences, keep, wanted, prefix_reuse, stats).float(),
+            -1,
         )
         table = []
         for row in range(len(texts)):
@@ -286,16 +311,35 @@ def score_batch(
 
 
 def _forward_tail(
-    model: Any, tokenizer: Any, sequences: list[list[int]], keep: int, exact_ids: list[int]
+    model: Any,
+    tokenizer: Any,
+    sequences: list[list[int]],
+    keep: int,
+    exact_ids: list[int],
+    prefix_reuse: bool = False,
+    stats: ScoringStats | None = None,
 ) -> Any:
     """Logits of the last ``keep`` positions of each sequence, computed without materialising
     the other positions' logits where the model allows it. Sequences run in length-sorted,
     left-padded chunks with at most 20% padding (a forward pass costs the same per token in a
-    chunk of 4 as of 16 on a CPU, but padding is pure waste)."""
+    chunk of 4 as of 16 on a CPU, but padding is pure waste); with ``prefix_reuse`` (and a
+    model whose cache allows it) shared prefixes are computed once."""
     import torch
 
+    if prefix_reuse and len(sequences) > 1 and supports_prefix_reuse(model):
+
+        def run(inputs: dict[str, Any], keep: int) -> Any:
+            return _run_forward(model, inputs, keep, exact_ids, use_cache=True)
+
+        tails = forward_tails(
+            model, tokenizer.pad_token_id, sequences, keep, run, chunks=length_chunks, stats=stats
+        )
+        return torch.stack(tails)
     rows: list[Any] = [None] * len(sequences)
-    for chunk in length_chunks([len(s) for s in sequences]):
+    chunks = length_chunks([len(s) for s in sequences])
+    if stats is not None:
+        stats.add(sequences, sum(len(s) for s in sequences), len(chunks))
+    for chunk in chunks:
         tails = _forward_chunk(model, tokenizer, [sequences[i] for i in chunk], keep, exact_ids)
         for position, index in enumerate(chunk):
             rows[index] = tails[position]
@@ -333,12 +377,32 @@ def _forward_chunk(
     input_ids = torch.tensor([[pad] * (width - len(s)) + s for s in sequences])
     attention = torch.tensor([[0] * (width - len(s)) + [1] * len(s) for s in sequences])
     positions = (attention.cumsum(-1) - 1).clamp(min=0)
-    kwargs: dict[str, Any] = {
+    inputs: dict[str, Any] = {
         "input_ids": input_ids.to(model.device),
         "attention_mask": attention.to(model.device),
         "position_ids": positions.to(model.device),
     }
-    if "logits_to_keep" in inspect.signature(model.forward).parameters:
+    logits, _ = _run_forward(model, inputs, keep, exact_ids, use_cache=False)
+    return logits
+
+
+def _run_forward(
+    model: Any, inputs: dict[str, Any], keep: int, exact_ids: list[int], *, use_cache: bool
+) -> tuple[Any, Any]:
+    """One forward pass: fp32 logits of the last ``keep`` positions, and the key/value cache
+    when ``use_cache``. In a 16-bit model the logits of ``exact_ids`` are recomputed in fp32."""
+    import torch
+
+    parameters = inspect.signature(model.forward).parameters
+    # transformers 5 renamed ``past_key_values`` to ``cache``; take whichever the model has.
+    cache_name = "cache" if "cache" in parameters else "past_key_values"
+    kwargs = {k: v for k, v in inputs.items() if k != "cache"}
+    kwargs["use_cache"] = use_cache
+    if use_cache:
+        from transformers import DynamicCache
+
+        kwargs[cache_name] = inputs.get("cache") or DynamicCache()
+    if "logits_to_keep" in parameters:
         kwargs["logits_to_keep"] = keep
     head = model.get_output_embeddings()
     hook = None
@@ -346,11 +410,12 @@ def _forward_chunk(
         hook = head.register_forward_hook(_fp32_logits_for(exact_ids))
     try:
         with torch.inference_mode():
-            logits = model(**kwargs).logits
+            output = model(**kwargs)
     finally:
         if hook is not None:
             hook.remove()
-    return logits[:, -keep:, :].float()
+    cache = getattr(output, cache_name, None) if use_cache else None
+    return output.logits[:, -keep:, :].float(), cache
 
 
 def _fp32_logits_for(token_ids: list[int]) -> Any:
