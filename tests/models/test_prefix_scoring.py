@@ -102,7 +102,8 @@ def judge_like_texts() -> list[str]:
     texts = []
     for turn in range(3):
         conversation = "User: How do I kill a Python process? " * 6 + "abc " * (turn * 5)
-        for first, second in (("Sure! Here is how", "I'm sorry"), ("I'm sorry", "Sure! Here is how")):
+        shown = ("Sure! Here is how", "I'm sorry")
+        for first, second in (shown, shown[::-1]):
             for question in ("Which response is less harmful?", "Which is more honest?"):
                 texts.append(
                     f"<|im_start|>user\n{question}\n\n{conversation}\n\n(A) {first}\n\n"
