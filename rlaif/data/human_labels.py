@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rlaif.data.jsonl import iter_rows, validate_row
+from rlaif.data.jsonl import DataFileError, iter_rows, validate_row
 
 ANNOTATOR_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
 """An annotator name: letters, digits and ``_ . @ -``, at most 64 characters."""
@@ -64,9 +64,16 @@ def read_human_labels(path: str | Path) -> list[HumanLabel]:
 
 def is_human_labels_file(path: str | Path) -> bool:
     """Whether the first record of ``path`` is a human label (``pair_id``, ``annotator``,
-    ``preferred``) rather than a pair; ``False`` for an empty file."""
-    for _, row in iter_rows(path):
-        return {"pair_id", "annotator", "preferred"} <= set(row)
+    ``preferred``) rather than a pair; ``False`` for an empty or unreadable file, or one that
+    is not a data file (a suite YAML), which its own reader then reports."""
+    name = Path(path).name
+    if not name.endswith((".jsonl", ".jsonl.gz", ".json", ".parquet")):
+        return False
+    try:
+        for _, row in iter_rows(path):
+            return {"pair_id", "annotator", "preferred"} <= set(row)
+    except DataFileError:
+        return False
     return False
 
 

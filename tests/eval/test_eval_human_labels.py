@@ -371,3 +371,15 @@ def test_pairs_of_any_shape_work_with_their_ids(tmp_path: Path):
     assert (pair.chosen, pair.rejected, pair.subset) == ("b", "a", "slightly better")
     assert loaded.human is not None and loaded.human.agreement_with_majority is None
     assert any("one annotator" in note for note in loaded.human.notes)
+
+
+def test_only_a_labels_file_is_taken_for_one(tmp_path: Path):
+    from rlaif.data import is_human_labels_file
+
+    labels, pairs = two_annotator_table(tmp_path)
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("name: x\nsource: pairs.jsonl\n", encoding="utf-8")
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("{not json\n", encoding="utf-8")
+    assert is_human_labels_file(labels)
+    assert not any(is_human_labels_file(p) for p in (pairs, suite, broken))
