@@ -26,6 +26,7 @@ PACKAGES = (
     "rlaif.datagen",
     "rlaif.train",
     "rlaif.eval",
+    "rlaif.annotate",
     "rlaif.pipeline",
 )
 """The packages whose exports make up the public API, lowest layer first after the top."""

@@ -275,7 +275,8 @@ def label(
     agreement: Path | None = typer.Option(
         None,
         "--agreement",
-        help="metrics.json of an `rlaif eval agreement` run that measured this judge (the gate).",
+        help="metrics.json of an `rlaif eval agreement` run that measured this judge (the gate), "
+        "on public labels or your own (--data LABELS --pairs PAIRS).",
     ),
     min_agreement: float | None = typer.Option(
         None, "--min-agreement", help="Refuse unless the judge's human agreement reaches this."

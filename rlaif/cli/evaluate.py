@@ -7,10 +7,14 @@ from typing import cast
 
 import typer
 
+from rlaif.annotate import load_annotation_pairs
 from rlaif.cli.common import echo, model_options, repeatable_model_option, user_errors
+from rlaif.data import is_human_labels_file
 from rlaif.errors import RlaifError
 from rlaif.eval.agreement import verdict_sentence
 from rlaif.eval.agreement_run import AgreementSettings, JudgeMode, JudgeSpec, run_agreement
+from rlaif.eval.human_agreement import human_labelled_pairs
+from rlaif.eval.loaders import LoadedPairs
 from rlaif.eval.policy_eval import PolicyEvalSettings, run_policy_eval
 from rlaif.eval.report import write_report
 from rlaif.eval.rm_eval import evaluate_reward_model
@@ -40,9 +44,19 @@ def _print_outputs(out: Path) -> None:
 def agreement(
     judge: list[str] = typer.Option(..., "--judge", help="Judge model (repeat for several)."),
     data: str = typer.Option(
-        ..., help="Pairs: JSONL file, suite YAML, built-in suite name, or hf:owner/name."
+        ...,
+        help="Pairs: JSONL file, suite YAML, built-in suite name, or hf:owner/name; or a labels "
+        "file of `rlaif annotate serve` (with --pairs).",
     ),
     out: Path = typer.Option(..., help="Folder for judgments, metrics.json and the reports."),
+    pairs: Path | None = typer.Option(
+        None,
+        "--pairs",
+        help="The pair file a --data labels file was labelled on (as given to annotate serve).",
+    ),
+    pairs_seed: int = typer.Option(
+        0, "--pairs-seed", help="The --seed `rlaif annotate serve` read the pairs with."
+    ),
     constitution: str = typer.Option("cai-harmless", help="Constitution the judges use."),
     mode: list[str] = typer.Option(
         ["auto"], "--mode", help="auto|logprob|generate|cot|pointwise (repeat to measure several)."
@@ -55,7 +69,11 @@ def agreement(
     resamples: int = typer.Option(2000, min=100, help="Bootstrap resamples per interval."),
     judge_option: list[str] = repeatable_model_option("judge"),
 ) -> None:
-    """Measure how far judges agree with human preference labels, next to trivial baselines."""
+    """Measure how far judges agree with human preference labels, next to trivial baselines.
+
+    With --data LABELS.jsonl --pairs PAIRS (your own labels, `rlaif annotate serve`), judges are
+    measured against the annotators' majority, beside the annotators' agreement with each
+    other."""
 
     modes = [judge_mode(m) for m in mode]
     options = model_options(judge_option, "--judge-option")
@@ -75,10 +93,32 @@ def agreement(
         data_dir=data_dir,
         split=split,
     )
-    run = run_agreement(specs, settings, out=out)
+    loaded = _human_labels(data, pairs, pairs_seed, settings)
+    run = run_agreement(specs, settings, out=out, loaded=loaded)
     for name in run.metrics.judges:
-        echo(verdict_sentence(run.metrics.results[name]))
+        echo(verdict_sentence(run.metrics.results[name], human=run.metrics.human))
     _print_outputs(out)
+
+
+def _human_labels(
+    data: str, pairs: Path | None, pairs_seed: int, settings: AgreementSettings
+) -> LoadedPairs | None:
+    """The pairs of a labels file (``--data LABELS --pairs PAIRS``); ``None`` for other data."""
+    if pairs is None:
+        if Path(data).is_file() and is_human_labels_file(data):
+            raise RlaifError(
+                f"{data} is a labels file of `rlaif annotate serve`: give --pairs, the pair file "
+                "it was labelled on"
+            )
+        return None
+    return human_labelled_pairs(
+        data,
+        load_annotation_pairs(pairs, seed=pairs_seed),
+        pairs_source=str(pairs),
+        limit=settings.limit,
+        seed=settings.seed,
+        n_resamples=settings.n_resamples,
+    )
 
 
 @eval_app.command("rm")

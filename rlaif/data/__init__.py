@@ -8,7 +8,13 @@ standard columns.
 """
 
 from rlaif.data.hh_rlhf import load_hh_rlhf, parse_hh_transcript, split_hh_pair
-from rlaif.data.human_labels import HumanLabel, latest_human_labels, read_human_labels
+from rlaif.data.human_labels import (
+    HumanLabel,
+    is_human_labels_file,
+    iter_human_labels,
+    latest_human_labels,
+    read_human_labels,
+)
 from rlaif.data.jsonl import (
     DataFileError,
     JsonlWriter,
@@ -62,7 +68,9 @@ __all__ = [
     "builtin_prompt_sets",
     "conversation_from",
     "format_validation_error",
+    "is_human_labels_file",
     "iter_hub_rows",
+    "iter_human_labels",
     "iter_jsonl",
     "iter_rows",
     "latest_human_labels",

@@ -9,13 +9,13 @@ line cut short by a killed server is ignored.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rlaif.data.jsonl import read_records
+from rlaif.data.jsonl import DataFileError, iter_rows, validate_row
 
 ANNOTATOR_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
 """An annotator name: letters, digits and ``_ . @ -``, at most 64 characters."""
@@ -51,9 +51,30 @@ class HumanLabel(BaseModel):
     """When the label was given (UTC, ISO 8601)."""
 
 
+def iter_human_labels(path: str | Path) -> Iterator[tuple[str, HumanLabel]]:
+    """``(file:line, label)`` for every line of a labels file, in file order."""
+    for where, row in iter_rows(path):
+        yield where, validate_row(where, row, HumanLabel)
+
+
 def read_human_labels(path: str | Path) -> list[HumanLabel]:
     """Every line of a labels file, in file order (a changed label appears more than once)."""
-    return read_records(path, HumanLabel)
+    return [label for _, label in iter_human_labels(path)]
+
+
+def is_human_labels_file(path: str | Path) -> bool:
+    """Whether the first record of ``path`` is a human label (``pair_id``, ``annotator``,
+    ``preferred``) rather than a pair; ``False`` for an empty or unreadable file, or one that
+    is not a data file (a suite YAML), which its own reader then reports."""
+    name = Path(path).name
+    if not name.endswith((".jsonl", ".jsonl.gz", ".json", ".parquet")):
+        return False
+    try:
+        for _, row in iter_rows(path):
+            return {"pair_id", "annotator", "preferred"} <= set(row)
+    except DataFileError:
+        return False
+    return False
 
 
 def latest_human_labels(labels: Iterable[HumanLabel]) -> dict[tuple[str, str], HumanLabel]:

@@ -6,6 +6,8 @@ plot needs them.
 
 - :func:`run_agreement` (:class:`JudgeSpec`, :class:`AgreementSettings`) runs judges on
   human-labelled pairs; :func:`agreement_metrics` computes every metric from aligned arrays.
+- :func:`human_labelled_pairs` turns your own labels (``rlaif annotate serve``) and their pair
+  file into those pairs, by majority, with the annotators' agreement (kappa, alpha) beside.
 - :func:`check_agreement_gate` / :class:`AgreementGate` refuse a judge below a threshold.
 - :func:`evaluate_reward_model`, :func:`run_policy_eval`, :func:`write_report`,
   :func:`load_labelled_pairs`.
@@ -17,12 +19,18 @@ plot needs them.
 from rlaif.eval.agreement import agreement_metrics
 from rlaif.eval.agreement_run import AgreementSettings, JudgeSpec, run_agreement
 from rlaif.eval.gate import AgreementGate, AgreementGateError, check_agreement_gate
+from rlaif.eval.human_agreement import human_labelled_pairs
 from rlaif.eval.loaders import load_labelled_pairs
 from rlaif.eval.policy_eval import PolicyEvalSettings, run_policy_eval
 from rlaif.eval.policy_results import PolicyMetrics
 from rlaif.eval.predictions import PairFrame, Predictions, predictions_from_judgments
 from rlaif.eval.report import write_report
-from rlaif.eval.results import AgreementMetrics, JudgeMetrics, RewardModelMetrics
+from rlaif.eval.results import (
+    AgreementMetrics,
+    HumanAgreementMetrics,
+    JudgeMetrics,
+    RewardModelMetrics,
+)
 from rlaif.eval.rm_eval import evaluate_reward_model
 
 __all__ = [
@@ -30,6 +38,7 @@ __all__ = [
     "AgreementGateError",
     "AgreementMetrics",
     "AgreementSettings",
+    "HumanAgreementMetrics",
     "JudgeMetrics",
     "JudgeSpec",
     "PairFrame",
@@ -40,6 +49,7 @@ __all__ = [
     "agreement_metrics",
     "check_agreement_gate",
     "evaluate_reward_model",
+    "human_labelled_pairs",
     "load_labelled_pairs",
     "predictions_from_judgments",
     "run_agreement",

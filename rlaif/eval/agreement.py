@@ -24,11 +24,13 @@ from rlaif.eval.bootstrap import (
 )
 from rlaif.eval.predictions import PairFrame, Predictions
 from rlaif.eval.results import (
+    STRENGTH_SUBSETS,
     AgreementMetrics,
     BaselineDifference,
     BootstrapInfo,
     CalibrationBin,
     Confusion,
+    HumanAgreementMetrics,
     JudgeMetrics,
     LeaderboardRow,
 )
@@ -135,6 +137,23 @@ def kappa_estimate(
     return Estimate(value=value if np.isfinite(value) else None, low=low, high=high, n=len(human))
 
 
+def human_ceiling_words(human: HumanAgreementMetrics) -> str:
+    """The human–human figure in words: annotators against the others' majority, and kappa or
+    alpha."""
+    loo = human.agreement_with_majority
+    if loo is None or loo.value is None:
+        return "human–human agreement not measured (no pair has two annotators)"
+    words = (
+        f"human–human agreement {loo.format(percent=True)} "
+        f"(each annotator against the others' majority, {loo.n} labels"
+    )
+    if human.cohen_kappa is not None:
+        words += f"; Cohen's kappa {human.cohen_kappa.format()}"
+    if human.krippendorff_alpha is not None:
+        words += f"; Krippendorff's alpha {human.krippendorff_alpha:.3f}"
+    return words + "), the ceiling"
+
+
 def paired_difference(
     frame: PairFrame, a: Predictions, b: Predictions, *, seed: int = 0, n_resamples: int = 2000
 ) -> Estimate:
@@ -197,12 +216,27 @@ def leaderboard(rows: dict[str, JudgeMetrics]) -> list[LeaderboardRow]:
     return table
 
 
-def verdict_sentence(row: JudgeMetrics, best_baseline: str | None = None) -> str:
-    """A plain-words reading of one judge's agreement (chance, baseline, position bias)."""
+def verdict_sentence(
+    row: JudgeMetrics,
+    best_baseline: str | None = None,
+    human: HumanAgreementMetrics | None = None,
+) -> str:
+    """A plain-words reading of one judge's agreement (chance, baseline, position bias), and,
+    when the pairs are your own labels (``human``), the annotators' agreement beside it."""
     acc = row.accuracy
     parts = [f"{row.name}: agreement {acc.format(percent=True)} on {acc.n} answered pairs"]
+    if human is not None:
+        parts[0] += f" (majority of {len(human.annotators)} annotator(s))"
+        parts.append(human_ceiling_words(human))
+        by_strength = [
+            f"{acc_.format(percent=True)} on '{name}' pairs"
+            for name in STRENGTH_SUBSETS.values()
+            if (acc_ := row.by_subset.get(name)) is not None
+        ]
+        if by_strength:
+            parts.append("judge agreement " + ", ".join(by_strength))
     if acc.value is None:
-        return parts[0] + " — no verdict could be read."
+        return "; ".join(parts) + " — no verdict could be read."
     if not acc.excludes(0.5):
         parts.append("not distinguishable from chance (0.5 is inside the interval)")
     elif acc.value < 0.5:

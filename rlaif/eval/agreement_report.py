@@ -7,6 +7,7 @@ from typing import Any
 from rlaif.eval import plots
 from rlaif.eval.agreement import LEADERBOARD_COLUMNS, verdict_sentence
 from rlaif.eval.bootstrap import Estimate
+from rlaif.eval.human_report import human_leaderboard_cells, human_section
 from rlaif.eval.report import BulletList, Heading, Image, Paragraph, Report, Table
 from rlaif.eval.results import AgreementMetrics, JudgeMetrics
 
@@ -43,7 +44,12 @@ def agreement_report(metrics: AgreementMetrics) -> Report:
     report.add(
         _overview(metrics),
         Heading("Verdict"),
-        BulletList([verdict_sentence(metrics.results[name]) for name in metrics.judges]),
+        BulletList(
+            [
+                verdict_sentence(metrics.results[name], human=metrics.human)
+                for name in metrics.judges
+            ]
+        ),
         Heading("Leaderboard"),
         _leaderboard_table(metrics),
         Paragraph(
@@ -54,6 +60,7 @@ def agreement_report(metrics: AgreementMetrics) -> Report:
             "judge; Brier 0.25 and ECE 0 are what a judge saying 0.5 always would score."
         ),
     )
+    report.add(*human_section(metrics))
     report.add(*_plots(metrics))
     report.add(Heading("Per judge"))
     for name in metrics.judges:
@@ -70,10 +77,16 @@ def agreement_report(metrics: AgreementMetrics) -> Report:
 def _overview(metrics: AgreementMetrics) -> Paragraph:
     data = metrics.data or {}
     n = metrics.n_pairs
+    read = (
+        f"{data.get('records', n)} labelled pairs read, {len(data.get('skipped', []))} left out "
+        "as ties or unusable; the human label is the annotators' majority"
+        if metrics.human is not None
+        else f"{data.get('records', n)} records read, {len(data.get('skipped', []))} skipped as "
+        "unusable"
+    )
     return Paragraph(
         f"{n} human-labelled pairs from {data.get('source', 'the given data')} "
-        f"({data.get('records', n)} records read, {len(data.get('skipped', []))} skipped as "
-        f"unusable). The human-preferred reply was shown as response 1 on "
+        f"({read}). The human-preferred reply was shown as response 1 on "
         f"{metrics.human_chose_response_1} pairs (seeded); it is the longer reply on "
         f"{metrics.human_chose_longer} pairs. Intervals: 95% bootstrap over pairs "
         f"({metrics.bootstrap.n_resamples} resamples, seed {metrics.bootstrap.seed})."
@@ -153,6 +166,8 @@ def _leaderboard_table(metrics: AgreementMetrics) -> Table:
         for key in LEADERBOARD_COLUMNS:
             cells.append(cell(getattr(row, key), percent=key in PERCENT_KEYS))
         rows.append(cells)
+    if metrics.human is not None:
+        rows.insert(0, human_leaderboard_cells(metrics.human, list(LEADERBOARD_COLUMNS)))
     return Table(headers, rows)
 
 

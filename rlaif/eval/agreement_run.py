@@ -162,6 +162,15 @@ async def judge_records(
     return judgments, sum(float(row.get("wall_s", 0.0)) for row in rows)
 
 
+def shown_tag(shown: ShownPair) -> str:
+    """What a stored judgment of a pair depends on besides its id: which reply was shown as
+    response 1. For pairs labelled in a labels file it also names the majority's response, since
+    a new label can turn the majority while the shown position of ``chosen`` stays the same."""
+    tag = f"chosen_is_1={shown.chosen_is_1}"
+    preferred = shown.pair.metadata.get("human_preferred")
+    return tag if preferred is None else f"{tag};human_preferred={preferred}"
+
+
 def _call_failed(row: dict[str, Any]) -> bool:
     """Whether a stored judgment is missing because a call failed (asked again on a rerun)."""
     return Judgment.model_validate(row["judgment"]).call_failed
@@ -201,7 +210,10 @@ async def run_agreement_async(
     (unless ``report`` is false) the report to ``out`` when given, and return the run.
 
     ``models`` maps model names to already loaded models to use (and leave open) instead of
-    loading them again; specs with options of their own always get a fresh model."""
+    loading them again; specs with options of their own always get a fresh model. ``loaded``
+    gives pairs already loaded instead of reading ``settings.data`` (your own labels:
+    :func:`~rlaif.eval.human_agreement.human_labelled_pairs`, whose inter-annotator agreement
+    goes into the metrics' ``human``)."""
     if not specs:
         raise RlaifError("give at least one judge (--judge provider/model)")
     names = [s.name for s in specs]
@@ -241,7 +253,7 @@ async def run_agreement_async(
                 scratch / "judgments" / f"{spec.slug}.jsonl",
                 concurrency=settings.concurrency,
                 progress_label=f"judging with {spec.name}",
-                tags={s.pair.id: f"chosen_is_1={s.chosen_is_1}" for s in shown},
+                tags={s.pair.id: shown_tag(s) for s in shown},
             )
             judgments[spec.name] = results
             predictions.append(
@@ -257,6 +269,7 @@ async def run_agreement_async(
     for name, prior in priors.items():
         metrics.results[name].position_prior_logit = prior
     metrics.data = loaded.describe()
+    metrics.human = loaded.human
     metrics.settings = {
         "limit": settings.limit,
         "seed": settings.seed,

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rlaif.data import is_human_labels_file
 from rlaif.errors import RlaifError
 from rlaif.eval.bootstrap import Estimate
 from rlaif.eval.results import AgreementMetrics
@@ -64,15 +65,30 @@ class GateResult:
     consistency: Estimate | None
     source: str
     n_pairs: int
+    human_agreement: Estimate | None = None
+    """The annotators' own agreement (each against the others' majority) when the metrics were
+    measured on a labels file: the ceiling beside the judge's agreement."""
 
     def summary(self) -> str:
         """One line for logs and manifests."""
         consistency = self.consistency.format(percent=True) if self.consistency else "n/a"
         return (
             f"agreement gate passed for {self.row}: agreement "
-            f"{self.agreement.format(percent=True)}, consistency {consistency} on "
-            f"{self.n_pairs} pairs ({self.source})"
+            f"{self.agreement.format(percent=True)}{_ceiling(self.human_agreement)}, "
+            f"consistency {consistency} on {self.n_pairs} pairs ({self.source})"
         )
+
+
+def _ceiling(human: Estimate | None) -> str:
+    if human is None:
+        return ""
+    return f" (human–human {human.format(percent=True)})"
+
+
+def human_ceiling(metrics: Mapping[str, Any]) -> Estimate | None:
+    """The human–human agreement of metrics measured on a labels file (``None`` otherwise)."""
+    value = (metrics.get("human") or {}).get("agreement_with_majority")
+    return Estimate(**value) if value else None
 
 
 def load_agreement_metrics(source: str | Path | Mapping[str, Any] | Any) -> tuple[dict, str]:
@@ -94,6 +110,12 @@ def load_agreement_metrics(source: str | Path | Mapping[str, Any] | Any) -> tupl
         raise AgreementGateError(
             f"agreement gate: no agreement metrics at {path}; run `rlaif eval agreement --judge "
             "... --out DIR` first and point the gate at DIR/metrics.json"
+        )
+    if path.suffix == ".jsonl" and is_human_labels_file(path):
+        raise AgreementGateError(
+            f"agreement gate: {path} is a labels file, not agreement metrics; run `rlaif eval "
+            f"agreement --judge ... --data {path} --pairs PAIRS --out DIR` and point the gate at "
+            "DIR/metrics.json"
         )
     try:
         metrics = json.loads(path.read_text(encoding="utf-8"))
@@ -153,6 +175,7 @@ def check_agreement_gate(
     agreement = Estimate(**row["accuracy"])
     consistency = Estimate(**row["consistency"]) if row.get("consistency") else None
     n_pairs = int(row.get("n_pairs", metrics.get("n_pairs", 0)))
+    human = human_ceiling(metrics)
     failures = []
     basis = "lower 95% bound of " if use_lower_bound else ""
     checks = (
@@ -176,9 +199,10 @@ def check_agreement_gate(
                 f"{basis}{label} {measured:.3f} ({shown}) is below {option} {threshold:g}"
             )
     if failures:
+        ceiling = f" (the annotators agree {human.format(percent=True)})" if human else ""
         raise AgreementGateError(
             f"judge {row_name} failed the agreement gate on {n_pairs} human-labelled pairs "
-            f"({where}): " + "; ".join(failures) + ". Its labels are not used; measure a better "
-            "judge or lower the threshold knowingly."
+            f"({where}){ceiling}: " + "; ".join(failures) + ". Its labels are not used; measure "
+            "a better judge or lower the threshold knowingly."
         )
-    return GateResult(judge, row_name, agreement, consistency, where, n_pairs)
+    return GateResult(judge, row_name, agreement, consistency, where, n_pairs, human)

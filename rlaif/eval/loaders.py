@@ -27,6 +27,7 @@ import numpy as np
 
 from rlaif.data import DataFileError, conversation_from, iter_hub_rows, iter_rows, split_hh_pair
 from rlaif.errors import RlaifError
+from rlaif.eval.results import HumanAgreementMetrics
 from rlaif.eval.suites import Suite, find_suite, load_suite
 from rlaif.models.types import Conversation
 
@@ -55,6 +56,9 @@ class LoadedPairs:
     """``{"id", "reason"}`` for each record that could not be used."""
     total: int = 0
     """Records read before skipping and before any ``limit``."""
+    human: HumanAgreementMetrics | None = None
+    """Inter-annotator agreement, when the pairs come from a labels file
+    (:func:`~rlaif.eval.human_agreement.human_labelled_pairs`)."""
 
     def describe(self) -> dict[str, Any]:
         """A JSON-able summary for ``metrics.json``."""

@@ -195,6 +195,68 @@ class LeaderboardRow(MetricsModel):
     """USD per 1000 pairs."""
 
 
+STRENGTH_SUBSETS = {"better": "better", "slightly": "slightly better"}
+"""The subset of a pair labelled in a labels file, by the strength of its majority."""
+
+
+class AnnotatorAgreement(MetricsModel):
+    """One annotator measured against the others (a row of the human section)."""
+
+    annotator: str
+    """The annotator's name."""
+    n_labels: int
+    """Pairs this annotator labelled (the latest label of each)."""
+    agreement_with_others: Estimate
+    """Share of this annotator's labels that match the majority of the *other* annotators of
+    the pair, over the pairs where the others have a majority (leave-one-out)."""
+    slightly_rate: float | None
+    """Share of this annotator's labels marked "slightly" better."""
+
+
+class HumanAgreementMetrics(MetricsModel):
+    """Inter-annotator agreement of a labels file (``rlaif annotate serve`` output): the ceiling
+    a judge measured against these labels is compared with."""
+
+    labels_file: str
+    """The labels file."""
+    pairs_file: str
+    """The pair file the labels were given on."""
+    annotators: list[str]
+    """Annotators with at least one label in force, in order of first label."""
+    label_lines: int
+    """Lines read (a changed label is a line more)."""
+    labels_in_force: int
+    """The latest label of each annotator on each pair."""
+    pairs_in_file: int
+    """Pairs in the pair file."""
+    pairs_labelled: int
+    """Pairs with at least one label (after ``limit``)."""
+    pairs_multiply_labelled: int
+    """Pairs labelled by two or more annotators."""
+    tied_pairs: int
+    """Pairs whose annotators split evenly: no majority, left out of the judge's agreement."""
+    pairs_measured: int
+    """Pairs with a majority, which the judges are measured on."""
+    by_strength: dict[str, int]
+    """Measured pairs per strength of the majority (``better``, ``slightly better``)."""
+    both_unacceptable: int
+    """Measured pairs that at least one annotator flagged as both unacceptable."""
+    agreement_with_majority: Estimate | None
+    """Each annotator's labels against the majority of the other annotators of the pair
+    (leave-one-out), pooled over annotators: the human–human counterpart of a judge's
+    agreement (``None``: no pair has two annotators)."""
+    cohen_kappa: Estimate | None = omitted_when_none()
+    """Cohen's kappa of the two annotators on the pairs both labelled (exactly two annotators;
+    scikit-learn, with a bootstrap interval over pairs)."""
+    krippendorff_alpha: float | None = omitted_when_none()
+    """Krippendorff's alpha, nominal (three or more annotators; the ``krippendorff`` package;
+    pairs with one label do not count)."""
+    annotator_rows: list[AnnotatorAgreement]
+    """Each annotator against the others."""
+    notes: list[str] = Field(default_factory=list)
+    """Why a figure could not be computed, how ties and strengths were decided."""
+
+
 class AgreementMetrics(MetricsModel):
     """``metrics.json`` of ``rlaif eval agreement``."""
 
@@ -224,6 +286,9 @@ class AgreementMetrics(MetricsModel):
     """What was read (source, records, skipped)."""
     settings: dict[str, Any] | None = omitted_when_none()
     """Run settings (limit, seed, judges, pair fingerprint)."""
+    human: HumanAgreementMetrics | None = omitted_when_none()
+    """Inter-annotator agreement, when the pairs are your own human labels (a labels file and
+    its pairs): the majority label is what the judges are measured against."""
 
 
 class MarginSummary(MetricsModel):

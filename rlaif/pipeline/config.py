@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rlaif.config import (
     ConfigFileError,
@@ -113,16 +113,34 @@ class SampleStage(_Section):
 
 
 class GateSettings(_Section):
-    """Refuse to use the judge's labels unless its measured agreement with humans is high enough."""
+    """Refuse to use the judge's labels unless its measured agreement with humans is high enough.
+
+    The human labels are either ``data`` (human-labelled pairs, as for ``rlaif eval agreement
+    --data``) or your own labels: ``labels`` (``rlaif annotate serve`` output) with the
+    ``pairs`` they were given on, measured against the annotators' majority."""
 
     data: str | None = None
     """Human-labelled pairs to measure agreement on before labelling (skipped if absent)."""
+    labels: str | None = None
+    """A labels file of ``rlaif annotate serve``, instead of ``data`` (needs ``pairs``)."""
+    pairs: str | None = None
+    """The pair file ``labels`` was labelled on."""
+    pairs_seed: int = 0
+    """The ``--seed`` ``rlaif annotate serve`` read ``pairs`` with."""
     limit: int = Field(default=50, ge=1)
     """Pairs to measure on."""
     min_agreement: float | None = Field(default=None, ge=0.0, le=1.0)
-    """Minimum accuracy against the human labels."""
+    """Minimum accuracy against the human labels (their majority, for ``labels``)."""
     min_consistency: float | None = Field(default=None, ge=0.0, le=1.0)
     """Minimum rate at which both presentation orders agree."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> GateSettings:
+        if (self.labels is None) != (self.pairs is None):
+            raise ValueError("labels and pairs go together: the labels and the pair file")
+        if self.labels is not None and self.data is not None:
+            raise ValueError("give data (labelled pairs) or labels with pairs, not both")
+        return self
 
 
 class LabelStage(_Section):

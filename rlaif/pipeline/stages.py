@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rlaif.annotate import load_annotation_pairs
 from rlaif.constitution import library, load_constitution
 from rlaif.datagen import (
     CritiqueOptions,
@@ -16,7 +17,13 @@ from rlaif.datagen import (
     run_labelling,
 )
 from rlaif.errors import ConfigError, RlaifError
-from rlaif.eval import AgreementSettings, JudgeSpec, check_agreement_gate, run_agreement
+from rlaif.eval import (
+    AgreementSettings,
+    JudgeSpec,
+    check_agreement_gate,
+    human_labelled_pairs,
+    run_agreement,
+)
 from rlaif.judge import SamplingSettings
 from rlaif.models.model import Model, ModelSpec
 from rlaif.pipeline.config import GenerationSettings, PipelineConfig, Strategy
@@ -165,11 +172,23 @@ def _check_gate(ctx: StageContext) -> dict[str, Any] | None:
     gate = ctx.config.stages.label.gate
     if gate.min_agreement is None and gate.min_consistency is None:
         return None
-    data = ctx.optional_input(gate.data)
+    loaded = None
+    if gate.labels is not None and gate.pairs is not None:
+        labels, pairs = ctx.input_path(gate.labels), ctx.input_path(gate.pairs)
+        data: Path | None = labels
+        loaded = human_labelled_pairs(
+            labels,
+            load_annotation_pairs(pairs, seed=gate.pairs_seed),
+            pairs_source=str(pairs),
+            limit=gate.limit,
+            seed=ctx.config.seed,
+        )
+    else:
+        data = ctx.optional_input(gate.data)
     if data is None:
         raise ConfigError(
             "the label stage sets an agreement gate but its human-labelled data "
-            f"({gate.data!r}) is not available; give stages.label.gate.data"
+            f"({gate.data!r}) is not available; give stages.label.gate.data (or labels and pairs)"
         )
     judge = ctx.config.models.judge
     folder = ctx.stage_dir / "gate"
@@ -186,6 +205,7 @@ def _check_gate(ctx: StageContext) -> dict[str, Any] | None:
         AgreementSettings(data=str(data), limit=gate.limit, seed=ctx.config.seed),
         out=folder,
         models={judge.name: ctx.models.get(judge)},
+        loaded=loaded,
     )
     result = check_agreement_gate(
         judge.name,

@@ -23,7 +23,9 @@ from pathlib import Path
 
 import pytest
 from conftest import SCRIPT_RESPONSE, write_pairs
+from typer.testing import CliRunner
 
+from rlaif.cli.app import app
 from rlaif.data import latest_human_labels, read_human_labels
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
@@ -270,3 +272,25 @@ def test_two_annotators_label_six_pairs_with_keyboard_and_mouse_in_chromium(
     assert latest[("bob", "p5")].both_unacceptable
     assert all(0 <= line.seconds < 60 for line in lines)
     print(f"labelling 6 pairs by keyboard: {keyboard_seconds:.2f} s")
+
+    # Then `rlaif eval agreement` on these labels gives the annotators' kappa beside the judge's
+    # agreement (the fake judge that always picks the first-shown reply).
+    ids = [f"p{i}" for i in range(6)]
+    agreed = sum(latest[("alice", p)].preferred == latest[("bob", p)].preferred for p in ids)
+    out = tmp_path / "agreement"
+    result = CliRunner().invoke(
+        app,
+        [
+            *("eval", "agreement", "--judge", "fake/prefer-first", "--mode", "logprob"),
+            *("--data", str(server.out), "--pairs", str(server.pairs), "--resamples", "100"),
+            *("--out", str(out)),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "human–human agreement" in result.output and "Cohen's kappa" in result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    human = metrics["human"]
+    assert human["annotators"] == ["alice", "bob"] and human["labels_in_force"] == 12
+    assert human["agreement_with_majority"]["value"] == pytest.approx(agreed / 6)
+    assert human["tied_pairs"] == 6 - agreed and metrics["n_pairs"] == agreed
+    assert human["cohen_kappa"]["value"] == pytest.approx(1.0)  # alice and bob agree on all six
