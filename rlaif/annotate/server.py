@@ -9,7 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
-from rlaif.annotate.app import create_app
 from rlaif.annotate.guidelines import DEFAULT_GUIDELINES, guidelines_text
 from rlaif.annotate.pairs import load_annotation_pairs
 from rlaif.annotate.store import AnnotationError, LabelStore
@@ -54,6 +53,8 @@ def serve(
     """Serve the annotation page for the pairs in ``pairs``, appending labels to ``out``, until
     interrupted. A host other than a loopback address requires ``token``."""
     import uvicorn  # the web server: only `rlaif annotate serve` pays for importing it
+
+    from rlaif.annotate.app import create_app  # starlette, likewise
 
     if not is_loopback(host) and not token:
         raise AnnotationError(

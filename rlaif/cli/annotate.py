@@ -6,9 +6,9 @@ from pathlib import Path
 
 import typer
 
-from rlaif.annotate import serve as serve_page
 from rlaif.annotate.guidelines import DEFAULT_GUIDELINES
 from rlaif.annotate.server import DEFAULT_HOST, DEFAULT_PORT
+from rlaif.annotate.server import serve as serve_page
 from rlaif.cli.common import echo, user_errors
 
 annotate_app = typer.Typer(
