@@ -33,6 +33,7 @@ def __getattr__(name: str) -> Any:
         return getattr(import_module(f"rlaif.annotate.{_HOMES[name]}"), name)
     raise AttributeError(f"module 'rlaif.annotate' has no attribute {name!r}")
 
+
 __all__ = [
     "AnnotationError",
     "LabelInput",

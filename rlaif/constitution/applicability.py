@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from rlaif.constitution.keywords import compile_keyword
+from rlaif.constitution.keywords import compile_any, compile_keyword
 from rlaif.constitution.schema import Principle
 from rlaif.models.types import Conversation
 
@@ -66,11 +66,15 @@ def keyword_matches(principle: Principle, text: str) -> bool:
     """Whether one of ``principle``'s ``applies_to.keywords`` matches ``text``."""
     if principle.applies_to is None:
         return False
-    for keyword in principle.applies_to.keywords:
-        patterns = [keyword] if isinstance(keyword, str) else keyword
-        if all(compile_keyword(p).search(text) for p in patterns):
-            return True
-    return False
+    keywords = principle.applies_to.keywords
+    single = tuple(k for k in keywords if isinstance(k, str))
+    if single and compile_any(single).search(text):
+        return True
+    return any(
+        all(compile_keyword(p).search(text) for p in keyword)
+        for keyword in keywords
+        if not isinstance(keyword, str)
+    )
 
 
 def matched_principles(

@@ -30,3 +30,11 @@ def compile_keyword(pattern: str) -> re.Pattern[str]:
     case-insensitive). Raises :class:`re.error` for an invalid pattern."""
     expanded = pattern.replace("{person}", PERSON)
     return re.compile(rf"(?<!\w)(?:{expanded})(?!\w)", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1024)
+def compile_any(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern that matches where any of ``patterns`` would (each as
+    :func:`compile_keyword` compiles it): a prompt is searched once, not once per keyword."""
+    alternatives = "|".join(f"(?:{p.replace('{person}', PERSON)})" for p in patterns)
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)

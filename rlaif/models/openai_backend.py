@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from rlaif.models.base import BackendError, CapabilityError
 from rlaif.models.registry import register_backend
@@ -75,7 +75,7 @@ class OpenAIBackend(SDKBackend):
 
         return openai.AsyncOpenAI
 
-    async def _create(self, **request: Any) -> Any:
+    async def _create(self, **request: Any) -> dict[str, Any]:
         import httpx2
         import openai
 
@@ -101,18 +101,18 @@ class OpenAIBackend(SDKBackend):
             raise BackendError(f"openai connection failed: {error}", retryable=True) from error
         return self._completion_from(response, text)
 
-    def _completion_from(self, response: Any, text: str) -> Any:
-        """The ``ChatCompletion`` in a 200 response, or a retryable :class:`BackendError`
-        naming the status, content type and the start of the body when it is not one."""
-        from openai.types.chat import ChatCompletion
-
+    def _completion_from(self, response: Any, text: str) -> dict[str, Any]:
+        """The chat completion in a 200 response, as the decoded JSON (read field by field with
+        :func:`_field`: building the SDK's model of it cost half a millisecond a call), or a
+        retryable :class:`BackendError` naming the status, content type and the start of the
+        body when it is not one."""
         try:
             data = json.loads(text)
         except ValueError:
             data = None
         choices = data.get("choices") if isinstance(data, dict) else None
         if isinstance(choices, list) and choices and isinstance(choices[0], dict):
-            return ChatCompletion.construct(**data)
+            return cast(dict[str, Any], data)
         problem = "no choices" if isinstance(choices, list) else "not a chat completion"
         content_type = response.headers.get("content-type", "no content-type")
         raise BackendError(
@@ -142,15 +142,14 @@ class OpenAIBackend(SDKBackend):
                 "json_schema": {"name": "response", "schema": config.json_schema, "strict": True},
             }
         response = await self._create(**request)
-        choice = response.choices[0]
-        usage = response.usage
-        details = getattr(usage, "prompt_tokens_details", None) if usage else None
+        choice = response["choices"][0]
+        usage = _field(response, "usage")
         return Completion(
-            text=choice.message.content or "",
-            input_tokens=usage.prompt_tokens if usage else 0,
-            output_tokens=usage.completion_tokens if usage else 0,
-            finish_reason=_FINISH.get(choice.finish_reason or "", "unknown"),
-            cache_read_tokens=(getattr(details, "cached_tokens", 0) or 0) if details else 0,
+            text=_field(choice, "message", "content") or "",
+            input_tokens=_field(usage, "prompt_tokens") or 0,
+            output_tokens=_field(usage, "completion_tokens") or 0,
+            finish_reason=_FINISH.get(_field(choice, "finish_reason") or "", "unknown"),
+            cache_read_tokens=_field(usage, "prompt_tokens_details", "cached_tokens") or 0,
         )
 
     async def score_choices(
@@ -165,27 +164,39 @@ class OpenAIBackend(SDKBackend):
             top_logprobs=self.top_logprobs,
             **self._token_limit(1),
         )
-        content = None
-        if response.choices and response.choices[0].logprobs is not None:
-            content = response.choices[0].logprobs.content
-        if not content or not content[0].top_logprobs:
+        content = _field(response["choices"][0], "logprobs", "content")
+        top_logprobs = _field(content[0], "top_logprobs") if isinstance(content, list) else None
+        if not content or not isinstance(top_logprobs, list) or not top_logprobs:
             self.supports_choice_logprobs = False
             raise CapabilityError(
                 f"{self.name} at {self.base_url or 'api.openai.com'} returned no logprobs; "
                 "use generate-and-parse"
             )
-        top = [(entry.token, entry.logprob) for entry in content[0].top_logprobs]
-        usage = response.usage
+        top = [
+            (str(entry.get("token", "")), float(entry["logprob"]))
+            for entry in top_logprobs
+            if isinstance(entry, dict) and isinstance(entry.get("logprob"), int | float)
+        ]
+        usage = _field(response, "usage")
         return ChoiceScores(
             logprobs={choice: first_token_logprob(top, choice) for choice in choices},
-            input_tokens=usage.prompt_tokens if usage else 0,
-            output_tokens=usage.completion_tokens if usage else 0,
+            input_tokens=_field(usage, "prompt_tokens") or 0,
+            output_tokens=_field(usage, "completion_tokens") or 0,
         )
 
     async def choice_logprobs(
         self, conversation: Conversation, choices: Sequence[str]
     ) -> dict[str, float]:
         return (await self.score_choices(conversation, choices)).logprobs
+
+
+def _field(data: Any, *path: str) -> Any:
+    """``data[path[0]][path[1]]...``, or ``None`` where a level is missing or not an object."""
+    for name in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(name)
+    return data
 
 
 def first_token_logprob(top: Sequence[tuple[str, float]], choice: str) -> float:

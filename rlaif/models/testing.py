@@ -76,6 +76,10 @@ class ScriptedServer:
         self.headers: list[dict[str, str]] = []
         self.in_flight = 0
         self.peak_in_flight = 0
+        self.first_request: float | None = None
+        """When the first request arrived (``time.time()``)."""
+        self.last_answer: float | None = None
+        """When the last request ended."""
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
@@ -103,6 +107,8 @@ class ScriptedServer:
     def enter(self, body: dict[str, Any], headers: dict[str, str]) -> None:
         """Record a request that started (body and lower-cased headers)."""
         with self._lock:
+            if self.first_request is None:
+                self.first_request = time.time()
             self.requests.append(body)
             self.headers.append(headers)
             self.in_flight += 1
@@ -112,6 +118,7 @@ class ScriptedServer:
         """Record a request that ended."""
         with self._lock:
             self.in_flight -= 1
+            self.last_answer = time.time()
 
     def record_paid(self, request: dict[str, Any]) -> None:
         """Count a successful answer to ``request``."""
@@ -233,17 +240,30 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
 
 def main() -> None:
     """``python -m rlaif.models.testing --latency 0.2``: serve successes until interrupted,
-    printing the base URL first (benchmarks run the server in its own process)."""
+    printing the base URL first (benchmarks run the server in its own process). When the parent
+    closes stdin, one JSON line of statistics follows: requests, peak in flight, and the times
+    (``time.time()``) the first request arrived and the last answer went out."""
     import argparse
     import sys
 
     parser = argparse.ArgumentParser(description="A scripted OpenAI-compatible server.")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
+    parser.add_argument(
+        "--logprobs", default=None, help='JSON top logprobs to answer with, e.g. {"A": -0.3}'
+    )
     args = parser.parse_args()
-    with ScriptedServer(latency_s=args.latency) as server:
+    logprobs = json.loads(args.logprobs) if args.logprobs else None
+    with ScriptedServer(latency_s=args.latency, logprobs=logprobs) as server:
         print(server.url, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             sys.stdin.read()  # until the parent closes our stdin
+        stats = {
+            "requests": len(server.requests),
+            "peak_in_flight": server.peak_in_flight,
+            "first_request": server.first_request,
+            "last_answer": server.last_answer,
+        }
+        print(json.dumps(stats), flush=True)
 
 
 if __name__ == "__main__":

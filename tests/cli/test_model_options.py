@@ -77,7 +77,9 @@ def test_label_reaches_the_server_named_by_judge_option(tmp_path: Path) -> None:
 
 def test_max_concurrency_option_lifts_the_in_flight_limit(tmp_path: Path) -> None:
     pairs = _pairs(tmp_path, 64)
-    with ScriptedServer(logprobs=LOGPROBS, latency_s=0.25) as server:
+    # The server shares this process (and, on a loaded machine, the CPU) with the client, so
+    # the test asks for twice the old cap of 8, not for all 64 at once.
+    with ScriptedServer(logprobs=LOGPROBS, latency_s=0.5) as server:
         result = runner.invoke(
             app,
             _label(
@@ -92,7 +94,7 @@ def test_max_concurrency_option_lifts_the_in_flight_limit(tmp_path: Path) -> Non
             ),
         )
         assert result.exit_code == 0, result.output
-        assert server.peak_in_flight > 32, server.peak_in_flight  # was capped at 8
+        assert server.peak_in_flight > 16, server.peak_in_flight  # was capped at 8
 
 
 def test_concurrency_follows_max_concurrency_when_not_given() -> None:
