@@ -128,16 +128,14 @@ def supports_prefix_reuse(model: Any) -> bool:
 
 @dataclass
 class ScoringStats:
-    """What scoring has run so far (kept by the hf backend, read by benchmarks)."""
+    """What scoring has run so far (kept by the hf backend, read by benchmarks): the
+    ``sequences`` scored, their ``tokens`` counted in full, the ``computed_tokens`` run through
+    the model (each shared prefix once; padding not counted) and the ``forward_passes`` made."""
 
     sequences: int = 0
-    """Sequences scored."""
     tokens: int = 0
-    """Their tokens, counted in full."""
     computed_tokens: int = 0
-    """Tokens run through the model (each shared prefix once; padding not counted)."""
     forward_passes: int = 0
-    """Forward passes made."""
 
     def add(self, sequences: Sequence[Sequence[int]], computed: int, passes: int) -> None:
         """Count one scored batch."""
