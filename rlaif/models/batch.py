@@ -39,13 +39,14 @@ batch ids, tokens, request keys (hashes) and error texts, redacted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import json
 import os
 import sys
 import time
 import uuid
-import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -94,7 +95,21 @@ class BatchModel(Protocol):
     def store_result(self, result: Completion | ChoiceScores, key: str, kind: str) -> bool: ...
 
 
-_QUEUES: weakref.WeakSet[BatchQueue] = weakref.WeakSet()
+_SCOPE: contextvars.ContextVar[set[BatchQueue] | None] = contextvars.ContextVar(
+    "rlaif_batch_scope", default=None
+)
+
+
+@contextlib.contextmanager
+def batch_scope() -> Iterator[set[BatchQueue]]:
+    """Within this block (and the tasks started in it), collect the queues of the batch-mode
+    models that are called: a job settles the batches of its own models, not another's."""
+    queues: set[BatchQueue] = set()
+    token = _SCOPE.set(queues)
+    try:
+        yield queues
+    finally:
+        _SCOPE.reset(token)
 
 
 class BatchQueue:
@@ -109,9 +124,29 @@ class BatchQueue:
         self.resubmitted: set[str] = set()
         """Keys this process sent in a new batch after a failure (not retried again)."""
         self._cost = 0.0
+        self._active = 0
         self.batches_created = 0
         """Batches this process created."""
-        _QUEUES.add(self)
+
+    @contextlib.contextmanager
+    def in_flight(self) -> Iterator[None]:
+        """Count a model call as running until it returns, raises or is deferred (and join the
+        current :func:`batch_scope`)."""
+        scope = _SCOPE.get()
+        if scope is not None:
+            scope.add(self)
+        self._active += 1
+        try:
+            yield
+        finally:
+            self._active -= 1
+
+    async def quiesce(self) -> None:
+        """Wait until no call of this model is running. A job's pass ends when its first
+        deferral reaches it, while sibling calls (the other order of the same pair, started by
+        the same ``gather``) are still on their way to the queue: they belong in this batch."""
+        while self._active:
+            await asyncio.sleep(0.001)
 
     def intercept(
         self,
@@ -269,24 +304,24 @@ def _progress_line(text: str) -> None:
     sys.stderr.flush()
 
 
-def queues_with_requests() -> list[BatchQueue]:
-    """The batch queues of this process that hold deferred requests."""
-    return [queue for queue in list(_QUEUES) if queue.pending]
-
-
-async def settle_batches(state_path: Path, rounds_done: int = 0) -> float | None:
-    """Settle every queue holding requests (see :meth:`BatchQueue.settle`); returns the cost of
-    the results stored, ``None`` when no queue held any request. ``rounds_done``: rounds this
-    job already settled (a cap stops a job whose requests never settle)."""
-    queues = queues_with_requests()
-    if not queues:
+async def settle_batches(
+    state_path: Path, queues: set[BatchQueue], rounds_done: int = 0
+) -> float | None:
+    """Settle the ``queues`` (a :func:`batch_scope`) that hold requests, once their running calls
+    have been deferred (see :meth:`BatchQueue.settle`); returns the cost of the results stored,
+    ``None`` when no queue held any request. ``rounds_done``: rounds this job already settled
+    (a cap stops a job whose requests never settle)."""
+    for queue in list(queues):
+        await queue.quiesce()
+    holding = [queue for queue in list(queues) if queue.pending]
+    if not holding:
         return None
     if rounds_done >= MAX_ROUNDS:
         raise BackendError(
             f"batch: requests still deferred after {MAX_ROUNDS} rounds", retryable=False
         )
     cost = 0.0
-    for queue in queues:
+    for queue in holding:
         cost += await queue.settle(state_path)
     return cost
 
@@ -315,6 +350,7 @@ __all__ = [
     "BatchStatus",
     "Deferred",
     "QueuedRequest",
+    "batch_scope",
     "read_state",
     "settle_batches",
     "write_state",

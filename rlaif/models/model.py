@@ -96,7 +96,17 @@ class Model:
 
         Answers from the cache when the same request was made before; sampled requests
         (temperature > 0) are cached only when they carry a seed, so that ``k`` unseeded samples
-        stay ``k`` different samples."""
+        stay ``k`` different samples. In batch mode a request not in the cache is queued for
+        the provider's batch API and :class:`~rlaif.models.batch.Deferred` raised (the jobs
+        catch it; see :mod:`rlaif.models.batch`)."""
+        if self.batch is None:
+            return await self._generate(conversation, config)
+        with self.batch.in_flight():
+            return await self._generate(conversation, config)
+
+    async def _generate(
+        self, conversation: Conversation, config: GenerateConfig | None
+    ) -> Completion:
         conversation = self._checked(conversation)
         config = config or GenerateConfig()
         request = {"conversation": conversation, "config": config.model_dump(mode="json")}
@@ -128,7 +138,16 @@ class Model:
         self, conversation: Conversation, choices: Sequence[str]
     ) -> ChoiceScores:
         """Log-probability of each choice as the next tokens, with token counts, cost and the
-        cache flag (what a judgment record stores)."""
+        cache flag (what a judgment record stores); deferred in batch mode like
+        :meth:`generate`."""
+        if self.batch is None:
+            return await self._score_choices(conversation, choices)
+        with self.batch.in_flight():
+            return await self._score_choices(conversation, choices)
+
+    async def _score_choices(
+        self, conversation: Conversation, choices: Sequence[str]
+    ) -> ChoiceScores:
         conversation = self._checked(conversation)
         choices = list(choices)
         if not choices or len(set(choices)) != len(choices):

@@ -27,7 +27,7 @@ from rlaif.data.manifest import (
     write_manifest,
 )
 from rlaif.data.records import FAILED, UNFINISHED
-from rlaif.models.batch import settle_batches
+from rlaif.models.batch import batch_scope, settle_batches
 from rlaif.models.usage import observe_usage
 from rlaif.runs.journal import UsageJournal, manifest_usage
 from rlaif.runs.progress import RunProgress
@@ -145,13 +145,13 @@ class ResumableJob:
         journal = UsageJournal(self.out)
         journal.open(carried=self.manifest.usage)
         try:
-            with self.progress, observe_usage(journal.record):
+            with self.progress, observe_usage(journal.record), batch_scope() as queues:
                 self.already_done = await run_units(
                     units, work, sink, concurrency=concurrency, bar=self.progress
                 )
                 rounds = 0
                 batches = side_path(self.out, "batch.json")
-                while (cost := await settle_batches(batches, rounds)) is not None:
+                while (cost := await settle_batches(batches, queues, rounds)) is not None:
                     rounds += 1  # answers are in the cache now: this pass writes them
                     self.tally.add_calls(0, 0, cost)  # paid in the batch, read as cache hits
                     self.progress.restart()

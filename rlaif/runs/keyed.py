@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from rlaif.data.manifest import side_path
-from rlaif.models.batch import Deferred, settle_batches
+from rlaif.models.batch import Deferred, batch_scope, settle_batches
 from rlaif.runs.store import ResultStore
 
 Item = TypeVar("Item")
@@ -61,7 +61,7 @@ async def run_keyed(
 
     batches = side_path(Path(path), "batch.json")
     rounds = 0
-    with Progress(transient=True, disable=not progress) as bar:
+    with Progress(transient=True, disable=not progress) as bar, batch_scope() as queues:
         while True:
             todo = [item for item in items if pending(item)]
             task = bar.add_task(label, total=len(items), completed=len(items) - len(todo))
@@ -79,6 +79,6 @@ async def run_keyed(
                 )
                 bar.advance(task, len(chunk))
             bar.remove_task(task)
-            if await settle_batches(batches, rounds) is None:
+            if await settle_batches(batches, queues, rounds) is None:
                 return store
             rounds += 1

@@ -121,7 +121,7 @@ def test_anthropic_partial_failures_are_recorded_as_failures(tmp_path: Path) -> 
 
 def test_expired_items_fail_then_are_retried_on_request(tmp_path: Path) -> None:
     write_pairs(tmp_path / "pairs.jsonl", 10)
-    with BatchFake(delay_s=1.0, expire_after_s=0.5) as fake:
+    with BatchFake(delay_s=0.6, expire_after_s=0.3) as fake:
         label(tmp_path, fake.openai_url, batch=True, batch_poll_s=0.05)
         state = read_state(tmp_path / "prefs.batch.json")
         expired = state["batches"][0]["failed"]
@@ -145,7 +145,7 @@ def test_expired_items_fail_then_are_retried_on_request(tmp_path: Path) -> None:
 
 def test_expired_items_retried_synchronously(tmp_path: Path) -> None:
     write_pairs(tmp_path / "pairs.jsonl", 6)
-    with BatchFake(delay_s=1.0, expire_after_s=0.4) as fake:
+    with BatchFake(delay_s=0.6, expire_after_s=0.25) as fake:
         label(tmp_path, fake.openai_url, batch=True, batch_poll_s=0.05)
         expired = read_state(tmp_path / "prefs.batch.json")["batches"][0]["failed"]
         summary = label(
@@ -162,3 +162,63 @@ def test_a_model_without_a_batch_api_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="no batch API"):
         get_model("fake/judge", batch=True)
+
+
+def test_a_batch_created_before_its_id_was_written_is_found_by_its_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rlaif.models.batch import write_state
+
+    write_pairs(tmp_path / "pairs.jsonl", 5)
+    with BatchFake() as fake:
+        label(tmp_path, fake.openai_url, batch=True, batch_poll_s=0.05)
+        first = rows(tmp_path / "prefs.jsonl")
+        # As if killed between the create call and the write that names the batch: the entry
+        # holds only the token; the answers are not in the (new) cache.
+        state = read_state(tmp_path / "prefs.batch.json")
+        state["batches"][0].update(id=None, status="creating")
+        write_state(tmp_path / "prefs.batch.json", state)
+        for name in ("prefs.jsonl", "prefs.skipped.jsonl", "prefs.judgments.jsonl"):
+            (tmp_path / name).unlink(missing_ok=True)
+        monkeypatch.setenv("RLAIF_CACHE_DIR", str(tmp_path / "cache-2"))
+        label(tmp_path, fake.openai_url, batch=True, batch_poll_s=0.05)
+        assert len(fake.creations) == 1
+    assert rows(tmp_path / "prefs.jsonl") == first
+
+
+def test_batch_settings_do_not_change_what_a_resumed_run_must_share() -> None:
+    from rlaif.models.registry import output_shaping_options
+    from rlaif.models.spec import ModelSpec
+
+    options = {"base_url": "http://x/v1", "batch": True, "batch_retry": "sync", "api_key": KEY}
+    assert output_shaping_options("openai/m", options) == {"base_url": "http://x/v1"}
+    spec = ModelSpec.model_validate(
+        {"name": "openai/m", "batch": True, "price_input_per_million": 1.0}
+    )
+    assert spec.cost(1_000_000, 0, batch=True) == pytest.approx(0.5)
+    assert spec.cost(1_000_000, 0) == pytest.approx(1.0)
+
+
+def test_anthropic_auto_mode_judges_by_generating(tmp_path: Path) -> None:
+    write_pairs(tmp_path / "pairs.jsonl", 4)
+    with BatchFake() as fake:
+        summary = label(tmp_path, fake.anthropic_url, "anthropic", "auto", batch=True)
+        assert len(fake.creations) == 1 and fake.sync_requests == []
+    judgments = rows(tmp_path / "prefs.judgments.jsonl")
+    assert judgments and {j["mode"] for j in judgments} == {"generate"}
+    assert summary.counts.get("skipped: failed", 0) == 0
+
+
+def test_a_model_spec_with_batch_true_defers_to_a_batch(tmp_path: Path) -> None:
+    from rlaif.models import get_model
+    from rlaif.models.batch import Deferred
+    from rlaif.models.spec import ModelSpec
+
+    spec = ModelSpec.model_validate(
+        {"name": "openai/m", "base_url": "http://127.0.0.1:9/v1", "batch": True}
+    )
+    model = get_model(spec)
+    assert model.batch is not None
+    with pytest.raises(Deferred):
+        model.generate_sync([{"role": "user", "content": "hello"}])
+    assert len(model.batch.pending) == 1

@@ -14,7 +14,7 @@ from rlaif.models.batch_testing import BatchFake
 
 def test_a_killed_batch_run_resumes_its_batch_and_submits_nothing_twice(tmp_path: Path) -> None:
     ids = write_pairs(tmp_path / "pairs.jsonl", 30)
-    with BatchFake(delay_s=3.0) as fake:
+    with BatchFake(delay_s=1.5) as fake:
         kill_while_polling(tmp_path, fake.openai_url, poll_s=0.1)
         state = read_state(tmp_path / "prefs.batch.json")
         assert [entry["status"] for entry in state["batches"]] == ["submitted"]
