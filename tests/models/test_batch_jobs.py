@@ -127,7 +127,7 @@ def test_eval_agreement_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
                 "--constitution",
                 "minimal",
                 "--resamples",
-                "200",
+                "100",
                 *flags,
             )
             metrics.append(json.loads((out / "metrics.json").read_text()))
