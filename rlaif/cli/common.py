@@ -99,9 +99,26 @@ def repeatable_model_option(role: str) -> Any:
     )
 
 
-def model_options(pairs: list[str] | None, flag: str = "--option") -> dict[str, Any]:
-    """``--judge-option KEY=VALUE`` strings to a dictionary (values read as YAML)."""
-    return parse_key_values(pairs, name=flag, malformed="{name} {pair!r} must look like KEY=VALUE")
+BATCH = typer.Option(
+    False,
+    "--batch",
+    help="Send the model calls through the provider's batch API (openai/, anthropic/): "
+    "half price, answers within the provider's window; a killed run finds its batch again.",
+)
+"""The ``--batch`` switch of the commands that call models (``batch: true`` on each model)."""
+
+
+def model_options(
+    pairs: list[str] | None, flag: str = "--option", *, batch: bool = False
+) -> dict[str, Any]:
+    """``--judge-option KEY=VALUE`` strings to a dictionary (values read as YAML); ``batch``
+    (the ``--batch`` switch) adds ``batch: true`` unless an option sets it."""
+    options = parse_key_values(
+        pairs, name=flag, malformed="{name} {pair!r} must look like KEY=VALUE"
+    )
+    if batch:
+        options.setdefault("batch", True)
+    return options
 
 
 def echo(text: str = "") -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import typer
 
 from rlaif.cli.common import (
+    BATCH,
     RUN_FAILED_EXIT,
     echo,
     err_console,
@@ -143,12 +144,13 @@ def generate(
     limit: int | None = PROMPT_LIMIT,
     concurrency: int | None = PROMPTS_IN_FLIGHT,
     progress: bool = PROGRESS,
+    batch: bool = BATCH,
 ) -> None:
     """Sample N responses per prompt (resumable; output feeds `rlaif label --candidates`)."""
 
     options = GenerateOptions(
         model=model,
-        model_options=model_options(model_option, "--model-option"),
+        model_options=model_options(model_option, "--model-option", batch=batch),
         prompts=prompts,
         out=out,
         sampling=SamplingSettings(n=n, temperature=temperature, max_tokens=max_tokens, seed=seed),
@@ -181,18 +183,21 @@ def critique(
     push_to_hub: str | None = PUSH_TO_HUB,
     concurrency: int | None = PROMPTS_IN_FLIGHT,
     progress: bool = PROGRESS,
+    batch: bool = BATCH,
 ) -> None:
     """Critique and revise responses against the constitution (supervised stage, resumable)."""
 
     options = CritiqueOptions(
         constitution=constitution,
         model=model,
-        model_options=model_options(model_option, "--model-option"),
+        model_options=model_options(model_option, "--model-option", batch=batch),
         out=out,
         prompts=prompts,
         candidates=candidates,
         policy=policy,
-        policy_options=model_options(policy_option, "--policy-option"),
+        policy_options=model_options(
+            policy_option, "--policy-option", batch=batch and policy is not None
+        ),
         rounds=rounds,
         max_tokens=max_tokens,
         seed=seed,
@@ -284,6 +289,7 @@ def label(
     min_consistency: float | None = typer.Option(
         None, "--min-consistency", help="Refuse unless both orders agree at least this often."
     ),
+    batch: bool = BATCH,
 ) -> None:
     """Build an AI preference dataset (resumable): judged pairs, revisions or RLCD contrast.
 
@@ -307,13 +313,15 @@ def label(
     options = LabelOptions(
         constitution=constitution,
         judge=judge,
-        judge_options=model_options(judge_option, "--judge-option"),
+        judge_options=model_options(judge_option, "--judge-option", batch=batch),
         out=out,
         candidates=candidates,
         pairs=pairs,
         prompts=prompts,
         policy=policy,
-        policy_options=model_options(policy_option, "--policy-option"),
+        policy_options=model_options(
+            policy_option, "--policy-option", batch=batch and policy is not None
+        ),
         sft=sft,
         strategy=_choice(strategy, STRATEGIES, "--strategy"),
         mode=_choice(mode, MODES, "--mode"),

@@ -8,7 +8,7 @@ from typing import cast
 import typer
 
 from rlaif.annotate import load_annotation_pairs
-from rlaif.cli.common import echo, model_options, repeatable_model_option, user_errors
+from rlaif.cli.common import BATCH, echo, model_options, repeatable_model_option, user_errors
 from rlaif.data import is_human_labels_file
 from rlaif.errors import RlaifError
 from rlaif.eval.agreement import verdict_sentence
@@ -68,6 +68,7 @@ def agreement(
     concurrency: int = typer.Option(8, min=1, help="Judge requests in flight."),
     resamples: int = typer.Option(2000, min=100, help="Bootstrap resamples per interval."),
     judge_option: list[str] = repeatable_model_option("judge"),
+    batch: bool = BATCH,
 ) -> None:
     """Measure how far judges agree with human preference labels, next to trivial baselines.
 
@@ -76,7 +77,7 @@ def agreement(
     other."""
 
     modes = [judge_mode(m) for m in mode]
-    options = model_options(judge_option, "--judge-option")
+    options = model_options(judge_option, "--judge-option", batch=batch)
     for name in judge:
         check_model_options(name, options)
     specs = [

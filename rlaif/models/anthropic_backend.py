@@ -10,13 +10,14 @@ with ``sampling_params=True`` (for older models that accept them).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from rlaif.models.base import BackendError
+from rlaif.models.base import BackendError, CapabilityError
 from rlaif.models.registry import register_backend
 from rlaif.models.retry import error_from_sdk
 from rlaif.models.sdk_clients import SDKBackend
-from rlaif.models.types import Completion, Conversation, GenerateConfig
+from rlaif.models.types import ChoiceScores, Completion, Conversation, GenerateConfig
 
 _FINISH = {
     "end_turn": "stop",
@@ -117,7 +118,10 @@ class AnthropicBackend(SDKBackend):
             if mapped is None:
                 raise
             raise mapped from error
-        response = await _message_from(raw, anthropic)
+        return self.completion_from(await _message_from(raw, anthropic))
+
+    def completion_from(self, response: Any) -> Completion:
+        """The :class:`Completion` in a ``Message``."""
         text = "".join(
             getattr(block, "text", "") for block in response.content if block.type == "text"
         )
@@ -132,6 +136,30 @@ class AnthropicBackend(SDKBackend):
             cache_read_tokens=cache_read,
             cache_write_tokens=cache_write,
         )
+
+    def batch_line(
+        self,
+        custom_id: str,
+        conversation: Conversation,
+        config: GenerateConfig | None,
+        choices: Sequence[str] | None,
+    ) -> dict[str, Any]:
+        """One request of a Message Batch: the parameters the synchronous call would send."""
+        if config is None:
+            raise CapabilityError(f"{self.name} cannot score choices; use generate-and-parse")
+        params = self.build_request(conversation, config)
+        params.update(params.pop("extra_body", {}))
+        return {"custom_id": custom_id, "params": params}
+
+    def batch_result(
+        self, body: dict[str, Any], choices: Sequence[str] | None
+    ) -> Completion | ChoiceScores:
+        """The result of a succeeded batch request whose ``body`` is a message."""
+        import anthropic
+
+        if not isinstance(body.get("content"), list):
+            raise BackendError(f"{self.name} batch result has no message", retryable=False)
+        return self.completion_from(anthropic.types.Message.construct(**body))
 
 
 async def _message_from(raw: Any, anthropic: Any) -> Any:

@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
 
 from rlaif.models.base import Backend, BackendError, CapabilityError
+from rlaif.models.batch import BatchQueue
 from rlaif.models.cache import ResponseCache, cache_key, open_cache
 from rlaif.models.limits import AdaptiveLimiter, RateLimiter
 from rlaif.models.registry import create_backend
@@ -47,6 +48,8 @@ class Model:
         )
         self._cache = cache
         self._identity: dict[str, Any] | None = None
+        self.batch = BatchQueue(self) if spec.batch else None
+        """The requests deferred to the provider's batch API (``batch: true``), else ``None``."""
         track(self)
 
     def __repr__(self) -> str:
@@ -93,7 +96,17 @@ class Model:
 
         Answers from the cache when the same request was made before; sampled requests
         (temperature > 0) are cached only when they carry a seed, so that ``k`` unseeded samples
-        stay ``k`` different samples."""
+        stay ``k`` different samples. In batch mode a request not in the cache is queued for
+        the provider's batch API and :class:`~rlaif.models.batch.Deferred` raised (the jobs
+        catch it; see :mod:`rlaif.models.batch`)."""
+        if self.batch is None:
+            return await self._generate(conversation, config)
+        with self.batch.in_flight():
+            return await self._generate(conversation, config)
+
+    async def _generate(
+        self, conversation: Conversation, config: GenerateConfig | None
+    ) -> Completion:
         conversation = self._checked(conversation)
         config = config or GenerateConfig()
         request = {"conversation": conversation, "config": config.model_dump(mode="json")}
@@ -106,6 +119,8 @@ class Model:
             )
             self._count(hit)
             return hit
+        if self.batch is not None and key is not None:
+            self.batch.intercept(key, "generate", conversation, config=config)
         completion, elapsed = await self._call(lambda: self.backend.generate(conversation, config))
         completion.latency_s = completion.latency_s or elapsed
         if completion.cost_usd is None:
@@ -123,7 +138,16 @@ class Model:
         self, conversation: Conversation, choices: Sequence[str]
     ) -> ChoiceScores:
         """Log-probability of each choice as the next tokens, with token counts, cost and the
-        cache flag (what a judgment record stores)."""
+        cache flag (what a judgment record stores); deferred in batch mode like
+        :meth:`generate`."""
+        if self.batch is None:
+            return await self._score_choices(conversation, choices)
+        with self.batch.in_flight():
+            return await self._score_choices(conversation, choices)
+
+    async def _score_choices(
+        self, conversation: Conversation, choices: Sequence[str]
+    ) -> ChoiceScores:
         conversation = self._checked(conversation)
         choices = list(choices)
         if not choices or len(set(choices)) != len(choices):
@@ -138,6 +162,8 @@ class Model:
             )
             self._count(hit)
             return hit
+        if self.batch is not None and key is not None:
+            self.batch.intercept(key, "choices", conversation, choices=choices)
         scores, elapsed = await self._call(
             lambda: self.backend.score_choices(conversation, choices)
         )
@@ -216,6 +242,22 @@ class Model:
 
     def _free(self) -> float | None:
         return 0.0 if self.spec.is_priced else None
+
+    def store_result(self, result: Completion | ChoiceScores, key: str, kind: str) -> bool:
+        """Store and count the answer a provider batch gave to the request cached under ``key``,
+        priced at batch rates; returns ``False`` (and counts nothing) when it is stored already
+        (a rerun reading the same batch results again)."""
+        if self._lookup(key) is not None:
+            return False
+        if result.cost_usd is None:
+            cache_read = getattr(result, "cache_read_tokens", 0)
+            cache_write = getattr(result, "cache_write_tokens", 0)
+            result.cost_usd = self.spec.cost(
+                result.input_tokens, result.output_tokens, cache_read, cache_write, batch=True
+            )
+        result.model = self.name
+        self._account(result, key, kind)
+        return True
 
     def _account(self, result: Completion | ChoiceScores, key: str | None, kind: str) -> None:
         # Cached before it is counted or used: once a call has been paid, a kill from here on

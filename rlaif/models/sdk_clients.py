@@ -54,7 +54,8 @@ class SDKBackend(Backend):
     too, so that the cache key and error messages name the server really used)."""
     identity_options: ClassVar[tuple[str, ...]] = ("base_url",)
     """Attributes besides provider and model that change the output (for the cache key)."""
-    runtime_options: ClassVar[frozenset[str]] = frozenset({"timeout_s"})
+    runtime_options: ClassVar[frozenset[str]] = frozenset({"timeout_s", "api_key"})
+    """``api_key`` is among them so that a key given as an option never reaches a manifest."""
 
     def connect(
         self,

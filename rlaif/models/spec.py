@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -49,6 +49,20 @@ class ModelSpec(BaseModel):
     )
     """US dollars per million input tokens written to the provider's prompt cache (default: the
     input price)."""
+    batch_price_factor: float = Field(default=0.5, gt=0, le=1, json_schema_extra=_RUNTIME_ONLY)
+    """Share of the synchronous prices a provider batch (OpenAI Batch API, Anthropic Message
+    Batches) is billed at: both bill half. Every batch cost is priced here, by :meth:`cost`."""
+    batch: bool = Field(default=False, json_schema_extra=_RUNTIME_ONLY)
+    """Send the calls a job makes through the provider's batch API (``openai/`` and
+    ``anthropic/``; see :mod:`rlaif.models.batch`): about half the price, results within the
+    provider's completion window instead of at once."""
+    batch_retry: Literal["fail", "sync", "batch"] = Field(
+        default="fail", json_schema_extra=_RUNTIME_ONLY
+    )
+    """What becomes of a request a batch returned as failed or expired: ``fail`` records the
+    item as a failed call, ``sync`` sends it again synchronously, ``batch`` in a new batch."""
+    batch_poll_s: float = Field(default=30.0, gt=0, json_schema_extra=_RUNTIME_ONLY)
+    """First wait between two polls of a submitted batch; it grows by half up to ten times this."""
     cache: bool = Field(default=True, json_schema_extra=_RUNTIME_ONLY)
     """Store and reuse responses so that a rerun never pays twice for the same call (``fake``
     models cache only when this is set explicitly)."""
@@ -88,9 +102,12 @@ class ModelSpec(BaseModel):
         output_tokens: int,
         cache_read_tokens: int = 0,
         cache_write_tokens: int = 0,
+        *,
+        batch: bool = False,
     ) -> float | None:
         """Price of a call in US dollars, or ``None`` when the model is not priced.
-        ``input_tokens`` includes the cache-read and cache-write tokens."""
+        ``input_tokens`` includes the cache-read and cache-write tokens; ``batch``: the call
+        was made in a provider batch (billed at :attr:`batch_price_factor` of these prices)."""
         if not self.is_priced:
             return None
         price_in = self.price_input_per_million or 0.0
@@ -105,9 +122,14 @@ class ModelSpec(BaseModel):
             else self.price_cache_write_per_million
         )
         plain_input = max(0, input_tokens - cache_read_tokens - cache_write_tokens)
+        factor = self.batch_price_factor if batch else 1.0
         return (
-            plain_input * price_in
-            + cache_read_tokens * price_read
-            + cache_write_tokens * price_write
-            + output_tokens * (self.price_output_per_million or 0.0)
-        ) / 1e6
+            factor
+            * (
+                plain_input * price_in
+                + cache_read_tokens * price_read
+                + cache_write_tokens * price_write
+                + output_tokens * (self.price_output_per_million or 0.0)
+            )
+            / 1e6
+        )

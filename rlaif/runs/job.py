@@ -1,7 +1,9 @@
 """The one skeleton every resumable dataset job follows (``rlaif generate``, ``critique`` and
 ``label``): check that the output may be resumed with these settings and write its manifest, run
 the units not yet done in input order behind a progress bar, then record counts, side files and
-the usage in the manifest: every model call is journalled as it completes
+the usage in the manifest. Models in batch mode defer their calls; the job then settles their
+batches (``<out>.batch.json``, :mod:`rlaif.models.batch`) and runs the pending units again, until
+a pass defers nothing. Every model call is journalled as it completes
 (``<out>.usage.jsonl``, :mod:`.journal`), so the manifest counts the calls of killed runs too.
 
     job = ResumableJob(out, "candidates", description="generate", progress=True)
@@ -17,8 +19,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from rlaif.data.manifest import Manifest, check_resumable, manifest_path, write_manifest
+from rlaif.data.manifest import (
+    Manifest,
+    check_resumable,
+    manifest_path,
+    side_path,
+    write_manifest,
+)
 from rlaif.data.records import FAILED, UNFINISHED
+from rlaif.models.batch import batch_scope, settle_batches
 from rlaif.models.usage import observe_usage
 from rlaif.runs.journal import UsageJournal, manifest_usage
 from rlaif.runs.progress import RunProgress
@@ -136,10 +145,17 @@ class ResumableJob:
         journal = UsageJournal(self.out)
         journal.open(carried=self.manifest.usage)
         try:
-            with self.progress, observe_usage(journal.record):
+            with self.progress, observe_usage(journal.record), batch_scope() as queues:
                 self.already_done = await run_units(
                     units, work, sink, concurrency=concurrency, bar=self.progress
                 )
+                rounds = 0
+                batches = side_path(self.out, "batch.json")
+                while (cost := await settle_batches(batches, queues, rounds)) is not None:
+                    rounds += 1  # answers are in the cache now: this pass writes them
+                    self.tally.add_calls(0, 0, cost)  # paid in the batch, read as cache hits
+                    self.progress.restart()
+                    await run_units(units, work, sink, concurrency=concurrency, bar=self.progress)
             self.manifest_file = end_manifest(self.manifest, sink, self.tally, journal)
         finally:
             sink.close()

@@ -4,7 +4,9 @@ Evaluations do not write a dataset in input order (that is :class:`~rlaif.runs.j
 they keep one result per key in a :class:`~rlaif.runs.store.ResultStore` and read them back in
 whatever order the report needs. :func:`run_keyed` runs the items whose key is not stored yet
 (or is stored with another tag: its inputs changed), chunk by chunk, appending each finished chunk,
-so a killed evaluation loses at most one chunk and a rerun pays for nothing already done.
+so a killed evaluation loses at most one chunk and a rerun pays for nothing already done. A
+chunk whose model deferred calls to a provider batch is stored after the batch has answered (the
+batches are recorded in ``<path>.batch.json``; see :mod:`rlaif.models.batch`).
 
     store = await run_keyed(
         records, judge_chunk, path, tags=tags, label="judging", chunk_size=16
@@ -15,11 +17,13 @@ so a killed evaluation loses at most one chunk and a rerun pays for nothing alre
 from __future__ import annotations
 
 import time
-from operator import attrgetter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
+from rlaif.data.manifest import side_path
+from rlaif.models.batch import Deferred, batch_scope, settle_batches
 from rlaif.runs.store import ResultStore
 
 Item = TypeVar("Item")
@@ -50,21 +54,31 @@ async def run_keyed(
 
     tags = tags or {}
     store = ResultStore(path)
+
     def pending(item: Item) -> bool:
         row = store.get(key(item), tags.get(key(item), ""))
         return row is None or (redo is not None and redo(row))
 
-    todo = [item for item in items if pending(item)]
-    with Progress(transient=True, disable=not progress) as bar:
-        task = bar.add_task(label, total=len(items), completed=len(items) - len(todo))
-        for start in range(0, len(todo), chunk_size):
-            chunk = todo[start : start + chunk_size]
-            began = time.perf_counter()
-            rows = await work(chunk)
-            per_item = (time.perf_counter() - began) / len(chunk)
-            store.append(
-                {**row, "key": key(item), "tag": tags.get(key(item), ""), "wall_s": per_item}
-                for item, row in zip(chunk, rows, strict=True)
-            )
-            bar.advance(task, len(chunk))
-    return store
+    batches = side_path(Path(path), "batch.json")
+    rounds = 0
+    with Progress(transient=True, disable=not progress) as bar, batch_scope() as queues:
+        while True:
+            todo = [item for item in items if pending(item)]
+            task = bar.add_task(label, total=len(items), completed=len(items) - len(todo))
+            for start in range(0, len(todo), chunk_size):
+                chunk = todo[start : start + chunk_size]
+                began = time.perf_counter()
+                try:
+                    rows = await work(chunk)
+                except Deferred:  # waiting for a provider batch: stored after it answers
+                    continue
+                per_item = (time.perf_counter() - began) / len(chunk)
+                store.append(
+                    {**row, "key": key(item), "tag": tags.get(key(item), ""), "wall_s": per_item}
+                    for item, row in zip(chunk, rows, strict=True)
+                )
+                bar.advance(task, len(chunk))
+            bar.remove_task(task)
+            if await settle_batches(batches, queues, rounds) is None:
+                return store
+            rounds += 1

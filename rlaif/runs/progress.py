@@ -76,6 +76,11 @@ class RunProgress:
         """Count model calls made outside a judgment (sampling, critiques)."""
         self.tally.add_calls(calls, cache_hits, cost_usd)
 
+    def restart(self) -> None:
+        """Count from 0 again (the next pass over the same units, after a provider batch)."""
+        if self._progress is not None and self._task is not None:
+            self._progress.reset(self._task, total=self.total)
+
     def advance(self, steps: int = 1) -> None:
         """Move the bar forward by ``steps`` finished items and refresh the statistics."""
         if self._progress is None or self._task is None:

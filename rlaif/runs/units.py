@@ -5,7 +5,9 @@ write. Units whose ids are all in the output (or its side file of skipped items)
 again. Units run ``concurrency`` at a time, but their records are written strictly in input
 order, so an interrupted and resumed run leaves exactly the file an uninterrupted run would. A
 worker that raises (workers record per-item failures instead, so this means the run cannot go
-on, e.g. refused credentials) stops the others, and the error reaches the caller.
+on, e.g. refused credentials) stops the others, and the error reaches the caller. A unit whose
+model deferred a call to a provider batch (:class:`~rlaif.models.batch.Deferred`) writes nothing
+and stays pending for the job's next pass.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rlaif.models.batch import Deferred
 from rlaif.runs.progress import RunProgress
 from rlaif.runs.sink import Outputs, Sink
 
@@ -59,7 +62,10 @@ async def run_units(
 
     async def worker() -> None:
         for index, unit in queue:
-            results[index] = await work(unit)
+            try:
+                results[index] = await work(unit)
+            except Deferred:  # waiting for a provider batch: nothing written, still pending
+                results[index] = Outputs()
             flush()
 
     workers = [
