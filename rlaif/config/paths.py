@@ -1,14 +1,28 @@
 """Up-front checks of the files a command reads and writes, so that a folder given as a file, an
 output under a regular file or an unwritable place is one clear :class:`ConfigError` before
-anything is read or written (rather than an ``OSError`` halfway through a run)."""
+anything is read or written (rather than an ``OSError`` halfway through a run); and the one way
+a small JSON state file is replaced atomically (:func:`write_json_atomic`)."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
 
 from rlaif.errors import ConfigError
+
+
+def write_json_atomic(path: Path, data: object) -> None:
+    """Replace ``path`` with ``data`` as JSON atomically: written, flushed to disk, then renamed,
+    so that a killed process leaves the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with temporary.open("w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
 
 
 def check_input_file(path: Path, what: str) -> Path:

@@ -42,7 +42,6 @@ import asyncio
 import contextlib
 import contextvars
 import json
-import os
 import sys
 import time
 import uuid
@@ -51,6 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from rlaif.config.paths import write_json_atomic
 from rlaif.errors import redact
 from rlaif.models.base import Backend, BackendError, CapabilityError
 from rlaif.models.batch_providers import BatchStatus, ProviderBatches, provider_batches
@@ -336,13 +336,7 @@ def read_state(path: Path) -> dict[str, Any]:
 
 def write_state(path: Path, state: dict[str, Any]) -> None:
     """Replace the state file atomically (written, flushed to disk, then renamed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        json.dump(state, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    write_json_atomic(path, state)
 
 
 __all__ = [

@@ -14,6 +14,7 @@ from typing import Any, ParamSpec, TypeVar
 from rlaif.models.base import Backend, BackendError, CapabilityError
 from rlaif.models.batch import BatchQueue
 from rlaif.models.cache import ResponseCache, cache_key, open_cache
+from rlaif.models.estimate import current_estimator
 from rlaif.models.limits import AdaptiveLimiter, RateLimiter
 from rlaif.models.registry import create_backend
 from rlaif.models.retry import RetryPolicy
@@ -117,8 +118,10 @@ class Model:
             hit = Completion.model_validate(stored).model_copy(
                 update={"cached": True, "latency_s": 0.0, "cost_usd": self._free()}
             )
-            self._count(hit)
-            return hit
+            return self._hit(hit)
+        estimator = current_estimator()
+        if estimator is not None:  # a dry run: counted, not sent
+            return estimator.generate(self, conversation, config)
         if self.batch is not None and key is not None:
             self.batch.intercept(key, "generate", conversation, config=config)
         completion, elapsed = await self._call(lambda: self.backend.generate(conversation, config))
@@ -160,8 +163,10 @@ class Model:
             hit = ChoiceScores.model_validate(stored).model_copy(
                 update={"cached": True, "latency_s": 0.0, "cost_usd": self._free()}
             )
-            self._count(hit)
-            return hit
+            return self._hit(hit)
+        estimator = current_estimator()
+        if estimator is not None:
+            return estimator.score(self, conversation, choices)
         if self.batch is not None and key is not None:
             self.batch.intercept(key, "choices", conversation, choices=choices)
         scores, elapsed = await self._call(
@@ -239,6 +244,15 @@ class Model:
     def _lookup(self, key: str | None) -> dict[str, Any] | None:
         cache = self.cache
         return None if key is None or cache is None else cache.get(key)
+
+    def _hit(self, hit: T) -> T:
+        """Count a cache hit (in a dry run, as a call that costs nothing) and return it."""
+        estimator = current_estimator()
+        if estimator is not None:
+            estimator.cached(self)
+        else:
+            self._count(hit)  # type: ignore[arg-type]
+        return hit
 
     def _free(self) -> float | None:
         return 0.0 if self.spec.is_priced else None

@@ -1,0 +1,76 @@
+"""``--dry-run`` for ``generate``, ``critique`` and ``label``: the job run against stand-in answers
+(see :mod:`rlaif.models.estimate`) in a scratch copy of its output, so that what is already done
+(resumed items, cached calls) is not counted, and nothing of the user's is touched but the
+estimate file ``<out>.estimate.json`` beside the output. A later real run into the same output
+reads that file and shows the estimate next to what it spent (:func:`estimate_against_actual`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from rlaif.config.paths import write_json_atomic
+from rlaif.data.manifest import read_manifest
+from rlaif.models.estimate import ModelEstimate, estimate_table, estimating
+
+Options = TypeVar("Options", bound=BaseModel)
+
+
+def estimate_path(out: Path) -> Path:
+    """Where a dry run into ``out`` writes its estimate."""
+    return out.with_name(f"{out.stem}.estimate.json")
+
+
+def dry_run(run: Callable[[Options], Any], options: Options) -> tuple[list[ModelEstimate], Path]:
+    """Run ``run(options)`` as a dry run; returns the per-model estimate and the file it went
+    to. ``options`` must have an ``out`` path; a scratch folder stands in for its folder."""
+    out = Path(vars(options)["out"])
+    with tempfile.TemporaryDirectory(prefix="rlaif-dry-run-") as folder:
+        if out.parent.is_dir():
+            for existing in out.parent.glob(f"{out.stem}.*"):
+                if existing.is_file():
+                    shutil.copy2(existing, Path(folder) / existing.name)
+        update: dict[str, Any] = {"out": Path(folder) / out.name}
+        fields = type(options).model_fields
+        for name, value in (("push_to_hub", None), ("progress", False), ("format", "jsonl")):
+            if name in fields:
+                update[name] = value
+        with estimating() as estimator:
+            run(options.model_copy(update=update))
+        rows = estimator.finish()
+    path = estimate_path(out)
+    before = read_manifest(out)
+    usage = dict(before.usage) if before is not None else {}
+    write_json_atomic(path, {"models": estimate_table(rows), "usage_before": usage})
+    return rows, path
+
+
+def estimate_against_actual(out: Path, usage: dict[str, float]) -> list[str]:
+    """Lines comparing the dry run's estimate for ``out`` (if one was made) with what the runs
+    since spent: the manifest's ``usage`` now, less the usage it held when the estimate was made
+    (calls sent, tokens and dollars)."""
+    path = estimate_path(out)
+    if not path.is_file():
+        return []
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        rows, before = saved["models"], dict(saved.get("usage_before") or {})
+    except (OSError, ValueError, KeyError, TypeError):
+        return [f"estimate: {path.name} is unreadable"]
+    usage = {key: value - float(before.get(key, 0.0)) for key, value in usage.items()}
+    calls = sum(int(row.get("calls", 0)) for row in rows)
+    tokens = sum(int(row.get("input_tokens", 0)) + int(row.get("output_tokens", 0)) for row in rows)
+    usd = [row.get("usd") for row in rows if row.get("usd") is not None]
+    sent = int(usage.get("calls", 0) - usage.get("cache_hits", 0))
+    spent = int(usage.get("input_tokens", 0) + usage.get("output_tokens", 0))
+    line = f"estimate vs actual: calls {calls} vs {sent}, tokens {tokens} (upper bound) vs {spent}"
+    if usd:
+        line += f", ${sum(usd):.4f} vs ${usage.get('cost_usd', 0.0):.4f}"
+    return [line]
