@@ -9,13 +9,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
 
 from benchmarks.common import machine_info, write_result
-from rlaif.models import get_model
+from rlaif.models import get_model, testing
 
 
 async def _run(model, requests: int) -> float:
@@ -29,19 +28,8 @@ async def _run(model, requests: int) -> float:
 @contextlib.contextmanager
 def server_process(latency_s: float) -> Iterator[str]:
     """The scripted server in its own process (as a real server would be); yields its URL."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rlaif.models.testing", "--latency", str(latency_s)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        yield process.stdout.readline().strip()
-    finally:
-        assert process.stdin is not None
-        process.stdin.close()
-        process.wait(10)
+    with testing.server_process("rlaif.models.testing", "--latency", str(latency_s)) as started:
+        yield started[0]
 
 
 def measure(url: str, concurrency: int, latency_s: float, seconds: float) -> dict:

@@ -21,41 +21,16 @@ import time
 from pathlib import Path
 
 from benchmarks.common import write_result
+from rlaif.models.testing import server_process, write_pairs
 
 LOGPROBS = json.dumps({"A": -0.3, "B": -1.4})
 
 
-def write_pairs(path: Path, count: int) -> None:
-    rows = [
-        {
-            "id": f"p{i}",
-            "prompt": [{"role": "user", "content": f"question {i}: how do I do thing {i}?"}],
-            "response_1": f"a careful answer to question {i}",
-            "response_2": f"another answer to question {i}",
-        }
-        for i in range(count)
-    ]
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-
-
 def run(pairs: int, concurrency: int, latency_s: float, source: str | None = None) -> dict:
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "rlaif.models.testing",
-            "--latency",
-            str(latency_s),
-            "--logprobs",
-            LOGPROBS,
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
+    serving = server_process(
+        "rlaif.models.testing", "--latency", str(latency_s), "--logprobs", LOGPROBS
     )
-    assert server.stdout is not None and server.stdin is not None
-    url = server.stdout.readline().strip()
-    with tempfile.TemporaryDirectory() as folder:
+    with serving as (url, server), tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         write_pairs(work / "pairs.jsonl", pairs)
         command = [
@@ -89,9 +64,9 @@ def run(pairs: int, concurrency: int, latency_s: float, source: str | None = Non
         start = time.time()
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         wall = time.time() - start
-    server.stdin.close()
-    stats = json.loads(server.stdout.readline())
-    server.wait(10)
+        assert server.stdin is not None and server.stdout is not None
+        server.stdin.close()  # the server prints its statistics and stops
+        stats = json.loads(server.stdout.readline())
     if done.returncode != 0:
         raise SystemExit(done.stdout + done.stderr)
     window = stats["last_answer"] - stats["first_request"]

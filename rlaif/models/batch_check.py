@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from rlaif.models import testing
+
 PRICE_IN, PRICE_OUT = 0.15, 0.60
 """Synchronous US dollars per million input and output tokens given to the judge."""
 FAKE_KEY = "sk-bench-batch-not-a-real-key"
@@ -26,35 +28,14 @@ FAKE_KEY = "sk-bench-batch-not-a-real-key"
 
 def write_pairs(path: Path, count: int) -> list[str]:
     """``count`` distinct pairs in ``path``; their ids."""
-    rows = [
-        {
-            "id": f"pair-{i:05d}",
-            "prompt": [{"role": "user", "content": f"How should I answer question {i}?"}],
-            "response_1": f"A careful answer to question {i}.",
-            "response_2": f"A careless answer to question {i}.",
-        }
-        for i in range(count)
-    ]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return [str(r["id"]) for r in rows]
+    return testing.write_pairs(path, count, prefix="pair-")
 
 
 @contextlib.contextmanager
 def fake_process(delay_s: float) -> Iterator[str]:
     """The batch fake in its own process; yields its root URL."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rlaif.models.batch_testing", "--delay", str(delay_s)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        yield process.stdout.readline().strip()
-    finally:
-        assert process.stdin is not None
-        process.stdin.close()
-        process.wait(10)
+    with testing.server_process("rlaif.models.batch_testing", "--delay", str(delay_s)) as started:
+        yield started[0]
 
 
 def fake_stats(root: str) -> dict[str, Any]:

@@ -17,12 +17,15 @@ import contextlib
 import hashlib
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 
@@ -238,13 +241,49 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def write_pairs(path: Path, count: int, *, prefix: str = "p") -> list[str]:
+    """``count`` distinct pairs to label in ``path`` (ids ``<prefix>00000``, ...); their ids."""
+    rows = [
+        {
+            "id": f"{prefix}{i:05d}",
+            "prompt": [{"role": "user", "content": f"How should I answer question {i}?"}],
+            "response_1": f"A careful answer to question {i}.",
+            "response_2": f"A careless answer to question {i}.",
+        }
+        for i in range(count)
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return [str(r["id"]) for r in rows]
+
+
+@contextlib.contextmanager
+def server_process(module: str, *args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``python -m module *args`` (a server of this package that prints its URL, then serves
+    until its stdin closes) in its own process, as a real server would run; yields the URL and
+    the process. Closing its stdin inside the block stops it early (a server may print
+    statistics then)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        yield process.stdout.readline().strip(), process
+    finally:
+        assert process.stdin is not None
+        if not process.stdin.closed:
+            process.stdin.close()
+        process.wait(10)
+
+
 def main() -> None:
     """``python -m rlaif.models.testing --latency 0.2``: serve successes until interrupted,
     printing the base URL first (benchmarks run the server in its own process). When the parent
     closes stdin, one JSON line of statistics follows: requests, peak in flight, and the times
     (``time.time()``) the first request arrived and the last answer went out."""
     import argparse
-    import sys
 
     parser = argparse.ArgumentParser(description="A scripted OpenAI-compatible server.")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")

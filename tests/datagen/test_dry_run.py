@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rlaif.cli.app import app
-from rlaif.models.testing import ScriptedServer
+from rlaif.models.testing import ScriptedServer, write_pairs
 
 runner = CliRunner()
 LOGPROBS = {"A": -0.1, "B": -2.5}
@@ -29,18 +29,8 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _pairs(folder: Path, count: int) -> Path:
-    path = folder / "pairs.jsonl"
-    rows = [
-        {
-            "id": f"p{i}",
-            "prompt": [{"role": "user", "content": f"question number {i} " * 10}],
-            "response_1": f"answer one {i}",
-            "response_2": f"answer two {i}",
-        }
-        for i in range(count)
-    ]
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    return path
+    write_pairs(folder / "pairs.jsonl", count)
+    return folder / "pairs.jsonl"
 
 
 def _label(server: ScriptedServer, pairs: Path, out: Path, *extra: str):

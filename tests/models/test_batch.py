@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from rlaif.datagen import LabelOptions, run_labelling
+from rlaif.models import testing
 from rlaif.models.batch import read_state
 from rlaif.models.batch_testing import BatchFake
 
@@ -19,17 +20,8 @@ PRICES = {"price_input_per_million": 2.0, "price_output_per_million": 8.0}
 
 
 def write_pairs(path: Path, count: int) -> Path:
-    """``count`` pairs to label."""
-    rows = [
-        {
-            "id": f"p{i:03d}",
-            "prompt": [{"role": "user", "content": f"question number {i}"}],
-            "response_1": f"first answer {i}",
-            "response_2": f"second answer {i}",
-        }
-        for i in range(count)
-    ]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    """``count`` pairs to label (ids ``p00000``...; question ``i`` asks "question {i}?")."""
+    testing.write_pairs(path, count)
     return path
 
 
@@ -103,7 +95,7 @@ def test_anthropic_partial_failures_are_recorded_as_failures(tmp_path: Path) -> 
 
     def fail(custom_id: str, body: dict[str, Any]) -> str | None:
         text = json.dumps(body["messages"])
-        return "overloaded" if "question number 3" in text else None
+        return "overloaded" if "question 3?" in text else None
 
     with BatchFake(delay_s=0.1, fail=fail) as fake:
         summary = label(
@@ -111,10 +103,10 @@ def test_anthropic_partial_failures_are_recorded_as_failures(tmp_path: Path) -> 
         )
         assert len(fake.creations) == 1 and fake.creations[0]["api"] == "anthropic"
     skipped = {r["id"]: r["reason"] for r in rows(tmp_path / "prefs.skipped.jsonl")}
-    assert "p003" in skipped and skipped["p003"].startswith("failed")
-    assert "overloaded" in skipped["p003"]
+    assert "p00003" in skipped and skipped["p00003"].startswith("failed")
+    assert "overloaded" in skipped["p00003"]
     labelled = {r["id"] for r in rows(tmp_path / "prefs.jsonl")}
-    assert "p003" not in labelled
+    assert "p00003" not in labelled
     assert len(labelled) + len(skipped) == 10
     assert summary.counts.get("skipped: failed") == 1
 
