@@ -13,12 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from rlaif.cli.common import (
     BATCH,
     RUN_FAILED_EXIT,
-    console,
     echo,
     err_console,
     model_options,
@@ -26,6 +24,7 @@ from rlaif.cli.common import (
     user_errors,
     warn,
 )
+from rlaif.cli.estimates import DRY_RUN, print_estimate
 from rlaif.data.manifest import read_manifest
 from rlaif.datagen import (
     CritiqueOptions,
@@ -42,7 +41,6 @@ from rlaif.errors import ConfigError
 from rlaif.eval import check_agreement_gate
 from rlaif.judge.pairwise import MODES
 from rlaif.judge.sampling import ContrastiveAffixes, SamplingSettings
-from rlaif.models.estimate import ModelEstimate
 from rlaif.runs import RunSummary
 
 STRATEGIES = ("judge", "revision", "contrastive")
@@ -98,39 +96,6 @@ def label_from_options(options: LabelOptions) -> LabelSummary:
     return summary
 
 
-def _print_estimate(rows: list[ModelEstimate], path: Path) -> None:
-    """A dry run's table: one row a model."""
-    table = Table(title="dry run: what this run would spend (nothing was called)")
-    for column in ("model", "calls", "cached", "input tokens", "output tokens (at most)"):
-        table.add_column(column, justify="left" if column == "model" else "right")
-    for column in ("time", "USD", "USD in a batch"):
-        table.add_column(column, justify="right")
-    for row in rows:
-        table.add_row(
-            row.model,
-            str(row.calls),
-            str(row.cached),
-            f"{row.input_tokens:,}",
-            f"{row.output_tokens:,}",
-            "-" if row.seconds is None else _duration(row.seconds),
-            "-" if row.usd is None else f"{row.usd:.4f}",
-            "-" if row.usd_batch is None else f"{row.usd_batch:.4f}",
-        )
-    console.print(table)
-    for row in rows:
-        if row.calls:
-            echo(f"  {row.model} time: {row.time_basis}")
-    if not rows:
-        echo("  nothing to call: every item is done or cached")
-    echo(f"  estimate: {path}")
-
-
-def _duration(seconds: float) -> str:
-    minutes, rest = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{rest:02d}s"
-
-
 def _print_run(summary: RunSummary, details: list[str] | None = None, *, source: str) -> None:
     """What a dataset job wrote: the file, its counts, ``details``, the copies and manifest;
     a warning first when ``source`` (the input) held nothing to process."""
@@ -158,12 +123,6 @@ def _print_run(summary: RunSummary, details: list[str] | None = None, *, source:
 
 CONSTITUTION = typer.Option(..., "--constitution", help="Built-in name or YAML path.")
 PROGRESS = typer.Option(True, "--progress/--no-progress", help="Progress bar.")
-DRY_RUN = typer.Option(
-    False,
-    "--dry-run",
-    help="Estimate calls, tokens, time and USD (synchronous and batch prices) without calling "
-    "a model; writes only <out>.estimate.json.",
-)
 OUTPUT_FORMAT = typer.Option("jsonl", "--format", help="jsonl, or parquet as well.")
 PUSH_TO_HUB = typer.Option(None, "--push-to-hub", help="Hub dataset repo id.")
 PROMPT_LIMIT = typer.Option(None, "--limit", help="Use only the first N prompts.")
@@ -208,7 +167,7 @@ def generate(
         progress=progress,
     )
     if dry_run:
-        _print_estimate(*estimate_run(run_generate, options))
+        print_estimate(*estimate_run(run_generate, options))
         return
     _print_run(run_generate(options), source=prompts)
 
@@ -261,7 +220,7 @@ def critique(
         progress=progress,
     )
     if dry_run:
-        _print_estimate(*estimate_run(run_critique, options))
+        print_estimate(*estimate_run(run_critique, options))
         return
     _print_run(run_critique(options), source=_source(options))
 
@@ -406,6 +365,6 @@ def label(
         progress=progress,
     )
     if dry_run:
-        _print_estimate(*estimate_run(run_labelling, options))
+        print_estimate(*estimate_run(run_labelling, options))
         return
     label_from_options(options)

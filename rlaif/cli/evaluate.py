@@ -9,7 +9,9 @@ import typer
 
 from rlaif.annotate import load_annotation_pairs
 from rlaif.cli.common import BATCH, echo, model_options, repeatable_model_option, user_errors
+from rlaif.cli.estimates import DRY_RUN, print_estimate
 from rlaif.data import is_human_labels_file
+from rlaif.datagen.dry_run import dry_run_into
 from rlaif.errors import RlaifError
 from rlaif.eval.agreement import verdict_sentence
 from rlaif.eval.agreement_run import AgreementSettings, JudgeMode, JudgeSpec, run_agreement
@@ -69,6 +71,7 @@ def agreement(
     resamples: int = typer.Option(2000, min=100, help="Bootstrap resamples per interval."),
     judge_option: list[str] = repeatable_model_option("judge"),
     batch: bool = BATCH,
+    dry_run: bool = DRY_RUN,
 ) -> None:
     """Measure how far judges agree with human preference labels, next to trivial baselines.
 
@@ -95,6 +98,13 @@ def agreement(
         split=split,
     )
     loaded = _human_labels(data, pairs, pairs_seed, settings)
+    if dry_run:
+
+        def judge_into(scratch: Path) -> None:
+            run_agreement(specs, settings, out=scratch, loaded=loaded)
+
+        print_estimate(*dry_run_into(judge_into, out, folder=True))
+        return
     run = run_agreement(specs, settings, out=out, loaded=loaded)
     for name in run.metrics.judges:
         echo(verdict_sentence(run.metrics.results[name], human=run.metrics.human))

@@ -1,7 +1,8 @@
-"""``--dry-run`` for ``generate``, ``critique`` and ``label``: the job run against stand-in answers
-(see :mod:`rlaif.models.estimate`) in a scratch copy of its output, so that what is already done
-(resumed items, cached calls) is not counted, and nothing of the user's is touched but the
-estimate file ``<out>.estimate.json`` beside the output. A later real run into the same output
+"""``--dry-run`` for ``generate``, ``critique``, ``label`` and ``eval agreement``: the job run
+against stand-in answers (see :mod:`rlaif.models.estimate`) in a scratch copy of its output, so
+that what is already done (resumed items, cached calls) is not counted, and nothing of the
+user's is touched but the estimate file (``<out>.estimate.json`` beside an output file,
+``estimate.json`` in an output folder). A later real run into the same output
 reads that file and shows the estimate next to what it spent (:func:`estimate_against_actual`).
 """
 
@@ -23,30 +24,47 @@ from rlaif.models.estimate import ModelEstimate, estimate_table, estimating
 Options = TypeVar("Options", bound=BaseModel)
 
 
-def estimate_path(out: Path) -> Path:
-    """Where a dry run into ``out`` writes its estimate."""
-    return out.with_name(f"{out.stem}.estimate.json")
+def estimate_path(out: Path, *, folder: bool = False) -> Path:
+    """Where a dry run into ``out`` (an output file, or an output ``folder``) writes its
+    estimate."""
+    return out / "estimate.json" if folder else out.with_name(f"{out.stem}.estimate.json")
 
 
 def dry_run(run: Callable[[Options], Any], options: Options) -> tuple[list[ModelEstimate], Path]:
     """Run ``run(options)`` as a dry run; returns the per-model estimate and the file it went
     to. ``options`` must have an ``out`` path; a scratch folder stands in for its folder."""
-    out = Path(vars(options)["out"])
-    with tempfile.TemporaryDirectory(prefix="rlaif-dry-run-") as folder:
-        if out.parent.is_dir():
+    fields = type(options).model_fields
+    update: dict[str, Any] = {}
+    for name, value in (("push_to_hub", None), ("progress", False), ("format", "jsonl")):
+        if name in fields:
+            update[name] = value
+
+    def into(scratch: Path) -> None:
+        run(options.model_copy(update={**update, "out": scratch}))
+
+    return dry_run_into(into, Path(vars(options)["out"]))
+
+
+def dry_run_into(
+    run: Callable[[Path], Any], out: Path, *, folder: bool = False
+) -> tuple[list[ModelEstimate], Path]:
+    """Run ``run(scratch)`` as a dry run, ``scratch`` standing in for ``out``: a copy of the
+    output folder ``out``, or of the file ``out`` and its side files (``<stem>.*``), so that a
+    resumed job counts only what is left. Returns the per-model estimate and where it went."""
+    with tempfile.TemporaryDirectory(prefix="rlaif-dry-run-") as workspace:
+        scratch = Path(workspace) / out.name
+        if folder:
+            if out.is_dir():
+                shutil.copytree(out, scratch)
+        elif out.parent.is_dir():
             for existing in out.parent.glob(f"{out.stem}.*"):
                 if existing.is_file():
-                    shutil.copy2(existing, Path(folder) / existing.name)
-        update: dict[str, Any] = {"out": Path(folder) / out.name}
-        fields = type(options).model_fields
-        for name, value in (("push_to_hub", None), ("progress", False), ("format", "jsonl")):
-            if name in fields:
-                update[name] = value
+                    shutil.copy2(existing, Path(workspace) / existing.name)
         with estimating() as estimator:
-            run(options.model_copy(update=update))
+            run(scratch)
         rows = estimator.finish()
-    path = estimate_path(out)
-    before = read_manifest(out)
+    path = estimate_path(out, folder=folder)
+    before = None if folder else read_manifest(out)
     usage = dict(before.usage) if before is not None else {}
     write_json_atomic(path, {"models": estimate_table(rows), "usage_before": usage})
     return rows, path
