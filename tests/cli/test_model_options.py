@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from rlaif.cli.app import app
 from rlaif.datagen import LabelOptions
 from rlaif.errors import ConfigError
-from rlaif.models.testing import ScriptedServer
+from rlaif.models.testing import ScriptedServer, write_pairs
 
 runner = CliRunner()
 
@@ -22,18 +22,8 @@ LOGPROBS = {"A": -0.1, "B": -2.5, "1": -0.1, "2": -2.5}
 
 
 def _pairs(folder: Path, count: int) -> Path:
-    path = folder / "pairs.jsonl"
-    rows = [
-        {
-            "id": f"p{i}",
-            "prompt": [{"role": "user", "content": f"question {i}"}],
-            "response_1": f"answer one {i}",
-            "response_2": f"answer two {i}",
-        }
-        for i in range(count)
-    ]
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    return path
+    write_pairs(folder / "pairs.jsonl", count)
+    return folder / "pairs.jsonl"
 
 
 def _label(pairs: Path, out: Path, *extra: str) -> list[str]:
