@@ -25,7 +25,6 @@ from rlaif.cli.common import (
     warn,
 )
 from rlaif.cli.estimates import DRY_RUN, print_estimate
-from rlaif.data.manifest import read_manifest
 from rlaif.datagen import (
     CritiqueOptions,
     GenerateOptions,
@@ -108,8 +107,7 @@ def _print_run(summary: RunSummary, details: list[str] | None = None, *, source:
     if summary.parquet is not None:
         echo(f"  parquet: {summary.parquet}")
     echo(f"  manifest: {summary.manifest}")
-    manifest = read_manifest(summary.out)
-    for line in estimate_against_actual(summary.out, manifest.usage if manifest else {}):
+    for line in estimate_against_actual(summary.out):
         echo(f"  {line}")
     if summary.all_failed:
         err_console.print(

@@ -70,13 +70,15 @@ def dry_run_into(
     return rows, path
 
 
-def estimate_against_actual(out: Path, usage: dict[str, float]) -> list[str]:
+def estimate_against_actual(out: Path) -> list[str]:
     """Lines comparing the dry run's estimate for ``out`` (if one was made) with what the runs
     since spent: the manifest's ``usage`` now, less the usage it held when the estimate was made
     (calls sent, tokens and dollars)."""
     path = estimate_path(out)
     if not path.is_file():
         return []
+    manifest = read_manifest(out)
+    usage = dict(manifest.usage) if manifest is not None else {}
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
         rows, before = saved["models"], dict(saved.get("usage_before") or {})

@@ -159,7 +159,8 @@ def count_tokens(model: Model, conversation: Conversation) -> int:
     return math.ceil(characters / CHARS_PER_TOKEN) + 4 * len(conversation)
 
 
-_THROUGHPUT: dict[str, tuple[float, float, int]] = {}
+_THROUGHPUT: dict[str, tuple[float, float]] = {}
+"""``(prompt tokens/s, decoding tokens/s)`` measured per local model, once a process."""
 
 
 def _seconds(model: Model, row: ModelEstimate) -> tuple[float | None, str]:
@@ -169,9 +170,9 @@ def _seconds(model: Model, row: ModelEstimate) -> tuple[float | None, str]:
     if probe is not None:
         if model.name not in _THROUGHPUT:
             _THROUGHPUT[model.name] = probe()
-        prompt_rate, steps_per_s, batch = _THROUGHPUT[model.name]
+        prompt_rate, steps_per_s = _THROUGHPUT[model.name]
         generated = row.output_tokens - (row.calls - row.generate_calls)
-        seconds = row.input_tokens / prompt_rate + generated / (steps_per_s * batch)
+        seconds = row.input_tokens / prompt_rate + generated / steps_per_s
         basis = (
             f"measured here: {prompt_rate:.0f} prompt tokens/s, "
             f"{steps_per_s:.1f} tokens/s decoding one sequence at a time"

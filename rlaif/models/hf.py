@@ -133,22 +133,22 @@ class HFBackend(Backend):
             tokenizer.encode(render_prompt(tokenizer, conversation), add_special_tokens=False)
         )
 
-    def measure_throughput(self) -> tuple[float, float, int]:
-        """``(prompt tokens/s, decoding steps/s, batch)`` on this machine: one scored batch of
-        256-token prompts, and 8 greedy decoding steps of one prompt alone (a dry run's clock;
-        ``batch`` is 1, the decoding rate it was measured at)."""
+    def measure_throughput(self) -> tuple[float, float]:
+        """``(prompt tokens/s, decoding tokens/s)`` on this machine: one scored batch of
+        prompts of about 256 tokens, and 8 greedy decoding steps of one prompt alone (a dry
+        run's clock)."""
         model, tokenizer = self.load()
         batch = max(1, min(8, self.batcher.max_batch_size))
         ids = tokenizer.encode("The assistant is helpful and harmless. " * 40)[:256]
         prompt = tokenizer.decode(ids)
         score_batch(model, tokenizer, [prompt[:64]], ["A"])  # warm-up
         start = time.perf_counter()
-        score_batch(model, tokenizer, [prompt] * batch, ["A"])
-        prompt_rate = batch * 256 / (time.perf_counter() - start)
+        scored = score_batch(model, tokenizer, [prompt] * batch, ["A"])
+        prompt_rate = sum(s.input_tokens for s in scored) / (time.perf_counter() - start)
         start = time.perf_counter()
         done = generate_batch(model, tokenizer, ["Hello"], GenerateConfig(max_tokens=8))
         steps = max(1, done[0].output_tokens)
-        return prompt_rate, steps / (time.perf_counter() - start), 1
+        return prompt_rate, steps / (time.perf_counter() - start)
 
     # The methods below run in the batcher's worker thread.
 

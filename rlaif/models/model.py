@@ -31,6 +31,7 @@ from rlaif.models.usage import Usage, report_usage, track
 __all__ = ["Model", "ModelSpec", "Usage", "get_model"]
 
 T = TypeVar("T")
+Answer = TypeVar("Answer", Completion, ChoiceScores)
 P = ParamSpec("P")
 
 
@@ -245,13 +246,13 @@ class Model:
         cache = self.cache
         return None if key is None or cache is None else cache.get(key)
 
-    def _hit(self, hit: T) -> T:
+    def _hit(self, hit: Answer) -> Answer:
         """Count a cache hit (in a dry run, as a call that costs nothing) and return it."""
         estimator = current_estimator()
         if estimator is not None:
             estimator.cached(self)
         else:
-            self._count(hit)  # type: ignore[arg-type]
+            self._count(hit)
         return hit
 
     def _free(self) -> float | None:
