@@ -182,13 +182,14 @@ def forward_tails(
         for chunk in chunks([len(work.segment.tokens) for work in level]):
             passes += 1
             batch = [level[i] for i in chunk]
+            widths = _widths(batch)
             logits, cache = run(_inputs(batch, pad_token_id, model.device), keep)
             for row, work in enumerate(batch):
                 if work.segment.is_leaf:
                     assert work.segment.sequence is not None
                     tails[work.segment.sequence] = logits[row]
                     continue
-                past = _row_cache(cache, row, batch)
+                past = _row_cache(cache, row, batch, widths)
                 length = work.past_length + len(work.segment.tokens)
                 following.extend(_Work(child, past, length) for child in work.segment.children)
             del cache
@@ -198,13 +199,17 @@ def forward_tails(
     return tails
 
 
+def _widths(batch: list[_Work]) -> tuple[int, int]:
+    """The padded widths of a chunk: of its parent caches, and of its new segments."""
+    return max(work.past_length for work in batch), max(len(w.segment.tokens) for w in batch)
+
+
 def _inputs(batch: list[_Work], pad: int, device: Any) -> dict[str, Any]:
     """Left-padded input ids, mask, positions and (below the top) the stacked parent caches
     (under ``cache``)."""
     import torch
 
-    width = max(len(work.segment.tokens) for work in batch)
-    past_width = max(work.past_length for work in batch)
+    past_width, width = _widths(batch)
     ids, mask, positions = [], [], []
     for work in batch:
         tokens = work.segment.tokens
@@ -250,13 +255,15 @@ def _stack_caches(batch: list[_Work], width: int) -> Any:
     return DynamicCache(ddp_cache_data=layers)
 
 
-def _row_cache(cache: Any, row: int, batch: list[_Work]) -> list[tuple[Any, Any]]:
-    """The cache of one row after its segment, with the padding columns dropped."""
+def _row_cache(
+    cache: Any, row: int, batch: list[_Work], widths: tuple[int, int]
+) -> list[tuple[Any, Any]]:
+    """The cache of one row after its segment, with the padding columns dropped (a copy: the
+    chunk's cache can go)."""
     import torch
 
     work = batch[row]
-    past_width = max(w.past_length for w in batch)
-    width = max(len(w.segment.tokens) for w in batch)
+    past_width, width = widths
     gap = width - len(work.segment.tokens)
     real = list(range(past_width - work.past_length, past_width)) + list(
         range(past_width + gap, past_width + width)
@@ -267,8 +274,8 @@ def _row_cache(cache: Any, row: int, batch: list[_Work]) -> list[tuple[Any, Any]
         keys, values = layer.keys, layer.values
         rows.append(
             (
-                keys[row : row + 1].index_select(-2, index.to(keys.device)).clone(),
-                values[row : row + 1].index_select(-2, index.to(values.device)).clone(),
+                keys[row : row + 1].index_select(-2, index.to(keys.device)),
+                values[row : row + 1].index_select(-2, index.to(values.device)),
             )
         )
     return rows
