@@ -11,7 +11,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from rlaif.config import parse_key_values
+from rlaif.config import describe_validation_error, parse_key_values
 from rlaif.errors import RlaifError, redact
 
 console = Console(highlight=False)
@@ -35,15 +35,12 @@ RUN_FAILED_EXIT = 1
 def option_error(error: ValidationError) -> str:
     """One line for an options model's :class:`ValidationError`: each problem as
     ``--option: what is wrong (got VALUE)``, or the validator's own sentence."""
-    problems = []
-    for item in error.errors():
-        if item["type"] == "value_error":  # a validator's own message, which says what it checks
-            problems.append(str(item["ctx"]["error"]))
-            continue
-        names = [str(part) for part in item["loc"] if not isinstance(part, int)]
-        flag = f"--{names[-1].replace('_', '-')}" if names else "value"
-        problems.append(f"{flag}: {item['msg'].lower()} (got {item.get('input')!r})")
-    return "; ".join(problems)
+    return describe_validation_error(error, name=_flag, show_values=True)
+
+
+def _flag(path: tuple[str | int, ...]) -> str:
+    names = [str(part) for part in path if not isinstance(part, int)]
+    return f"--{names[-1].replace('_', '-')}" if names else "value"
 
 
 def os_error(error: OSError) -> str:

@@ -10,6 +10,7 @@ from rlaif.config.options import merge_nested, parse_key_values
 from rlaif.config.validation import (
     FieldProblem,
     closest,
+    describe_validation_error,
     field_problems,
     issue_in,
     issues_from_validation_error,
@@ -35,6 +36,7 @@ __all__ = [
     "ValidationIssue",
     "YamlDocument",
     "closest",
+    "describe_validation_error",
     "field_problems",
     "format_field_path",
     "issue_in",

@@ -10,13 +10,13 @@ from __future__ import annotations
 import difflib
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from rlaif.config.errors import ValidationIssue
+from rlaif.config.errors import ValidationIssue, format_field_path
 from rlaif.config.yaml_source import FieldPath, YamlDocument
 
 
@@ -66,10 +66,15 @@ class FieldProblem:
     of_value: bool = False
     """It is about a value the input holds; ``path`` may go deeper than the input does (into
     pydantic's union branches), so a file shows the deepest part of it that the file has."""
+    value: Any = None
+    """The value found wrong, for messages that show it (``of_value`` problems)."""
 
 
-def field_problems(error: ValidationError, model: type[BaseModel]) -> list[FieldProblem]:
-    """One :class:`FieldProblem` per error of ``error``, raised while validating ``model``."""
+def field_problems(
+    error: ValidationError, model: type[BaseModel] | None = None
+) -> list[FieldProblem]:
+    """One :class:`FieldProblem` per error of ``error``, raised while validating ``model`` (which,
+    when given, lets an unknown key be answered with "did you mean")."""
     problems: list[FieldProblem] = []
     for detail in error.errors():
         loc: FieldPath = tuple(detail["loc"])
@@ -81,16 +86,43 @@ def field_problems(error: ValidationError, model: type[BaseModel]) -> list[Field
             problems.append(FieldProblem((*loc, named), str(detail["msg"]), at_key=True))
         elif kind == "extra_forbidden":
             problems.append(FieldProblem(loc, _unknown_key(model, loc), at_key=True))
+        elif kind == "value_error":  # a validator's own sentence, which says what it checks
+            message = str(detail["msg"]).removeprefix("Value error, ")
+            problems.append(FieldProblem(loc, message, value=detail.get("input")))
         else:
             message = str(detail["msg"])
             if detail.get("input") is not None and kind.endswith("_type"):
                 message += f" (got {type(detail['input']).__name__})"
-            problems.append(FieldProblem(loc, _lower_first(message), of_value=True))
+            problems.append(
+                FieldProblem(loc, _lower_first(message), of_value=True, value=detail.get("input"))
+            )
     return problems
 
 
-def _unknown_key(model: type[BaseModel], loc: FieldPath) -> str:
-    known = model_at(model, loc[:-1])
+def describe_validation_error(
+    error: ValidationError,
+    model: type[BaseModel] | None = None,
+    *,
+    name: Callable[[FieldPath], str] = format_field_path,
+    show_values: bool = False,
+) -> str:
+    """The one-line form of a :class:`ValidationError` used wherever there is no file position to
+    point at (data records, model options, command-line options): each problem as
+    ``where: what is wrong`` (``where`` from ``name``, e.g. ``response[1]``, ``--limit``), joined
+    by ``; ``. A problem with no field (a model validator's sentence) stands alone.
+    ``show_values`` appends ``(got VALUE)`` to a wrong value, clipped to 60 characters."""
+    parts = []
+    for problem in field_problems(error, model):
+        message = problem.message
+        if show_values and problem.of_value:
+            message += f" (got {problem.value!r:.60})"
+        where = name(problem.path) if problem.path else ""
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
+
+
+def _unknown_key(model: type[BaseModel] | None, loc: FieldPath) -> str:
+    known = model_at(model, loc[:-1]) if model is not None else None
     message = f"unknown key '{loc[-1]}'"
     if known is not None:
         suggestion = closest(str(loc[-1]), known.model_fields)

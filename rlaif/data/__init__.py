@@ -18,7 +18,6 @@ from rlaif.data.human_labels import (
 from rlaif.data.jsonl import (
     DataFileError,
     JsonlWriter,
-    format_validation_error,
     iter_jsonl,
     iter_rows,
     read_records,
@@ -67,7 +66,6 @@ __all__ = [
     "SkippedRecord",
     "builtin_prompt_sets",
     "conversation_from",
-    "format_validation_error",
     "is_human_labels_file",
     "iter_hub_rows",
     "iter_human_labels",

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from rlaif.config import describe_validation_error
 from rlaif.errors import RlaifError
 
 R = TypeVar("R", bound=BaseModel)
@@ -29,19 +30,6 @@ R = TypeVar("R", bound=BaseModel)
 
 class DataFileError(RlaifError):
     """A data file is missing or malformed; the message names the file and line."""
-
-
-def format_validation_error(error: ValidationError) -> str:
-    """The issues of a pydantic error as ``field[0].key: message; ...`` (a missing field reads
-    ``name: missing field``)."""
-    parts = []
-    for issue in error.errors():
-        where = ""
-        for step in issue["loc"]:
-            where += f"[{step}]" if isinstance(step, int) else f".{step}" if where else str(step)
-        message = "missing field" if issue["type"] == "missing" else issue["msg"]
-        parts.append(f"{where or 'record'}: {message.removeprefix('Value error, ')}")
-    return "; ".join(parts)
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -122,9 +110,8 @@ def validate_row(where: str, row: dict[str, Any], record_type: type[R]) -> R:
     try:
         return record_type.model_validate(row)
     except ValidationError as error:
-        raise DataFileError(
-            f"{where}: not a valid {record_type.__name__}: {format_validation_error(error)}"
-        ) from None
+        problems = describe_validation_error(error, record_type)
+        raise DataFileError(f"{where}: not a valid {record_type.__name__}: {problems}") from None
 
 
 class UniqueIds:

@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from rlaif.data.jsonl import format_validation_error
+from rlaif.config import describe_validation_error
 from rlaif.models.types import Conversation
 
 _CONVERSATION: TypeAdapter[Conversation] = TypeAdapter(Conversation)
@@ -176,7 +176,7 @@ def conversation_from(value: Any, role: str) -> Conversation:
     except ValidationError as error:
         raise ValueError(
             "expected a string or a list of {role, content} messages "
-            f"({format_validation_error(error)}), got {value!r:.80}"
+            f"({describe_validation_error(error)}), got {value!r:.80}"
         ) from None
 
 

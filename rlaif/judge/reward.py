@@ -22,6 +22,7 @@ from rlaif.constitution import Constitution, load_constitution
 from rlaif.errors import ConfigError
 from rlaif.judge.judgment import Judgment
 from rlaif.judge.pairwise import PairwiseJudge
+from rlaif.judge.shortening import DEFAULT_MAX_PROMPT_CHARS
 from rlaif.models import Model, get_model
 
 T = TypeVar("T")
@@ -104,10 +105,13 @@ class JudgeReward:
         both_orders: bool = True,
         principles_per_pair: int | None = None,
         seed: int = 0,
+        max_prompt_chars: int = DEFAULT_MAX_PROMPT_CHARS,
         **options: Any,
     ) -> JudgeReward:
         """Build the reward from a judge name (``provider/model``) or model and a constitution
-        name or object; other keyword arguments go to :class:`JudgeReward`."""
+        name or object; a conversation longer than ``max_prompt_chars`` is shortened for the
+        judge, with a visible mark (as in :class:`PairwiseJudge`); other keyword arguments go to
+        :class:`JudgeReward`."""
         model = get_model(judge) if isinstance(judge, str) else judge
         loaded = load_constitution(constitution) if isinstance(constitution, str) else constitution
         pairwise = PairwiseJudge(
@@ -117,6 +121,7 @@ class JudgeReward:
             both_orders=both_orders,
             principles_per_pair=principles_per_pair,
             seed=seed,
+            max_prompt_chars=max_prompt_chars,
         )
         return cls(pairwise, **options)
 

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from rlaif.config import describe_validation_error
 from rlaif.errors import ConfigError
 from rlaif.models.base import Backend
 from rlaif.models.spec import ModelSpec
@@ -81,11 +82,7 @@ def check_model_options(name: str, options: Mapping[str, Any]) -> None:
     try:
         ModelSpec.model_validate({**given, "name": name})
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']} "
-            f"(got {item.get('input')!r})"
-            for item in error.errors()
-        )
+        problems = describe_validation_error(error, ModelSpec, show_values=True)
         raise ConfigError(f"option(s) for {provider}/{model}: {problems}") from None
 
 

@@ -123,3 +123,41 @@ def test_validation_issues_point_at_keys_values_and_named_fields() -> None:
         "f.yaml:3:5: inner[1].cuont: unknown key 'cuont' (did you mean 'count'?)",
         "f.yaml:5:5: inner[2].note: a note needs a count",
     ]
+
+
+def test_one_line_validation_wording_is_shared_by_data_options_and_cli():
+    from pydantic import BaseModel, Field, ValidationError, field_validator
+
+    from rlaif.cli.common import option_error
+    from rlaif.config import describe_validation_error
+    from rlaif.data.jsonl import DataFileError, validate_row
+    from rlaif.data.records import PromptRecord
+    from rlaif.errors import ConfigError
+    from rlaif.models.registry import check_model_options
+
+    class Options(BaseModel):
+        limit: int = Field(ge=1)
+        name: str = "x"
+
+        @field_validator("name")
+        @classmethod
+        def _plain(cls, value: str) -> str:
+            if value != "x":
+                raise ValueError("name must be x")
+            return value
+
+    with pytest.raises(ValidationError) as caught:
+        Options.model_validate({"limit": 0, "name": "y"})
+    assert describe_validation_error(caught.value) == (
+        "limit: input should be greater than or equal to 1; name: name must be x"
+    )
+    assert option_error(caught.value) == (
+        "--limit: input should be greater than or equal to 1 (got 0); --name: name must be x"
+    )
+    with pytest.raises(ValidationError) as missing:
+        Options.model_validate({})
+    assert describe_validation_error(missing.value) == "limit: field required"
+    with pytest.raises(DataFileError, match=r"f\.jsonl:3: not a valid PromptRecord: id: field"):
+        validate_row("f.jsonl:3", {"prompt": "hi"}, PromptRecord)
+    with pytest.raises(ConfigError, match=r"max_concurrency: input should be .* \(got 0\)"):
+        check_model_options("hf/tiny", {"max_concurrency": 0})

@@ -255,7 +255,7 @@ CASES = [
             "principles/p.yaml": principles("a")
             + "    applies_to:\n      keywords:\n        - ok\n        - '(unclosed'\n"
         },
-        "principles[0].applies_to.keywords: value error, invalid pattern '(unclosed'",
+        "principles[0].applies_to.keywords: invalid pattern '(unclosed'",
         10,
     ),
     Case(

@@ -79,7 +79,7 @@ def test_validation_errors_name_line_field_and_message(tmp_path: Path) -> None:
     )
     path.write_text(json.dumps({"prompt": [{"role": "user", "content": "hi"}]}) + "\n")
     with pytest.raises(
-        DataFileError, match=r"prompts\.jsonl:1: not a valid PromptRecord: id: missing"
+        DataFileError, match=r"prompts\.jsonl:1: not a valid PromptRecord: id: field required"
     ):
         read_records(path, PromptRecord)
 

@@ -130,3 +130,21 @@ def test_grpo_trainer_trains_one_step_on_judge_rewards(
     assert logs["judge_reward/consistent"] == 1.0
     assert len(reward.last_judgments) == 4
     assert all(j.p_response_1 == pytest.approx(0.9) for j in reward.last_judgments)
+
+
+def test_create_passes_the_prompt_limit_to_the_judge(minimal: Constitution) -> None:
+    seen: list[str] = []
+
+    def recording(conversation: list[dict[str, str]], choices: list[str]) -> dict[str, float]:
+        seen.append("\n".join(m["content"] for m in conversation))
+        return content_judge()(conversation, choices)
+
+    long_prompt = [{"role": "user", "content": "Tell me about my neighbour. " * 200}]
+    model = get_model("fake/j", choice_probs=recording)
+    JudgeReward.create(model, minimal, baseline=SAFE)(prompts=[long_prompt], completions=[UNSAFE])
+    assert seen and all("more characters not shown" not in text for text in seen)
+    seen.clear()
+    reward = JudgeReward.create(model, minimal, baseline=SAFE, max_prompt_chars=300)
+    reward(prompts=[long_prompt], completions=[UNSAFE])
+    assert seen and all("more characters not shown" in text for text in seen)
+    assert all(text.count("Tell me about my neighbour.") < 20 for text in seen)

@@ -27,7 +27,7 @@ def test_bad_message_role_and_missing_column(tmp_path: Path) -> None:
         preference_rows(path)
     del record["chosen"]
     write_jsonl(path, [record])
-    with pytest.raises(DataFileError, match="missing field"):
+    with pytest.raises(DataFileError, match="chosen: field required"):
         preference_rows(path)
 
 
