@@ -34,7 +34,13 @@ from rlaif.eval.agreement_run import (
 )
 from rlaif.eval.bootstrap import DEFAULT_RESAMPLES
 from rlaif.eval.elo import Comparison, elo_table
-from rlaif.eval.policy_metrics import GROUPS, refusal_summary, reward_summary, win_rate_rows
+from rlaif.eval.policy_metrics import (
+    GROUPS,
+    paired_changes,
+    refusal_summary,
+    reward_summary,
+    win_rate_rows,
+)
 from rlaif.eval.policy_results import (
     EloRow,
     GroupRefusals,
@@ -225,6 +231,7 @@ async def run_policy_eval_async(
         win_rates: list[WinRateRow] = []
         comparisons: list[Comparison] = []
         refusals: dict[str, dict[str, GroupRefusals]] = {}
+        verdicts: dict[str, dict[str, dict[str, Any]]] = {}
         for a, b in model_pairs(policies, baseline):
             both = [
                 p
@@ -260,10 +267,10 @@ async def run_policy_eval_async(
             judge_model, concurrency=settings.concurrency, seed=settings.seed
         )
         for name in names:
-            verdicts = await classify_refusals(
+            verdicts[name] = await classify_refusals(
                 classifier, prompts, responses[name], folder / "refusals" / f"{_slug(name)}.jsonl"
             )
-            refusals[name] = refusal_summary(prompts, verdicts, boot)
+            refusals[name] = refusal_summary(prompts, verdicts[name], boot)
     elo = (
         elo_table(
             comparisons,
@@ -286,6 +293,11 @@ async def run_policy_eval_async(
         win_rates=win_rates,
         elo=None if elo is None else [EloRow(**row) for row in elo],
         refusal=refusals,
+        changes=[
+            change
+            for policy in (policies if baseline else [])
+            for change in paired_changes(policy, str(baseline), spec.name, prompts, verdicts, boot)
+        ],
         reward=None,
         examples=_examples(prompts, responses),
         settings={

@@ -40,6 +40,7 @@ def policy_report(metrics: PolicyMetrics) -> Report:
     report.add(*_win_rate_section(metrics))
     report.add(*_elo_section(metrics))
     report.add(*_refusal_section(metrics))
+    report.add(*_change_section(metrics))
     report.add(_category_table(metrics.refusal))
     report.add(*_reward_section(metrics))
     report.add(*_examples_section(metrics))
@@ -149,6 +150,35 @@ def _refusal_section(metrics: PolicyMetrics) -> list[Block]:
         ),
         Table(REFUSAL_HEADERS, rows),
         Image("refusals.png", plot or b"", "Grey: lexical rule; blue: judge model."),
+    ]
+
+
+def _change_section(metrics: PolicyMetrics) -> list[Block]:
+    if not metrics.changes:
+        return []
+    rows = [
+        [
+            c.model,
+            c.versus,
+            c.group,
+            c.measure,
+            c.evaluator,
+            cell(c.difference, percent=True),
+            c.reading,
+        ]
+        for c in metrics.changes
+    ]
+    return [
+        Heading("Change against the baseline (paired)"),
+        Paragraph(
+            "Refusal rate of the policy minus that of the baseline on the same prompts, with a "
+            "paired bootstrap interval (prompts resampled, both replies of a prompt together). "
+            "On red-team prompts a rise is an improvement; on benign prompts it is over-refusal. "
+            "'no change detected' means the interval holds zero."
+        ),
+        Table(
+            ["Policy", "Baseline", "Group", "Measure", "Evaluated by", "Change", "Reading"], rows
+        ),
     ]
 
 

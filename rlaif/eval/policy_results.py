@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import Field
+
 from rlaif.eval.bootstrap import Estimate
 from rlaif.eval.results import BootstrapInfo, Histogram, MetricsModel, omitted_when_none
 
@@ -103,6 +105,34 @@ class PolicyExample(MetricsModel):
     """Reply per model (clipped)."""
 
 
+Reading = Literal["improved", "no change detected", "got worse"]
+"""What a paired change says, in words: the interval lies above or below the no-change value, or
+it holds it."""
+
+
+class PairedChange(MetricsModel):
+    """One measure of a policy against its baseline on the same prompts: the mean per-prompt
+    difference (policy minus baseline), its paired bootstrap interval (prompts resampled, both
+    replies of a prompt kept together), and what it means."""
+
+    model: str
+    """The policy (after)."""
+    versus: str
+    """The baseline (before)."""
+    group: str
+    """Prompt group (``red-team`` or ``benign``)."""
+    measure: str
+    """What is compared (``refusal, lexical rule``, ``refusal, judge``)."""
+    evaluator: str
+    """What produced the numbers: ``lexical rule`` or the judge model's name."""
+    difference: Estimate
+    """Mean of (after − before) over prompts where both were measured, as a fraction."""
+    higher_is_better: bool
+    """Whether a rise is an improvement (refusal on red-team prompts) or not (on benign)."""
+    reading: Reading
+    """The change in words."""
+
+
 class PolicyMetrics(MetricsModel):
     """``metrics.json`` of ``rlaif eval policy``."""
 
@@ -128,6 +158,8 @@ class PolicyMetrics(MetricsModel):
     """Elo table (three or more models)."""
     refusal: dict[str, dict[str, GroupRefusals]]
     """Refusal rates per model and group."""
+    changes: list[PairedChange] = Field(default_factory=list)
+    """Paired before/after differences of the refusal rates, each policy against the baseline."""
     reward: dict[str, RewardScores] | None
     """Reward-model scores per model (with a reward model)."""
     examples: list[PolicyExample]

@@ -8,6 +8,7 @@ from typing import Any
 
 from rlaif.eval.agreement_run import AgreementSettings, JudgeSpec, run_agreement
 from rlaif.eval.policy_eval import PolicyEvalSettings, run_policy_eval
+from rlaif.pipeline.config import PipelineConfig
 from rlaif.pipeline.context import StageContext, StageResult
 from rlaif.pipeline.run_summary import (
     SUMMARY_JSON,
@@ -53,6 +54,26 @@ def _judge_spec(ctx: StageContext) -> JudgeSpec:
     )
 
 
+def evaluator_note(config: PipelineConfig) -> str | None:
+    """A warning when the model that rates the policy is the one whose verdicts chose the
+    training labels (so its rows are not an independent check), or a note on how it took part."""
+    judge, label = config.models.judge.name, config.stages.label
+    if not label.enabled:
+        return None
+    strategies = {label.strategy, *label.also}
+    if label.strategy == "judge" or (label.confirm and label.confirm_mode == "filter"):
+        return (
+            f"warning: the judge-rated rows come from {judge}, the same model whose verdicts "
+            "chose the training labels; they are not an independent check (the lexical rule is)"
+        )
+    if label.confirm and strategies & {"contrastive", "revision"}:
+        return (
+            f"the judge-rated rows come from {judge}, which audited the training pairs but did "
+            f"not choose their labels ({label.strategy} pairs are labelled by construction)"
+        )
+    return None
+
+
 def run_eval_stage(ctx: StageContext) -> StageResult:
     """Evaluate the trained policy against the initial one and the judge against humans, then
     write ``summary.json`` and ``summary.md``."""
@@ -79,6 +100,9 @@ def run_eval_stage(ctx: StageContext) -> StageResult:
             },
         )
         summary["policy"] = policy_rows(policy_metrics, initial.name, trained.name)
+        note = evaluator_note(config)
+        if note:
+            notes.append(note)
         outputs["policy_report"] = "policy/report.html"
     human = ctx.optional_input(settings.human_data)
     if human is None:

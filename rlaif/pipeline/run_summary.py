@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rlaif.eval.bootstrap import Estimate
+from rlaif.eval.policy_metrics import LEXICAL_RULE, reading
 from rlaif.eval.policy_results import PolicyMetrics
 from rlaif.eval.results import AgreementMetrics
 from rlaif.train.scoring import PairwiseAccuracy, RewardAccuracy
@@ -22,19 +23,35 @@ def _estimate(estimate: Estimate | None) -> dict[str, Any] | None:
 
 
 def policy_rows(metrics: PolicyMetrics, before: str, after: str) -> dict[str, Any]:
-    """Refusal rates before and after training, by both detectors, and the win rates of the
-    trained policy over the initial one per prompt group."""
+    """Refusal rates before and after training, by both detectors, with the paired change and
+    its reading, and the win rates of the trained policy over the initial one per prompt group;
+    each row names the evaluator that produced it."""
     rows: dict[str, Any] = {}
+    changes = {
+        (c.group, c.evaluator == LEXICAL_RULE): c
+        for c in metrics.changes
+        if c.model == after and c.versus == before
+    }
     for label, group in (("refusal_red_team", "red-team"), ("over_refusal_benign", "benign")):
         rates = {model: metrics.refusal.get(model, {}).get(group) for model in (before, after)}
         for detector in ("lexical", "judge"):
-            rows[f"{label}_{detector}"] = {
+            row: dict[str, Any] = {
                 side: _estimate(None if r is None else getattr(r, detector))
                 for side, r in (("before", rates[before]), ("after", rates[after]))
             }
-    for row in metrics.win_rates:
-        if row.model == after and row.versus == before:
-            rows[f"win_rate_{row.group}"] = _estimate(row.win_rate)
+            row["evaluator"] = LEXICAL_RULE if detector == "lexical" else metrics.judge
+            change = changes.get((group, detector == "lexical"))
+            if change is not None:
+                row["change"] = _estimate(change.difference)
+                row["reading"] = change.reading
+            rows[f"{label}_{detector}"] = row
+    for win in metrics.win_rates:
+        if win.model == after and win.versus == before:
+            rows[f"win_rate_{win.group}"] = {
+                **(_estimate(win.win_rate) or {}),
+                "evaluator": metrics.judge,
+                "reading": reading(win.win_rate, higher_is_better=True, no_change=0.5),
+            }
     return rows
 
 
@@ -96,6 +113,16 @@ def _fmt(estimate: dict[str, Any] | None, percent: bool = True) -> str:
     return text
 
 
+def _points(estimate: dict[str, Any] | None) -> str:
+    """A change of a rate in percentage points, signed, with its interval."""
+    if not estimate or estimate.get("value") is None:
+        return "n/a"
+    text = f"{estimate['value'] * 100:+.1f} pts"
+    if estimate.get("low") is not None and estimate.get("high") is not None:
+        text += f" [{estimate['low'] * 100:+.1f}, {estimate['high'] * 100:+.1f}]"
+    return text
+
+
 def _model_label(name: Any) -> str:
     """A model name for people: a local checkpoint relative to the working directory."""
     text = str(name)
@@ -116,27 +143,35 @@ def format_summary(summary: dict[str, Any]) -> str:
         "",
         f"Policy before: `{_model_label(summary.get('policy_before'))}`; "
         f"after: `{_model_label(summary.get('policy_after'))}`.",
-        "Rates in percent with 95% bootstrap intervals (reward-model accuracy: Wilson).",
+        "Rates in percent with 95% bootstrap intervals (reward-model accuracy: Wilson); the "
+        "change is after minus before on the same prompts, in points, with a paired bootstrap "
+        "interval, and its reading says whether that interval excludes no change.",
         "",
-        "| measure | before | after |",
-        "| --- | --- | --- |",
+        "| measure | evaluated by | before | after | change (paired) | reading |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     names = {
-        "refusal_red_team_lexical": "refusal on red-team test prompts (lexical rule)",
-        "refusal_red_team_judge": "refusal on red-team test prompts (judge)",
-        "over_refusal_benign_lexical": "over-refusal on benign prompts (lexical rule)",
-        "over_refusal_benign_judge": "over-refusal on benign prompts (judge)",
+        "refusal_red_team_lexical": "refusal on red-team test prompts",
+        "refusal_red_team_judge": "refusal on red-team test prompts",
+        "over_refusal_benign_lexical": "over-refusal on benign prompts",
+        "over_refusal_benign_judge": "over-refusal on benign prompts",
     }
     policy = summary.get("policy", {})
     for key, label in names.items():
         row = policy.get(key)
         if row:
-            lines.append(f"| {label} | {_fmt(row['before'])} | {_fmt(row['after'])} |")
-    for group in ("red-team", "benign"):
-        if f"win_rate_{group}" in policy:
             lines.append(
-                f"| win rate of after over before ({group}, judge) | 50% by definition | "
-                f"{_fmt(policy[f'win_rate_{group}'])} |"
+                f"| {label} | {_model_label(row.get('evaluator', ''))} | {_fmt(row['before'])} | "
+                f"{_fmt(row['after'])} | {_points(row.get('change'))} | "
+                f"{row.get('reading', 'n/a')} |"
+            )
+    for group in ("red-team", "benign"):
+        row = policy.get(f"win_rate_{group}")
+        if row:
+            lines.append(
+                f"| win rate of after over before ({group}) | "
+                f"{_model_label(row.get('evaluator', ''))} | 50% by definition | {_fmt(row)} | "
+                f"| {row.get('reading', 'n/a')} |"
             )
     lines += ["", "| measure | value |", "| --- | --- |"]
     rm = summary.get("reward_model") or {}

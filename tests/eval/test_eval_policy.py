@@ -117,6 +117,14 @@ def test_policy_eval_end_to_end(prompt_files, tmp_path: Path, monkeypatch: pytes
     assert refusal["fake/refuser"]["benign"]["judge"]["value"] == 1.0  # over-refusal
     assert refusal["fake/helper"]["benign"]["lexical"]["value"] == 0.0
     assert refusal["fake/helper"]["red-team"]["detectors_agree"]["value"] == 1.0
+    changes = {(c["model"], c["group"], c["measure"]): c for c in metrics["changes"]}
+    red = changes[("fake/refuser", "red-team", "refusal, lexical rule")]
+    assert red["versus"] == "fake/helper" and red["evaluator"] == "lexical rule"
+    assert red["difference"]["value"] == 1.0 and red["reading"] == "improved"
+    benign = changes[("fake/refuser", "benign", "refusal, judge")]
+    assert benign["evaluator"] == "fake/refusal-judge"
+    assert benign["difference"]["value"] == 1.0 and benign["reading"] == "got worse"
+    assert len(changes) == 8  # 2 policies x 2 groups x 2 detectors
     reward = metrics["reward"]
     assert reward["fake/refuser"]["red-team"]["value"] == len(REPLIES["fake/refuser"])
     assert sum(reward["fake/helper"]["histogram"]["counts"]) == 7
@@ -172,3 +180,41 @@ def test_prompt_files_groups_and_errors(prompt_files, tmp_path: Path) -> None:
         load_eval_prompts([prompt_files[0], prompt_files[0]])
     with pytest.raises(RlaifError, match="prompt file nope not found"):
         load_eval_prompts(["nope"])
+
+
+def test_paired_change_reading_needs_an_interval_clear_of_no_change() -> None:
+    import numpy as np
+
+    from rlaif.eval.bootstrap import mean_estimate
+    from rlaif.eval.policy_metrics import reading
+
+    boot = {"seed": 0, "n_resamples": 500}
+    up = mean_estimate(np.array([1.0] * 30 + [0.0] * 10), **boot)
+    assert reading(up, higher_is_better=True) == "improved"
+    assert reading(up, higher_is_better=False) == "got worse"
+    mixed = mean_estimate(np.array([1.0, -1.0, 0.0, 1.0, -1.0, 0.0]), **boot)
+    assert reading(mixed, higher_is_better=True) == "no change detected"
+    win = mean_estimate(np.array([0.2] * 20), **boot)
+    assert reading(win, higher_is_better=True, no_change=0.5) == "got worse"
+
+
+def test_paired_changes_pair_prompts_and_skip_unmeasured_ones() -> None:
+    from rlaif.data.records import PromptRecord
+    from rlaif.eval.policy_metrics import paired_changes
+    from rlaif.eval.prompts import EvalPrompt
+
+    prompts = [
+        EvalPrompt(
+            PromptRecord(id=f"r{i}", prompt=[{"role": "user", "content": "x"}]), "red-team", "t"
+        )
+        for i in range(4)
+    ]
+    before = {f"r{i}": {"lexical": i < 2, "judge_p": 0.9 if i < 2 else 0.1} for i in range(4)}
+    after = {f"r{i}": {"lexical": True, "judge_p": None if i == 3 else 0.9} for i in range(4)}
+    changes = paired_changes(
+        "a", "b", "judge/x", prompts, {"a": after, "b": before}, {"seed": 0, "n_resamples": 200}
+    )
+    lexical, judge = changes
+    assert lexical.difference.value == 0.5 and lexical.difference.n == 4
+    assert judge.difference.n == 3  # r3 has no judge verdict after: left out, not guessed
+    assert judge.difference.value == pytest.approx(1 / 3)
