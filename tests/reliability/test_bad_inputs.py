@@ -148,6 +148,13 @@ CASES: list[tuple[str, list[str], str]] = [
     ("export-kind", ["export", "{w}/pairs.jsonl", "--to", "trl", "--kind", "bogus", "--out", "{w}/e.jsonl"], "--kind"),
     ("export-out-folder", ["export", "{w}/prompts.jsonl", "--to", "trl", "--out", "{w}/folder"], "folder"),
     ("export-out-under-file", ["export", "{w}/prompts.jsonl", "--to", "trl", "--out", "{w}/notes.txt/e.jsonl"], "notes.txt"),
+    # the command line itself (click's parse errors): one line naming the command's help
+    ("parse-limit-not-a-number", [*GOOD_LABEL, "--out", "{w}/kept.jsonl", "--limit", "abc"], "'--limit'"),
+    ("parse-unknown-option", [*GOOD_LABEL, "--out", "{w}/kept.jsonl", "--bogus"], "rlaif label --help"),
+    ("parse-missing-option", ["label", "--judge", "fake/judge"], "Missing option"),
+    ("parse-unknown-command", ["labell"], "No such command"),
+    ("parse-bad-choice", [*GOOD_LABEL, "--out", "{w}/kept.jsonl", "--strategy", "psychic"], "--strategy must be one of"),
+    ("parse-concurrency-not-a-number", ["generate", "--model", "fake/p", "--prompts", "{w}/prompts.jsonl", "--out", "{w}/g.jsonl", "--concurrency", "x"], "rlaif generate --help"),
 ]  # fmt: skip
 
 
