@@ -12,6 +12,7 @@ from typing import Any
 
 from rlaif.data.manifest import package_versions
 from rlaif.errors import ConfigError
+from rlaif.models.registry import output_shaping_options
 from rlaif.models.spec import ModelSpec
 from rlaif.pipeline.config import STAGE_ORDER, PipelineConfig
 from rlaif.pipeline.context import ModelPool, StageContext, StageFunction
@@ -99,12 +100,12 @@ class PipelineRunner:
     def stage_hash(self, name: str, upstream_hash: str | None) -> str:
         """Hash of everything the stage's output depends on, chained to the stage before."""
         spec = self.stages[name]
-        roles = {
-            role: getattr(self.config.models, role).model_dump(
-                mode="json", exclude=set(ModelSpec.runtime_only_fields())
-            )
-            for role in spec.roles
-        }
+        roles = {}
+        for role in spec.roles:  # what shapes the answers; timeouts, concurrency etc. do not
+            model: ModelSpec = getattr(self.config.models, role)
+            fields = model.model_dump(mode="json", exclude=set(ModelSpec.runtime_only_fields()))
+            fields["options"] = output_shaping_options(model.name, model.options)
+            roles[role] = fields
         payload: dict[str, Any] = {
             "stage": name,
             "settings": getattr(self.config.stages, name).model_dump(mode="json"),

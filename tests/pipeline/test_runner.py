@@ -115,6 +115,11 @@ def test_runtime_only_model_settings_do_not_rerun_anything(tmp_path: Path) -> No
     data["models"]["judge"]["options"] = {"default": "A"}
     runner_for(PipelineConfig.model_validate(data), recorder, tmp_path).run()
     assert recorder.ran == ["label", "rm", "policy", "eval"]
+    recorder.ran.clear()
+    # A backend's own runtime option (the fake's latency, like an SDK's timeout_s) neither.
+    data["models"]["judge"]["options"] = {"default": "A", "latency_s": 0.01}
+    runner_for(PipelineConfig.model_validate(data), recorder, tmp_path).run()
+    assert recorder.ran == []
 
 
 def test_changed_prompt_file_reruns_stages_that_read_it(tmp_path: Path) -> None:
