@@ -39,7 +39,7 @@ from rlaif.datagen.dry_run import estimate_against_actual
 from rlaif.errors import ConfigError
 from rlaif.eval import check_agreement_gate
 from rlaif.judge.pairwise import MODES
-from rlaif.judge.sampling import ContrastiveAffixes, SamplingSettings
+from rlaif.judge.sampling import SamplingSettings
 from rlaif.runs import RunSummary
 
 STRATEGIES = ("judge", "revision", "contrastive")
@@ -272,8 +272,10 @@ def label(
         "--audit",
         help="Judge revision/contrastive pairs, keep the construction's labels (implies --confirm)",
     ),
-    affix_form: str = typer.Option(
-        "both", "--affix-form", help="Contrastive steering: system, prefill or both."
+    affix_form: str | None = typer.Option(
+        None,
+        "--affix-form",
+        help="Contrastive steering: system, prefill or both (default: the constitution's).",
     ),
     n: int = typer.Option(2, "-n", "--n", help="Responses sampled per prompt (--prompts)."),
     temperature: float = typer.Option(0.8, "--temperature", help="Policy temperature."),
@@ -349,8 +351,10 @@ def label(
         cot_band=_band(cot_band),
         confirm=confirm or audit,
         confirm_mode="audit" if audit else "filter",
-        affixes=ContrastiveAffixes(
-            form=_choice(affix_form, ("system", "prefill", "both"), "--affix-form")
+        affix_form=(
+            None
+            if affix_form is None
+            else _choice(affix_form, ("system", "prefill", "both"), "--affix-form")
         ),
         sampling=SamplingSettings(n=n, temperature=temperature, max_tokens=max_tokens, seed=seed),
         max_pairs_per_prompt=max_pairs_per_prompt,

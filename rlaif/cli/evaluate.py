@@ -183,6 +183,9 @@ def policy(
     out: Path = typer.Option(..., help="Folder for replies, judgments and the reports."),
     baseline: str | None = typer.Option(None, help="Baseline model (e.g. the SFT policy)."),
     constitution: str = typer.Option("cai-harmless", help="Constitution the judge uses."),
+    benign_constitution: str | None = typer.Option(
+        None, help="Judge the benign replies under this one instead (e.g. helpful)."
+    ),
     mode: str = typer.Option("auto", help="Judge mode: auto|logprob|generate|cot."),
     reward_model: str | None = typer.Option(None, help="Reward model folder to score replies."),
     max_tokens: int = typer.Option(256, min=1, help="Most new tokens per reply."),
@@ -207,6 +210,7 @@ def policy(
         prompts=prompts,
         judge=judge,
         constitution=constitution,
+        group_constitutions={"benign": benign_constitution} if benign_constitution else {},
         mode=judge_mode(mode),
         max_tokens=max_tokens,
         temperature=temperature,
@@ -220,7 +224,7 @@ def policy(
     metrics = run_policy_eval(policy_, baseline, settings, out)
     for row in metrics.win_rates:
         echo(
-            f"{row.model} vs {row.versus} ({row.group}): win rate "
+            f"{row.model} vs {row.versus} ({row.group}, {row.constitution}): win rate "
             f"{row.win_rate.format(percent=True)}"
         )
     _print_outputs(out)

@@ -28,11 +28,19 @@ def run(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Print the plan with estimated model calls and cost; run nothing."
     ),
+    verbose: bool = typer.Option(
+        False,
+        "--verbose",
+        help="Show the libraries' output (progress bars, warnings, TRL's logs) on the terminal "
+        "instead of in each stage's log.txt.",
+    ),
 ) -> None:
     """Run critique → sft → sample → label → rm → ppo|dpo|grpo|rloo → eval, skipping stages that
     are up to date, resuming an interrupted one, rerunning what changed and all after it."""
 
-    runner = make_runner(config, log=lambda line: console.print(line, markup=False))
+    runner = make_runner(
+        config, log=lambda line: console.print(line, markup=False), capture=not verbose
+    )
     plan = runner.plan(from_stage=from_stage, only=only)
     table = Table(title=f"run {runner.config.name} → {runner.run_dir}")
     for header in ("stage", "action", "why", "estimated model calls"):

@@ -21,6 +21,7 @@ from rlaif.constitution.loader import load_constitution, load_principles, valida
 from rlaif.constitution.schema import (
     AppliesTo,
     ConstitutionSpec,
+    Contrast,
     Principle,
     PrincipleFile,
     PrincipleSelection,
@@ -35,6 +36,7 @@ __all__ = [
     "Constitution",
     "ConstitutionError",
     "ConstitutionSpec",
+    "Contrast",
     "NoApplicablePrincipleError",
     "Principle",
     "PrincipleFile",

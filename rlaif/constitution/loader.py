@@ -241,6 +241,22 @@ def _compile_templates(
     return compiled, sources, names, issues
 
 
+def _contrast_issues(
+    document: YamlDocument, spec: Constitution, principles: list[Principle]
+) -> list[ValidationIssue]:
+    """Each ``contrast`` text must compile and render with a principle (its only variable)."""
+    issues: list[ValidationIssue] = []
+    sample = principles[0] if principles else None
+    for name in ("positive_system", "negative_system", "positive_prefill", "negative_prefill"):
+        try:
+            template = compile_template(getattr(spec.contrast, name))
+            if sample is not None:
+                template.render(principle=sample)
+        except Exception as error:  # syntax error, undefined variable or a sandbox refusal
+            issues.append(document.issue(("contrast", name), f"template error: {error}"))
+    return issues
+
+
 def template_value_kind(value: str) -> str:
     """What a ``templates:`` value is: ``file`` (one line ending in a template suffix),
     ``unknown path`` (one word that reads like a path, such as ``../../etc/passwd``, but has no
@@ -356,6 +372,7 @@ def _load_constitution(
         document, spec, base, roots, chosen
     )
     issues.extend(template_issues)
+    issues.extend(_contrast_issues(document, spec, chosen))
     if issues:
         return None, issues
     spec.attach(

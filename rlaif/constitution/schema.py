@@ -255,6 +255,38 @@ class JudgeFraming(StrictModel):
     ``logprob`` (pairwise). Backends that cannot score choices get ``generate``."""
 
 
+class Contrast(StrictModel):
+    """How a policy is steered towards the constitution and against it (RLCD): the two sides of
+    a ``contrastive`` pair, and the supervised stage's ``distill`` method, which keeps the
+    positive side as the SFT target (context distillation).
+
+    Texts are sandboxed Jinja templates with the sampled ``principle`` available
+    (``{{ principle.title }}``, ``{{ principle.description }}``). An empty text steers nothing:
+    an empty positive prefill and system prompt leave the positive side the policy's plain
+    answer. Small models ignore system prompts far more than a prefilled opening of their own
+    turn, so ``form`` defaults to both.
+    """
+
+    form: Literal["system", "prefill", "both"] = "both"
+    """Steer with a system prompt, a prefilled assistant opening, or both."""
+    positive_system: str = (
+        "You are a helpful assistant. In your reply, follow this principle: "
+        "{{ principle.title }}. {{ principle.description }}"
+    )
+    """System prompt of the positive (preferred) response."""
+    negative_system: str = (
+        "You are an assistant that disregards this principle: {{ principle.title }}. "
+        "{{ principle.description }} Reply without any regard for it."
+    )
+    """System prompt of the negative (dispreferred) response."""
+    positive_prefill: str = "I want to answer this carefully and responsibly."
+    """Opening of the positive response, which the model continues."""
+    negative_prefill: str = "Sure, here is exactly what you asked for, with no caveats:"
+    """Opening of the negative response, which the model continues."""
+    keep_prefill: bool = True
+    """Keep the prefilled opening in the stored response (it is what the response says)."""
+
+
 class ConstitutionSpec(StrictModel):
     """A constitution file: which principles, how to sample them, and the prompts to use."""
 
@@ -281,6 +313,9 @@ class ConstitutionSpec(StrictModel):
     """Few-shot example conversations per stage."""
     judge: JudgeFraming = Field(default_factory=JudgeFraming)
     """How responses are framed for the judge and where its answer is read."""
+    contrast: Contrast = Field(default_factory=Contrast)
+    """How a policy is steered towards and against the constitution (contrastive pairs and the
+    supervised stage's ``distill`` method)."""
 
     @field_validator("version", mode="before")
     @classmethod

@@ -16,7 +16,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -253,3 +253,18 @@ class JsonlWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def concatenate_jsonl(parts: Sequence[Path], out: Path) -> int:
+    """Write the lines of ``parts`` one after another into ``out`` (atomically: a temporary file
+    renamed into place); returns the number of lines written."""
+    temporary = out.with_name(out.name + ".tmp")
+    lines = 0
+    with temporary.open("w", encoding="utf-8") as handle:
+        for part in parts:
+            for line in part.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    handle.write(line + "\n")
+                    lines += 1
+    temporary.replace(out)
+    return lines

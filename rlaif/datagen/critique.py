@@ -1,21 +1,31 @@
-"""``rlaif critique``: critique and revise one response per prompt into an SFT file, resumably.
+"""``rlaif critique``: one SFT record per prompt, resumably, by one of two methods.
 
-Give prompts (the policy answers first) or an ``rlaif generate`` candidates file (the first
-response of each line is critiqued). Prompts already written are skipped, failures go to a
-``*.skipped.jsonl`` side file (with the partial record), and a manifest records the settings.
+``revise`` (CAI's supervised stage): the critic critiques and revises the policy's response. Give
+prompts (the policy answers first) or an ``rlaif generate`` candidates file (the first response of
+each line is critiqued).
+
+``distill`` (context distillation): no critic; the policy answers each prompt steered towards a
+principle by the constitution's ``contrast`` (its positive side: a system prompt and/or a prefilled
+opening), and that answer, shown after the bare prompt, is the SFT target. A reply that
+``max_tokens`` cut off is trimmed back to its last complete sentence.
+
+Prompts already written are skipped, failures go to a ``*.skipped.jsonl`` side file (with the
+partial record), and a manifest records the settings.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from rlaif.constitution import load_constitution
+from rlaif.constitution import Constitution, load_constitution
 from rlaif.data.loaders import load_candidates, load_prompts
 from rlaif.data.publish import push_to_hub, write_parquet
 from rlaif.data.records import PromptRecord
+from rlaif.datagen.distill import distilled_record
 from rlaif.datagen.generate import skipped_prompt
 from rlaif.datagen.run_options import (
     DEFAULT_CONCURRENCY,
@@ -42,8 +52,12 @@ class CritiqueOptions(BaseModel):
 
     constitution: str
     """Built-in constitution name or YAML path."""
-    model: str
-    """``provider/model`` that writes critiques and revisions."""
+    model: str | None = None
+    """``provider/model`` that writes critiques and revisions (``revise``; not used by
+    ``distill``)."""
+    method: Literal["revise", "distill"] = "revise"
+    """``revise``: the critic critiques and revises the policy's response. ``distill``: the
+    policy's answer steered by the constitution's ``contrast`` is the target; no critic."""
     model_options: dict[str, Any] = Field(default_factory=dict)
     """Options of ``model``: :class:`~rlaif.models.ModelSpec` fields or backend options
     (``base_url``, ``max_concurrency``, ``timeout_s``, ...), as ``get_model(model, **options)``."""
@@ -83,6 +97,12 @@ class CritiqueOptions(BaseModel):
 
     @model_validator(mode="after")
     def _models(self) -> CritiqueOptions:
+        if self.method == "revise" and not self.model:
+            raise ConfigError("critique-and-revise needs the critic: give --model")
+        if self.method == "distill" and not (self.policy or self.model):
+            raise ConfigError("distill needs the policy that answers: give --policy")
+        if self.method == "distill" and self.candidates is not None:
+            raise ConfigError("distill answers prompts itself: give --prompts, not --candidates")
         check_models(self, "model", "policy")
         return self
 
@@ -104,7 +124,7 @@ def _prompts_and_initial(options: CritiqueOptions) -> tuple[list[PromptRecord], 
 async def run_critique_async(
     options: CritiqueOptions, *, model: Model | None = None, policy_model: Model | None = None
 ) -> RunSummary:
-    """Critique and revise one response per prompt into an SFT file (resumable);
+    """One SFT record per prompt into an SFT file (resumable), by ``options.method``;
     ``model``/``policy_model`` replace the models named in ``options`` (the caller keeps them
     open)."""
     prompts, initial = _prompts_and_initial(options)
@@ -118,64 +138,43 @@ async def run_critique_async(
     )
     settings["constitution_hash"] = constitution.content_hash()
     job = ResumableJob(
-        out, "sft", description="critique", progress=options.progress, judgments=False
+        out, "sft", description=options.method, progress=options.progress, judgments=False
     )
     one = options.sampling.model_copy(update={"n": 1})
+    policy_name = str(options.policy or options.model)  # the options' validator checked one
     async with AsyncExitStack() as owned:
-        critic_model = await open_model(owned, model, options.model, **options.model_options)
-        reuse = options.policy is None or (
-            options.policy == options.model and not options.policy_options
-        )
-        if policy_model is None and reuse:
-            policy = critic_model
+        if options.method == "distill":
+            policy = await open_model(owned, policy_model, policy_name, **options.policy_options)
+            work = _distill_worker(policy, constitution, one, options.seed, job)
         else:
-            policy = await open_model(
-                owned, policy_model, options.policy or options.model, **options.policy_options
+            critic_name = str(options.model)
+            critic_model = await open_model(owned, model, critic_name, **options.model_options)
+            reuse = options.policy is None or (
+                options.policy == options.model and not options.policy_options
             )
-        critic = Critic(
-            critic_model,
-            constitution,
-            rounds=options.rounds,
-            seed=options.seed,
-            temperature=options.temperature,
-            max_tokens=options.max_tokens,
-        )
-        settings["rounds"] = critic.rounds
-
-        async def work(unit: Unit) -> Outputs:
-            prompt: PromptRecord = unit.payload
-            response = initial.get(prompt.id)
-            if response is None:
-                try:
-                    completions = await sample_responses(policy, prompt.prompt, prompt.id, one)
-                except AuthenticationError:  # refused credentials stop the whole run
-                    raise
-                except Exception as error:  # recorded, and the run goes on
-                    reason = f"failed: initial response: {type(error).__name__}: {error}"
-                    return Outputs(records=[skipped_prompt(prompt, reason, "critique")])
-                response = completions[0].text
-                job.progress.add_calls(1, int(completions[0].cached))
-            record = await critic.run(
-                prompt.prompt, response, prompt_id=prompt.id, category=prompt.category or None
+            if policy_model is None and reuse:
+                policy = critic_model
+            else:
+                policy = await open_model(
+                    owned, policy_model, policy_name, **options.policy_options
+                )
+            critic = Critic(
+                critic_model,
+                constitution,
+                rounds=options.rounds,
+                seed=options.seed,
+                temperature=options.temperature,
+                max_tokens=options.max_tokens,
             )
-            usage = record.metadata.get("usage", {})
-            job.progress.add_calls(
-                usage.get("calls", 0), usage.get("cache_hits", 0), usage.get("cost")
-            )
-            if "error" in record.metadata:
-                skipped = skipped_prompt(prompt, f"failed: {record.metadata['error']}", "critique")
-                skipped.response_1 = response
-                skipped.metadata = {"partial": record.model_dump(mode="json")}
-                return Outputs(records=[skipped])
-            return Outputs(records=[record])
-
+            settings["rounds"] = critic.rounds
+            work = _revise_worker(critic, policy, initial, one, job)
         await job.run(
             [Unit([p.id], p) for p in prompts],
             work,
             settings=settings,
             concurrency=options.concurrency,
             constitution=constitution.provenance(),
-            judge=options.model,
+            judge=options.model if options.method == "revise" else None,
             policy=options.policy or (options.model if options.prompts else None),
         )
     parquet = None
@@ -184,6 +183,64 @@ async def run_critique_async(
     if options.push_to_hub:
         push_to_hub(out, options.push_to_hub, kind="sft")
     return job.summary(units=len(prompts), parquet=parquet)
+
+
+def _distill_worker(
+    policy: Model,
+    constitution: Constitution,
+    sampling: SamplingSettings,
+    seed: int,
+    job: ResumableJob,
+) -> Callable[[Unit], Awaitable[Outputs]]:
+    """The worker of the ``distill`` method: one steered policy answer per prompt."""
+
+    async def work(unit: Unit) -> Outputs:
+        record, completion = await distilled_record(
+            policy, unit.payload, constitution, sampling, seed
+        )
+        if completion is not None:
+            job.progress.add_calls(1, int(completion.cached), completion.cost_usd)
+        return Outputs(records=[record])
+
+    return work
+
+
+def _revise_worker(
+    critic: Critic,
+    policy: Model,
+    initial: dict[str, str],
+    sampling: SamplingSettings,
+    job: ResumableJob,
+) -> Callable[[Unit], Awaitable[Outputs]]:
+    """The worker of the ``revise`` method: the policy's answer (or the given one), critiqued
+    and revised."""
+
+    async def work(unit: Unit) -> Outputs:
+        prompt: PromptRecord = unit.payload
+        response = initial.get(prompt.id)
+        if response is None:
+            try:
+                completions = await sample_responses(policy, prompt.prompt, prompt.id, sampling)
+            except AuthenticationError:  # refused credentials stop the whole run
+                raise
+            except Exception as error:  # recorded, and the run goes on
+                reason = f"failed: initial response: {type(error).__name__}: {error}"
+                return Outputs(records=[skipped_prompt(prompt, reason, "critique")])
+            response = completions[0].text
+            job.progress.add_calls(1, int(completions[0].cached))
+        record = await critic.run(
+            prompt.prompt, response, prompt_id=prompt.id, category=prompt.category or None
+        )
+        usage = record.metadata.get("usage", {})
+        job.progress.add_calls(usage.get("calls", 0), usage.get("cache_hits", 0), usage.get("cost"))
+        if "error" in record.metadata:
+            skipped = skipped_prompt(prompt, f"failed: {record.metadata['error']}", "critique")
+            skipped.response_1 = response
+            skipped.metadata = {"partial": record.model_dump(mode="json")}
+            return Outputs(records=[skipped])
+        return Outputs(records=[record])
+
+    return work
 
 
 run_critique = blocking(run_critique_async)

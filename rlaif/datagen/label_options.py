@@ -82,8 +82,10 @@ class LabelOptions(BaseModel):
     probability the soft label; ``audit`` keeps the construction's label on every pair and records
     the judge's verdict beside it, so the judge is measured against the construction without
     deciding (for judges too weak or biased to filter)."""
-    affixes: ContrastiveAffixes = Field(default_factory=ContrastiveAffixes)
-    """RLCD steering of the contrastive strategy."""
+    affixes: ContrastiveAffixes | None = None
+    """RLCD steering of the contrastive strategy (default: the constitution's ``contrast``)."""
+    affix_form: Literal["system", "prefill", "both"] | None = None
+    """Steer with the system prompt, the prefill or both, whatever the affixes say."""
     rounds: int | None = Field(default=None, ge=1)
     """Critique-revision rounds of the revision strategy (default: the constitution's)."""
     critic_max_tokens: int = Field(default=256, ge=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from rlaif.constitution import Constitution, Principle
+from rlaif.constitution import Constitution
 from rlaif.data.jsonl import read_records
 from rlaif.data.loaders import load_candidates, load_pairs, load_prompts
 from rlaif.data.records import PairRecord, PromptRecord, SFTRecord, SkippedRecord
@@ -14,7 +14,7 @@ from rlaif.errors import ConfigError
 from rlaif.judge.critic import Critic
 from rlaif.judge.judgment import Judgment
 from rlaif.judge.pairwise import PairwiseJudge, pair_category
-from rlaif.judge.sampling import contrastive_responses, sample_responses
+from rlaif.judge.sampling import contrast_principle, contrastive_responses, sample_responses
 from rlaif.judge.strategies import (
     constructed_preference,
     identical,
@@ -45,6 +45,12 @@ class Labeller:
         self.policy = policy_model
         self.bar = bar
         self._responses: dict[str, str] = {}
+        affixes = options.affixes or constitution.contrast
+        self.affixes = (
+            affixes.model_copy(update={"form": options.affix_form})
+            if options.affix_form
+            else affixes
+        )
         self.judge: PairwiseJudge | None = None
         needs_judge = options.strategy == "judge" or options.confirm
         if needs_judge and judge_model is not None:
@@ -61,7 +67,7 @@ class Labeller:
             )
         if (
             options.strategy == "contrastive"
-            and options.affixes.form != "system"
+            and self.affixes.form != "system"
             and policy_model is not None
             and not policy_model.supports_prefill
         ):
@@ -269,14 +275,16 @@ class Labeller:
 
     async def _contrastive(self, prompt: PromptRecord) -> Outputs:
         assert self.policy is not None
-        principle = self._contrast_principle(prompt)
+        principle = contrast_principle(
+            self.constitution, prompt.prompt, prompt.id, prompt.category, self.options.seed
+        )
         try:
             positive, negative, details = await contrastive_responses(
                 self.policy,
                 prompt.prompt,
                 prompt.id,
                 principle,
-                self.options.affixes,
+                self.affixes,
                 self.options.sampling,
             )
         except AuthenticationError:  # refused credentials stop the whole run
@@ -293,18 +301,6 @@ class Labeller:
             metadata=with_category({}, prompt.category),
         )
         return await self._constructed(pair, "contrastive", [principle.id], details)
-
-    def _contrast_principle(self, prompt: PromptRecord) -> Principle:
-        """The principle named by the prompt's category when the constitution has it (the red-team
-        sets use principle ids as categories), else one sampled per prompt from the principles
-        that fit it (see :meth:`Constitution.pool`)."""
-        by_id = {p.id: p for p in self.constitution.eligible("critique")}
-        if prompt.category in by_id:
-            return by_id[prompt.category]
-        rng = random.Random(f"{self.options.seed}:{prompt.id}")
-        return self.constitution.sample(
-            1, rng, stage="critique", prompt=prompt.prompt, category=prompt.category or None
-        )[0]
 
     async def _constructed(
         self, pair: PairRecord, strategy: str, principles: list[str], metadata: dict[str, Any]

@@ -67,6 +67,9 @@ class PolicyEvalSettings:
     """``provider/model`` of the judge (pairwise comparisons and refusal classification)."""
     constitution: str = "cai-harmless"
     """Constitution the pairwise judge uses."""
+    group_constitutions: dict[str, str] = field(default_factory=dict)
+    """A different constitution per prompt group (``red-team``, ``benign``), e.g.
+    ``{"benign": "helpful"}`` to judge the benign replies on helpfulness."""
     mode: JudgeMode = "auto"
     """Judge mode."""
     principles_per_pair: int | None = None
@@ -178,7 +181,7 @@ async def classify_refusals(
         path,
         tags=tags,
         label="classifying refusals",
-        chunk_size=max(1, len(items)),
+        chunk_size=64,  # resumable and visible in steps; the backend batches within a chunk
     )
     return {p.id: store.rows[p.id] for p in items}
 
@@ -220,46 +223,44 @@ async def run_policy_eval_async(
             settings.judge,
             **settings.judge_options,
         )
-        spec = JudgeSpec(
-            model=settings.judge,
-            mode=settings.mode,
-            constitution=settings.constitution,
-            seed=settings.seed,
-            principles_per_pair=settings.principles_per_pair,
-        )
-        judge = judge_factory(spec, judge_model)
+        judges = {
+            group: judge_factory(_judge_spec(settings, constitution), judge_model)
+            for group, constitution in _group_constitutions(settings).items()
+        }
+        spec = _judge_spec(settings, settings.constitution)
         win_rates: list[WinRateRow] = []
         comparisons: list[Comparison] = []
         refusals: dict[str, dict[str, GroupRefusals]] = {}
         verdicts: dict[str, dict[str, dict[str, Any]]] = {}
         for a, b in model_pairs(policies, baseline):
-            both = [
-                p
-                for p in prompts
-                if responses[a][p.id] is not None and responses[b][p.id] is not None
-            ]
-            records = [
-                PairRecord(
-                    id=p.id,
-                    prompt=p.record.prompt,
-                    response_1=str(responses[a][p.id]),
-                    response_2=str(responses[b][p.id]),
+            by_id: dict[str, float | None] = {}
+            for group, judge in judges.items():
+                records = [
+                    PairRecord(
+                        id=p.id,
+                        prompt=p.record.prompt,
+                        response_1=str(responses[a][p.id]),
+                        response_2=str(responses[b][p.id]),
+                    )
+                    for p in prompts
+                    if p.group == group
+                    and responses[a][p.id] is not None
+                    and responses[b][p.id] is not None
+                ]
+                judgments, _ = await judge_records(
+                    judge,
+                    records,
+                    folder / "comparisons" / f"{_slug(a)}__vs__{_slug(b)}{_suffix(group)}.jsonl",
+                    concurrency=settings.concurrency,
+                    progress_label=f"judging {a} vs {b} ({group})",
+                    tags={r.id: _digest(r.response_1, r.response_2) for r in records},
                 )
-                for p in both
-            ]
-            tags = {r.id: _digest(r.response_1, r.response_2) for r in records}
-            judgments, _ = await judge_records(
-                judge,
-                records,
-                folder / "comparisons" / f"{_slug(a)}__vs__{_slug(b)}.jsonl",
-                concurrency=settings.concurrency,
-                progress_label=f"judging {a} vs {b}",
-                tags=tags,
-            )
-            by_id = {j.pair_id: j.p_response_1 for j in judgments}
+                by_id.update({j.pair_id: j.p_response_1 for j in judgments})
             p_a = np.array([_probability(by_id.get(p.id)) for p in prompts])
             if baseline is not None and b == baseline:
-                win_rates += win_rate_rows(a, b, prompts, p_a, boot)
+                win_rates += win_rate_rows(
+                    a, b, prompts, p_a, boot, constitutions=_group_constitutions(settings)
+                )
             comparisons += [
                 Comparison(a, b, float(p), pid) for pid, p in by_id.items() if p is not None
             ]
@@ -307,6 +308,7 @@ async def run_policy_eval_async(
             "max_tokens": settings.max_tokens,
             "temperature": settings.temperature,
             "mode": settings.mode,
+            "group_constitutions": _group_constitutions(settings),
             "reward_model": settings.reward_model,
         },
         bootstrap=BootstrapInfo(**boot, method="percentile, resampling prompts"),
@@ -320,6 +322,30 @@ async def run_policy_eval_async(
 
 
 run_policy_eval = blocking(run_policy_eval_async)
+
+
+def _judge_spec(settings: PolicyEvalSettings, constitution: str) -> JudgeSpec:
+    return JudgeSpec(
+        model=settings.judge,
+        mode=settings.mode,
+        constitution=constitution,
+        seed=settings.seed,
+        principles_per_pair=settings.principles_per_pair,
+    )
+
+
+def _group_constitutions(settings: PolicyEvalSettings) -> dict[str, str]:
+    """The constitution each prompt group's replies are compared under."""
+    unknown = set(settings.group_constitutions) - set(GROUPS)
+    if unknown:
+        raise RlaifError(f"group_constitutions: unknown groups {sorted(unknown)}; groups: {GROUPS}")
+    return {g: settings.group_constitutions.get(g, settings.constitution) for g in GROUPS}
+
+
+def _suffix(group: str) -> str:
+    """The comparisons file of a group: the red-team group keeps the plain name (resumes
+    evaluations made before groups had their own files)."""
+    return "" if group == GROUPS[0] else f"__{group}"
 
 
 def _probability(value: float | None) -> float:

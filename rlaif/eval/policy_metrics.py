@@ -28,9 +28,15 @@ GROUPS = (RED_TEAM, BENIGN)
 
 
 def win_rate_rows(
-    a: str, b: str, prompts: Sequence[EvalPrompt], p_a: np.ndarray, boot: dict[str, int]
+    a: str,
+    b: str,
+    prompts: Sequence[EvalPrompt],
+    p_a: np.ndarray,
+    boot: dict[str, int],
+    constitutions: dict[str, str] | None = None,
 ) -> list[WinRateRow]:
-    """Soft win rate of ``a`` over ``b`` per prompt group, with hard win/tie/loss counts."""
+    """Soft win rate of ``a`` over ``b`` per prompt group, with hard win/tie/loss counts;
+    ``constitutions`` names the constitution each group was judged under."""
     rows = []
     for group in GROUPS:
         mask = np.array([p.group == group for p in prompts], dtype=bool)
@@ -49,6 +55,7 @@ def win_rate_rows(
                 ties=int(np.sum(answered == 0.5)),
                 losses=int(np.sum(answered < 0.5)),
                 missing=int(np.sum(np.isnan(p))),
+                constitution=(constitutions or {}).get(group),
             )
         )
     return rows

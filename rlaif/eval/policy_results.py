@@ -32,6 +32,8 @@ class WinRateRow(MetricsModel):
     """Prompts the judge gives to ``versus``."""
     missing: int
     """Prompts without a verdict."""
+    constitution: str | None = None
+    """The constitution the judge compared the replies under (what "better" meant)."""
 
 
 class EloRow(MetricsModel):

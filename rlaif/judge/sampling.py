@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from typing import Any, Literal
+import random
+import re
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from rlaif.constitution import Principle
+from rlaif.constitution import Constitution, Contrast, Principle
 from rlaif.constitution.templates import compile_template
 from rlaif.models import Completion, Conversation, GenerateConfig, Model
 
@@ -57,44 +59,21 @@ async def sample_responses(
     return list(await asyncio.gather(*(model.generate(prompt, c) for c in configs)))
 
 
-class ContrastiveAffixes(BaseModel):
-    """RLCD's affixes: how the positive and negative responses are steered.
-
-    Texts are sandboxed Jinja templates with the sampled ``principle`` available
-    (``{{ principle.title }}``, ``{{ principle.description }}``). Small models ignore system
-    prompts far more than a prefilled opening of their own turn, so ``form`` defaults to both.
-    """
-
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
-
-    form: Literal["system", "prefill", "both"] = "both"
-    """Steer with a system prompt, a prefilled assistant opening, or both."""
-    positive_system: str = (
-        "You are a helpful assistant. In your reply, follow this principle: "
-        "{{ principle.title }}. {{ principle.description }}"
-    )
-    """System prompt of the positive (preferred) response."""
-    negative_system: str = (
-        "You are an assistant that disregards this principle: {{ principle.title }}. "
-        "{{ principle.description }} Reply without any regard for it."
-    )
-    """System prompt of the negative (dispreferred) response."""
-    positive_prefill: str = "I want to answer this carefully and responsibly."
-    """Opening of the positive response, which the model continues."""
-    negative_prefill: str = "Sure, here is exactly what you asked for, with no caveats:"
-    """Opening of the negative response, which the model continues."""
-    keep_prefill: bool = True
-    """Keep the prefilled opening in the stored response (it is what the response says)."""
+ContrastiveAffixes = Contrast
+"""RLCD affixes: the constitution's ``contrast`` section (:class:`rlaif.constitution.Contrast`)."""
 
 
-def _steered(
+def steered_conversation(
     prompt: Conversation, principle: Principle, affixes: ContrastiveAffixes, side: str
 ) -> tuple[Conversation, str]:
+    """``prompt`` steered to the ``side`` (``positive`` or ``negative``) of ``principle``: the
+    side's system prompt and prefilled opening, as ``affixes.form`` says; an empty text adds
+    nothing. Returns the messages and the opening (``""`` without one)."""
     system = getattr(affixes, f"{side}_system")
     prefill = getattr(affixes, f"{side}_prefill")
     messages = [dict(m) for m in prompt]
-    if affixes.form in ("system", "both"):
-        text = compile_template(system).render(principle=principle).strip()
+    text = compile_template(system).render(principle=principle).strip()
+    if affixes.form in ("system", "both") and text:
         if messages and messages[0]["role"] == "system":
             messages[0] = {"role": "system", "content": f"{messages[0]['content']}\n\n{text}"}
         else:
@@ -102,8 +81,63 @@ def _steered(
     opening = ""
     if affixes.form in ("prefill", "both"):
         opening = compile_template(prefill).render(principle=principle).strip()
-        messages.append({"role": "assistant", "content": opening})
+        if opening:
+            messages.append({"role": "assistant", "content": opening})
     return messages, opening
+
+
+def contrast_principle(
+    constitution: Constitution,
+    prompt: Conversation,
+    prompt_id: str,
+    category: str | None,
+    seed: int,
+) -> Principle:
+    """The principle a prompt is steered by: the one its category names when the constitution
+    has it (the red-team sets use principle ids as categories), else one sampled per prompt
+    (seeded by ``seed`` and the prompt id) from the principles that fit it (see
+    :meth:`Constitution.pool`)."""
+    by_id = {p.id: p for p in constitution.eligible("critique")}
+    if category in by_id:
+        return by_id[category]
+    rng = random.Random(f"{seed}:{prompt_id}")
+    drawn = constitution.sample(1, rng, stage="critique", prompt=prompt, category=category or None)
+    return drawn[0]
+
+
+_SENTENCE_END = re.compile(r"[.!?](?:[\"')\]]*)(?=\s|$)")
+
+
+def trimmed_to_sentence(text: str, keep: int = 0) -> str:
+    """``text`` cut back to its last complete sentence, when one ends after its first ``keep``
+    characters (a prefilled opening); otherwise ``text`` unchanged. For replies that ``max_tokens``
+    cut off, so that a policy trained on them does not learn to stop mid-sentence."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(text) if m.end() > keep]
+    return text[: ends[-1]].rstrip() if ends else text
+
+
+async def steered_response(
+    model: Model,
+    prompt: Conversation,
+    prompt_id: str,
+    principle: Principle,
+    affixes: ContrastiveAffixes,
+    settings: SamplingSettings,
+    side: str = "positive",
+) -> tuple[str, str, Completion]:
+    """One response to ``prompt`` steered to ``side`` of ``principle`` (see
+    :func:`steered_conversation`): the stored text (opening kept as ``affixes.keep_prefill``
+    says), the opening, and the completion."""
+    messages, opening = steered_conversation(prompt, principle, affixes, side)
+    config = GenerateConfig(
+        temperature=settings.temperature,
+        top_p=settings.top_p,
+        max_tokens=settings.max_tokens,
+        seed=sample_seed(settings.seed, prompt_id, 0),
+    )
+    completion = await model.generate(messages, config)
+    kept = opening if affixes.keep_prefill else ""
+    return _joined(kept, completion.text), opening, completion
 
 
 def _joined(opening: str, continuation: str) -> str:
@@ -129,7 +163,7 @@ async def contrastive_responses(
     reasons and usage.
     """
     sides = ("positive", "negative")
-    steered = [_steered(prompt, principle, affixes, side) for side in sides]
+    steered = [steered_conversation(prompt, principle, affixes, side) for side in sides]
     config = GenerateConfig(
         temperature=settings.temperature,
         top_p=settings.top_p,

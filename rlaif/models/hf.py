@@ -106,6 +106,8 @@ class HFBackend(Backend):
             return self._loaded
 
     async def generate(self, conversation: Conversation, config: GenerateConfig) -> Completion:
+        if config.temperature == 0:  # greedy: the seed changes nothing, so requests that differ
+            config = config.model_copy(update={"seed": None})  # only by it share a batch
         result: Completion = await self.batcher.submit(
             ("generate", config.model_dump_json()), conversation
         )

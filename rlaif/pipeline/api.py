@@ -21,8 +21,10 @@ def make_runner(
     config_dir: Path | None = None,
     stages: Mapping[str, StageSpec] | None = None,
     log: Callable[[str], None] = print,
+    capture: bool = False,
 ) -> PipelineRunner:
-    """A runner for a config file (or an already loaded config)."""
+    """A runner for a config file (or an already loaded config); ``capture`` sends each stage's
+    library output to its ``log.txt``."""
     if isinstance(config, PipelineConfig):
         loaded, folder = config, config_dir or Path.cwd()
     else:
@@ -30,7 +32,7 @@ def make_runner(
     if stages is None:
         validate_training_sections(loaded)
         stages = STAGES
-    return PipelineRunner(loaded, folder, stages, log=log)
+    return PipelineRunner(loaded, folder, stages, log=log, capture=capture)
 
 
 def estimate_cost(runner: PipelineRunner, plan: list[PlannedStage]) -> dict[str, Any]:

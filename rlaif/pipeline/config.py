@@ -56,6 +56,12 @@ class PromptsSection(_Section):
     """Held-out red-team prompts for evaluation."""
     benign: str = "eval/prompts/benign.jsonl"
     """Benign prompts (some only look dangerous), to measure over-refusal."""
+    helpful: str | None = None
+    """Harmless training prompts mixed into both stages, as CAI mixes in helpfulness data, so
+    that the policy keeps answering what it should (e.g. ``eval/prompts/benign_train.jsonl``):
+    the supervised stage adds their answers under the helpfulness constitution's ``contrast``
+    (the policy's own answers, for ``helpful``) and the label stage adds answer-over-refusal
+    pairs."""
 
 
 class GenerationSettings(_Section):
@@ -72,8 +78,13 @@ class CritiqueStage(_Section):
 
     enabled: bool = True
     """Run this stage (SFT needs it)."""
+    method: Literal["revise", "distill"] = "revise"
+    """``revise``: the critic critiques and revises the policy's answers (CAI's supervised
+    stage). ``distill``: no critic; the policy's answer steered by the constitution's
+    ``contrast`` (a refusal opening, for ``cai-harmless``) is the SFT target (context
+    distillation), at one policy call per prompt."""
     limit: int | None = Field(default=None, ge=1)
-    """Use only the first N training prompts."""
+    """Use only the first N training prompts (and N helpful prompts)."""
     rounds: int | None = Field(default=None, ge=1)
     """Critique–revision rounds (default: the constitution's)."""
     policy: GenerationSettings = Field(default_factory=GenerationSettings)
@@ -164,9 +175,14 @@ class LabelStage(_Section):
     label. ``audit``: every pair keeps the construction's label; the judge's verdicts are recorded
     and its rate of agreement with the construction reported."""
     limit: int | None = Field(default=None, ge=1)
-    """Use only the first N training prompts."""
+    """Use only the first N training prompts (and N helpful prompts)."""
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
     """Policy sampling settings for contrastive pairs."""
+    sample_from: Literal["sft", "initial"] = "sft"
+    """Which policy writes the contrastive pairs: ``sft`` (the SFT policy, the one the policy
+    stage starts from) or ``initial`` (the untrained policy; with the supervised stage's
+    ``distill`` method and the same sampling settings its preferred side repeats the distilled
+    calls, which the response cache answers)."""
     gate: GateSettings = Field(default_factory=GateSettings)
     """Optional agreement gate."""
 
@@ -224,6 +240,10 @@ class PipelineConfig(_Section):
     """Seed for every sampling step."""
     constitution: str = "cai-harmless"
     """Built-in constitution name or path (relative to this file)."""
+    helpfulness_constitution: str = "helpful"
+    """The constitution of helpfulness: the ``prompts.helpful`` prompts are steered and labelled
+    under it, and the evaluation judges the benign replies under it (a helpfulness win rate).
+    Built-in name or path."""
     principles_per_pair: int | None = Field(default=None, ge=1)
     """Principles the judge asks about per comparison, in labelling and evaluation (default:
     the constitution's ``sampling.per_example``). Each one costs a judge call per order."""

@@ -68,12 +68,17 @@ class StageContext:
             self._constitution = load_constitution(self.resolve_constitution())
         return self._constitution
 
-    def resolve_constitution(self) -> str | Path:
-        """Built-in name, or the path relative to the config file."""
-        name = self.config.constitution
+    def resolve_constitution(self, name: str | None = None) -> str | Path:
+        """Built-in name, or the path relative to the config file, of ``name`` (default: the
+        run's constitution)."""
+        name = self.config.constitution if name is None else name
         if name in library.builtin_constitution_files():
             return name
         return self.config_dir / name
+
+    def resolve_helpfulness_constitution(self) -> str | Path:
+        """The helpfulness constitution (``helpfulness_constitution``), resolved."""
+        return self.resolve_constitution(self.config.helpfulness_constitution)
 
     def input_path(self, relative: str) -> Path:
         """Resolve a path from the config: relative to the config file, else to the working

@@ -19,7 +19,7 @@ from rlaif.pipeline.run_summary import (
     policy_rows,
     reward_model_rows,
 )
-from rlaif.pipeline.stages import current_policy, initial_policy
+from rlaif.pipeline.stages import concurrency_of, current_policy, initial_policy
 
 
 def _policy_settings(ctx: StageContext) -> PolicyEvalSettings:
@@ -31,6 +31,8 @@ def _policy_settings(ctx: StageContext) -> PolicyEvalSettings:
         ],
         judge=config.models.judge.name,
         constitution=str(ctx.resolve_constitution()),
+        group_constitutions={"benign": str(ctx.resolve_helpfulness_constitution())},
+        concurrency=concurrency_of(config.models.policy, config.models.judge) or 8,
         max_tokens=settings.generation.max_tokens,
         temperature=settings.generation.temperature,
         limit=settings.prompt_limit,
@@ -110,7 +112,12 @@ def run_eval_stage(ctx: StageContext) -> StageResult:
     else:
         run = run_agreement(
             [_judge_spec(ctx)],
-            AgreementSettings(data=str(human), limit=settings.human_limit, seed=config.seed),
+            AgreementSettings(
+                data=str(human),
+                limit=settings.human_limit,
+                seed=config.seed,
+                concurrency=concurrency_of(judge) or 8,
+            ),
             out=ctx.stage_dir / "agreement",
             models={judge.name: ctx.models.get(judge)},
         )

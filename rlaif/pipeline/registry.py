@@ -36,7 +36,7 @@ STAGES: dict[str, StageSpec] = {
         run=stages.run_critique_stage,
         roles=("policy", "critic"),
         uses_constitution=True,
-        prompt_sets=("train",),
+        prompt_sets=("train", "helpful"),
         estimate=_estimate("critique"),
     ),
     "sft": StageSpec(
@@ -56,7 +56,7 @@ STAGES: dict[str, StageSpec] = {
         run=stages.run_label_stage,
         roles=("policy", "critic", "judge"),
         uses_constitution=True,
-        prompt_sets=("train",),
+        prompt_sets=("train", "helpful"),
         estimate=_estimate("label"),
     ),
     "rm": StageSpec(

@@ -50,6 +50,7 @@ def policy_rows(metrics: PolicyMetrics, before: str, after: str) -> dict[str, An
             rows[f"win_rate_{win.group}"] = {
                 **(_estimate(win.win_rate) or {}),
                 "evaluator": metrics.judge,
+                "constitution": win.constitution,
                 "reading": reading(win.win_rate, higher_is_better=True, no_change=0.5),
             }
     return rows
@@ -123,6 +124,15 @@ def _points(estimate: dict[str, Any] | None) -> str:
     return text
 
 
+def _constitution_label(constitution: Any) -> str:
+    """``; <name> judged`` for a win-rate row: which constitution's question the judge answered
+    (``helpful`` asks which reply helps more, ``cai-harmless`` which is more harmless)."""
+    if not constitution:
+        return ""
+    name = Path(str(constitution)).stem if str(constitution).endswith(".yaml") else constitution
+    return f", judged on `{name}`"
+
+
 def _model_label(name: Any) -> str:
     """A model name for people: a local checkpoint relative to the working directory."""
     text = str(name)
@@ -168,8 +178,9 @@ def format_summary(summary: dict[str, Any]) -> str:
     for group in ("red-team", "benign"):
         row = policy.get(f"win_rate_{group}")
         if row:
+            under = _constitution_label(row.get("constitution"))
             lines.append(
-                f"| win rate of after over before ({group}) | "
+                f"| win rate of after over before ({group}{under}) | "
                 f"{_model_label(row.get('evaluator', ''))} | 50% by definition | {_fmt(row)} | "
                 f"| {row.get('reading', 'n/a')} |"
             )

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import shutil
 import time
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rlaif.constitution import load_constitution
 from rlaif.data.manifest import package_versions
-from rlaif.errors import ConfigError
+from rlaif.errors import ConfigError, RlaifError
 from rlaif.models.registry import output_shaping_options
 from rlaif.models.spec import ModelSpec
 from rlaif.pipeline.config import STAGE_ORDER, PipelineConfig
@@ -26,6 +28,14 @@ from rlaif.pipeline.manifest import (
     stable_hash,
     write_stage_manifest,
 )
+from rlaif.runs.terminal import captured_output
+
+LOG_FILE = "log.txt"
+"""Where a stage's library output goes (``rlaif run`` without ``--verbose``)."""
+
+
+class StageFailed(RlaifError):
+    """A stage raised; the message names the stage, the error and the stage's log."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,7 @@ class PipelineRunner:
         stages: Mapping[str, StageSpec],
         *,
         log: Callable[[str], None] = print,
+        capture: bool = False,
     ):
         self.config = config
         self.config_dir = config_dir
@@ -79,6 +90,9 @@ class PipelineRunner:
         self.log = log
         self.run_dir = Path(config.output_dir) / config.name
         self.models = ModelPool()
+        self.capture = capture
+        """Send each stage's library output (progress bars, warnings, TRL's printed dicts) to
+        ``<stage>/log.txt`` and keep only the run's own displays on the terminal."""
         self._prompt_counts: dict[str, int] | None = None
 
     def active_stages(self) -> list[str]:
@@ -95,7 +109,8 @@ class PipelineRunner:
 
     def _prompt_file_hashes(self, sets: tuple[str, ...]) -> dict[str, str]:
         context = self._context("plan")
-        return {s: file_hash(context.input_path(getattr(self.config.prompts, s))) for s in sets}
+        paths = {s: getattr(self.config.prompts, s) for s in sets}
+        return {s: file_hash(context.input_path(p)) for s, p in paths.items() if p is not None}
 
     def stage_hash(self, name: str, upstream_hash: str | None) -> str:
         """Hash of everything the stage's output depends on, chained to the stage before."""
@@ -116,7 +131,10 @@ class PipelineRunner:
             "extra": spec.extra_inputs(self.config),
         }
         if spec.uses_constitution:
-            payload["constitution"] = self._context(name).constitution.content_hash()
+            context = self._context(name)
+            payload["constitution"] = context.constitution.content_hash()
+            helpfulness = load_constitution(context.resolve_helpfulness_constitution())
+            payload["helpfulness_constitution"] = helpfulness.content_hash()
         return stable_hash(payload)
 
     def plan(self, *, from_stage: str | None = None, only: str | None = None) -> list[PlannedStage]:
@@ -163,8 +181,11 @@ class PipelineRunner:
         if self._prompt_counts is None:
             context = self._context("plan")
             counts = {}
-            for name in ("train", "test", "benign"):
-                path = context.input_path(getattr(self.config.prompts, name))
+            for name in ("train", "test", "benign", "helpful"):
+                relative = getattr(self.config.prompts, name)
+                if relative is None:
+                    continue
+                path = context.input_path(relative)
                 with path.open(encoding="utf-8") as handle:
                     counts[name] = sum(1 for line in handle if line.strip())
             self._prompt_counts = counts
@@ -211,10 +232,15 @@ class PipelineRunner:
             packages=package_versions(),
         )
         write_stage_manifest(stage_dir, manifest)
-        self.log(f"[{stage.name}] {stage.action}: {stage.reason}")
+        log_file = stage_dir / LOG_FILE
+        where = f" (library output: {log_file})" if self.capture else ""
+        self.log(f"[{stage.name}] {stage.action}: {stage.reason}{where}")
         before = self._usage_snapshot()
         start = time.perf_counter()
-        result = self.stages[stage.name].run(self._context(stage.name))
+        if self.capture:
+            result = self._run_captured(stage.name, log_file)
+        else:
+            result = self.stages[stage.name].run(self._context(stage.name))
         manifest.seconds = round(time.perf_counter() - start, 2)
         manifest.model_usage = self._usage_since(before)
         manifest.outputs = result.outputs
@@ -224,6 +250,22 @@ class PipelineRunner:
         manifest.finished_at = now()
         write_stage_manifest(stage_dir, manifest)
         self.log(f"[{stage.name}] complete in {manifest.seconds:.1f} s")
+
+    def _run_captured(self, name: str, log_file: Path) -> Any:
+        """Run a stage with its library output in ``log_file``; a failure becomes one line
+        naming the stage and the log, with the traceback in the log."""
+        with captured_output(log_file):
+            try:
+                return self.stages[name].run(self._context(name))
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except Exception as error:
+                traceback.print_exc()  # into the log
+                message = str(error).splitlines()[0] if str(error) else type(error).__name__
+                if not isinstance(error, RlaifError):
+                    message = f"{type(error).__name__}: {message}"
+                failure = StageFailed(f"stage {name!r} failed: {message} (full log: {log_file})")
+        raise failure from None
 
     def _usage_snapshot(self) -> dict[str, ModelUsageEntry]:
         snapshot = {}

@@ -8,6 +8,7 @@ from typing import Any
 
 from rlaif.annotate import load_annotation_pairs
 from rlaif.constitution import library, load_constitution
+from rlaif.data.jsonl import concatenate_jsonl
 from rlaif.datagen import (
     CritiqueOptions,
     GenerateOptions,
@@ -57,41 +58,88 @@ def _model_path(ctx: StageContext, stage: str) -> str:
     return ctx.config.models.policy.name
 
 
+def concurrency_of(*specs: ModelSpec) -> int | None:
+    """Units of work in flight: the largest ``max_concurrency`` of the models a stage calls
+    (``None``: the job's default), so that a local model batches that many requests."""
+    limits = [spec.max_concurrency for spec in specs if spec.max_concurrency]
+    return max(limits) if limits else None
+
+
 def _sampling(settings: GenerationSettings, n: int, seed: int) -> Any:
     return SamplingSettings(
         n=n, temperature=settings.temperature, max_tokens=settings.max_tokens, seed=seed
     )
 
 
+def _training_parts(ctx: StageContext, stem: str) -> dict[str, tuple[str, Path, str | Path]]:
+    """The prompt sets a data stage runs on, each with its output file, prompt file and
+    constitution: ``train`` under the run's constitution, and with ``prompts.helpful`` also
+    ``helpful`` under the helpfulness constitution (then ``<stem>.jsonl`` is their union)."""
+    config = ctx.config
+    train = ctx.input_path(config.prompts.train)
+    if config.prompts.helpful is None:
+        return {"train": (f"{stem}.jsonl", train, ctx.resolve_constitution())}
+    return {
+        "train": (f"{stem}-train.jsonl", train, ctx.resolve_constitution()),
+        "helpful": (
+            f"{stem}-helpful.jsonl",
+            ctx.input_path(config.prompts.helpful),
+            ctx.resolve_helpfulness_constitution(),
+        ),
+    }
+
+
 def run_critique_stage(ctx: StageContext) -> StageResult:
-    """Critique and revise the policy's answers to the training prompts (SFT data)."""
+    """The SFT data: the training prompts critiqued and revised (or distilled, see
+    ``stages.critique.method``), plus, with ``prompts.helpful``, the policy's answers to the
+    helpful prompts under the helpfulness constitution."""
     config, settings = ctx.config, ctx.config.stages.critique
-    options = CritiqueOptions(
-        constitution=str(ctx.resolve_constitution()),
-        model=config.models.critic.name,
-        policy=initial_policy(config).name,
-        out=ctx.stage_dir / "sft.jsonl",
-        prompts=str(ctx.input_path(config.prompts.train)),
-        rounds=settings.rounds,
-        seed=config.seed,
-        temperature=settings.critic.temperature,
-        max_tokens=settings.critic.max_tokens,
-        sampling=_sampling(settings.policy, 1, config.seed),
-        limit=settings.limit,
-    )
-    summary = run_critique(
-        options,
-        model=ctx.models.get(config.models.critic),
-        policy_model=ctx.models.get(initial_policy(config)),
-    )
-    return StageResult(
-        outputs={"sft": "sft.jsonl", "manifest": summary.manifest.name},
-        metrics={
+    helpful = config.prompts.helpful
+    parts = _training_parts(ctx, "sft")
+    metrics: dict[str, Any] = {}
+    manifests: dict[str, str] = {}
+    for part, (name, prompts, constitution) in parts.items():
+        options = CritiqueOptions(
+            constitution=str(constitution),
+            method=settings.method if part == "train" else "distill",
+            model=config.models.critic.name,
+            policy=initial_policy(config).name,
+            out=ctx.stage_dir / name,
+            prompts=str(prompts),
+            rounds=settings.rounds,
+            seed=config.seed,
+            temperature=settings.critic.temperature,
+            max_tokens=settings.critic.max_tokens,
+            sampling=_sampling(settings.policy, 1, config.seed),
+            limit=settings.limit,
+            concurrency=concurrency_of(
+                initial_policy(config),
+                *(
+                    [config.models.critic]
+                    if part == "train" and settings.method == "revise"
+                    else []
+                ),
+            ),
+        )
+        summary = run_critique(
+            options,
+            model=ctx.models.get(config.models.critic) if options.method == "revise" else None,
+            policy_model=ctx.models.get(initial_policy(config)),
+        )
+        manifests[part] = summary.manifest.name
+        metrics[part] = {
             "counts": summary.counts,
             "calls": summary.calls,
             "cache_hits": summary.cache_hits,
-        },
-    )
+        }
+    outputs = {"sft": "sft.jsonl", "manifest": manifests["train"]}
+    if helpful is not None:
+        files = [ctx.stage_dir / name for name, _, _ in parts.values()]
+        concatenate_jsonl(files, ctx.stage_dir / "sft.jsonl")
+        outputs.update({f"sft-{part}": name for part, (name, _, _) in parts.items()})
+        outputs["manifest-helpful"] = manifests["helpful"]
+        return StageResult(outputs=outputs, metrics=metrics)
+    return StageResult(outputs=outputs, metrics=metrics["train"])
 
 
 def _train(ctx: StageContext, algorithm: str, fields: dict[str, Any]) -> StageResult:
@@ -158,6 +206,7 @@ def run_sample_stage(ctx: StageContext) -> StageResult:
             out=ctx.stage_dir / "candidates.jsonl",
             sampling=_sampling(settings.generation, settings.n, config.seed),
             limit=settings.limit,
+            concurrency=concurrency_of(policy),
         ),
         model=ctx.models.get(policy),
     )
@@ -216,21 +265,33 @@ def _check_gate(ctx: StageContext) -> dict[str, Any] | None:
     return {"gate": result.summary()}
 
 
-def _label_once(ctx: StageContext, strategy: Strategy, out: Path) -> dict[str, Any]:
+def _label_once(
+    ctx: StageContext, strategy: Strategy, out: Path, *, helpful: bool = False
+) -> dict[str, Any]:
+    """One labelling run into ``out``; ``helpful``: contrastive pairs on the helpful prompts
+    under the helpfulness constitution."""
     config, settings = ctx.config, ctx.config.stages.label
     inputs: dict[str, Any] = {}
     policy: Model | None = None
-    if strategy == "judge":
+    constitution = ctx.resolve_constitution()
+    sampler = initial_policy(config) if settings.sample_from == "initial" else current_policy(ctx)
+    if helpful and config.prompts.helpful is not None:
+        constitution = ctx.resolve_helpfulness_constitution()
+        spec = sampler
+        inputs.update(prompts=str(ctx.input_path(config.prompts.helpful)), policy=spec.name)
+        policy = ctx.models.get(spec)
+    elif strategy == "judge":
         inputs["candidates"] = ctx.upstream_output("sample", "candidates")
     elif strategy == "revision":
-        inputs["sft"] = ctx.upstream_output("critique", "sft")
+        sft_key = "sft-train" if ctx.has_output("critique", "sft-train") else "sft"
+        inputs["sft"] = ctx.upstream_output("critique", sft_key)
     else:
-        spec = current_policy(ctx)
+        spec = sampler
         inputs.update(prompts=str(ctx.input_path(config.prompts.train)), policy=spec.name)
         policy = ctx.models.get(spec)
     summary = run_labelling(
         LabelOptions(
-            constitution=str(ctx.resolve_constitution()),
+            constitution=str(constitution),
             judge=config.models.judge.name,
             out=out,
             strategy=strategy,
@@ -242,6 +303,9 @@ def _label_once(ctx: StageContext, strategy: Strategy, out: Path) -> dict[str, A
             limit=settings.limit,
             principles_per_pair=config.principles_per_pair,
             position_prior=settings.position_prior,
+            concurrency=concurrency_of(
+                config.models.judge, *([sampler] if policy is not None else [])
+            ),
             **inputs,
         ),
         judge_model=ctx.models.get(config.models.judge),
@@ -264,9 +328,19 @@ def run_label_stage(ctx: StageContext) -> StageResult:
     if gate:
         metrics.update(gate)
     outputs = {"preferences": "preferences.jsonl"}
-    metrics[settings.strategy] = _label_once(
-        ctx, settings.strategy, ctx.stage_dir / outputs["preferences"]
-    )
+    if ctx.config.prompts.helpful is None:
+        metrics[settings.strategy] = _label_once(
+            ctx, settings.strategy, ctx.stage_dir / outputs["preferences"]
+        )
+    else:  # the strategy's pairs and the helpful prompts' answer-over-refusal pairs, together
+        outputs.update({"preferences-train": "preferences-train.jsonl"})
+        outputs.update({"preferences-helpful": "preferences-helpful.jsonl"})
+        parts = [
+            ctx.stage_dir / outputs[key] for key in ("preferences-train", "preferences-helpful")
+        ]
+        metrics[settings.strategy] = _label_once(ctx, settings.strategy, parts[0])
+        metrics["helpful"] = _label_once(ctx, "contrastive", parts[1], helpful=True)
+        concatenate_jsonl(parts, ctx.stage_dir / outputs["preferences"])
     for extra in settings.also:
         if extra == settings.strategy:
             continue
@@ -326,15 +400,23 @@ def estimate_calls(
         return min(limit, available) if limit else available
 
     rounds = stages.critique.rounds or 1
+    helpful = prompt_counts.get("helpful", 0) if config.prompts.helpful else 0
     critique_n = limited(stages.critique.limit, train)
+    critique_helpful = limited(stages.critique.limit, helpful) if helpful else 0
     sample_n = limited(stages.sample.limit, train)
     label_n = limited(stages.label.limit, train)
+    label_helpful = limited(stages.label.limit, helpful) if helpful else 0
     per_pair = 2 * _principles_per_pair(config)  # both orders, each principle
+    critic_calls = 0 if stages.critique.method == "distill" else critique_n * rounds * 2
     estimates: dict[str, dict[str, int]] = {
-        "critique": {"policy": critique_n, "critic": critique_n * rounds * 2},
+        "critique": {"policy": critique_n + critique_helpful, "critic": critic_calls},
         "sample": {"policy": sample_n * stages.sample.n},
     }
     label: dict[str, int] = {}
+    if label_helpful:
+        label["policy"] = 2 * label_helpful
+        if stages.label.confirm:
+            label["judge"] = label_helpful * per_pair
     for strategy in {stages.label.strategy, *stages.label.also}:
         if strategy == "judge":
             pairs = sample_n * stages.sample.n * (stages.sample.n - 1) // 2

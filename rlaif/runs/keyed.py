@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from rlaif.data.manifest import side_path
 from rlaif.models.batch import Deferred, batch_scope, settle_batches
+from rlaif.runs.progress import RunProgress
 from rlaif.runs.store import ResultStore
 
 Item = TypeVar("Item")
@@ -50,8 +51,6 @@ async def run_keyed(
     per-item ``wall_s`` of its chunk (so reports can count time spent by earlier runs too).
     ``key`` names an item's result (by default its ``id``); a stored row for which ``redo`` is
     true (a call that failed) is run again."""
-    from rich.progress import Progress
-
     tags = tags or {}
     store = ResultStore(path)
 
@@ -61,10 +60,11 @@ async def run_keyed(
 
     batches = side_path(Path(path), "batch.json")
     rounds = 0
-    with Progress(transient=True, disable=not progress) as bar, batch_scope() as queues:
+    bar = RunProgress(len(items), label, enabled=progress, count_calls=True, transient=True)
+    with bar, batch_scope() as queues:
         while True:
             todo = [item for item in items if pending(item)]
-            task = bar.add_task(label, total=len(items), completed=len(items) - len(todo))
+            bar.restart(done=len(items) - len(todo))
             for start in range(0, len(todo), chunk_size):
                 chunk = todo[start : start + chunk_size]
                 began = time.perf_counter()
@@ -77,8 +77,7 @@ async def run_keyed(
                     {**row, "key": key(item), "tag": tags.get(key(item), ""), "wall_s": per_item}
                     for item, row in zip(chunk, rows, strict=True)
                 )
-                bar.advance(task, len(chunk))
-            bar.remove_task(task)
+                bar.advance(len(chunk))
             if await settle_batches(batches, queues, rounds) is None:
                 return store
             rounds += 1

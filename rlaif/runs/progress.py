@@ -1,11 +1,12 @@
-"""The progress bar of a long run: items done, rate, ETA, and its tally's statistics (cache hits,
-cost so far, orders that agreed). It only draws; the counting lives in :class:`RunTally`."""
+"""The progress bar of a long run: items done, rate, ETA, and its tally's statistics (model calls,
+cache hits, tokens, cost so far, orders that agreed). It only draws and listens: the counting lives
+in :class:`RunTally`, and the tokens come from the models' usage events while the bar is open."""
 
 from __future__ import annotations
 
+import contextlib
 from types import TracebackType
 
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -16,12 +17,16 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from rlaif.models.usage import Usage, observe_usage
 from rlaif.runs.tally import CountedJudgment, RunTally
+from rlaif.runs.terminal import display_console
 
 
 class RunProgress:
-    """Counts finished items and draws a rich progress bar on stderr when ``enabled``; the
-    statistics column shows ``tally``, which the run's workers update."""
+    """Counts finished items and draws a rich progress bar on the terminal when ``enabled``; the
+    statistics column shows ``tally``, which the run's workers update. While it is open, every
+    model's usage events add their tokens to the tally, and their calls and cache hits too when
+    ``count_calls`` (for runs whose workers do not count calls themselves)."""
 
     def __init__(
         self,
@@ -30,15 +35,24 @@ class RunProgress:
         *,
         enabled: bool = True,
         tally: RunTally | None = None,
+        count_calls: bool = False,
+        transient: bool = False,
     ):
         self.total = total
         self.description = description
         self.enabled = enabled
         self.tally = tally or RunTally()
+        self.count_calls = count_calls
+        self.transient = transient
         self._progress: Progress | None = None
         self._task: TaskID | None = None
+        self._listening = contextlib.ExitStack()
+
+    def _observe(self, model: str, delta: Usage) -> None:
+        self.tally.add_usage(delta, calls=self.count_calls)
 
     def __enter__(self) -> RunProgress:
+        self._listening.enter_context(observe_usage(self._observe))
         if self.enabled:
             self._progress = Progress(
                 TextColumn("{task.description}"),
@@ -49,8 +63,8 @@ class RunProgress:
                 TextColumn("eta"),
                 TimeRemainingColumn(),
                 TextColumn("{task.fields[stats]}"),
-                console=Console(stderr=True),
-                transient=False,
+                console=display_console(),
+                transient=self.transient,
             )
             self._progress.start()
             self._task = self._progress.add_task(
@@ -66,6 +80,7 @@ class RunProgress:
     ) -> None:
         if self._progress is not None:
             self._progress.stop()
+        self._listening.close()
 
     def add_judgment(self, judgment: CountedJudgment) -> None:
         """Count a judgment in the tally and refresh the statistics (does not advance)."""
@@ -76,10 +91,11 @@ class RunProgress:
         """Count model calls made outside a judgment (sampling, critiques)."""
         self.tally.add_calls(calls, cache_hits, cost_usd)
 
-    def restart(self) -> None:
-        """Count from 0 again (the next pass over the same units, after a provider batch)."""
+    def restart(self, done: int = 0) -> None:
+        """Count from ``done`` again (the next pass over the same units, after a provider batch,
+        or a resumed run whose first ``done`` units are stored)."""
         if self._progress is not None and self._task is not None:
-            self._progress.reset(self._task, total=self.total)
+            self._progress.reset(self._task, total=self.total, completed=done)
 
     def advance(self, steps: int = 1) -> None:
         """Move the bar forward by ``steps`` finished items and refresh the statistics."""

@@ -72,6 +72,16 @@ class RunTally:
         self.usage.cache_hits += cache_hits
         self.usage.cost_usd += cost_usd or 0.0
 
+    def add_usage(self, delta: Usage, *, calls: bool) -> None:
+        """Count a model's usage event: its tokens always, its calls and cache hits too when
+        ``calls`` (a run that does not count them itself with :meth:`add_calls`)."""
+        self.usage.input_tokens += delta.input_tokens
+        self.usage.output_tokens += delta.output_tokens
+        if calls:
+            self.usage.calls += delta.calls
+            self.usage.cache_hits += delta.cache_hits
+            self.usage.cost_usd += delta.cost_usd
+
     def add_judgment(self, judgment: CountedJudgment) -> None:
         """Count one judgment's calls, cache hits, cost, consistency and whether it is missing."""
         self.add_calls(len(judgment.votes), judgment.cache_hits, judgment.cost_usd)
@@ -83,9 +93,25 @@ class RunTally:
 
     def describe(self) -> str:
         """The one-line statistics a progress bar shows."""
-        parts = [f"cache {self.cache_hits}/{self.calls}", f"${self.cost_usd:.4f}"]
+        parts = [f"calls {self.calls} (cache {self.cache_hits})"]
+        if self.usage.input_tokens or self.usage.output_tokens:
+            parts.append(
+                f"tokens {_short(self.usage.input_tokens)} in, "
+                f"{_short(self.usage.output_tokens)} out"
+            )
+        if self.cost_usd:
+            parts.append(f"${self.cost_usd:.4f}")
         if self.consistency_rate is not None:
             parts.append(f"consistent {self.consistency_rate:.0%}")
         if self.missing:
             parts.append(f"missing {self.missing}")
         return " · ".join(parts)
+
+
+def _short(count: int) -> str:
+    """A token count for a progress line: 950, 12.3k, 4.1M."""
+    if count < 1000:
+        return str(count)
+    if count < 1_000_000:
+        return f"{count / 1000:.1f}k"
+    return f"{count / 1_000_000:.1f}M"

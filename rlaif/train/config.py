@@ -81,7 +81,9 @@ class TrainConfig(_Config):
     resume_from_checkpoint: bool | str | None = None
     """Continue from a checkpoint: ``true`` for the latest in ``output_dir``, or its path."""
     precision: Precision = "auto"
-    """Mixed precision: ``auto`` is bf16 on a GPU that supports it, else fp32."""
+    """Mixed precision: ``auto`` is bf16 on a GPU that supports it, and on a machine without a
+    GPU whose CPU computes bf16 natively (AVX512-BF16 or AMX); else fp32. Master weights stay
+    ``model_dtype``."""
     model_dtype: ModelDtype = "float32"
     """dtype the weights are loaded in (fp32 master weights are the safe default)."""
     gradient_checkpointing: bool = False
@@ -103,7 +105,9 @@ class TrainConfig(_Config):
     def base_trl_kwargs(self) -> dict[str, Any]:
         """Our shared fields as ``transformers.TrainingArguments`` keyword arguments."""
         bf16, fp16 = resolve_precision(self.precision)
+        on_cpu = {"use_cpu": True} if bf16 and not _has_cuda() else {}
         return {
+            **on_cpu,
             "output_dir": self.output_dir,
             "learning_rate": self.learning_rate,
             "num_train_epochs": self.num_train_epochs,
@@ -145,12 +149,24 @@ class PreferenceTrainConfig(TrainConfig):
 
 
 def resolve_precision(precision: Precision) -> tuple[bool, bool]:
-    """``(bf16, fp16)`` flags for a precision setting; ``auto`` picks bf16 only on a GPU with it."""
+    """``(bf16, fp16)`` flags for a precision setting; ``auto`` picks bf16 on a GPU that has it,
+    or, with no GPU, on a CPU that computes it natively (about 1.3x faster steps than fp32 on a
+    2-core AMX machine; benchmarks/README.md, "Quickstart recipe")."""
     if precision == "auto":
         import torch
 
-        return (torch.cuda.is_available() and torch.cuda.is_bf16_supported(), False)
+        from rlaif.models.hf_loading import cpu_has_native_bf16
+
+        if torch.cuda.is_available():
+            return (torch.cuda.is_bf16_supported(), False)
+        return (cpu_has_native_bf16(), False)
     return (precision == "bf16", precision == "fp16")
+
+
+def _has_cuda() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
 
 
 def build_trl_config(config_class: type, ours: dict[str, Any], trl_args: dict[str, Any]) -> Any:

@@ -18,8 +18,10 @@ from pydantic import BaseModel
 from transformers import TrainerCallback
 
 from rlaif.data import rows_to_dataset
+from rlaif.runs.terminal import capturing
 from rlaif.train.config import TrainConfig, build_trl_config
 from rlaif.train.lora import peft_config
+from rlaif.train.progress import TrainingProgress
 
 CONFIG_FILE = "rlaif_train.yaml"
 METRICS_FILE = "metrics.json"
@@ -151,10 +153,11 @@ def fit(
         if eval_rows:
             trainer_kwargs["eval_dataset"] = rows_to_dataset(eval_rows, columns)
     timer = StepTimer()
+    shown = [TrainingProgress(f"{trl_config_class.__name__.removesuffix('Config')} training")]
     trainer = trainer_class(
         args=build_trl_config(trl_config_class, trl_kwargs, config.trl_args),
         peft_config=peft_config(config.lora, task=lora_task),
-        callbacks=[timer, *guards, *(callbacks or [])],
+        callbacks=[timer, *guards, *(callbacks or []), *(shown if capturing() else [])],
         **trainer_kwargs,
     )
     output = trainer.train(resume_from_checkpoint=config.resume_from_checkpoint)

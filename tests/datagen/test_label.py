@@ -260,7 +260,7 @@ def test_contrastive_strategy_steers_with_system_prompt_and_prefill(tmp_path: Pa
     prompts = _write(tmp_path / "prompts.jsonl", [_prompt(1, "harassment"), _prompt(2, "x")])
 
     def policy_output(conversation: list[dict[str, str]], config: object) -> str:
-        return " it kindly." if "carefully" in conversation[-1]["content"] else " it harshly."
+        return " it kindly." if "sorry" in conversation[-1]["content"] else " it harshly."
 
     policy = get_model("fake/policy", outputs=policy_output)
     out = tmp_path / "prefs.jsonl"
@@ -270,6 +270,7 @@ def test_contrastive_strategy_steers_with_system_prompt_and_prefill(tmp_path: Pa
         prompts=str(prompts),
         policy="fake/policy",
         strategy="contrastive",
+        affix_form="both",  # the constitution steers with prefills only; add its system prompts
         out=out,
         progress=False,
     )
@@ -279,7 +280,9 @@ def test_contrastive_strategy_steers_with_system_prompt_and_prefill(tmp_path: Pa
     first = records[0]
     # The category names a principle of the constitution, so that principle steers the pair.
     assert first["principles"] == ["harassment"]
-    assert first["chosen"][0]["content"].startswith("I want to answer this carefully")
+    # The constitution's contrast: a refusal opening against a compliant one.
+    assert first["chosen"][0]["content"].startswith("I'm sorry, but I can't help with that.")
+    assert first["rejected"][0]["content"].startswith("Sure, here is exactly what you asked for")
     assert first["chosen"][0]["content"].endswith("it kindly.")
     assert first["rejected"][0]["content"].endswith("it harshly.")
     assert first["p_chosen"] == 1.0 and first["strategy"] == "contrastive"
@@ -288,6 +291,14 @@ def test_contrastive_strategy_steers_with_system_prompt_and_prefill(tmp_path: Pa
     assert "follow this principle: Harassment" in positive.conversation[0]["content"]
     assert "disregards this principle: Harassment" in negative.conversation[0]["content"]
     assert negative.conversation[-1]["role"] == "assistant"
+    # Without the override, the constitution's own form (prefill) leaves out the system prompts.
+    plain = tmp_path / "plain.jsonl"
+    steered_calls = len(policy.backend.calls)
+    run_labelling(
+        options.model_copy(update={"out": plain, "affix_form": None}), policy_model=policy
+    )
+    assert all(c.conversation[0]["role"] == "user" for c in policy.backend.calls[steered_calls:])
+    assert _lines(plain)[0]["chosen"] == first["chosen"]
 
     # Confirmation by a judge that prefers whatever is shown second: no order agrees with the
     # construction strongly enough, so the pairs are skipped, not flipped.

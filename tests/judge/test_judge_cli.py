@@ -120,7 +120,7 @@ def test_label_contrastive_from_prompts(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     records = _lines(out)
     assert [r["principles"] for r in records] == [["hate"]] * 3
-    assert records[0]["chosen"][0]["content"].startswith("I want to answer this carefully")
+    assert records[0]["chosen"][0]["content"].startswith("I'm sorry, but I can't help with that.")
 
 
 def test_user_errors_exit_2_with_one_message(tmp_path: Path) -> None:

@@ -19,15 +19,15 @@ from rlaif.models.registry import register_backend
 
 
 def careful_first(conversation: list[dict[str, str]], choices: Any) -> dict[str, float]:
-    """Prefer the response holding the contrastive strategy's careful opening: compared
+    """Prefer the response holding the contrastive strategy's refusal opening: compared
     (pairwise, A/B) or scored alone (pointwise, the default: Yes for the careful one)."""
     request = [m for m in conversation if m["role"] == "user"][-1]["content"]
     if [c.strip() for c in choices] == ["Yes", "No"]:
-        p_yes = 0.85 if "carefully" in request.rsplit("final reply:", 1)[-1] else 0.15
+        p_yes = 0.85 if "sorry" in request.rsplit("final reply:", 1)[-1] else 0.15
         return {choices[0]: p_yes, choices[1]: 1.0 - p_yes}
     a, b = shown_responses(request) or ("", "")
-    a_careful = "carefully" in a
-    b_careful = "carefully" in b
+    a_careful = "sorry" in a
+    b_careful = "sorry" in b
     p_a = 0.5 if a_careful == b_careful else (0.85 if a_careful else 0.15)
     return {"A": p_a, "B": 1.0 - p_a}
 
@@ -65,6 +65,7 @@ def write_config(
     folder: Path,
     policy_path: Path,
     judge_options: dict[str, Any] | None = None,
+    prompts: dict[str, str] | None = None,
     **stage_overrides: Any,
 ) -> Path:
     """Write a small pipeline config (and a human-labelled file) into ``folder``."""
@@ -124,6 +125,8 @@ def write_config(
         },
         "stages": stages,
     }
+    if prompts:
+        config["prompts"] = prompts
     path = folder / "pipeline.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path

@@ -53,7 +53,7 @@ def test_whole_loop_writes_loadable_artifacts(tiny_policy: Path, tmp_path: Path)
     assert len(load_sft(run_dir / "critique" / "sft.jsonl")) == 3
     preferences = load_preferences(run_dir / "label" / "preferences.jsonl")
     assert len(preferences) > 0
-    assert all("carefully" in row["chosen"][0]["content"] for row in preferences)
+    assert all("sorry" in row["chosen"][0]["content"] for row in preferences)
     assert all(p > 0.5 for p in preferences["p_chosen"])
     for stage in ("sft", "rm", "policy"):
         assert (run_dir / stage / "model" / "model.safetensors").is_file()
@@ -132,3 +132,69 @@ def test_killed_label_stage_resumes_with_same_results_and_no_repeated_calls(
         results[name] = (records, _judge_calls(folder / "calls.log"))
     assert results["killed"][0] == results["straight"][0]
     assert results["killed"][1] == results["straight"][1], "a judge call was repeated"
+
+
+def test_helpful_prompts_join_both_stages_and_benign_replies_are_judged_on_helpfulness(
+    tiny_policy: Path, tmp_path: Path
+) -> None:
+    helpful = tmp_path / "helpful.jsonl"
+    rows = [
+        {
+            "id": f"h{i}",
+            "prompt": [{"role": "user", "content": f"Recipe {i}?"}],
+            "category": "benign",
+        }
+        for i in range(3)
+    ]
+    helpful.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = scripted.write_config(
+        tmp_path,
+        tiny_policy,
+        prompts={"helpful": str(helpful)},
+        # Sampled: the tiny random policy's greedy answer to a bare prompt is empty.
+        critique={"method": "distill", "limit": 3, "policy": {"max_tokens": 6, "temperature": 1.0}},
+        label={
+            "strategy": "contrastive",
+            "also": [],
+            "confirm": False,
+            "limit": 3,
+            "sample_from": "initial",
+            "generation": {"max_tokens": 6, "temperature": 1.0},
+        },
+        policy={"algorithm": "dpo", "config": {"max_steps": 1, "per_device_train_batch_size": 2}},
+    )
+    plan = make_runner(config, log=lambda _: None).run()
+    assert "sample" not in [p.name for p in plan]  # no judge-labelled pairs asked for
+    run_dir = tmp_path / "runs" / "scripted"
+    sft = load_sft(run_dir / "critique" / "sft.jsonl")
+    assert sorted(sft["id"]) == sorted(["h0", "h1", "h2", *[r["id"] for r in _train(config)][:3]])
+    by_id = {row["id"]: row for row in sft}
+    assert by_id["h0"]["messages"][-1]["content"]  # the policy's own answer, unsteered
+    assert not by_id["h0"]["messages"][-1]["content"].startswith("I'm sorry")
+    train_id = next(i for i in by_id if not i.startswith("h"))
+    assert by_id[train_id]["messages"][-1]["content"].startswith("I'm sorry")
+    # The critic was never called: distill needs only the policy.
+    assert "fake/critic" not in read_stage_manifest(run_dir / "critique").model_usage
+    preferences = {
+        row["id"]: row for row in load_preferences(run_dir / "label" / "preferences.jsonl")
+    }
+    assert preferences["h0"]["rejected"][0]["content"].startswith("I'm sorry")
+    assert preferences[train_id]["chosen"][0]["content"].startswith("I'm sorry")
+    # The label stage's preferred sides repeat the distilled calls: answered from the cache.
+    assert (
+        preferences[train_id]["chosen"][0]["content"] == by_id[train_id]["messages"][-1]["content"]
+    )
+    summary = read_summary(run_dir)
+    assert summary is not None
+    assert summary["labels"]["helpful"]["counts"]["records"] == 3
+    assert summary["policy"]["win_rate_benign"]["constitution"] == "helpful"
+    assert summary["policy"]["win_rate_red-team"]["constitution"] == "cai-harmless"
+    assert "judged on `helpful`" in (run_dir / "eval" / "summary.md").read_text()
+
+
+def _train(config: Path) -> list[dict]:
+    from rlaif.data import load_prompts
+    from rlaif.pipeline.config import load_pipeline_config
+
+    loaded, _ = load_pipeline_config(config)
+    return [{"id": p.id} for p in load_prompts(loaded.prompts.train)]

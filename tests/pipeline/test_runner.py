@@ -173,3 +173,48 @@ def test_only_runs_one_stage_and_needs_its_upstream(tmp_path: Path) -> None:
 def test_unknown_stage_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="stage 'ppo' is not part of this run"):
         runner_for(make_config(tmp_path), Recorder(), tmp_path).plan(from_stage="ppo")
+
+
+def test_captured_stages_send_library_output_to_their_log(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import sys
+    import warnings
+
+    from rlaif.pipeline.runner import StageFailed
+    from rlaif.runs.terminal import display_console
+
+    def chatty(ctx: StageContext) -> StageResult:
+        print("a library's printed dict")
+        print("a progress bar", file=sys.stderr)
+        os.write(2, b"C-level output\n")
+        warnings.warn("a deprecation warning", FutureWarning, stacklevel=1)
+        display_console().print("our own display")
+        return StageResult()
+
+    recorder = Recorder()
+    specs = {**recorder.specs(), "critique": StageSpec(run=chatty)}
+    recorder.fail_in = "sft"
+    lines: list[str] = []
+    runner = PipelineRunner(make_config(tmp_path), tmp_path, specs, log=lines.append, capture=True)
+    with pytest.raises(StageFailed) as failure:
+        runner.run()
+    log = (tmp_path / "runs" / "unit" / "critique" / "log.txt").read_text()
+    for text in ("a library's printed dict", "a progress bar", "C-level output", "deprecation"):
+        assert text in log
+    shown = capfd.readouterr()
+    assert "our own display" in shown.err and "our own display" not in log
+    for text in ("printed dict", "progress bar", "C-level", "deprecation"):
+        assert text not in shown.out + shown.err
+    assert any("library output: " in line and "critique/log.txt" in line for line in lines)
+    # A failure is one line naming the stage, the error and the log, which holds the traceback.
+    sft_log = tmp_path / "runs" / "unit" / "sft" / "log.txt"
+    assert (
+        str(failure.value)
+        == f"stage 'sft' failed: RuntimeError: killed in sft (full log: {sft_log})"
+    )
+    assert "Traceback" in sft_log.read_text()
+    # And the terminal is the terminal again afterwards.
+    print("after the run")
+    assert "after the run" in capfd.readouterr().out
