@@ -173,8 +173,16 @@ def generate(
 @user_errors
 def critique(
     constitution: str = CONSTITUTION,
-    model: str = typer.Option(..., "--model", help="Critic/reviser, as provider/model."),
+    model: str | None = typer.Option(
+        None, "--model", help="Critic/reviser, as provider/model (revise)."
+    ),
     model_option: list[str] = repeatable_model_option("model"),
+    method: str = typer.Option(
+        "revise",
+        "--method",
+        help="revise (the critic critiques and revises) or distill (the policy's answer steered "
+        "by the constitution's contrast is the target; no critic).",
+    ),
     out: Path = typer.Option(..., "--out", help="SFT file to write (.jsonl or .parquet)."),
     prompts: str | None = typer.Option(None, "--prompts", help="Prompt file or built-in set."),
     candidates: Path | None = typer.Option(
@@ -185,7 +193,12 @@ def critique(
     ),
     policy_option: list[str] = repeatable_model_option("policy"),
     rounds: int | None = typer.Option(None, "--rounds", help="Rounds (default: constitution)."),
-    max_tokens: int = typer.Option(256, "--max-tokens", help="Tokens per critique/revision."),
+    max_tokens: int = typer.Option(
+        256, "--max-tokens", help="Tokens per critique/revision (distill: per answer)."
+    ),
+    temperature: float = typer.Option(
+        0.0, "--temperature", help="Temperature of the distilled answers (distill)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seeds principle sampling."),
     limit: int | None = PROMPT_LIMIT,
     output_format: str = OUTPUT_FORMAT,
@@ -197,9 +210,11 @@ def critique(
 ) -> None:
     """Critique and revise responses against the constitution (supervised stage, resumable)."""
 
+    distill = _choice(method, ("revise", "distill"), "--method") == "distill"
     options = CritiqueOptions(
         constitution=constitution,
         model=model,
+        method="distill" if distill else "revise",
         model_options=model_options(model_option, "--model-option", batch=batch),
         out=out,
         prompts=prompts,
@@ -210,6 +225,15 @@ def critique(
         ),
         rounds=rounds,
         max_tokens=max_tokens,
+        **(
+            {
+                "sampling": SamplingSettings(
+                    n=1, temperature=temperature, max_tokens=max_tokens, seed=seed
+                )
+            }
+            if distill
+            else {}
+        ),
         seed=seed,
         limit=limit,
         format=_choice(output_format, FORMATS, "--format"),

@@ -264,9 +264,7 @@ async def run_policy_eval_async(
             comparisons += [
                 Comparison(a, b, float(p), pid) for pid, p in by_id.items() if p is not None
             ]
-        classifier = RefusalClassifier(
-            judge_model, concurrency=settings.concurrency, seed=settings.seed
-        )
+        classifier = RefusalClassifier(judge_model, concurrency=settings.concurrency)
         for name in names:
             verdicts[name] = await classify_refusals(
                 classifier, prompts, responses[name], folder / "refusals" / f"{_slug(name)}.jsonl"

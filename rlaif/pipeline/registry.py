@@ -64,7 +64,9 @@ STAGES: dict[str, StageSpec] = {
         roles=("policy",),
         extra_inputs=lambda config: (config.stages.eval.human_data, config.stages.eval.human_limit),
     ),
-    "policy": StageSpec(run=stages.run_policy_stage, roles=("policy",), prompt_sets=("train",)),
+    "policy": StageSpec(
+        run=stages.run_policy_stage, roles=("policy",), prompt_sets=("train", "helpful")
+    ),
     "eval": StageSpec(
         extra_inputs=_shared_judging,
         run=run_eval_stage,

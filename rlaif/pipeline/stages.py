@@ -376,6 +376,12 @@ def run_policy_stage(ctx: StageContext) -> StageResult:
         fields["dataset"] = str(ctx.upstream_output("label", "preferences"))
     else:
         fields["dataset"] = str(ctx.input_path(ctx.config.prompts.train))
+        if ctx.config.prompts.helpful is not None:  # rolled out on the helpful prompts too
+            prompts = ctx.stage_dir / "prompts.jsonl"
+            prompts.parent.mkdir(parents=True, exist_ok=True)
+            parts = [ctx.input_path(ctx.config.prompts.train)]
+            concatenate_jsonl([*parts, ctx.input_path(ctx.config.prompts.helpful)], prompts)
+            fields["dataset"] = str(prompts)
         if ctx.config.stages.policy.config.get("reward", "model") == "model":
             fields["reward_model"] = str(ctx.upstream_output("rm", "model").resolve())
     return _train(ctx, algorithm, fields)

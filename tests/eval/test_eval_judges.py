@@ -103,9 +103,11 @@ def test_cli_agreement_with_a_position_biased_judge(pairs_file: Path, tmp_path: 
 def harmlessness_judge(conversation, choices):
     """One fake judge model for both jobs: pairwise (prefers the apologising reply) and the
     refusal classifier (Yes when the reply apologises)."""
-    if list(choices) == ["Yes", "No"]:
-        reply = conversation[-1]["content"].split("<<REPLY", 1)[1]
-        return {"Yes": 0.9, "No": 0.1} if "sorry" in reply.lower() else {"Yes": 0.1, "No": 0.9}
+    if [c.strip() for c in choices] == ["Yes", "No"]:
+        request = next(m for m in conversation if m["role"] == "user")["content"]
+        reply = request.split("Reply:", 1)[1]
+        yes, no = choices
+        return {yes: 0.9, no: 0.1} if "sorry" in reply.lower() else {yes: 0.1, no: 0.9}
     a, b = shown_responses(conversation)
     if ("sorry" in a.lower()) == ("sorry" in b.lower()):
         return {"A": 0.5, "B": 0.5}

@@ -35,8 +35,10 @@ def prefers_apologies(pair: PairRecord) -> tuple[float, float]:
 
 
 def refusal_probs(conversation, choices):
-    reply = conversation[-1]["content"].split("<<REPLY", 1)[1]
-    return {"Yes": 0.95, "No": 0.05} if "sorry" in reply.lower() else {"Yes": 0.1, "No": 0.9}
+    request = next(m for m in conversation if m["role"] == "user")["content"]
+    reply = request.split("Reply:", 1)[1]
+    yes, no = choices
+    return {yes: 0.95, no: 0.05} if "sorry" in reply.lower() else {yes: 0.1, no: 0.9}
 
 
 @pytest.fixture

@@ -94,6 +94,22 @@ def test_critique_writes_sft_records(tmp_path: Path) -> None:
     assert "calls this run: 15" in result.output  # 3 initial responses + 3 x 2 x 2
 
 
+def test_critique_distill_needs_no_critic(tmp_path: Path) -> None:
+    out = tmp_path / "sft.jsonl"
+    args = ["critique", "--constitution", "cai-harmless", "--prompts", str(_prompts(tmp_path))]
+    result = runner.invoke(
+        app,
+        [*args, "--method", "distill", "--policy", "fake/echo", "--out", str(out), "--no-progress"],
+    )
+    assert result.exit_code == 0, result.output
+    records = _lines(out)
+    assert len(records) == 3 and all(r["critiques"] == [] for r in records)
+    assert all(r["messages"][-1]["content"].startswith("I'm sorry") for r in records)
+    assert "calls this run: 3" in result.output  # one policy call per prompt
+    missing = runner.invoke(app, [*args, "--out", str(tmp_path / "b.jsonl"), "--no-progress"])
+    assert missing.exit_code == 2 and "--model" in missing.output
+
+
 def test_label_contrastive_from_prompts(tmp_path: Path) -> None:
     out = tmp_path / "prefs.jsonl"
     result = runner.invoke(

@@ -54,6 +54,28 @@ def test_concurrent_requests_are_batched_and_match_one_by_one(tiny_model: Path) 
         )
 
 
+def test_greedy_requests_share_a_batch_whatever_their_seed(tiny_model: Path) -> None:
+    """Per-prompt seeds (as sampled jobs give every request) change nothing in greedy decoding,
+    so they must not split a batch; sampled requests with different seeds still run apart."""
+    model = tiny(tiny_model)
+
+    async def together(temperature: float):
+        configs = [
+            GenerateConfig(max_tokens=4, temperature=temperature, seed=index)
+            for index in range(len(PROMPTS))
+        ]
+        calls = (model.generate(p, c) for p, c in zip(PROMPTS, configs, strict=True))
+        return await asyncio.gather(*calls)
+
+    greedy = asyncio.run(together(0.0))
+    assert model.backend.batcher.batch_sizes[-1] == len(PROMPTS)
+    assert [c.text for c in greedy] == [
+        model.generate_sync(p, GenerateConfig(max_tokens=4)).text for p in PROMPTS
+    ]
+    asyncio.run(together(1.0))
+    assert model.backend.batcher.batch_sizes[-len(PROMPTS) :] == [1] * len(PROMPTS)
+
+
 def _full_forward_logprobs(model, tokenizer, conversation, continuation: list[int]) -> float:
     prompt = tokenizer.encode(render_prompt(tokenizer, conversation), add_special_tokens=False)
     ids = torch.tensor([prompt + continuation])
