@@ -157,28 +157,24 @@ async def contrastive_responses(
     affixes: ContrastiveAffixes,
     settings: SamplingSettings,
 ) -> tuple[str, str, dict[str, Any]]:
-    """Sample the positive and negative response for ``prompt`` under ``principle``.
+    """Sample the positive and negative response for ``prompt`` under ``principle`` (each as
+    :func:`steered_response`, with the same seed).
 
     Returns ``(positive, negative, details)``; ``details`` records the affixes used, finish
     reasons and usage.
     """
-    sides = ("positive", "negative")
-    steered = [steered_conversation(prompt, principle, affixes, side) for side in sides]
-    config = GenerateConfig(
-        temperature=settings.temperature,
-        top_p=settings.top_p,
-        max_tokens=settings.max_tokens,
-        seed=sample_seed(settings.seed, prompt_id, 0),
+    sides = await asyncio.gather(
+        *(
+            steered_response(model, prompt, prompt_id, principle, affixes, settings, side)
+            for side in ("positive", "negative")
+        )
     )
-    completions = await asyncio.gather(*(model.generate(m, config) for m, _ in steered))
-    texts = []
-    for (_, opening), completion in zip(steered, completions, strict=True):
-        kept = opening if affixes.keep_prefill else ""
-        texts.append(_joined(kept, completion.text))
+    texts = [text for text, _, _ in sides]
+    completions = [completion for _, _, completion in sides]
     details = {
         "principle": principle.id,
         "form": affixes.form,
-        "prefills": [opening for _, opening in steered],
+        "prefills": [opening for _, opening, _ in sides],
         "finish_reasons": [c.finish_reason for c in completions],
         "cache_hits": sum(int(c.cached) for c in completions),
         "cost": sum(c.cost_usd or 0.0 for c in completions),

@@ -208,6 +208,9 @@ class EvalStage(_Section):
     """Human-labelled pairs for judge agreement and reward-model accuracy (skipped if absent)."""
     human_limit: int = Field(default=50, ge=1)
     """Human-labelled pairs to use."""
+    reward_scores: bool = True
+    """Score every reply with the trained reward model and report the distributions (its
+    accuracy is reported by the rm stage either way)."""
 
 
 class StagesSection(_Section):

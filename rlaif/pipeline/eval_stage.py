@@ -39,7 +39,9 @@ def _policy_settings(ctx: StageContext) -> PolicyEvalSettings:
         seed=config.seed,
         principles_per_pair=config.principles_per_pair,
         reward_model=(
-            str(ctx.upstream_output("rm", "model")) if ctx.has_output("rm", "model") else None
+            str(ctx.upstream_output("rm", "model"))
+            if settings.reward_scores and ctx.has_output("rm", "model")
+            else None
         ),
     )
 

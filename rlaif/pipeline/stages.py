@@ -266,29 +266,29 @@ def _check_gate(ctx: StageContext) -> dict[str, Any] | None:
 
 
 def _label_once(
-    ctx: StageContext, strategy: Strategy, out: Path, *, helpful: bool = False
+    ctx: StageContext,
+    strategy: Strategy,
+    out: Path,
+    *,
+    prompts: Path | None = None,
+    constitution: str | Path | None = None,
 ) -> dict[str, Any]:
-    """One labelling run into ``out``; ``helpful``: contrastive pairs on the helpful prompts
-    under the helpfulness constitution."""
+    """One labelling run into ``out``: contrastive pairs are sampled on ``prompts`` (default:
+    the training prompts), judged under ``constitution`` (default: the run's)."""
     config, settings = ctx.config, ctx.config.stages.label
     inputs: dict[str, Any] = {}
     policy: Model | None = None
-    constitution = ctx.resolve_constitution()
+    constitution = constitution or ctx.resolve_constitution()
     sampler = initial_policy(config) if settings.sample_from == "initial" else current_policy(ctx)
-    if helpful and config.prompts.helpful is not None:
-        constitution = ctx.resolve_helpfulness_constitution()
-        spec = sampler
-        inputs.update(prompts=str(ctx.input_path(config.prompts.helpful)), policy=spec.name)
-        policy = ctx.models.get(spec)
-    elif strategy == "judge":
+    if strategy == "judge":
         inputs["candidates"] = ctx.upstream_output("sample", "candidates")
     elif strategy == "revision":
         sft_key = "sft-train" if ctx.has_output("critique", "sft-train") else "sft"
         inputs["sft"] = ctx.upstream_output("critique", sft_key)
     else:
-        spec = sampler
-        inputs.update(prompts=str(ctx.input_path(config.prompts.train)), policy=spec.name)
-        policy = ctx.models.get(spec)
+        source = prompts or ctx.input_path(config.prompts.train)
+        inputs.update(prompts=str(source), policy=sampler.name)
+        policy = ctx.models.get(sampler)
     summary = run_labelling(
         LabelOptions(
             constitution=str(constitution),
@@ -328,19 +328,18 @@ def run_label_stage(ctx: StageContext) -> StageResult:
     if gate:
         metrics.update(gate)
     outputs = {"preferences": "preferences.jsonl"}
-    if ctx.config.prompts.helpful is None:
-        metrics[settings.strategy] = _label_once(
-            ctx, settings.strategy, ctx.stage_dir / outputs["preferences"]
-        )
-    else:  # the strategy's pairs and the helpful prompts' answer-over-refusal pairs, together
-        outputs.update({"preferences-train": "preferences-train.jsonl"})
-        outputs.update({"preferences-helpful": "preferences-helpful.jsonl"})
-        parts = [
-            ctx.stage_dir / outputs[key] for key in ("preferences-train", "preferences-helpful")
-        ]
-        metrics[settings.strategy] = _label_once(ctx, settings.strategy, parts[0])
-        metrics["helpful"] = _label_once(ctx, "contrastive", parts[1], helpful=True)
-        concatenate_jsonl(parts, ctx.stage_dir / outputs["preferences"])
+    parts = _training_parts(ctx, "preferences")
+    for part, (name, prompts, constitution) in parts.items():
+        if part == "train":
+            metrics[settings.strategy] = _label_once(ctx, settings.strategy, ctx.stage_dir / name)
+        else:  # the helpful prompts: answer over refusal, under the helpfulness constitution
+            metrics[part] = _label_once(
+                ctx, "contrastive", ctx.stage_dir / name, prompts=prompts, constitution=constitution
+            )
+    if len(parts) > 1:  # the strategy's pairs and the helpful pairs, together
+        files = [ctx.stage_dir / name for name, _, _ in parts.values()]
+        concatenate_jsonl(files, ctx.stage_dir / outputs["preferences"])
+        outputs.update({f"preferences-{part}": name for part, (name, _, _) in parts.items()})
     for extra in settings.also:
         if extra == settings.strategy:
             continue

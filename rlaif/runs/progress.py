@@ -22,6 +22,24 @@ from rlaif.runs.tally import CountedJudgment, RunTally
 from rlaif.runs.terminal import display_console
 
 
+def progress_display(middle: str, field: str, *, transient: bool = False) -> Progress:
+    """The one look of every progress display: description, bar, done/total, ``middle`` (a
+    rate, a unit), elapsed, ETA and the task field ``field`` (statistics), drawn on the
+    terminal (:func:`display_console`)."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(middle),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        TextColumn(f"{{task.fields[{field}]}}"),
+        console=display_console(),
+        transient=transient,
+    )
+
+
 class RunProgress:
     """Counts finished items and draws a rich progress bar on the terminal when ``enabled``; the
     statistics column shows ``tally``, which the run's workers update. While it is open, every
@@ -54,17 +72,8 @@ class RunProgress:
     def __enter__(self) -> RunProgress:
         self._listening.enter_context(observe_usage(self._observe))
         if self.enabled:
-            self._progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]}"),
-                TimeElapsedColumn(),
-                TextColumn("eta"),
-                TimeRemainingColumn(),
-                TextColumn("{task.fields[stats]}"),
-                console=display_console(),
-                transient=self.transient,
+            self._progress = progress_display(
+                "{task.fields[rate]}", "stats", transient=self.transient
             )
             self._progress.start()
             self._task = self._progress.add_task(

@@ -6,18 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress, TaskID
 from transformers import TrainerCallback
 
-from rlaif.runs.terminal import display_console
+from rlaif.runs.progress import progress_display
 
 SHOWN = ("loss", "rewards/accuracies", "rewards/margins", "objective/kl", "objective/scores")
 """Logged values the display shows when the trainer logs them."""
@@ -34,17 +26,7 @@ class TrainingProgress(TrainerCallback):
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if not state.is_world_process_zero:
             return
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("steps"),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[logged]}"),
-            console=display_console(),
-        )
+        self._progress = progress_display("steps", "logged")
         self._progress.start()
         self._task = self._progress.add_task(
             self.description, total=state.max_steps or None, completed=state.global_step, logged=""
