@@ -162,6 +162,7 @@ def test_helpful_prompts_join_both_stages_and_benign_replies_are_judged_on_helpf
             "generation": {"max_tokens": 6, "temperature": 1.0},
         },
         policy={"algorithm": "dpo", "config": {"max_steps": 1, "per_device_train_batch_size": 2}},
+        eval={"reward_scores": False},
     )
     plan = make_runner(config, log=lambda _: None).run()
     assert "sample" not in [p.name for p in plan]  # no judge-labelled pairs asked for
@@ -190,6 +191,8 @@ def test_helpful_prompts_join_both_stages_and_benign_replies_are_judged_on_helpf
     assert summary["policy"]["win_rate_benign"]["constitution"] == "helpful"
     assert summary["policy"]["win_rate_red-team"]["constitution"] == "cai-harmless"
     assert "judged on `helpful`" in (run_dir / "eval" / "summary.md").read_text()
+    policy_metrics = json.loads((run_dir / "eval" / "policy" / "metrics.json").read_text())
+    assert policy_metrics["reward"] is None  # reward_scores: false
 
 
 def _train(config: Path) -> list[dict]:
