@@ -62,6 +62,37 @@ def _band(text: str) -> tuple[float, float]:
     return low, high
 
 
+def _dataset_job(
+    seed: int,
+    limit: int | None,
+    output_format: str,
+    push_to_hub: str | None,
+    concurrency: int | None,
+    progress: bool,
+) -> dict[str, Any]:
+    """The options ``critique`` and ``label`` share, as keyword arguments of their options."""
+    return {
+        "seed": seed,
+        "limit": limit,
+        "format": _choice(output_format, FORMATS, "--format"),
+        "push_to_hub": push_to_hub,
+        "concurrency": concurrency,
+        "progress": progress,
+    }
+
+
+def _policy_options(policy: str | None, given: list[str], batch: bool) -> dict[str, Any]:
+    """``--policy-option`` values; ``--batch`` reaches the policy only when one is named."""
+    return model_options(given, "--policy-option", batch=batch and policy is not None)
+
+
+def _printed_estimate(run: Any, options: Any, dry_run: bool) -> bool:
+    """With ``--dry-run``, print what ``run(options)`` would cost instead of running it."""
+    if dry_run:
+        print_estimate(*estimate_run(run, options))
+    return dry_run
+
+
 def _print_counts(summary: Any) -> None:
     for key, value in summary.counts.items():
         echo(f"  {key}: {value}")
@@ -164,10 +195,8 @@ def generate(
         concurrency=concurrency,
         progress=progress,
     )
-    if dry_run:
-        print_estimate(*estimate_run(run_generate, options))
-        return
-    _print_run(run_generate(options), source=prompts)
+    if not _printed_estimate(run_generate, options, dry_run):
+        _print_run(run_generate(options), source=prompts)
 
 
 @user_errors
@@ -220,9 +249,7 @@ def critique(
         prompts=prompts,
         candidates=candidates,
         policy=policy,
-        policy_options=model_options(
-            policy_option, "--policy-option", batch=batch and policy is not None
-        ),
+        policy_options=_policy_options(policy, policy_option, batch),
         rounds=rounds,
         max_tokens=max_tokens,
         **(
@@ -234,17 +261,10 @@ def critique(
             if distill
             else {}
         ),
-        seed=seed,
-        limit=limit,
-        format=_choice(output_format, FORMATS, "--format"),
-        push_to_hub=push_to_hub,
-        concurrency=concurrency,
-        progress=progress,
+        **_dataset_job(seed, limit, output_format, push_to_hub, concurrency, progress),
     )
-    if dry_run:
-        print_estimate(*estimate_run(run_critique, options))
-        return
-    _print_run(run_critique(options), source=_source(options))
+    if not _printed_estimate(run_critique, options, dry_run):
+        _print_run(run_critique(options), source=_source(options))
 
 
 @user_errors
@@ -359,9 +379,7 @@ def label(
         pairs=pairs,
         prompts=prompts,
         policy=policy,
-        policy_options=model_options(
-            policy_option, "--policy-option", batch=batch and policy is not None
-        ),
+        policy_options=_policy_options(policy, policy_option, batch),
         sft=sft,
         strategy=_choice(strategy, STRATEGIES, "--strategy"),
         mode=_choice(mode, MODES, "--mode"),
@@ -383,14 +401,7 @@ def label(
         sampling=SamplingSettings(n=n, temperature=temperature, max_tokens=max_tokens, seed=seed),
         max_pairs_per_prompt=max_pairs_per_prompt,
         rounds=rounds,
-        seed=seed,
-        limit=limit,
-        format=_choice(output_format, FORMATS, "--format"),
-        push_to_hub=push_to_hub,
-        concurrency=concurrency,
-        progress=progress,
+        **_dataset_job(seed, limit, output_format, push_to_hub, concurrency, progress),
     )
-    if dry_run:
-        print_estimate(*estimate_run(run_labelling, options))
-        return
-    label_from_options(options)
+    if not _printed_estimate(run_labelling, options, dry_run):
+        label_from_options(options)

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from rlaif.constitution import Constitution, load_constitution
 from rlaif.data.loaders import load_candidates, load_prompts
@@ -28,12 +28,10 @@ from rlaif.data.records import PromptRecord
 from rlaif.datagen.distill import distilled_record
 from rlaif.datagen.generate import skipped_prompt
 from rlaif.datagen.run_options import (
-    DEFAULT_CONCURRENCY,
     CheckedSampling,
+    DatasetJobOptions,
     InputFile,
     OutputFile,
-    check_models,
-    default_concurrency,
     resume_settings,
 )
 from rlaif.errors import ConfigError
@@ -44,11 +42,11 @@ from rlaif.models import AuthenticationError, Model, blocking
 from rlaif.runs import Outputs, ResumableJob, RunSummary, Unit, open_model
 
 
-class CritiqueOptions(BaseModel):
+class CritiqueOptions(DatasetJobOptions):
     """Everything ``rlaif critique`` needs. Give ``prompts`` (the policy answers first) or
     ``candidates`` (the first response of each line is critiqued)."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_roles = ("model", "policy")
 
     constitution: str
     """Built-in constitution name or YAML path."""
@@ -81,19 +79,6 @@ class CritiqueOptions(BaseModel):
     """Token budget of each critique and revision."""
     sampling: CheckedSampling = Field(default_factory=lambda: SamplingSettings(n=1))
     """How the policy samples the initial response (``n`` is always 1)."""
-    limit: int | None = Field(default=None, ge=1)
-    """Use only the first N prompts."""
-    concurrency: int = Field(default=DEFAULT_CONCURRENCY, ge=1)
-    """Prompts in flight at once (``None``: the largest ``max_concurrency`` among the models'
-    options, else 8)."""
-    format: Literal["jsonl", "parquet"] = "jsonl"
-    """Also write a Parquet copy when the run completes."""
-    push_to_hub: str | None = None
-    """Hub dataset repo to upload the finished file to."""
-    progress: bool = True
-    """Draw a progress bar."""
-
-    _concurrency = model_validator(mode="before")(default_concurrency("model", "policy"))
 
     @model_validator(mode="after")
     def _models(self) -> CritiqueOptions:
@@ -103,7 +88,6 @@ class CritiqueOptions(BaseModel):
             raise ConfigError("distill needs the policy that answers: give --policy")
         if self.method == "distill" and self.candidates is not None:
             raise ConfigError("distill answers prompts itself: give --prompts, not --candidates")
-        check_models(self, "model", "policy")
         return self
 
 

@@ -9,16 +9,14 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
 
 from rlaif.data.loaders import load_prompts
 from rlaif.data.records import CandidateRecord, PromptRecord, SkippedRecord
 from rlaif.datagen.run_options import (
-    DEFAULT_CONCURRENCY,
     CheckedSampling,
+    JobOptions,
     OutputFile,
-    check_models,
-    default_concurrency,
     resume_settings,
 )
 from rlaif.judge.sampling import SamplingSettings, sample_responses
@@ -26,10 +24,10 @@ from rlaif.models import AuthenticationError, Model, blocking
 from rlaif.runs import Outputs, ResumableJob, RunSummary, Unit, open_model
 
 
-class GenerateOptions(BaseModel):
+class GenerateOptions(JobOptions):
     """Everything ``rlaif generate`` needs."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_roles = ("model",)
 
     model: str
     """``provider/model`` of the policy."""
@@ -42,19 +40,6 @@ class GenerateOptions(BaseModel):
     """Candidates file to write (``{"id", "prompt", "responses", "model"}`` per line)."""
     sampling: CheckedSampling = Field(default_factory=SamplingSettings)
     """K, temperature, token budget and seed."""
-    limit: int | None = Field(default=None, ge=1)
-    """Use only the first N prompts."""
-    concurrency: int = Field(default=DEFAULT_CONCURRENCY, ge=1)
-    """Prompts in flight at once (``None``: the model's ``max_concurrency``, else 8)."""
-    progress: bool = True
-    """Draw a progress bar."""
-
-    _concurrency = model_validator(mode="before")(default_concurrency("model"))
-
-    @model_validator(mode="after")
-    def _models(self) -> GenerateOptions:
-        check_models(self, "model")
-        return self
 
 
 def skipped_prompt(prompt: PromptRecord, reason: str, strategy: str) -> SkippedRecord:

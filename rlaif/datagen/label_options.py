@@ -4,26 +4,24 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from rlaif.datagen.run_options import (
-    DEFAULT_CONCURRENCY,
     CheckedSampling,
+    DatasetJobOptions,
     InputFile,
     OutputFile,
-    check_models,
-    default_concurrency,
 )
 from rlaif.judge.pairwise import Mode
 from rlaif.judge.sampling import ContrastiveAffixes, SamplingSettings
 from rlaif.runs import RunSummary
 
 
-class LabelOptions(BaseModel):
+class LabelOptions(DatasetJobOptions):
     """Everything ``rlaif label`` needs. Give exactly one input: ``candidates``, ``pairs``,
     ``prompts`` (with ``policy``) or ``sft`` (revision strategy)."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_roles = ("judge", "policy")
 
     constitution: str
     """Built-in constitution name or YAML path."""
@@ -92,26 +90,12 @@ class LabelOptions(BaseModel):
     """Token budget of each critique and revision."""
     seed: int = 0
     """Seeds principle sampling, pair selection and delimiter codes."""
-    limit: int | None = Field(default=None, ge=1)
-    """Use only the first N input items (prompts, pairs, candidate lines or SFT records)."""
-    concurrency: int = Field(default=DEFAULT_CONCURRENCY, ge=1)
-    """Units of work in flight at once (``None``: the largest ``max_concurrency`` among the
-    judge's and policy's options, else 8)."""
-    format: Literal["jsonl", "parquet"] = "jsonl"
-    """Also write a Parquet copy when the run completes."""
-    push_to_hub: str | None = None
-    """Hub dataset repo to upload the finished file to (with a dataset card)."""
-    progress: bool = True
-    """Draw a progress bar."""
-
-    _concurrency = model_validator(mode="before")(default_concurrency("judge", "policy"))
 
     @model_validator(mode="after")
     def _checked(self) -> LabelOptions:
         low, high = self.cot_band
         if not 0.0 <= low <= high <= 1.0:
             raise ValueError(f"cot band must satisfy 0 <= LOW <= HIGH <= 1, got {low},{high}")
-        check_models(self, "judge", "policy")
         return self
 
 

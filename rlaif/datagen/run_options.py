@@ -6,11 +6,18 @@ file is read or written and before any model is called."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ValidationError, ValidationInfo
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from rlaif.config.paths import check_input_file, check_output_file
 from rlaif.errors import ConfigError
@@ -71,23 +78,54 @@ def check_models(options: BaseModel, *roles: str) -> None:
         check_model_options(name, given)
 
 
-def default_concurrency(*roles: str) -> Callable[[type[BaseModel], Any], Any]:
-    """A before-validator for an options model: a ``concurrency`` left out (or ``None``) becomes
-    the largest ``max_concurrency`` in the roles' ``<role>_options`` (so that a model allowed 64
-    requests in flight gets 64 units of work at once), else :data:`DEFAULT_CONCURRENCY`."""
+class JobOptions(BaseModel):
+    """The options every dataset job has (``generate``, ``critique``, ``label``): how much of the
+    input to use, how many units in flight, and the progress display."""
 
-    def fill(cls: type[BaseModel], data: Any) -> Any:
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    model_roles: ClassVar[tuple[str, ...]] = ()
+    """The roles whose model the options name (a ``<role>`` field and ``<role>_options``): each
+    is checked, and their largest ``max_concurrency`` is the default ``concurrency``."""
+
+    limit: int | None = Field(default=None, ge=1)
+    """Use only the first N input items (prompts, pairs, candidate lines or SFT records)."""
+    concurrency: int = Field(default=DEFAULT_CONCURRENCY, ge=1)
+    """Units of work in flight at once (``None``: the largest ``max_concurrency`` among the
+    models' options, else 8)."""
+    progress: bool = True
+    """Draw a progress bar."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_concurrency(cls, data: Any) -> Any:
+        """A ``concurrency`` left out (or ``None``) becomes the largest ``max_concurrency`` in
+        the roles' ``<role>_options`` (so that a model allowed 64 requests in flight gets 64
+        units of work at once), else :data:`DEFAULT_CONCURRENCY`."""
         if not isinstance(data, dict) or data.get("concurrency") is not None:
             return data
         limits = []
-        for role in roles:
+        for role in cls.model_roles:
             given = data.get(f"{role}_options")
             limit = given.get("max_concurrency") if isinstance(given, dict) else None
             if isinstance(limit, int) and limit >= 1:  # a bad value is the model check's to report
                 limits.append(limit)
         return {**data, "concurrency": max(limits, default=DEFAULT_CONCURRENCY)}
 
-    return classmethod(fill)  # type: ignore[return-value]
+    @model_validator(mode="after")
+    def _known_models(self) -> Self:
+        check_models(self, *self.model_roles)
+        return self
+
+
+class DatasetJobOptions(JobOptions):
+    """A job that writes a dataset others train on (``critique``, ``label``): with a Parquet copy
+    and a Hub upload on request."""
+
+    format: Literal["jsonl", "parquet"] = "jsonl"
+    """Also write a Parquet copy when the run completes."""
+    push_to_hub: str | None = None
+    """Hub dataset repo to upload the finished file to (with a dataset card)."""
 
 
 def resume_settings(options: BaseModel, exclude: set[str], **models: str | None) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from rlaif.models.base import BackendError, CapabilityError
 from rlaif.models.registry import register_backend
-from rlaif.models.retry import error_from_sdk
+from rlaif.models.retry import sdk_errors
 from rlaif.models.sdk_clients import SDKBackend
 from rlaif.models.types import ChoiceScores, Completion, Conversation, GenerateConfig
 
@@ -109,15 +109,10 @@ class AnthropicBackend(SDKBackend):
     async def generate(self, conversation: Conversation, config: GenerateConfig) -> Completion:
         import anthropic
 
-        try:
+        with sdk_errors("anthropic", anthropic):
             raw = await self._clients.get().messages.with_raw_response.create(
                 **self.build_request(conversation, config)
             )
-        except anthropic.AnthropicError as error:
-            mapped = error_from_sdk("anthropic", error, anthropic)
-            if mapped is None:
-                raise
-            raise mapped from error
         return self.completion_from(await _message_from(raw, anthropic))
 
     def completion_from(self, response: Any) -> Completion:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from rlaif.errors import ConfigError
 from rlaif.models.base import Backend
-from rlaif.models.retry import error_from_sdk
+from rlaif.models.retry import sdk_errors
 
 T = TypeVar("T")
 
@@ -78,14 +78,8 @@ class ProviderBatches(ABC):
 
     async def call(self, make: Callable[[], Awaitable[T]]) -> T:
         """Run one SDK call, its errors mapped to :class:`BackendError`."""
-        module = __import__(self.sdk)
-        try:
+        with sdk_errors(self.sdk, __import__(self.sdk)):
             return await make()
-        except module.APIError as error:
-            mapped = error_from_sdk(self.sdk, error, module)
-            if mapped is None:
-                raise
-            raise mapped from error
 
     @abstractmethod
     async def submit(self, lines: list[dict[str, Any]], token: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from rlaif.models.base import BackendError, CapabilityError
 from rlaif.models.registry import register_backend
-from rlaif.models.retry import error_from_sdk
+from rlaif.models.retry import sdk_errors
 from rlaif.models.sdk_clients import SDKBackend
 from rlaif.models.types import ChoiceScores, Completion, Conversation, GenerateConfig
 
@@ -85,15 +85,11 @@ class OpenAIBackend(SDKBackend):
             # (a third of the client CPU per request); the JSON sent is the same. The raw
             # response is read here so that a 200 with an unreadable body becomes a retryable
             # error saying what came back, not a JSONDecodeError.
-            response = await self._clients.get().post(
-                "/chat/completions", cast_to=httpx2.Response, body=body
-            )
-            text = (await response.aread()).decode("utf-8", errors="replace")
-        except openai.OpenAIError as error:
-            mapped = error_from_sdk("openai", error, openai)
-            if mapped is None:
-                raise
-            raise mapped from error
+            with sdk_errors("openai", openai):
+                response = await self._clients.get().post(
+                    "/chat/completions", cast_to=httpx2.Response, body=body
+                )
+                text = (await response.aread()).decode("utf-8", errors="replace")
         except httpx2.HTTPError as error:  # the body broke off after the headers
             raise BackendError(f"openai connection failed: {error}", retryable=True) from error
         return self._completion_from(response, text)

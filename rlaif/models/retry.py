@@ -8,11 +8,12 @@ exponential backoff and jitter, honouring a server's ``Retry-After`` up to a cap
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import random
 import time
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,6 +88,19 @@ def error_from_sdk(provider: str, error: Exception, sdk: Any) -> BackendError | 
     if isinstance(error, sdk.APIConnectionError):
         return BackendError(f"{where}: connection failed: {error}", retryable=True)
     return None
+
+
+@contextlib.contextmanager
+def sdk_errors(provider: str, sdk: Any) -> Iterator[None]:
+    """Raise the ``openai`` / ``anthropic`` SDK's API errors met inside the block as the
+    :class:`BackendError` :func:`error_from_sdk` maps them to; other errors pass unchanged."""
+    try:
+        yield
+    except sdk.APIError as error:
+        mapped = error_from_sdk(provider, error, sdk)
+        if mapped is None:
+            raise
+        raise mapped from error
 
 
 def _with_url(provider: str, error: Exception) -> str:
