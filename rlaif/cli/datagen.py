@@ -40,6 +40,7 @@ from rlaif.errors import ConfigError
 from rlaif.eval import check_agreement_gate
 from rlaif.judge.pairwise import MODES
 from rlaif.judge.sampling import SamplingSettings
+from rlaif.judge.shortening import DEFAULT_MAX_PROMPT_CHARS
 from rlaif.runs import RunSummary
 
 STRATEGIES = ("judge", "revision", "contrastive")
@@ -69,9 +70,11 @@ def _dataset_job(
     push_to_hub: str | None,
     concurrency: int | None,
     progress: bool,
+    max_prompt_chars: int,
 ) -> dict[str, Any]:
     """The options ``critique`` and ``label`` share, as keyword arguments of their options."""
     return {
+        "max_prompt_chars": max_prompt_chars,
         "seed": seed,
         "limit": limit,
         "format": _choice(output_format, FORMATS, "--format"),
@@ -155,6 +158,11 @@ PROGRESS = typer.Option(True, "--progress/--no-progress", help="Progress bar.")
 OUTPUT_FORMAT = typer.Option("jsonl", "--format", help="jsonl, or parquet as well.")
 PUSH_TO_HUB = typer.Option(None, "--push-to-hub", help="Hub dataset repo id.")
 PROMPT_LIMIT = typer.Option(None, "--limit", help="Use only the first N prompts.")
+MAX_PROMPT_CHARS = typer.Option(
+    DEFAULT_MAX_PROMPT_CHARS,
+    "--max-prompt-chars",
+    help="Shorten a longer conversation for the judge/critic (noted on the record).",
+)
 PROMPTS_IN_FLIGHT = typer.Option(
     None, "--concurrency", help="Prompts in flight at once (default: max_concurrency, else 8)."
 )
@@ -232,6 +240,7 @@ def critique(
     limit: int | None = PROMPT_LIMIT,
     output_format: str = OUTPUT_FORMAT,
     push_to_hub: str | None = PUSH_TO_HUB,
+    max_prompt_chars: int = MAX_PROMPT_CHARS,
     concurrency: int | None = PROMPTS_IN_FLIGHT,
     progress: bool = PROGRESS,
     batch: bool = BATCH,
@@ -261,7 +270,9 @@ def critique(
             if distill
             else {}
         ),
-        **_dataset_job(seed, limit, output_format, push_to_hub, concurrency, progress),
+        **_dataset_job(
+            seed, limit, output_format, push_to_hub, concurrency, progress, max_prompt_chars
+        ),
     )
     if not _printed_estimate(run_critique, options, dry_run):
         _print_run(run_critique(options), source=_source(options))
@@ -332,6 +343,7 @@ def label(
     limit: int | None = typer.Option(None, "--limit", help="Use only the first N input items."),
     output_format: str = OUTPUT_FORMAT,
     push_to_hub: str | None = PUSH_TO_HUB,
+    max_prompt_chars: int = MAX_PROMPT_CHARS,
     concurrency: int | None = typer.Option(
         None, "--concurrency", help="Items in flight at once (default: max_concurrency, else 8)."
     ),
@@ -401,7 +413,9 @@ def label(
         sampling=SamplingSettings(n=n, temperature=temperature, max_tokens=max_tokens, seed=seed),
         max_pairs_per_prompt=max_pairs_per_prompt,
         rounds=rounds,
-        **_dataset_job(seed, limit, output_format, push_to_hub, concurrency, progress),
+        **_dataset_job(
+            seed, limit, output_format, push_to_hub, concurrency, progress, max_prompt_chars
+        ),
     )
     if not _printed_estimate(run_labelling, options, dry_run):
         label_from_options(options)

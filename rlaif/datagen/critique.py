@@ -149,6 +149,7 @@ async def run_critique_async(
                 seed=options.seed,
                 temperature=options.temperature,
                 max_tokens=options.max_tokens,
+                max_prompt_chars=options.max_prompt_chars,
             )
             settings["rounds"] = critic.rounds
             work = _revise_worker(critic, policy, initial, one, job)

@@ -64,6 +64,7 @@ class Labeller:
                 seed=options.seed,
                 partial_ensembles=options.partial_ensembles,
                 position_prior=options.position_prior,
+                max_prompt_chars=options.max_prompt_chars,
             )
         if (
             options.strategy == "contrastive"
@@ -83,6 +84,7 @@ class Labeller:
                 rounds=options.rounds,
                 seed=options.seed,
                 max_tokens=options.critic_max_tokens,
+                max_prompt_chars=options.max_prompt_chars,
             )
 
     # Units -------------------------------------------------------------------------------

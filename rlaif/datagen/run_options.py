@@ -22,6 +22,7 @@ from pydantic import (
 from rlaif.config.paths import check_input_file, check_output_file
 from rlaif.errors import ConfigError
 from rlaif.judge.sampling import SamplingSettings
+from rlaif.judge.shortening import DEFAULT_MAX_PROMPT_CHARS
 from rlaif.models import GenerateConfig
 from rlaif.models.registry import check_model_options, output_shaping_options
 
@@ -120,7 +121,16 @@ class JobOptions(BaseModel):
 
 class DatasetJobOptions(JobOptions):
     """A job that writes a dataset others train on (``critique``, ``label``): with a Parquet copy
-    and a Hub upload on request."""
+    and a Hub upload on request, from conversations a judge or critic reads."""
+
+    recorded_when_changed: ClassVar[frozenset[str]] = frozenset({"max_prompt_chars"})
+    """Options added after outputs were first written: a resumed run records and compares them
+    only when they differ from their default, so those outputs still resume."""
+
+    max_prompt_chars: int = Field(default=DEFAULT_MAX_PROMPT_CHARS, ge=1)
+    """A conversation longer than this many characters is shortened for the judge and the critic
+    (the system turn, the last user turn and as much recent context as fits; noted on the
+    record)."""
 
     format: Literal["jsonl", "parquet"] = "jsonl"
     """Also write a Parquet copy when the run completes."""
@@ -133,6 +143,9 @@ def resume_settings(options: BaseModel, exclude: set[str], **models: str | None)
     ``exclude`` and with each ``<role>_options`` reduced to what changes the output (a rerun
     with another timeout or concurrency resumes); ``models`` maps each role to its model name."""
     settings = options.model_dump(mode="json", exclude=exclude)
+    for name in getattr(options, "recorded_when_changed", ()):
+        if getattr(options, name) == type(options).model_fields[name].default:
+            settings.pop(name, None)
     for role, name in models.items():
         key = f"{role}_options"
         settings[key] = output_shaping_options(name, settings[key]) if name else {}
