@@ -137,6 +137,7 @@ def _row(
         "distinct_requests": len(server.paid),
         "paid_twice": server.paid_twice,
         "manifest_paid": usage.get("calls", 0) - usage.get("cache_hits", 0),
+        "manifest_in_flight_when_killed": usage.get("in_flight_when_killed", 0),
         "canary_occurrences": _canary_hits(folder, printed),
         "exit_line": next(
             (line for text in printed for line in text.splitlines() if line.startswith("error")),

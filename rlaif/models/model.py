@@ -301,7 +301,11 @@ class Model:
                 async with self.limiter:
                     await self.rate.wait()
                     start = time.perf_counter()
-                    result = await attempt()
+                    self._count(in_flight=1)  # journalled before the request leaves
+                    try:
+                        result = await attempt()
+                    finally:
+                        self._count(in_flight=-1)
                     elapsed = time.perf_counter() - start
             except BackendError as error:
                 if error.status == 429:

@@ -31,6 +31,10 @@ class Usage:
     abandoned: int = 0
     """Attempts given up client-side (timeouts) that the server may have run to the end: they
     keep counting against the in-flight limit for a while, and may have been paid."""
+    in_flight: int = 0
+    """Attempts sent to the backend and not yet ended (+1 as one is sent, −1 as it ends). Summed
+    over a run's journal, what is left is the attempts of a killed process that it never saw
+    end: the server may have answered, and billed, them."""
     input_tokens: int = 0
     """Prompt tokens of the calls that reached the backend."""
     output_tokens: int = 0

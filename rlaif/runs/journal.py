@@ -1,6 +1,7 @@
 """The usage journal ``<out>.usage.jsonl``: one line per model usage event (a paid call, a cache
-hit, a retry, an error, an abandoned attempt), appended and flushed as it happens, so that the
-calls of a run killed with SIGKILL still count. The manifest's ``usage`` is the journal's total
+hit, a retry, an error, an abandoned attempt, an attempt sent or ended), appended and flushed as it
+happens, so that the calls of a run killed with SIGKILL still count, and the attempts it had in
+flight are known. The manifest's ``usage`` is the journal's total
 over every run into the output."""
 
 from __future__ import annotations
@@ -68,7 +69,9 @@ class UsageJournal:
 
 def manifest_usage(total: Usage) -> dict[str, float]:
     """The manifest's ``usage``: ``calls`` (cache hits included), ``cache_hits`` and
-    ``cost_usd`` always; ``errors``, ``retries``, ``abandoned`` and token counts when not 0."""
+    ``cost_usd`` always; ``errors``, ``retries``, ``abandoned`` and token counts when not 0; and
+    ``in_flight_when_killed``: attempts a killed run sent and never saw end, which the server may
+    have answered and billed (not in ``calls``: their answers never arrived)."""
     usage: dict[str, float] = {
         "calls": total.calls + total.cache_hits,
         "cache_hits": total.cache_hits,
@@ -77,4 +80,6 @@ def manifest_usage(total: Usage) -> dict[str, float]:
     for name in ("errors", "retries", "abandoned", "input_tokens", "output_tokens"):
         if getattr(total, name):
             usage[name] = getattr(total, name)
+    if total.in_flight:
+        usage["in_flight_when_killed"] = total.in_flight
     return usage

@@ -99,6 +99,7 @@ def test_transient_faults_lose_nothing_change_no_label_and_pay_once(tmp_path: Pa
     assert server.paid_twice == 0 and len(server.paid) == REQUESTS
     usage = _manifest_usage(faulty)
     assert usage["calls"] - usage["cache_hits"] == sum(server.paid.values())
+    assert "in_flight_when_killed" not in usage  # every attempt of a finished run ended
     assert usage["abandoned"] == plan.injected["stall"]
     assert usage["retries"] == sum(plan.injected.values())
     # Stalled requests run on server-side after the client gave up; they still count.
@@ -218,6 +219,8 @@ def test_kill_9_at_three_points_then_resume_gives_the_uninterrupted_output(
     assert server.paid_twice == 0 and len(server.paid) == REQUESTS
     usage = _manifest_usage(folder)  # the killed runs' calls are counted too
     assert usage["calls"] - usage["cache_hits"] == sum(server.paid.values()) == REQUESTS
+    # One call in flight at each kill, sent and never seen to end: reported, not counted as paid.
+    assert usage["in_flight_when_killed"] == plan.kills
 
 
 def _echo_401(request: dict) -> Reply:
