@@ -135,7 +135,7 @@ class Model:
                 completion.cache_write_tokens,
             )
         completion.model = self.name
-        self._account(completion, key, "generate")
+        self._account(completion, key, "generate", ends_attempt=True)
         return completion
 
     async def score_choices(
@@ -177,7 +177,7 @@ class Model:
         if scores.cost_usd is None:
             scores.cost_usd = self.spec.cost(scores.input_tokens, scores.output_tokens)
         scores.model = self.name
-        self._account(scores, key, "choices")
+        self._account(scores, key, "choices", ends_attempt=True)
         return scores
 
     async def choice_logprobs(
@@ -274,13 +274,21 @@ class Model:
         self._account(result, key, kind)
         return True
 
-    def _account(self, result: Completion | ChoiceScores, key: str | None, kind: str) -> None:
+    def _account(
+        self,
+        result: Completion | ChoiceScores,
+        key: str | None,
+        kind: str,
+        *,
+        ends_attempt: bool = False,
+    ) -> None:
         # Cached before it is counted or used: once a call has been paid, a kill from here on
-        # cannot make a rerun pay for it again.
+        # cannot make a rerun pay for it again. Until then its attempt stays in flight
+        # (``ends_attempt``: the answer of an attempt :meth:`_call` counted as sent).
         cache = self.cache
         if key is not None and cache is not None:
             cache.put(key, self.name, kind, result.model_dump(mode="json"))
-        self._count(result)
+        self._count(result, in_flight=-1 if ends_attempt else 0)
         self.rate.record_tokens(result.input_tokens + result.output_tokens)
 
     def _count(self, result: Completion | ChoiceScores | None = None, **events: int) -> None:
@@ -294,7 +302,9 @@ class Model:
 
     async def _call(self, attempt: Callable[[], Awaitable[T]]) -> tuple[T, float]:
         """Run ``attempt`` under the limits, retrying retryable failures; returns the result
-        and the seconds the successful attempt took."""
+        and the seconds the successful attempt took. Each attempt is counted ``in_flight`` as it
+        is sent; a failed one ends with its retry or error, a successful one when the caller
+        stores its answer (:meth:`_account`)."""
         policy = self.retry_policy
         for retry_number in range(policy.max_retries + 1):
             try:
@@ -304,8 +314,11 @@ class Model:
                     self._count(in_flight=1)  # journalled before the request leaves
                     try:
                         result = await attempt()
-                    finally:
-                        self._count(in_flight=-1)
+                    except BackendError:
+                        raise  # the attempt ends with the retry or error counted below
+                    except BaseException:
+                        self._count(in_flight=-1)  # cancelled, or a bug: ended, not counted
+                        raise
                     elapsed = time.perf_counter() - start
             except BackendError as error:
                 if error.status == 429:
@@ -316,7 +329,7 @@ class Model:
                     self.limiter.hold(getattr(self.backend, "timeout_s", 0.0))
                     self._count(abandoned=1)
                 if not error.retryable or retry_number == policy.max_retries:
-                    self._count(errors=1)
+                    self._count(errors=1, in_flight=-1)
                     if retry_number:
                         raise type(error)(
                             f"{error} (gave up after {retry_number + 1} attempts)",
@@ -325,7 +338,7 @@ class Model:
                             retry_after=error.retry_after,
                         ) from error
                     raise
-                self._count(retries=1)
+                self._count(retries=1, in_flight=-1)
                 await asyncio.sleep(policy.delay(retry_number, error))
                 continue
             self.limiter.record_success()

@@ -28,6 +28,7 @@ def test_retryable_statuses_are_retried(status: int) -> None:
         assert model.generate_sync(USER).text == "ok"
         assert len(server.requests) == 3
         assert model.usage.retries == 2 and model.usage.errors == 0
+        assert model.usage.in_flight == 0  # every attempt sent has ended
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
@@ -39,6 +40,7 @@ def test_non_retryable_statuses_fail_at_once_with_the_provider_message(status: i
         assert info.value.status == status and not info.value.retryable
         assert len(server.requests) == 1
         assert model.usage.errors == 1 and model.usage.retries == 0
+        assert model.usage.in_flight == 0
 
 
 def test_attempts_never_exceed_the_maximum() -> None:
@@ -121,3 +123,21 @@ def test_request_parameters_reach_the_server() -> None:
         assert (body["temperature"], body["top_p"], body["max_tokens"]) == (0.5, 0.9, 17)
         assert body["stop"] == ["END"] and body["seed"] == 4
         assert body["response_format"]["json_schema"]["schema"] == schema
+
+
+def test_an_attempt_counts_in_flight_until_it_ends_even_when_cancelled() -> None:
+    with ScriptedServer([Reply(stall_s=5.0)]) as server:
+        model = client_for(server)
+        seen: list[int] = []
+
+        async def cancelled() -> None:
+            call = asyncio.ensure_future(model.generate(USER))
+            while not server.requests:
+                await asyncio.sleep(0.01)
+            seen.append(model.usage.in_flight)  # sent, not ended
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+
+        asyncio.run(cancelled())
+    assert seen == [1] and model.usage.in_flight == 0
