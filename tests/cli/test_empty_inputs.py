@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cli_helpers import invoke_label
 from typer.testing import CliRunner
 
 from rlaif.cli.app import app
@@ -13,21 +14,7 @@ def test_an_empty_pairs_file_is_a_warning_naming_it(tmp_path: Path) -> None:
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text("")
     out = tmp_path / "prefs.jsonl"
-    result = CliRunner().invoke(
-        app,
-        [
-            "label",
-            "--constitution",
-            "minimal",
-            "--judge",
-            "fake/judge",
-            "--pairs",
-            str(pairs),
-            "--out",
-            str(out),
-            "--no-progress",
-        ],
-    )
+    result = invoke_label(pairs, out)
     assert result.exit_code == 0, result.output
     assert result.stderr.strip() == f"warning: {pairs} has no records: nothing to process"
     assert "records: 0" in result.stdout

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from cli_helpers import invoke_label
 from typer.testing import CliRunner
 
 from rlaif.cli.app import app
@@ -27,28 +28,9 @@ def _pairs(path: Path) -> Path:
     return path
 
 
-def _label(pairs: Path, out: Path, *extra: str) -> object:
-    return CliRunner().invoke(
-        app,
-        [
-            "label",
-            "--constitution",
-            "minimal",
-            "--judge",
-            "fake/judge",
-            "--pairs",
-            str(pairs),
-            "--out",
-            str(out),
-            "--no-progress",
-            *extra,
-        ],
-    )
-
-
 def test_a_long_conversation_is_shortened_for_the_judge_and_noted(tmp_path: Path) -> None:
     pairs, out = _pairs(tmp_path / "pairs.jsonl"), tmp_path / "prefs.jsonl"
-    result = _label(pairs, out, "--max-prompt-chars", "200")
+    result = invoke_label(pairs, out, "--max-prompt-chars", "200")
     assert result.exit_code == 0, result.output
     judgments = out.with_suffix(".judgments.jsonl").read_text()
     assert "conversation shortened for the judge" in judgments
@@ -58,7 +40,7 @@ def test_a_long_conversation_is_shortened_for_the_judge_and_noted(tmp_path: Path
 
 def test_the_default_limit_leaves_short_conversations_alone(tmp_path: Path) -> None:
     pairs, out = _pairs(tmp_path / "pairs.jsonl"), tmp_path / "prefs.jsonl"
-    result = _label(pairs, out)
+    result = invoke_label(pairs, out)
     assert result.exit_code == 0, result.output
     assert "shortened" not in out.with_suffix(".judgments.jsonl").read_text()
     manifest = json.loads(out.with_suffix(".manifest.json").read_text())
@@ -67,16 +49,16 @@ def test_the_default_limit_leaves_short_conversations_alone(tmp_path: Path) -> N
 
 def test_a_resume_with_another_limit_is_refused(tmp_path: Path) -> None:
     pairs, out = _pairs(tmp_path / "pairs.jsonl"), tmp_path / "prefs.jsonl"
-    assert _label(pairs, out, "--max-prompt-chars", "200").exit_code == 0
+    assert invoke_label(pairs, out, "--max-prompt-chars", "200").exit_code == 0
     before = out.read_text()
-    result = _label(pairs, out)
+    result = invoke_label(pairs, out)
     assert result.exit_code == 2, result.output
     assert "max_prompt_chars" in result.output
     assert out.read_text() == before
 
 
 def test_a_limit_below_one_is_one_line(tmp_path: Path) -> None:
-    result = _label(
+    result = invoke_label(
         _pairs(tmp_path / "pairs.jsonl"), tmp_path / "p.jsonl", "--max-prompt-chars", "0"
     )
     assert result.exit_code == 2
