@@ -25,7 +25,9 @@ from rlaif.runs.terminal import display_console
 def progress_display(middle: str, field: str, *, transient: bool = False) -> Progress:
     """The one look of every progress display: description, bar, done/total, ``middle`` (a
     rate, a unit), elapsed, ETA and the task field ``field`` (statistics), drawn on the
-    terminal (:func:`display_console`)."""
+    terminal (:func:`display_console`). A ``transient`` display (gone when done) is not drawn
+    where the console is a file or pipe: there it would leave only an empty line."""
+    console = display_console()
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -35,8 +37,9 @@ def progress_display(middle: str, field: str, *, transient: bool = False) -> Pro
         TextColumn("eta"),
         TimeRemainingColumn(),
         TextColumn(f"{{task.fields[{field}]}}"),
-        console=display_console(),
+        console=console,
         transient=transient,
+        disable=transient and not console.is_terminal,
     )
 
 

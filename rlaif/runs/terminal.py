@@ -25,12 +25,27 @@ _terminal: TextIO | None = None
 """The real terminal while output is captured (``None``: not capturing; use ``sys.stderr``)."""
 
 
+LOG_WIDTH = 160
+"""Columns a progress display gets when it writes to a file or pipe (``make quickstart | tee``,
+CI logs) rather than a terminal, unless ``COLUMNS`` says otherwise: rich's default of 80 cut the
+rate, ETA and token columns to ``…``."""
+
+
 def display_console() -> Console:
     """The console progress displays draw on: the terminal, even while a stage's library output
     is captured into its log."""
+    stream = _terminal if _terminal is not None else sys.stderr
+    width = None if _is_terminal(stream) or os.environ.get("COLUMNS") else LOG_WIDTH
     if _terminal is not None:
-        return Console(file=_terminal)
-    return Console(stderr=True)
+        return Console(file=_terminal, width=width)
+    return Console(stderr=True, width=width)
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a closed or file-less stream
+        return False
 
 
 def capturing() -> bool:
