@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from typing import Any
 
@@ -14,7 +15,12 @@ from rlaif.errors import ConfigError
 from rlaif.judge.critic import Critic
 from rlaif.judge.judgment import Judgment
 from rlaif.judge.pairwise import PairwiseJudge, pair_category
-from rlaif.judge.sampling import contrast_principle, contrastive_responses, sample_responses
+from rlaif.judge.sampling import (
+    contrast_details,
+    contrast_principle,
+    sample_responses,
+    steered_response,
+)
 from rlaif.judge.strategies import (
     constructed_preference,
     identical,
@@ -280,26 +286,33 @@ class Labeller:
         principle = contrast_principle(
             self.constitution, prompt.prompt, prompt.id, prompt.category, self.options.seed
         )
-        try:
-            positive, negative, details = await contrastive_responses(
-                self.policy,
-                prompt.prompt,
-                prompt.id,
-                principle,
-                self.affixes,
-                self.options.sampling,
+        try:  # both sides with the same seed
+            sides = await asyncio.gather(
+                *(
+                    steered_response(
+                        self.policy,
+                        prompt.prompt,
+                        prompt.id,
+                        principle,
+                        self.affixes,
+                        self.options.sampling,
+                        side,
+                    )
+                    for side in ("positive", "negative")
+                )
             )
         except AuthenticationError:  # refused credentials stop the whole run
             raise
         except Exception as error:  # recorded as a skipped item
             reason = f"failed: sampling from {self.policy.name}: {type(error).__name__}: {error}"
             return Outputs(records=[_skipped_prompt(prompt, reason, "contrastive")])
+        details = contrast_details(principle, self.affixes, sides)
         self.bar.add_calls(2, details["cache_hits"], details["cost"])
         pair = PairRecord(
             id=prompt.id,
             prompt=prompt.prompt,
-            response_1=positive,
-            response_2=negative,
+            response_1=sides[0][0],
+            response_2=sides[1][0],
             metadata=with_category({}, prompt.category),
         )
         return await self._constructed(pair, "contrastive", [principle.id], details)

@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import random
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -149,29 +150,16 @@ def _joined(opening: str, continuation: str) -> str:
     return (opening + glue + continuation).strip()
 
 
-async def contrastive_responses(
-    model: Model,
-    prompt: Conversation,
-    prompt_id: str,
+def contrast_details(
     principle: Principle,
     affixes: ContrastiveAffixes,
-    settings: SamplingSettings,
-) -> tuple[str, str, dict[str, Any]]:
-    """Sample the positive and negative response for ``prompt`` under ``principle`` (each as
-    :func:`steered_response`, with the same seed).
-
-    Returns ``(positive, negative, details)``; ``details`` records the affixes used, finish
-    reasons and usage.
-    """
-    sides = await asyncio.gather(
-        *(
-            steered_response(model, prompt, prompt_id, principle, affixes, settings, side)
-            for side in ("positive", "negative")
-        )
-    )
-    texts = [text for text, _, _ in sides]
+    sides: Sequence[tuple[str, str, Completion]],
+) -> dict[str, Any]:
+    """What a contrastive pair records about its two :func:`steered_response` sides (positive,
+    then negative): the principle, the affix form, the openings, finish reasons, cache hits and
+    cost."""
     completions = [completion for _, _, completion in sides]
-    details = {
+    return {
         "principle": principle.id,
         "form": affixes.form,
         "prefills": [opening for _, opening, _ in sides],
@@ -179,4 +167,3 @@ async def contrastive_responses(
         "cache_hits": sum(int(c.cached) for c in completions),
         "cost": sum(c.cost_usd or 0.0 for c in completions),
     }
-    return texts[0], texts[1], details
