@@ -248,11 +248,11 @@ def critique(
 ) -> None:
     """Critique and revise responses against the constitution (supervised stage, resumable)."""
 
-    distill = _choice(method, ("revise", "distill"), "--method") == "distill"
+    method = _choice(method, ("revise", "distill"), "--method")
     options = CritiqueOptions(
         constitution=constitution,
         model=model,
-        method="distill" if distill else "revise",
+        method=method,
         model_options=model_options(model_option, "--model-option", batch=batch),
         out=out,
         prompts=prompts,
@@ -267,7 +267,7 @@ def critique(
                     n=1, temperature=temperature, max_tokens=max_tokens, seed=seed
                 )
             }
-            if distill
+            if method == "distill"
             else {}
         ),
         **_dataset_job(

@@ -223,9 +223,10 @@ async def run_policy_eval_async(
             settings.judge,
             **settings.judge_options,
         )
+        constitutions = _group_constitutions(settings)
         judges = {
             group: judge_factory(_judge_spec(settings, constitution), judge_model)
-            for group, constitution in _group_constitutions(settings).items()
+            for group, constitution in constitutions.items()
         }
         spec = _judge_spec(settings, settings.constitution)
         win_rates: list[WinRateRow] = []
@@ -258,9 +259,7 @@ async def run_policy_eval_async(
                 by_id.update({j.pair_id: j.p_response_1 for j in judgments})
             p_a = np.array([_probability(by_id.get(p.id)) for p in prompts])
             if baseline is not None and b == baseline:
-                win_rates += win_rate_rows(
-                    a, b, prompts, p_a, boot, constitutions=_group_constitutions(settings)
-                )
+                win_rates += win_rate_rows(a, b, prompts, p_a, boot, constitutions=constitutions)
             comparisons += [
                 Comparison(a, b, float(p), pid) for pid, p in by_id.items() if p is not None
             ]
@@ -306,7 +305,7 @@ async def run_policy_eval_async(
             "max_tokens": settings.max_tokens,
             "temperature": settings.temperature,
             "mode": settings.mode,
-            "group_constitutions": _group_constitutions(settings),
+            "group_constitutions": constitutions,
             "reward_model": settings.reward_model,
         },
         bootstrap=BootstrapInfo(**boot, method="percentile, resampling prompts"),

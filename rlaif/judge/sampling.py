@@ -73,8 +73,10 @@ def steered_conversation(
     system = getattr(affixes, f"{side}_system")
     prefill = getattr(affixes, f"{side}_prefill")
     messages = [dict(m) for m in prompt]
-    text = compile_template(system).render(principle=principle).strip()
-    if affixes.form in ("system", "both") and text:
+    text = ""
+    if affixes.form in ("system", "both"):
+        text = compile_template(system).render(principle=principle).strip()
+    if text:
         if messages and messages[0]["role"] == "system":
             messages[0] = {"role": "system", "content": f"{messages[0]['content']}\n\n{text}"}
         else:

@@ -94,7 +94,6 @@ def run_critique_stage(ctx: StageContext) -> StageResult:
     ``stages.critique.method``), plus, with ``prompts.helpful``, the policy's answers to the
     helpful prompts under the helpfulness constitution."""
     config, settings = ctx.config, ctx.config.stages.critique
-    helpful = config.prompts.helpful
     parts = _training_parts(ctx, "sft")
     metrics: dict[str, Any] = {}
     manifests: dict[str, str] = {}
@@ -133,7 +132,7 @@ def run_critique_stage(ctx: StageContext) -> StageResult:
             "cache_hits": summary.cache_hits,
         }
     outputs = {"sft": "sft.jsonl", "manifest": manifests["train"]}
-    if helpful is not None:
+    if "helpful" in parts:
         files = [ctx.stage_dir / name for name, _, _ in parts.values()]
         concatenate_jsonl(files, ctx.stage_dir / "sft.jsonl")
         outputs.update({f"sft-{part}": name for part, (name, _, _) in parts.items()})
@@ -336,7 +335,7 @@ def run_label_stage(ctx: StageContext) -> StageResult:
             metrics[part] = _label_once(
                 ctx, "contrastive", ctx.stage_dir / name, prompts=prompts, constitution=constitution
             )
-    if len(parts) > 1:  # the strategy's pairs and the helpful pairs, together
+    if "helpful" in parts:  # the strategy's pairs and the helpful pairs, together
         files = [ctx.stage_dir / name for name, _, _ in parts.values()]
         concatenate_jsonl(files, ctx.stage_dir / outputs["preferences"])
         outputs.update({f"preferences-{part}": name for part, (name, _, _) in parts.items()})
@@ -374,12 +373,12 @@ def run_policy_stage(ctx: StageContext) -> StageResult:
     if algorithm == "dpo":
         fields["dataset"] = str(ctx.upstream_output("label", "preferences"))
     else:
-        fields["dataset"] = str(ctx.input_path(ctx.config.prompts.train))
+        train = ctx.input_path(ctx.config.prompts.train)
+        fields["dataset"] = str(train)
         if ctx.config.prompts.helpful is not None:  # rolled out on the helpful prompts too
             prompts = ctx.stage_dir / "prompts.jsonl"
             prompts.parent.mkdir(parents=True, exist_ok=True)
-            parts = [ctx.input_path(ctx.config.prompts.train)]
-            concatenate_jsonl([*parts, ctx.input_path(ctx.config.prompts.helpful)], prompts)
+            concatenate_jsonl([train, ctx.input_path(ctx.config.prompts.helpful)], prompts)
             fields["dataset"] = str(prompts)
         if ctx.config.stages.policy.config.get("reward", "model") == "model":
             fields["reward_model"] = str(ctx.upstream_output("rm", "model").resolve())

@@ -1,8 +1,8 @@
 """The usage journal ``<out>.usage.jsonl``: one line per model usage event (a paid call, a cache
 hit, a retry, an error, an abandoned attempt, an attempt sent or ended), appended and flushed as it
 happens, so that the calls of a run killed with SIGKILL still count, and the attempts it had in
-flight are known. The manifest's ``usage`` is the journal's total
-over every run into the output."""
+flight are known. The manifest's ``usage`` is the journal's total over every run into the
+output."""
 
 from __future__ import annotations
 
