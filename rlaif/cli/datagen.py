@@ -63,6 +63,29 @@ def _band(text: str) -> tuple[float, float]:
     return low, high
 
 
+def _job_inputs(
+    constitution: str,
+    out: Path,
+    prompts: str | None,
+    candidates: Path | None,
+    policy: str | None,
+    policy_option: list[str],
+    batch: bool,
+) -> dict[str, Any]:
+    """The constitution, output, inputs and policy ``critique`` and ``label`` share, as keyword
+    arguments of their options; ``--batch`` reaches the policy only when one is named."""
+    return {
+        "constitution": constitution,
+        "out": out,
+        "prompts": prompts,
+        "candidates": candidates,
+        "policy": policy,
+        "policy_options": model_options(
+            policy_option, "--policy-option", batch=batch and policy is not None
+        ),
+    }
+
+
 def _dataset_job(
     seed: int,
     limit: int | None,
@@ -72,7 +95,7 @@ def _dataset_job(
     progress: bool,
     max_prompt_chars: int,
 ) -> dict[str, Any]:
-    """The options ``critique`` and ``label`` share, as keyword arguments of their options."""
+    """The run options ``critique`` and ``label`` share, as keyword arguments of their options."""
     return {
         "max_prompt_chars": max_prompt_chars,
         "seed": seed,
@@ -82,11 +105,6 @@ def _dataset_job(
         "concurrency": concurrency,
         "progress": progress,
     }
-
-
-def _policy_options(policy: str | None, given: list[str], batch: bool) -> dict[str, Any]:
-    """``--policy-option`` values; ``--batch`` reaches the policy only when one is named."""
-    return model_options(given, "--policy-option", batch=batch and policy is not None)
 
 
 def _printed_estimate(run: Any, options: Any, dry_run: bool) -> bool:
@@ -250,15 +268,10 @@ def critique(
 
     method = _choice(method, ("revise", "distill"), "--method")
     options = CritiqueOptions(
-        constitution=constitution,
+        **_job_inputs(constitution, out, prompts, candidates, policy, policy_option, batch),
         model=model,
         method=method,
         model_options=model_options(model_option, "--model-option", batch=batch),
-        out=out,
-        prompts=prompts,
-        candidates=candidates,
-        policy=policy,
-        policy_options=_policy_options(policy, policy_option, batch),
         rounds=rounds,
         max_tokens=max_tokens,
         **(
@@ -383,15 +396,10 @@ def label(
         echo(f"agreement gate passed: {gate.summary()}")
 
     options = LabelOptions(
-        constitution=constitution,
+        **_job_inputs(constitution, out, prompts, candidates, policy, policy_option, batch),
         judge=judge,
         judge_options=model_options(judge_option, "--judge-option", batch=batch),
-        out=out,
-        candidates=candidates,
         pairs=pairs,
-        prompts=prompts,
-        policy=policy,
-        policy_options=_policy_options(policy, policy_option, batch),
         sft=sft,
         strategy=_choice(strategy, STRATEGIES, "--strategy"),
         mode=_choice(mode, MODES, "--mode"),

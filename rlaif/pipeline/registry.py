@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from rlaif.pipeline import stages
 from rlaif.pipeline.config import PipelineConfig
+from rlaif.pipeline.context import StageFunction
 from rlaif.pipeline.eval_stage import run_eval_stage
 from rlaif.pipeline.runner import StageSpec
 
@@ -30,15 +31,21 @@ def _estimate(name: str):
     return estimate
 
 
-STAGES: dict[str, StageSpec] = {
-    "critique": StageSpec(
+def _judging_stage(name: str, run: StageFunction, roles: tuple[str, ...]) -> StageSpec:
+    """A stage whose models judge or revise under the constitution, over the training and
+    helpfulness prompts (``critique``, ``label``)."""
+    return StageSpec(
         extra_inputs=_shared_judging,
-        run=stages.run_critique_stage,
-        roles=("policy", "critic"),
+        run=run,
+        roles=roles,
         uses_constitution=True,
         prompt_sets=("train", "helpful"),
-        estimate=_estimate("critique"),
-    ),
+        estimate=_estimate(name),
+    )
+
+
+STAGES: dict[str, StageSpec] = {
+    "critique": _judging_stage("critique", stages.run_critique_stage, ("policy", "critic")),
     "sft": StageSpec(
         run=stages.run_sft_stage,
         roles=("policy",),
@@ -51,14 +58,7 @@ STAGES: dict[str, StageSpec] = {
         active=lambda config: "judge" in _strategies(config),
         estimate=_estimate("sample"),
     ),
-    "label": StageSpec(
-        extra_inputs=_shared_judging,
-        run=stages.run_label_stage,
-        roles=("policy", "critic", "judge"),
-        uses_constitution=True,
-        prompt_sets=("train", "helpful"),
-        estimate=_estimate("label"),
-    ),
+    "label": _judging_stage("label", stages.run_label_stage, ("policy", "critic", "judge")),
     "rm": StageSpec(
         run=stages.run_rm_stage,
         roles=("policy",),
