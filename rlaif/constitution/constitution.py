@@ -185,6 +185,8 @@ class Constitution(ConstitutionSpec):
             if stage in ("critique", "revision"):
                 request = principle.critique if stage == "critique" else principle.revision
                 values.setdefault("request", request)
+            elif stage == "score":
+                values.setdefault("question", principle.score)
             else:
                 values.setdefault("question", principle.compare)
         if "prompt" in values and "conversation" not in values:

@@ -28,6 +28,7 @@ from rlaif.constitution.templates import (
     compile_template,
     render_template,
     sample_variables,
+    template_variables,
     undefined_name,
     unused_required_variables,
 )
@@ -61,6 +62,8 @@ class _Collector:
                 )
                 continue
             self.seen_ids[principle.id] = where
+            if principle.score is None and parsed.score is not None:
+                principle = principle.model_copy(update={"score": parsed.score})
             kept.append(principle)
         return kept
 
@@ -237,6 +240,18 @@ def _compile_templates(
         if unused:
             issues.append(_unused_issue(document, field_path, name, stage, unused))
             continue
+        if stage == "score" and "question" in template_variables(source):
+            unasked = [p.id for p in principles if p.compare is not None and p.score is None]
+            if unasked:
+                issues.append(
+                    document.issue(
+                        field_path,
+                        f"the score template {name} asks each principle's pointwise question, "
+                        f"but {', '.join(unasked)} give(s) none: add `score:` to each (or one "
+                        "`score:` to its principle file, for all of its principles)",
+                    )
+                )
+                continue
         compiled[stage], sources[stage], names[stage] = template, source, name
     return compiled, sources, names, issues
 

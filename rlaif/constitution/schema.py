@@ -103,6 +103,10 @@ class Principle(StrictModel):
     compare: str | None = Field(default=None, min_length=1)
     """The pairwise question for the preference stage ("Which response is less harmful ...?").
     Required unless ``critique_only`` is true."""
+    score: str | None = Field(default=None, min_length=1)
+    """The pointwise question about one response alone, put so that "Yes" means the response
+    keeps to the principle ("Does the assistant's final reply do what the user asked?"). Read by
+    a ``score`` template that uses ``{{ question }}``; left out, the principle file's ``score``."""
     critique_only: bool = False
     """Set to true for a principle used only in critique-and-revise, never to compare pairs."""
     tags: list[str] = Field(default_factory=list)
@@ -157,6 +161,9 @@ class PrincipleFile(StrictModel):
 
     description: str | None = None
     """What this group of principles is about."""
+    score: str | None = Field(default=None, min_length=1)
+    """The pointwise question of every principle in this file that does not give its own
+    ``score``."""
     principles: list[Principle] = Field(min_length=1)
     """The principles."""
 

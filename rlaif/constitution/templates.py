@@ -52,6 +52,7 @@ TEMPLATE_VARIABLES["score"] = {
     "prompt": "the conversation as a list of messages",
     "response": "the response being scored, with label-like text neutralised",
     "principle": "the sampled Principle",
+    "question": "the principle's pointwise question (its ``score``)",
 }
 
 REQUIRED_VARIABLES: dict[str, tuple[str, ...]] = {
@@ -85,11 +86,16 @@ def compile_template(source: str) -> jinja2.Template:
     return _ENVIRONMENT.from_string(source)
 
 
+def template_variables(source: str) -> set[str]:
+    """The variables the template text ``source`` reads (found on the sandbox's parse of it, so
+    a variable in a comment or a string does not count)."""
+    return set(jinja2.meta.find_undeclared_variables(_ENVIRONMENT.parse(source)))
+
+
 def unused_required_variables(stage: str, source: str) -> list[str]:
     """The :data:`REQUIRED_VARIABLES` of ``stage`` that the template text ``source`` never
-    reads (found on the sandbox's parse of it, so a variable in a comment or a string does not
-    count)."""
-    used = jinja2.meta.find_undeclared_variables(_ENVIRONMENT.parse(source))
+    reads."""
+    used = template_variables(source)
     return [name for name in REQUIRED_VARIABLES.get(stage, ()) if name not in used]
 
 
@@ -111,7 +117,11 @@ def sample_variables(stage: str, principle: Principle) -> dict[str, Any]:
         "request": principle.critique if stage == "critique" else principle.revision,
         "response_a": "(A) Sure, here is how.",
         "response_b": "(B) I can't help with that.",
-        "question": principle.compare or "Which response is better?",
+        "question": (
+            (principle.score or "Is the reply good?")
+            if stage == "score"
+            else (principle.compare or "Which response is better?")
+        ),
         "nonce": "0000",
     }
     return {name: values[name] for name in TEMPLATE_VARIABLES[stage]}

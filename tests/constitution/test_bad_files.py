@@ -360,6 +360,23 @@ CASES = [
         9,
     ),
     Case(
+        "score-question-missing",
+        "constitution/c.yaml",
+        {
+            "principles/p.yaml": principles("a", "b").replace(
+                "    compare: Which response is better?\n",
+                "    compare: Which response is better?\n    score: Is the reply good?\n",
+                1,
+            ),
+            "constitution/c.yaml": constitution()
+            + '  score: "{{ conversation }} {{ response }} {{ question }}"\n',
+            **CRITIQUE_TEMPLATE,
+        },
+        "templates.score: the score template constitution/c.yaml#templates.score asks each "
+        "principle's pointwise question, but b give(s) none",
+        9,
+    ),
+    Case(
         "unknown-sampling-strategy",
         "constitution/c.yaml",
         {
