@@ -52,7 +52,9 @@ def test_each_principle_is_scored_under_its_own_question() -> None:
         request = judge_prompt(call.conversation)
         assert sum(q in request for q in (HELPFUL_Q, HARMLESS_Q, HONEST_Q)) == 1
     by_principle = {
-        (vote.principle, vote.response): vote.score for vote in judgment.votes if vote.score is not None
+        (vote.principle, vote.response): vote.score
+        for vote in judgment.votes
+        if vote.score is not None
     }
     for principle_id, question in asked.items():
         answer, dodge = by_principle[(principle_id, "1")], by_principle[(principle_id, "2")]
