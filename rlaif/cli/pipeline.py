@@ -8,9 +8,13 @@ import typer
 from rich.table import Table
 
 from rlaif.cli.common import console, echo, user_errors
-from rlaif.pipeline.api import estimate_cost, make_runner
+from rlaif.cli.estimates import print_estimate
+from rlaif.models.estimate import estimate_against_usage
+from rlaif.pipeline.api import make_runner
+from rlaif.pipeline.estimate import estimate_plan, saved_estimate, write_estimate
 from rlaif.pipeline.manifest import read_stage_manifest
 from rlaif.pipeline.run_summary import SUMMARY_MD
+from rlaif.pipeline.runner import PlannedStage
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +30,10 @@ def run(
     ),
     only: str | None = typer.Option(None, "--only", help="Run only this stage."),
     dry_run: bool = typer.Option(
-        False, "--dry-run", help="Print the plan with estimated model calls and cost; run nothing."
+        False,
+        "--dry-run",
+        help="Print the plan, and the calls, tokens, time and USD (synchronous and batch prices) "
+        "each model would spend; run nothing but write the estimate (runs/<name>/estimate.json).",
     ),
     verbose: bool = typer.Option(
         False,
@@ -50,15 +57,10 @@ def run(
         table.add_row(stage.name, stage.action, stage.reason, calls or "-")
     console.print(table)
     if dry_run:
-        for model, entry in estimate_cost(runner, plan).items():
-            cost = entry["cost_usd"]
-            shown = f"about ${cost:.2f}" if cost is not None else "not priced"
-            console.print(
-                f"{model}: at most {entry['calls']} calls (cache hits are free), {shown}",
-                markup=False,
-                soft_wrap=True,
-            )
+        rows = estimate_plan(runner, plan)
+        print_estimate(rows, write_estimate(runner.run_dir, plan, rows))
         return
+    estimate = saved_estimate(runner.run_dir, plan)
     runner.run(from_stage=from_stage, only=only)
     times = Table(title="stages")
     for header in ("stage", "seconds", "model calls", "cache hits", "cost"):
@@ -76,6 +78,22 @@ def run(
             f"${sum(u.cost_usd for u in usage):.4f}",
         )
     console.print(times)
+    if estimate is not None:
+        echo(estimate_against_usage(estimate, _usage_of(runner.run_dir, plan)))
     summary = runner.run_dir / "eval" / SUMMARY_MD
     if summary.is_file():
         echo(summary.read_text(encoding="utf-8"))
+
+
+def _usage_of(run_dir: Path, plan: list[PlannedStage]) -> dict[str, float]:
+    """What the stages a dry run estimated spent, summed over their models."""
+    totals: dict[str, float] = {}
+    for stage in plan:
+        manifest = read_stage_manifest(run_dir / stage.name)
+        if not stage.estimated_calls or manifest is None:
+            continue
+        for usage in manifest.model_usage.values():
+            for key, value in usage.model_dump().items():
+                if isinstance(value, int | float):
+                    totals[key] = totals.get(key, 0.0) + value
+    return totals

@@ -19,7 +19,12 @@ from pydantic import BaseModel
 
 from rlaif.config.paths import write_json_atomic
 from rlaif.data.manifest import read_manifest
-from rlaif.models.estimate import ModelEstimate, estimate_table, estimating
+from rlaif.models.estimate import (
+    ModelEstimate,
+    estimate_against_usage,
+    estimate_table,
+    estimating,
+)
 
 Options = TypeVar("Options", bound=BaseModel)
 
@@ -85,12 +90,4 @@ def estimate_against_actual(out: Path) -> list[str]:
     except (OSError, ValueError, KeyError, TypeError):
         return [f"estimate: {path.name} is unreadable"]
     usage = {key: value - float(before.get(key, 0.0)) for key, value in usage.items()}
-    calls = sum(int(row.get("calls", 0)) for row in rows)
-    tokens = sum(int(row.get("input_tokens", 0)) + int(row.get("output_tokens", 0)) for row in rows)
-    usd = [row.get("usd") for row in rows if row.get("usd") is not None]
-    sent = int(usage.get("calls", 0) - usage.get("cache_hits", 0))
-    spent = int(usage.get("input_tokens", 0) + usage.get("output_tokens", 0))
-    line = f"estimate vs actual: calls {calls} vs {sent}, tokens {tokens} (upper bound) vs {spent}"
-    if usd:
-        line += f", ${sum(usd):.4f} vs ${usage.get('cost_usd', 0.0):.4f}"
-    return [line]
+    return [estimate_against_usage(rows, usage)]

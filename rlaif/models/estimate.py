@@ -13,10 +13,12 @@ The figures are upper bounds where the answer is unknown:
   calls on uncertain verdicts (``cot_band``) is counted as spending them everywhere.
 
 Input tokens are counted with the model's own tokenizer and chat template for local ``hf/``
-models, else estimated as characters / 4 (plus 4 a message). Time, an upper bound too: for a
-local model, the prompt tokens at the prompt throughput measured on the machine with one short
-probe, plus every generated token decoded one sequence at a time (a critique's chain of
-response, critique and revision cannot be batched across its steps); for an API model,
+models, else estimated as characters / 4 (plus 4 a message). Time, rough: for a local model,
+the prompt tokens at the prompt throughput measured on the machine with one short probe, plus
+every generated token at the measured decoding rate, batched where the job has enough
+independent generations to fill batches (:data:`BATCHES_TO_FILL`), one sequence at a time
+otherwise (a critique's chain of response, critique and revision cannot be batched across its
+steps); for an API model,
 :data:`API_SECONDS_PER_CALL` a call with ``max_concurrency`` in flight (and no faster than its
 token and request limits allow). Dollars at synchronous and at batch prices
 (:meth:`~rlaif.models.ModelSpec.cost`).
@@ -43,8 +45,11 @@ class Model(Protocol):
     def name(self) -> str: ...
 
     spec: ModelSpec
-    backend: Backend
     limiter: Any
+
+    @property
+    def backend(self) -> Backend | None:
+        """``None`` for a model planned from its spec alone (no API key yet)."""
 
 
 API_SECONDS_PER_CALL = 1.0
@@ -116,6 +121,17 @@ class CallEstimator:
             model=model.name,
         )
 
+    def planned(
+        self, model: Model, *, calls: int, input_tokens: int, output_tokens: int, generates: bool
+    ) -> None:
+        """Count ``calls`` known from a plan rather than made against stand-ins (``rlaif run
+        --dry-run``), with their tokens in all."""
+        row = self._row(model)
+        row.calls += calls
+        row.generate_calls += calls if generates else 0
+        row.input_tokens += input_tokens
+        row.output_tokens += output_tokens
+
     def finish(self) -> list[ModelEstimate]:
         """The rows, with time and dollars filled in."""
         for name, row in self.models.items():
@@ -155,12 +171,37 @@ def count_tokens(model: Model, conversation: Conversation) -> int:
     counter = getattr(model.backend, "prompt_tokens", None)
     if counter is not None:
         return int(counter(conversation))
+    return characters_tokens(conversation)
+
+
+def characters_tokens(conversation: Conversation) -> int:
+    """Prompt tokens estimated without a tokenizer: characters / :data:`CHARS_PER_TOKEN` plus 4
+    a message."""
     characters = sum(len(str(message.get("content", ""))) for message in conversation)
     return math.ceil(characters / CHARS_PER_TOKEN) + 4 * len(conversation)
 
 
-_THROUGHPUT: dict[str, tuple[float, float]] = {}
-"""``(prompt tokens/s, decoding tokens/s)`` measured per local model, once a process."""
+@dataclass(frozen=True)
+class Throughput:
+    """What a local model does on this machine, from one short probe."""
+
+    prompt_tokens_per_s: float
+    """Prompt tokens read a second (a scored batch)."""
+    decode_tokens_per_s: float
+    """Tokens written a second decoding one sequence alone."""
+    batch: int = 1
+    """Sequences decoded together in the batched probe."""
+    batch_decode_tokens_per_s: float | None = None
+    """Tokens written a second, all ``batch`` sequences together."""
+
+
+BATCHES_TO_FILL = 4
+"""A job with at least this many batches' worth of generations is taken to decode in full
+batches (its prompts are independent); a smaller one, one sequence at a time (a critique's
+chain of response, critique and revision cannot be batched across its steps)."""
+
+_THROUGHPUT: dict[str, Throughput] = {}
+"""Measured per local model, once a process."""
 
 
 def _seconds(model: Model, row: ModelEstimate) -> tuple[float | None, str]:
@@ -169,13 +210,25 @@ def _seconds(model: Model, row: ModelEstimate) -> tuple[float | None, str]:
     probe = getattr(model.backend, "measure_throughput", None)
     if probe is not None:
         if model.name not in _THROUGHPUT:
-            _THROUGHPUT[model.name] = probe()
-        prompt_rate, steps_per_s = _THROUGHPUT[model.name]
+            try:
+                _THROUGHPUT[model.name] = probe()
+            except Exception as error:  # weights or device not here: no clock, said so
+                return None, f"not measured: {model.name} does not run here ({_first_line(error)})"
+        measured = _THROUGHPUT[model.name]
         generated = row.output_tokens - (row.calls - row.generate_calls)
-        seconds = row.input_tokens / prompt_rate + generated / steps_per_s
+        batched = measured.batch_decode_tokens_per_s
+        if (
+            batched
+            and measured.batch > 1
+            and row.generate_calls >= BATCHES_TO_FILL * measured.batch
+        ):
+            rate, decoding = batched, f"decoding {measured.batch} sequences together"
+        else:
+            rate, decoding = measured.decode_tokens_per_s, "decoding one sequence at a time"
+        seconds = row.input_tokens / measured.prompt_tokens_per_s + generated / rate
         basis = (
-            f"measured here: {prompt_rate:.0f} prompt tokens/s, "
-            f"{steps_per_s:.1f} tokens/s decoding one sequence at a time"
+            f"measured here: {measured.prompt_tokens_per_s:.0f} prompt tokens/s, "
+            f"{rate:.1f} tokens/s {decoding}"
         )
         return seconds, basis
     in_flight = model.limiter.maximum
@@ -188,6 +241,25 @@ def _seconds(model: Model, row: ModelEstimate) -> tuple[float | None, str]:
     return seconds, f"assumed {API_SECONDS_PER_CALL:.0f} s a call, {in_flight} in flight"
 
 
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:200] if text else type(error).__name__
+
+
 def estimate_table(rows: Sequence[ModelEstimate]) -> list[dict[str, Any]]:
     """The rows as plain data (what a dry run writes to ``<out>.estimate.json``)."""
     return [asdict(row) for row in rows]
+
+
+def estimate_against_usage(rows: Sequence[dict[str, Any]], usage: dict[str, float]) -> str:
+    """One line: a dry run's ``rows`` (:func:`estimate_table`) against the ``usage`` the runs
+    since spent (``calls``, ``cache_hits``, ``input_tokens``, ``output_tokens``, ``cost_usd``)."""
+    calls = sum(int(row.get("calls", 0)) for row in rows)
+    tokens = sum(int(row.get("input_tokens", 0)) + int(row.get("output_tokens", 0)) for row in rows)
+    usd = [float(row["usd"]) for row in rows if row.get("usd") is not None]
+    sent = int(usage.get("calls", 0) - usage.get("cache_hits", 0))
+    spent = int(usage.get("input_tokens", 0) + usage.get("output_tokens", 0))
+    line = f"estimate vs actual: calls {calls} vs {sent}, tokens {tokens} (upper bound) vs {spent}"
+    if usd:
+        line += f", ${sum(usd):.4f} vs ${usage.get('cost_usd', 0.0):.4f}"
+    return line

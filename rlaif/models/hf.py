@@ -18,6 +18,7 @@ from typing import Any, cast
 from rlaif.errors import ConfigError
 from rlaif.models.base import Backend
 from rlaif.models.batching import MicroBatcher
+from rlaif.models.estimate import Throughput
 from rlaif.models.hf_loading import (
     ModelSource,
     load_inference_lm,
@@ -135,10 +136,9 @@ class HFBackend(Backend):
             tokenizer.encode(render_prompt(tokenizer, conversation), add_special_tokens=False)
         )
 
-    def measure_throughput(self) -> tuple[float, float]:
-        """``(prompt tokens/s, decoding tokens/s)`` on this machine: one scored batch of
-        prompts of about 256 tokens, and 8 greedy decoding steps of one prompt alone (a dry
-        run's clock)."""
+    def measure_throughput(self) -> Throughput:
+        """A dry run's clock, on this machine: one scored batch of prompts of about 256 tokens,
+        8 greedy decoding steps of one prompt alone, and 8 of a batch of prompts together."""
         model, tokenizer = self.load()
         batch = max(1, min(8, self.batcher.max_batch_size))
         ids = tokenizer.encode("The assistant is helpful and harmless. " * 40)[:256]
@@ -147,10 +147,13 @@ class HFBackend(Backend):
         start = time.perf_counter()
         scored = score_batch(model, tokenizer, [prompt] * batch, ["A"])
         prompt_rate = sum(s.input_tokens for s in scored) / (time.perf_counter() - start)
-        start = time.perf_counter()
-        done = generate_batch(model, tokenizer, ["Hello"], GenerateConfig(max_tokens=8))
-        steps = max(1, done[0].output_tokens)
-        return prompt_rate, steps / (time.perf_counter() - start)
+        rates = []
+        for prompts in (["Hello"], [f"Hello {n}" for n in range(batch)]):
+            start = time.perf_counter()
+            done = generate_batch(model, tokenizer, prompts, GenerateConfig(max_tokens=8))
+            written = max(1, sum(d.output_tokens for d in done))
+            rates.append(written / (time.perf_counter() - start))
+        return Throughput(prompt_rate, rates[0], batch, rates[1])
 
     # The methods below run in the batcher's worker thread.
 

@@ -5,7 +5,7 @@ Stages: critique → sft → sample → label → rm → ppo|dpo|grpo|rloo → e
 interrupted one and reruns a stage whose config (or an earlier stage) changed, and all after it.
 """
 
-from rlaif.pipeline.api import estimate_cost, make_runner, run_pipeline
+from rlaif.pipeline.api import make_runner, run_pipeline
 from rlaif.pipeline.config import STAGE_ORDER, PipelineConfig, load_pipeline_config
 from rlaif.pipeline.context import StageContext, StageResult
 from rlaif.pipeline.manifest import StageManifest, read_stage_manifest
@@ -20,7 +20,6 @@ __all__ = [
     "StageManifest",
     "StageResult",
     "StageSpec",
-    "estimate_cost",
     "load_pipeline_config",
     "make_runner",
     "read_stage_manifest",

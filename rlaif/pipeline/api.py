@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 from rlaif.pipeline.config import PipelineConfig, load_pipeline_config
 from rlaif.pipeline.registry import STAGES
 from rlaif.pipeline.runner import PipelineRunner, PlannedStage, StageSpec
 from rlaif.pipeline.stages import validate_training_sections
-
-# Rough tokens per call, for cost estimates of priced models in --dry-run.
-_INPUT_TOKENS = {"policy": 80, "critic": 700, "judge": 600}
 
 
 def make_runner(
@@ -33,24 +29,6 @@ def make_runner(
         validate_training_sections(loaded)
         stages = STAGES
     return PipelineRunner(loaded, folder, stages, log=log, capture=capture)
-
-
-def estimate_cost(runner: PipelineRunner, plan: list[PlannedStage]) -> dict[str, Any]:
-    """Calls per model and, where a model is priced, an estimated cost in US dollars."""
-    models = runner.config.models
-    per_model: dict[str, dict[str, Any]] = {}
-    for stage in plan:
-        for role, calls in stage.estimated_calls.items():
-            spec = getattr(models, role)
-            if role == "policy" and stage.name in ("critique", "eval"):
-                spec = models.policy_generation or spec  # the untrained policy generates there
-            entry = per_model.setdefault(spec.name, {"calls": 0, "cost_usd": None})
-            entry["calls"] += calls
-            output_tokens = 1 if role == "judge" else 128
-            cost = spec.cost(calls * _INPUT_TOKENS[role], calls * output_tokens)
-            if cost is not None:
-                entry["cost_usd"] = (entry["cost_usd"] or 0.0) + cost
-    return per_model
 
 
 def run_pipeline(

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 
 from rlaif.pipeline import stages
 from rlaif.pipeline.config import PipelineConfig
-from rlaif.pipeline.context import StageFunction
+from rlaif.pipeline.context import StageContext, StageFunction
+from rlaif.pipeline.estimate import planned_calls
 from rlaif.pipeline.eval_stage import run_eval_stage
 from rlaif.pipeline.runner import StageSpec
 
@@ -25,8 +26,8 @@ def _shared_judging(config: PipelineConfig) -> object:
 
 
 def _estimate(name: str):
-    def estimate(config: PipelineConfig, prompt_counts: Mapping[str, int]) -> dict[str, int]:
-        return stages.estimate_calls(config, dict(prompt_counts)).get(name, {})
+    def estimate(context: StageContext, prompt_counts: Mapping[str, int]) -> dict[str, int]:
+        return planned_calls(context, prompt_counts).get(name, {})
 
     return estimate
 

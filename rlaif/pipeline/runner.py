@@ -52,8 +52,8 @@ class StageSpec:
     """Prompt sets (``train``, ``test``, ``benign``) the stage reads."""
     active: Callable[[PipelineConfig], bool] = lambda config: True
     """Whether the stage runs under this config (beyond its ``enabled`` flag)."""
-    estimate: Callable[[PipelineConfig, Mapping[str, int]], dict[str, int]] = (
-        lambda config, prompt_counts: {}
+    estimate: Callable[[StageContext, Mapping[str, int]], dict[str, int]] = (
+        lambda context, prompt_counts: {}
     )
     """Model calls per role the stage will make, for ``--dry-run``."""
     extra_inputs: Callable[[PipelineConfig], Any] = lambda config: None
@@ -104,11 +104,12 @@ class PipelineRunner:
                 names.append(name)
         return names
 
-    def _context(self, stage: str) -> StageContext:
+    def context(self, stage: str) -> StageContext:
+        """What the stage function of ``stage`` receives (``plan`` for planning: no stage)."""
         return StageContext(self.config, self.config_dir, self.run_dir, stage, self.models)
 
     def _prompt_file_hashes(self, sets: tuple[str, ...]) -> dict[str, str]:
-        context = self._context("plan")
+        context = self.context("plan")
         paths = {s: getattr(self.config.prompts, s) for s in sets}
         return {s: file_hash(context.input_path(p)) for s, p in paths.items() if p is not None}
 
@@ -131,7 +132,7 @@ class PipelineRunner:
             "extra": spec.extra_inputs(self.config),
         }
         if spec.uses_constitution:
-            context = self._context(name)
+            context = self.context(name)
             payload["constitution"] = context.constitution.content_hash()
             helpfulness = load_constitution(context.resolve_helpfulness_constitution())
             payload["helpfulness_constitution"] = helpfulness.content_hash()
@@ -171,7 +172,7 @@ class PipelineRunner:
             calls = (
                 {}
                 if action == "skip"
-                else self.stages[name].estimate(self.config, self.prompt_counts())
+                else self.stages[name].estimate(self.context(name), self.prompt_counts())
             )
             planned.append(PlannedStage(name, digest, action, reason, calls))
         return planned
@@ -179,7 +180,7 @@ class PipelineRunner:
     def prompt_counts(self) -> dict[str, int]:
         """Prompts in each configured prompt set (lines of the JSONL files)."""
         if self._prompt_counts is None:
-            context = self._context("plan")
+            context = self.context("plan")
             counts = {}
             for name in ("train", "test", "benign", "helpful"):
                 relative = getattr(self.config.prompts, name)
@@ -240,7 +241,7 @@ class PipelineRunner:
         if self.capture:
             result = self._run_captured(stage.name, log_file)
         else:
-            result = self.stages[stage.name].run(self._context(stage.name))
+            result = self.stages[stage.name].run(self.context(stage.name))
         manifest.seconds = round(time.perf_counter() - start, 2)
         manifest.model_usage = self._usage_since(before)
         manifest.outputs = result.outputs
@@ -256,7 +257,7 @@ class PipelineRunner:
         naming the stage and the log, with the traceback in the log."""
         with captured_output(log_file):
             try:
-                return self.stages[name].run(self._context(name))
+                return self.stages[name].run(self.context(name))
             except (KeyboardInterrupt, SystemExit):
                 raise
             except Exception as error:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from rlaif.annotate import load_annotation_pairs
-from rlaif.constitution import library, load_constitution
 from rlaif.data.jsonl import concatenate_jsonl
 from rlaif.datagen import (
     CritiqueOptions,
@@ -383,63 +382,6 @@ def run_policy_stage(ctx: StageContext) -> StageResult:
         if ctx.config.stages.policy.config.get("reward", "model") == "model":
             fields["reward_model"] = str(ctx.upstream_output("rm", "model").resolve())
     return _train(ctx, algorithm, fields)
-
-
-def _principles_per_pair(config: PipelineConfig) -> int:
-    if config.principles_per_pair:
-        return config.principles_per_pair
-    if config.constitution in library.builtin_constitution_files():
-        return load_constitution(config.constitution).sampling.per_example
-    return 1
-
-
-def estimate_calls(
-    config: PipelineConfig, prompt_counts: dict[str, int]
-) -> dict[str, dict[str, int]]:
-    """Model calls per stage and role, for ``--dry-run`` (upper bounds: cache hits not counted)."""
-    stages = config.stages
-    train = prompt_counts.get("train", 0)
-
-    def limited(limit: int | None, available: int) -> int:
-        return min(limit, available) if limit else available
-
-    rounds = stages.critique.rounds or 1
-    helpful = prompt_counts.get("helpful", 0) if config.prompts.helpful else 0
-    critique_n = limited(stages.critique.limit, train)
-    critique_helpful = limited(stages.critique.limit, helpful) if helpful else 0
-    sample_n = limited(stages.sample.limit, train)
-    label_n = limited(stages.label.limit, train)
-    label_helpful = limited(stages.label.limit, helpful) if helpful else 0
-    per_pair = 2 * _principles_per_pair(config)  # both orders, each principle
-    critic_calls = 0 if stages.critique.method == "distill" else critique_n * rounds * 2
-    estimates: dict[str, dict[str, int]] = {
-        "critique": {"policy": critique_n + critique_helpful, "critic": critic_calls},
-        "sample": {"policy": sample_n * stages.sample.n},
-    }
-    label: dict[str, int] = {}
-    if label_helpful:
-        label["policy"] = 2 * label_helpful
-        if stages.label.confirm:
-            label["judge"] = label_helpful * per_pair
-    for strategy in {stages.label.strategy, *stages.label.also}:
-        if strategy == "judge":
-            pairs = sample_n * stages.sample.n * (stages.sample.n - 1) // 2
-            label["judge"] = label.get("judge", 0) + pairs * per_pair
-        elif strategy == "contrastive":
-            label["policy"] = label.get("policy", 0) + 2 * label_n
-            if stages.label.confirm:
-                label["judge"] = label.get("judge", 0) + label_n * per_pair
-        elif stages.label.confirm:
-            label["judge"] = label.get("judge", 0) + critique_n * per_pair
-    estimates["label"] = label
-    test = limited(stages.eval.prompt_limit, prompt_counts.get("test", 0))
-    benign = limited(stages.eval.prompt_limit, prompt_counts.get("benign", 0))
-    evaluated = test + benign
-    estimates["eval"] = {
-        "policy": 2 * evaluated,
-        "judge": evaluated * per_pair + 2 * evaluated + stages.eval.human_limit * per_pair,
-    }
-    return estimates
 
 
 def validate_training_sections(config: PipelineConfig) -> None:

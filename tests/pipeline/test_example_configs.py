@@ -9,7 +9,9 @@ from typer.testing import CliRunner
 
 from rlaif.cli.app import app
 from rlaif.constitution import library
-from rlaif.pipeline.api import estimate_cost, make_runner
+from rlaif.models.estimate import Throughput
+from rlaif.pipeline import estimate
+from rlaif.pipeline.api import make_runner
 
 CONFIGS = sorted(library.configs_dir().glob("*.yaml"))
 
@@ -19,25 +21,58 @@ def test_the_expected_configs_ship() -> None:
     assert {"quickstart", "openai-judge", "anthropic-judge", "vllm", "gpu-ppo"} <= names
 
 
+@pytest.fixture
+def unmeasured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plan without loading weights: tokens as characters / 4, a fixed local clock. (The
+    configs name 1.5B-7B models and GPUs; loading them is not what these tests are about.)"""
+    monkeypatch.setattr(estimate, "count_tokens", lambda model, conversation: 100)
+    monkeypatch.setattr(
+        "rlaif.models.estimate._THROUGHPUT", _EveryModel(Throughput(1000.0, 10.0)), raising=True
+    )
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+
+
+class _EveryModel(dict):
+    """A throughput table that has every model in it."""
+
+    def __init__(self, value: Throughput) -> None:
+        super().__init__()
+        self.value = value
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __getitem__(self, key: object) -> Throughput:
+        return self.value
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
-def test_config_dry_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)  # runs/ would be created here, and nothing may be
+def test_config_dry_runs(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unmeasured: None
+) -> None:
+    monkeypatch.chdir(tmp_path)  # runs/<name>/estimate.json is all a dry run may write
     runner = make_runner(path, log=lambda _: None)
     plan = runner.plan()
     assert plan and all(stage.action == "run" for stage in plan)
     assert plan[-1].name == "eval"
-    calls = estimate_cost(runner, plan)
-    assert sum(entry["calls"] for entry in calls.values()) > 0
+    rows = estimate.estimate_plan(runner, plan)
+    assert sum(row.calls for row in rows) == sum(
+        n for stage in plan for n in stage.estimated_calls.values()
+    )
     result = CliRunner().invoke(app, ["run", str(path), "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert "estimated model calls" in result.output
-    assert list(tmp_path.iterdir()) == []
+    assert "estimated model calls" in result.output and "what this run would spend" in result.output
+    written = [p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()]
+    assert written == [Path("runs") / runner.config.name / "estimate.json"]
 
 
-def test_priced_configs_report_a_cost() -> None:
+def test_priced_configs_report_a_cost_at_both_prices(unmeasured: None) -> None:
     runner = make_runner(library.configs_dir() / "openai-judge.yaml", log=lambda _: None)
-    costs = estimate_cost(runner, runner.plan())
-    assert costs["openai/gpt-4o-mini"]["cost_usd"] > 0
+    rows = {row.model: row for row in estimate.estimate_plan(runner, runner.plan())}
+    judge = rows["openai/gpt-4o-mini"]
+    assert judge.usd is not None and judge.usd > 0
+    assert judge.usd_batch == pytest.approx(judge.usd / 2)
 
 
 def test_a_typo_in_a_training_section_fails_at_load(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,10 +13,14 @@ import time
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from rlaif.cli.app import app
 from rlaif.data import load_preferences, load_sft
+from rlaif.models.estimate import ModelEstimate
 from rlaif.models.tiny import build_tiny_model
 from rlaif.pipeline.api import make_runner
+from rlaif.pipeline.estimate import estimate_plan
 from rlaif.pipeline.manifest import read_stage_manifest
 from rlaif.pipeline.run_summary import read_summary
 
@@ -39,12 +44,21 @@ def _run(config: Path, env: dict[str, str]) -> subprocess.Popen[str]:
     )
 
 
-def test_whole_loop_writes_loadable_artifacts(tiny_policy: Path, tmp_path: Path) -> None:
+def test_whole_loop_writes_loadable_artifacts(
+    tiny_policy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = scripted.write_config(tmp_path, tiny_policy)
+    monkeypatch.setenv("COLUMNS", "200")
+    dry = CliRunner().invoke(app, ["run", str(config), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
     runner = make_runner(config, log=lambda _: None)
-    plan = runner.run()
+    plan = runner.plan()
     assert [p.name for p in plan] == ["critique", "sft", "sample", "label", "rm", "policy", "eval"]
+    estimated = {row.model: row for row in estimate_plan(runner, plan)}
+    result = CliRunner().invoke(app, ["run", str(config)])
+    assert result.exit_code == 0, result.output
     run_dir = tmp_path / "runs" / "scripted"
+    _assert_estimate_bounds_what_was_spent(estimated, run_dir, plan, result.output)
     for stage in plan:
         manifest = read_stage_manifest(run_dir / stage.name)
         assert manifest is not None and manifest.status == "complete", stage.name
@@ -81,6 +95,28 @@ def test_whole_loop_writes_loadable_artifacts(tiny_policy: Path, tmp_path: Path)
         "policy": "rerun",
         "eval": "rerun",
     }
+
+
+def _assert_estimate_bounds_what_was_spent(
+    estimated: dict[str, ModelEstimate], run_dir: Path, plan: list, output: str
+) -> None:
+    """The dry run's calls per model are what the run made (the policy's, every checkpoint of
+    it, counted under its base name), at most (the judge's: some pairs are cache hits or need
+    fewer calls than the bound), and the run prints the comparison."""
+    made: dict[str, int] = {}
+    for stage in plan:
+        for name, usage in read_stage_manifest(run_dir / stage.name).model_usage.items():
+            role = "policy" if name.startswith("hf/") else name
+            made[role] = made.get(role, 0) + usage.calls
+    policy = next(name for name in estimated if name.startswith("hf/"))
+    assert estimated[policy].calls == made["policy"]
+    assert estimated["fake/critic"].calls == made["fake/critic"]
+    assert made["scripted/judge"] <= estimated["scripted/judge"].calls
+    assert estimated["scripted/judge"].calls <= 1.5 * made["scripted/judge"]
+    line = re.search(r"estimate vs actual: calls (\d+) vs (\d+)", output)
+    assert line is not None, output
+    assert int(line[1]) == sum(row.calls for row in estimated.values())
+    assert 0 < int(line[2]) <= int(line[1])
 
 
 def _without_cache_hits(value: object) -> object:
