@@ -78,8 +78,9 @@ def run(
             f"${sum(u.cost_usd for u in usage):.4f}",
         )
     console.print(times)
-    if estimate is not None:
-        echo(estimate_against_usage(estimate, _usage_of(runner.run_dir, plan)))
+    if estimate and any(row.get("calls") for row in estimate):
+        spent = _usage_of(runner.run_dir, plan)
+        echo(estimate_against_usage(estimate, spent, tokens="estimate"))
     summary = runner.run_dir / "eval" / SUMMARY_MD
     if summary.is_file():
         echo(summary.read_text(encoding="utf-8"))
@@ -94,6 +95,7 @@ def _usage_of(run_dir: Path, plan: list[PlannedStage]) -> dict[str, float]:
             continue
         for usage in manifest.model_usage.values():
             for key, value in usage.model_dump().items():
-                if isinstance(value, int | float):
-                    totals[key] = totals.get(key, 0.0) + value
+                totals[key] = totals.get(key, 0.0) + value
+            # A stage manifest counts the calls sent; the comparison counts cache hits among calls.
+            totals["calls"] += usage.cache_hits
     return totals

@@ -20,6 +20,7 @@ from rlaif.constitution.templates import (
     format_conversation,
     render_template,
     template_hash,
+    template_variables,
 )
 from rlaif.models.types import Conversation
 
@@ -215,9 +216,12 @@ class Constitution(ConstitutionSpec):
 
     def content_hash(self) -> str:
         """Hash of everything that shapes prompts: settings, principle texts and templates."""
+        score = self._template_sources.get("score")
+        asked = score is not None and "question" in template_variables(score)
+        unread = None if asked else {"score"}  # a question no template asks shapes no prompt
         payload = {
             "spec": self.model_dump(mode="json"),
-            "principles": [p.model_dump(mode="json") for p in self._principles],
+            "principles": [p.model_dump(mode="json", exclude=unread) for p in self._principles],
             "templates": self._template_sources,
         }
         encoded = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")

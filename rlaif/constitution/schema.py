@@ -219,7 +219,8 @@ class Templates(StrictModel):
     compare_cot: str
     """Like ``compare``, but asks for reasoning before the verdict."""
     score: str | None = None
-    """Asks whether one ``response`` goes against ``principle`` (a Yes/No question), for the
+    """Asks a Yes/No question about one ``response``, put so that "Yes" means it keeps to the
+    principle (a template that reads ``question`` asks each principle's own ``score``), for the
     pointwise judge; without it the pointwise mode is unavailable."""
 
 

@@ -251,15 +251,20 @@ def estimate_table(rows: Sequence[ModelEstimate]) -> list[dict[str, Any]]:
     return [asdict(row) for row in rows]
 
 
-def estimate_against_usage(rows: Sequence[dict[str, Any]], usage: dict[str, float]) -> str:
+def estimate_against_usage(
+    rows: Sequence[dict[str, Any]], usage: dict[str, float], *, tokens: str = "upper bound"
+) -> str:
     """One line: a dry run's ``rows`` (:func:`estimate_table`) against the ``usage`` the runs
-    since spent (``calls``, ``cache_hits``, ``input_tokens``, ``output_tokens``, ``cost_usd``)."""
+    since spent (``calls`` including ``cache_hits``, ``input_tokens``, ``output_tokens``,
+    ``cost_usd``); ``tokens`` says what the estimated tokens are."""
     calls = sum(int(row.get("calls", 0)) for row in rows)
-    tokens = sum(int(row.get("input_tokens", 0)) + int(row.get("output_tokens", 0)) for row in rows)
+    estimated = sum(
+        int(row.get("input_tokens", 0)) + int(row.get("output_tokens", 0)) for row in rows
+    )
     usd = [float(row["usd"]) for row in rows if row.get("usd") is not None]
     sent = int(usage.get("calls", 0) - usage.get("cache_hits", 0))
     spent = int(usage.get("input_tokens", 0) + usage.get("output_tokens", 0))
-    line = f"estimate vs actual: calls {calls} vs {sent}, tokens {tokens} (upper bound) vs {spent}"
+    line = f"estimate vs actual: calls {calls} vs {sent}, tokens {estimated} ({tokens}) vs {spent}"
     if usd:
         line += f", ${sum(usd):.4f} vs ${usage.get('cost_usd', 0.0):.4f}"
     return line

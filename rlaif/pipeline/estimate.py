@@ -116,21 +116,24 @@ def planned_calls(
 def judge_calls_per_pair(context: StageContext) -> int:
     """Calls the judge makes for one pair: both orders under each principle in the pairwise
     modes; in ``pointwise``, one per response, or one per response and principle where the score
-    template asks each principle its own question."""
+    template reads the principle or its question. (``cot`` may add a scored call after each
+    reasoning on backends that score choices; not counted.)"""
     config = context.config
     constitution = context.constitution
     principles = config.principles_per_pair or constitution.sampling.per_example
     try:
-        judge_model = context.models.get(config.models.judge)
-    except RlaifError:  # no key here: count as the pairwise modes do (the larger count)
-        return 2 * principles
-    mode = PairwiseJudge(
-        judge_model, constitution, mode=config.stages.label.mode, principles_per_pair=principles
-    ).mode
+        mode = PairwiseJudge(
+            context.models.get(config.models.judge),
+            constitution,
+            mode=config.stages.label.mode,
+            principles_per_pair=principles,
+        ).mode
+    except RlaifError:  # no key here, or a judge setting the label stage will report itself:
+        return 2 * principles  # count as the pairwise modes do (the larger count)
     if mode != "pointwise":
         return 2 * principles
-    asks = "question" in template_variables(constitution.template_source("score"))
-    return 2 * (principles if asks else 1)
+    read = template_variables(constitution.template_source("score"))
+    return 2 * (principles if read & {"question", "principle"} else 1)
 
 
 def stand_in(tokens: int) -> str:
@@ -152,7 +155,8 @@ def estimate_plan(runner: PipelineRunner, plan: Sequence[PlannedStage]) -> list[
             if model.name not in counters:
                 counters[model.name] = _token_counter(model)
             requests, output_tokens = _requests(runner, stage.name, role, model, constitution)
-            input_tokens = fmean(counters[model.name](request) for request in requests)
+            counted = [counters[model.name](request) for request in requests]
+            input_tokens = fmean(counted) if counted else 0.0  # a stage with no prompts here
             estimator.planned(
                 model,
                 calls=calls,
@@ -236,7 +240,7 @@ def _requests(
     context = runner.context("plan")
     prompts = [
         record.prompt
-        for name in _PROMPT_SETS[stage]
+        for name in _PROMPT_SETS.get(stage, ("train",))
         if getattr(config.prompts, name)
         for record in load_prompts(context.input_path(getattr(config.prompts, name)))[
             :SAMPLED_PROMPTS

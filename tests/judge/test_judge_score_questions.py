@@ -120,3 +120,33 @@ def test_the_harmlessness_default_still_asks_one_question_whatever_the_principle
     PairwiseJudge(model, cai, principles_per_pair=2).compare_sync(PROMPT, ANSWER, DODGE)
     assert len(model.backend.calls) == 2
     assert all(HARMLESS_Q in judge_prompt(c.conversation) for c in model.backend.calls)
+
+
+@pytest.mark.parametrize(("score_template", "moves"), [("Q: {{ question }}", True), ("Q?", False)])
+def test_a_score_question_moves_the_content_hash_only_where_a_template_asks_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, score_template: str, moves: bool
+) -> None:
+    def hashed(question: str) -> str:
+        (tmp_path / "p.yaml").write_text(
+            f"score: '{question}'\n"
+            "principles:\n"
+            "  - {id: a, title: A, description: d, critique: c, revision: r, compare: q}\n",
+            encoding="utf-8",
+        )
+        (tmp_path / "c.yaml").write_text(
+            "name: kinds\n"
+            "principles: {include: [p.yaml]}\n"
+            "templates:\n"
+            '  critique: "{{ response }} {{ request }}"\n'
+            '  revision: "{{ response }} {{ critique }} {{ request }}"\n'
+            '  compare: "{{ response_a }} {{ response_b }} {{ question }}"\n'
+            '  compare_cot: "{{ response_a }} {{ response_b }} {{ question }} Verdict"\n'
+            f'  score: "{{{{ response }}}} {score_template}"\n',
+            encoding="utf-8",
+        )
+        return load_constitution("c.yaml").content_hash()
+
+    monkeypatch.chdir(tmp_path)
+    # Stage hashes and resume settings hold this hash: a question no prompt asks must not
+    # rerun a pipeline.
+    assert (hashed("Is it kind?") != hashed("Is it brief?")) is moves
