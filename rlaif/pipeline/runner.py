@@ -55,7 +55,8 @@ class StageSpec:
     estimate: Callable[[StageContext, Mapping[str, int]], dict[str, int]] = (
         lambda context, prompt_counts: {}
     )
-    """Model calls per role the stage will make, for ``--dry-run``."""
+    """Model calls per role the stage will make, for ``--dry-run``: called with the stage's
+    :class:`StageContext` (config, constitution, models) and the prompts in each set."""
     extra_inputs: Callable[[PipelineConfig], Any] = lambda config: None
     """Settings outside the stage's own section that shape its output (hashed with it)."""
 
