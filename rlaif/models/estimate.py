@@ -262,9 +262,14 @@ def estimate_against_usage(
         int(row.get("input_tokens", 0)) + int(row.get("output_tokens", 0)) for row in rows
     )
     usd = [float(row["usd"]) for row in rows if row.get("usd") is not None]
-    sent = int(usage.get("calls", 0) - usage.get("cache_hits", 0))
+    hits = int(usage.get("cache_hits", 0))
+    sent = int(usage.get("calls", 0)) - hits
     spent = int(usage.get("input_tokens", 0) + usage.get("output_tokens", 0))
-    line = f"estimate vs actual: calls {calls} vs {sent}, tokens {estimated} ({tokens}) vs {spent}"
+    cached = f" (+{hits} from the cache)" if hits else ""
+    line = (
+        f"estimate vs actual: calls {calls} vs {sent}{cached}, "
+        f"tokens {estimated} ({tokens}) vs {spent}"
+    )
     if usd:
         line += f", ${sum(usd):.4f} vs ${usage.get('cost_usd', 0.0):.4f}"
     return line
