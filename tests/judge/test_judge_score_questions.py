@@ -84,18 +84,12 @@ def _p_under(judge: PairwiseJudge, principle) -> float:
     return judgment.p_response_1
 
 
-def test_a_principle_file_score_is_the_default_and_a_principle_may_override_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (tmp_path / "p.yaml").write_text(
-        "score: Is the reply kind?\n"
-        "principles:\n"
-        "  - {id: a, title: A, description: d, critique: c, revision: r, compare: q}\n"
-        "  - {id: b, title: B, description: d, critique: c, revision: r, compare: q,"
-        " score: 'Is the reply brief?'}\n",
-        encoding="utf-8",
+def _write_kinds(folder: Path, file_score: str, principles: str, score_template: str) -> None:
+    """A principle file with a file-level ``score`` and a constitution over it."""
+    (folder / "p.yaml").write_text(
+        f"score: '{file_score}'\nprinciples:\n{principles}", encoding="utf-8"
     )
-    (tmp_path / "c.yaml").write_text(
+    (folder / "c.yaml").write_text(
         "name: kinds\n"
         "principles: {include: [p.yaml]}\n"
         "templates:\n"
@@ -103,9 +97,22 @@ def test_a_principle_file_score_is_the_default_and_a_principle_may_override_it(
         '  revision: "{{ response }} {{ critique }} {{ request }}"\n'
         '  compare: "{{ response_a }} {{ response_b }} {{ question }}"\n'
         '  compare_cot: "{{ response_a }} {{ response_b }} {{ question }} Verdict"\n'
-        '  score: "{{ conversation }} {{ response }} Q: {{ question }}"\n',
+        f'  score: "{{{{ conversation }}}} {{{{ response }}}} {score_template}"\n',
         encoding="utf-8",
     )
+
+
+PRINCIPLE_A = "  - {id: a, title: A, description: d, critique: c, revision: r, compare: q}\n"
+
+
+def test_a_principle_file_score_is_the_default_and_a_principle_may_override_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own = (
+        "  - {id: b, title: B, description: d, critique: c, revision: r, compare: q,"
+        " score: 'Is the reply brief?'}\n"
+    )
+    _write_kinds(tmp_path, "Is the reply kind?", PRINCIPLE_A + own, "Q: {{ question }}")
     monkeypatch.chdir(tmp_path)
     kinds = load_constitution("c.yaml")
     assert kinds.principle("a").score == "Is the reply kind?"
@@ -127,23 +134,7 @@ def test_a_score_question_moves_the_content_hash_only_where_a_template_asks_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, score_template: str, moves: bool
 ) -> None:
     def hashed(question: str) -> str:
-        (tmp_path / "p.yaml").write_text(
-            f"score: '{question}'\n"
-            "principles:\n"
-            "  - {id: a, title: A, description: d, critique: c, revision: r, compare: q}\n",
-            encoding="utf-8",
-        )
-        (tmp_path / "c.yaml").write_text(
-            "name: kinds\n"
-            "principles: {include: [p.yaml]}\n"
-            "templates:\n"
-            '  critique: "{{ response }} {{ request }}"\n'
-            '  revision: "{{ response }} {{ critique }} {{ request }}"\n'
-            '  compare: "{{ response_a }} {{ response_b }} {{ question }}"\n'
-            '  compare_cot: "{{ response_a }} {{ response_b }} {{ question }} Verdict"\n'
-            f'  score: "{{{{ response }}}} {score_template}"\n',
-            encoding="utf-8",
-        )
+        _write_kinds(tmp_path, question, PRINCIPLE_A, score_template)
         return load_constitution("c.yaml").content_hash()
 
     monkeypatch.chdir(tmp_path)
