@@ -33,7 +33,7 @@ from rlaif.constitution.templates import template_variables
 from rlaif.data import load_prompts
 from rlaif.errors import RlaifError
 from rlaif.judge import PairwiseJudge
-from rlaif.judge.framing import comparison_messages
+from rlaif.judge.framing import comparison_messages, critic_messages
 from rlaif.models.estimate import (
     CallEstimator,
     ModelEstimate,
@@ -46,6 +46,7 @@ from rlaif.models.spec import ModelSpec
 from rlaif.models.types import Conversation
 from rlaif.pipeline.context import StageContext
 from rlaif.pipeline.runner import PipelineRunner, PlannedStage
+from rlaif.pipeline.stages import initial_policy
 
 DEFAULT_API_CONCURRENCY = 8
 """In flight for an API model planned without its backend (the backends' default)."""
@@ -224,10 +225,9 @@ def _token_counter(model: Model | _SpecOnly) -> Callable[[Conversation], int]:
 
 
 def _role_spec(runner: PipelineRunner, stage: str, role: str) -> ModelSpec:
-    models = runner.config.models
-    spec: ModelSpec = getattr(models, role)
     if role == "policy" and stage in ("critique", "eval"):
-        return models.policy_generation or spec  # the untrained policy generates there
+        return initial_policy(runner.config)  # the untrained policy generates there
+    spec: ModelSpec = getattr(runner.config.models, role)
     return spec
 
 
@@ -261,14 +261,15 @@ def _requests(
         requests = []
         for prompt in prompts:
             requests.append(
-                constitution.messages(
-                    "critique", prompt=prompt, response=response, principle=principle
+                critic_messages(
+                    constitution, "critique", prompt, response=response, principle=principle
                 )
             )
             requests.append(
-                constitution.messages(
+                critic_messages(
+                    constitution,
                     "revision",
-                    prompt=prompt,
+                    prompt,
                     response=response,
                     critique=stand_in(critic.max_tokens),
                     principle=principle,
