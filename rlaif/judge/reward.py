@@ -7,16 +7,16 @@ both orders by default) that it beats a baseline response: a dataset column (``r
 default) or a fixed string. A missing verdict gives ``None`` (TRL then leaves that reward out)
 unless ``missing_reward`` is set.
 
-Nothing here imports torch; the judge's calls run on a private event loop thread, so the
-callable works from TRL's training loop and from notebooks that already run a loop.
+``__call__`` is a coroutine: TRL (since 0.27) runs async reward functions on its own event loop
+thread and awaits them together, as its maintainers recommend for judges; from plain Python,
+``asyncio.run(reward(prompts=..., completions=...))``. Nothing here imports torch.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Coroutine, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 from rlaif.constitution import Constitution, load_constitution
 from rlaif.errors import ConfigError
@@ -24,8 +24,6 @@ from rlaif.judge.judgment import Judgment
 from rlaif.judge.pairwise import PairwiseJudge
 from rlaif.judge.shortening import DEFAULT_MAX_PROMPT_CHARS
 from rlaif.models import Model, get_model
-
-T = TypeVar("T")
 
 
 def message_text(value: Any) -> str:
@@ -46,18 +44,6 @@ def prompt_messages(prompt: Any) -> list[dict[str, str]]:
     if isinstance(prompt, str):
         return [{"role": "user", "content": prompt}]
     return [{"role": str(m["role"]), "content": str(m["content"])} for m in prompt]
-
-
-class _LoopThread:
-    """An event loop on a daemon thread, so sync callers can await the judge."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
 
 
 class JudgeReward:
@@ -94,7 +80,6 @@ class JudgeReward:
         self.concurrency = concurrency
         self.__name__ = name
         self.last_judgments: list[Judgment] = []
-        self._loop: _LoopThread | None = None
 
     @classmethod
     def create(
@@ -161,18 +146,16 @@ class JudgeReward:
             j.p_response_1 if j.p_response_1 is not None else self.missing_reward for j in judgments
         ]
 
-    def __call__(
+    async def __call__(
         self,
         prompts: Sequence[Any],
         completions: Sequence[Any],
         completion_ids: Sequence[Any] | None = None,
         **columns: Any,
     ) -> list[float | None]:
-        """Score a batch the way TRL's GRPO/RLOO trainers call reward functions."""
+        """Score a batch the way TRL's GRPO/RLOO trainers call async reward functions."""
         baselines = self._baselines(len(completions), columns)
-        if self._loop is None:
-            self._loop = _LoopThread()
-        rewards = self._loop.run(self.score(prompts, completions, baselines))
+        rewards = await self.score(prompts, completions, baselines)
         log_metric = columns.get("log_metric")
         if callable(log_metric):
             self._log(log_metric)

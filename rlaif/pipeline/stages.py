@@ -396,8 +396,9 @@ def validate_training_sections(config: PipelineConfig) -> None:
             continue
         algorithm = config.stages.policy.algorithm if stage == "policy" else stage
         fields = {**placeholders, **section.config}
-        if algorithm in ("ppo",) or (
-            algorithm in ("grpo", "rloo") and section.config.get("reward", "model") == "model"
+        if (
+            algorithm in ("ppo", "grpo", "rloo")
+            and section.config.get("reward", "model") == "model"
         ):
             fields.setdefault("reward_model", "reward_model")
         try:

@@ -16,7 +16,7 @@ from rlaif.errors import ConfigError
 from rlaif.judge.reward import JudgeReward
 from rlaif.models import get_model
 from rlaif.train.config import TrainConfig, _Config
-from rlaif.train.data import prompts_within_length
+from rlaif.train.data import DataStats, prompts_within_length
 from rlaif.train.loading import load_reward_model, load_tokenizer, load_training_lm
 from rlaif.train.runs import (
     TrainResult,
@@ -101,21 +101,31 @@ class OnlineRLConfig(TrainConfig):
         }
 
 
-def prompt_dataset(config: OnlineRLConfig, tokenizer: Any) -> tuple[Any, dict[str, Any]]:
-    """Conversational ``prompt`` column (plus the judge's baseline column when the prompts have
-    one), without prompts over ``max_prompt_length`` tokens."""
+def prompts_for_reward(config: Any, tokenizer: Any) -> tuple[list[Any], DataStats]:
+    """The prompts within ``max_prompt_length`` with their token ids (and the judge's baseline
+    column when the reward is the judge: refused when a prompt lacks one and no fixed baseline is
+    set). ``config`` is an online RL or PPO config."""
     judge = config.judge if config.reward == "judge" else None
     extra = [judge.baseline_column] if judge is not None else []
     pairs, stats = prompts_within_length(
         config.dataset, tokenizer, config.max_prompt_length, limit=config.limit, extra_columns=extra
     )
-    kept = [row for row, _ in pairs]
-    columns = [c for c in ("prompt", *extra) if all(c in row for row in kept)]
-    if judge is not None and judge.baseline is None and judge.baseline_column not in columns:
+    has_baselines = all(judge.baseline_column in row for row, _ in pairs) if judge else True
+    if judge is not None and judge.baseline is None and not has_baselines:
         raise DataFileError(
             f"{config.dataset}: the judge reward needs a baseline: give every prompt a "
             f"'{judge.baseline_column}' field or set judge.baseline"
         )
+    return pairs, stats
+
+
+def prompt_dataset(config: OnlineRLConfig, tokenizer: Any) -> tuple[Any, dict[str, Any]]:
+    """Conversational ``prompt`` column (plus the judge's baseline column when the prompts have
+    one), without prompts over ``max_prompt_length`` tokens."""
+    pairs, stats = prompts_for_reward(config, tokenizer)
+    kept = [row for row, _ in pairs]
+    extra = [config.judge.baseline_column] if config.reward == "judge" and config.judge else []
+    columns = [c for c in ("prompt", *extra) if all(c in row for row in kept)]
     return rows_to_dataset(kept, columns), stats.as_dict()
 
 

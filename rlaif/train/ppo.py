@@ -1,26 +1,30 @@
-"""PPO against the reward model (TRL 1.12 ``trl.experimental.ppo.PPOTrainer``).
+"""``rlaif train ppo``: PPO against a reward model, the AI judge or a reward function, on rlaif's
+own trainer (:mod:`rlaif.train.ppo_trainer`; settings in :mod:`rlaif.train.ppo_config`).
 
-Policy and reference start from the SFT model, the value model from the reward model, and the
-prompts are tokenized with the policy's chat template. Two safeguards stop training, saying why:
-the KL to the reference (``objective/kl``, summed over the response) exceeding ``kl_budget``, and
-the mean probability ratio of the update (``val/ratio``) leaving ``ratio_band``. TRL's PPO loop
-does not read ``control.should_training_stop``, so the trainer here swaps in a callback handler
-that ends the loop at the step boundary (see :mod:`rlaif.train.safeguards`). It also logs the
-rollouts' mean response length and EOS rate, which TRL does not.
+The policy and reference start from the SFT model; the value function is a head on the policy
+unless ``value_model`` names a separate one; prompts are tokenized with the policy's chat
+template. Two safeguards stop training, saying why: the KL to the reference (``objective/kl``,
+summed over the response) exceeding ``kl_budget``, and the mean probability ratio of the update
+(``val/ratio``) leaving ``ratio_band``.
+
+>>> from rlaif.train import train_ppo
+>>> def shorter(prompts, completions, **columns):  # any f(prompts, completions) -> list[float]
+...     return [-len(c) / 100 for c in completions]
+>>> train_ppo({"model": "runs/sft", "dataset": "prompts.jsonl", "output_dir": "runs/ppo"},
+...           reward_fn=shorter)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import os
+import asyncio
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field
+import torch
 
-from rlaif.data import rows_to_dataset
 from rlaif.errors import ConfigError
-from rlaif.train.config import TrainConfig, build_trl_config, coerce_config
-from rlaif.train.data import prompts_within_length
+from rlaif.train.config import coerce_config
 from rlaif.train.loading import (
     check_same_tokenizer,
     load_reward_model,
@@ -28,6 +32,8 @@ from rlaif.train.loading import (
     load_training_lm,
 )
 from rlaif.train.lora import peft_config
+from rlaif.train.online import judge_reward, prompts_for_reward
+from rlaif.train.ppo_config import PPOTrainConfig
 from rlaif.train.runs import (
     StepTimer,
     TrainResult,
@@ -38,157 +44,143 @@ from rlaif.train.runs import (
 )
 from rlaif.train.safeguards import Safeguard
 
-os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+__all__ = ["PPOTrainConfig", "train_ppo"]
 
 LOGGED = (
     "objective/scores",
     "objective/rlhf_reward",
     "objective/kl",
     "objective/entropy",
+    "loss/value_avg",
+    "policy/clipfrac_avg",
     "rollout/response_length",
     "rollout/eos_rate",
     "val/ratio",
 )
+"""Metrics whose first and last logged values go into metrics.json."""
 
 
-class PPOTrainConfig(TrainConfig):
-    """``rlaif train ppo``: optimise the policy against the reward model."""
+class ModelScorer:
+    """Scores responses with a sequence-classifier reward model that shares the policy's
+    tokenizer (its score at the last token of prompt + response)."""
 
-    dataset: str
-    """Prompt file (``{"id", "prompt": [messages], "category"}`` per line); any file with a
-    ``prompt`` column works, duplicates are dropped."""
-    reward_model: str | None = None
-    """Trained reward model folder (``rlaif train rm`` output)."""
-    value_model: str | None = None
-    """Where the value model starts (default: the reward model)."""
-    ref_model: str | None = None
-    """Reference policy for the KL penalty (default: ``model``; with LoRA the policy with its
-    adapter switched off)."""
-    learning_rate: float = Field(default=3e-6, gt=0.0)
-    """Peak learning rate of AdamW (policy and value head together)."""
-    total_episodes: int | None = Field(default=None, ge=1)
-    """Prompts to roll out in all (default: ``num_train_epochs`` × prompts; ``max_steps`` wins)."""
-    max_prompt_length: int = Field(default=512, ge=1)
-    """Prompts longer than this many tokens are left out."""
-    response_length: int = Field(default=64, ge=1)
-    """Most new tokens per response."""
-    temperature: float = Field(default=0.7, gt=0.0)
-    """Sampling temperature of the rollouts."""
-    stop_at_eos: bool = True
-    """End responses at the EOS token (else every response runs ``response_length`` tokens)."""
-    missing_eos_penalty: float | None = Field(default=None, ge=0.0)
-    """Subtracted from the score of responses that never emit EOS."""
-    kl_coef: float = Field(default=0.05, ge=0.0)
-    """Weight of the per-token KL penalty against the reference policy."""
-    kl_estimator: Literal["k1", "k3"] = "k1"
-    """KL estimator (``k3``: lower variance)."""
-    cliprange: float = Field(default=0.2, gt=0.0)
-    """Policy ratio clip range."""
-    cliprange_value: float = Field(default=0.2, gt=0.0)
-    """Value prediction clip range."""
-    vf_coef: float = Field(default=0.1, ge=0.0)
-    """Weight of the value loss."""
-    gamma: float = Field(default=1.0, ge=0.0, le=1.0)
-    """Discount factor."""
-    lam: float = Field(default=0.95, ge=0.0, le=1.0)
-    """GAE lambda."""
-    num_ppo_epochs: int = Field(default=4, ge=1)
-    """Optimisation epochs over each batch of rollouts."""
-    num_mini_batches: int = Field(default=1, ge=1)
-    """Mini-batches per batch of rollouts."""
-    whiten_rewards: bool = False
-    """Whiten the rewards (needs mini-batches of 8 or more per device)."""
-    local_rollout_forward_batch_size: int = Field(default=16, ge=1)
-    """Sequences per no-grad forward pass during rollouts."""
-    kl_budget: float | None = Field(default=None, gt=0.0)
-    """Stop when ``objective/kl`` (nats, summed over the response) exceeds this."""
-    ratio_band: tuple[float, float] | None = (0.5, 2.0)
-    """Stop when the mean probability ratio ``val/ratio`` leaves ``[low, high]``."""
-    safeguard_patience: int = Field(default=1, ge=1)
-    """Logged steps in a row a limit must be broken before training stops."""
+    def __init__(self, model: Any, pad_id: int) -> None:
+        self.model = model
+        self.pad_id = pad_id
+
+    @torch.no_grad()
+    def __call__(
+        self, rows: list[dict[str, Any]], queries: torch.Tensor, responses: torch.Tensor,
+        mask: torch.Tensor,
+    ) -> torch.Tensor:  # fmt: skip
+        from rlaif.train.ppo_trainer import position_ids
+
+        attention = torch.cat([queries != self.pad_id, mask], dim=1).long()
+        output = self.model(
+            input_ids=torch.cat([queries, responses], dim=1).to(self.model.device),
+            attention_mask=attention.to(self.model.device),
+            position_ids=position_ids(attention).to(self.model.device),
+        )
+        return output.logits[:, 0].float().cpu()
 
 
-def _tokenized_prompts(config: PPOTrainConfig, tokenizer: Any) -> tuple[Any, dict[str, Any]]:
-    pairs, stats = prompts_within_length(
-        config.dataset, tokenizer, config.max_prompt_length, limit=config.limit
-    )
-    encoded = [{"input_ids": ids} for _, ids in pairs]
-    return rows_to_dataset(encoded, ["input_ids"]), stats.as_dict()
+class FunctionScorer:
+    """Scores responses with ``reward_fn(prompts=..., completions=..., completion_ids=...,
+    **columns)``, TRL's reward-function contract (sync or async; ``None`` for a response that
+    could not be scored, which is then left out of the update)."""
 
+    def __init__(self, reward_fn: Callable[..., Any], tokenizer: Any) -> None:
+        self.reward_fn = reward_fn
+        self.tokenizer = tokenizer
+        self._loop: asyncio.AbstractEventLoop | None = None
 
-def _trl_config(config: PPOTrainConfig, n_prompts: int) -> Any:
-    from accelerate import PartialState
-    from trl.experimental.ppo import PPOConfig
+    def __call__(
+        self, rows: list[dict[str, Any]], queries: torch.Tensor, responses: torch.Tensor,
+        mask: torch.Tensor,
+    ) -> torch.Tensor:  # fmt: skip
+        ids = [row[m].tolist() for row, m in zip(responses, mask.bool(), strict=True)]
+        completions = self.tokenizer.batch_decode(ids, skip_special_tokens=True)
+        columns = {
+            key: [row.get(key) for row in rows]
+            for key in rows[0]
+            if key not in ("prompt", "prompts", "completions", "completion_ids")
+        }
+        result = self.reward_fn(
+            prompts=[row["prompt"] for row in rows],
+            completions=completions,
+            completion_ids=ids,
+            **columns,
+        )
+        if asyncio.iscoroutine(result):
+            result = self._run(result)
+        values = list(result)
+        if len(values) != len(completions):
+            raise ValueError(
+                f"the reward function returned {len(values)} rewards for {len(completions)} "
+                "completions"
+            )
+        return torch.tensor([float("nan") if v is None else float(v) for v in values])
 
-    total_episodes = config.total_episodes
-    if config.max_steps > 0:
-        world = PartialState().num_processes
-        per_step = config.per_device_train_batch_size * config.gradient_accumulation_steps * world
-        total_episodes = config.max_steps * per_step
-    ours = {
-        **config.base_trl_kwargs(),
-        "total_episodes": total_episodes,
-        "response_length": config.response_length,
-        "temperature": config.temperature,
-        "stop_token": "eos" if config.stop_at_eos else None,
-        "missing_eos_penalty": config.missing_eos_penalty,
-        "kl_coef": config.kl_coef,
-        "kl_estimator": config.kl_estimator,
-        "cliprange": config.cliprange,
-        "cliprange_value": config.cliprange_value,
-        "vf_coef": config.vf_coef,
-        "gamma": config.gamma,
-        "lam": config.lam,
-        "num_ppo_epochs": config.num_ppo_epochs,
-        "num_mini_batches": config.num_mini_batches,
-        "whiten_rewards": config.whiten_rewards,
-        "local_rollout_forward_batch_size": config.local_rollout_forward_batch_size,
-        "num_sample_generations": 0,
-        "sft_model_path": config.model,
-        "reward_model_path": config.reward_model or "",
-    }
-    return build_trl_config(PPOConfig, ours, config.trl_args)
+    def _run(self, coroutine: Any) -> Any:
+        """Await an async reward function on a private event loop (one per scorer)."""
+        if self._loop is None:
+            from trl.trainer.utils import start_event_loop_in_daemon
+
+            _, self._loop, ready = start_event_loop_in_daemon(name="rlaif-ppo-reward")
+            ready.wait()
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
 
 def train_ppo(
     config: PPOTrainConfig | dict[str, Any] | str | Path,
     *,
-    reward_model: Any = None,
+    reward_fn: Callable[..., Any] | None = None,
     callbacks: list[Any] | None = None,
 ) -> TrainResult:
     """Run PPO and write the run folder (the policy is saved).
 
-    ``reward_model`` may be a loaded module instead of ``config.reward_model``: anything with
-    TRL's reward-model shape (``base_model_prefix`` backbone returning hidden states and a
-    ``score`` head), such as a sequence classifier or a rule-based scorer."""
-    # Imported here: it subclasses TRL's PPOTrainer, so importing it loads torch and TRL.
-    from rlaif.train.ppo_trainer import GuardedPPOTrainer
+    ``reward_fn``, when given, is the reward instead of ``config.reward``: any
+    ``f(prompts, completions, **kwargs) -> list[float | None]``, called as TRL calls reward
+    functions (``prompts`` as message lists, ``completions`` as strings, plus
+    ``completion_ids`` and the prompt file's other columns), sync or ``async``."""
+    from rlaif.train.ppo_trainer import PPOTrainer
 
     config = coerce_config(PPOTrainConfig, config)
-    if config.resume_from_checkpoint:
-        raise ConfigError("TRL's PPOTrainer cannot resume from a checkpoint; start a new run")
-    if reward_model is None and config.reward_model is None:
-        raise ConfigError("PPO needs a reward model: set reward_model")
-    value_source = config.value_model or config.reward_model
-    if value_source is None:
-        raise ConfigError("set value_model (the reward model was given as a module)")
+    config.check_reward_source(reward_fn is not None)
     common = config.model_options()
-
     tokenizer = load_tokenizer(
         config.model, padding_side="left", trust_remote_code=config.trust_remote_code
     )
-    for role, source in (("reward model", config.reward_model), ("value model", value_source)):
-        if source is not None and not (role == "reward model" and reward_model is not None):
-            check_same_tokenizer(tokenizer, source, role)
-    train_dataset, data_stats = _tokenized_prompts(config, tokenizer)
+    if reward_fn is None and config.reward == "model" and config.reward_model is not None:
+        check_same_tokenizer(tokenizer, config.reward_model, "reward model")
+    if config.value_model is not None:
+        check_same_tokenizer(tokenizer, config.value_model, "value model")
+    prompts, stats = prompts_for_reward(config, tokenizer)
+    data_stats = stats.as_dict()
+
+    if reward_fn is not None:
+        scorer: Any = FunctionScorer(reward_fn, tokenizer)
+    elif config.reward == "judge":
+        assert config.judge is not None
+        scorer = FunctionScorer(judge_reward(config.judge, seed=config.seed), tokenizer)
+    else:
+        assert config.reward_model is not None
+        reward_model = load_reward_model(config.reward_model, tokenizer, **common).eval()
+        scorer = ModelScorer(reward_model, tokenizer.pad_token_id)
+
     policy = load_training_lm(config.model, tokenizer, **common)
     ref = None
     if config.lora is None:
-        ref = load_training_lm(config.ref_model or config.model, tokenizer, **common)
-    if reward_model is None:
-        assert config.reward_model is not None
-        reward_model = load_reward_model(config.reward_model, tokenizer, **common)
-    value_model = load_reward_model(value_source, tokenizer, **common)
+        ref = load_training_lm(config.ref_model or config.model, tokenizer, **common).eval()
+    elif config.ref_model is not None:
+        raise ConfigError("ref_model with LoRA: the reference is the policy with its adapter off")
+    else:
+        from peft import get_peft_model
+
+        policy = get_peft_model(policy, peft_config(config.lora))
+    value_model = None
+    if config.value_model is not None:
+        value_model = load_reward_model(config.value_model, tokenizer, **common)
 
     safeguard = Safeguard(
         kl_key="objective/kl",
@@ -198,24 +190,24 @@ def train_ppo(
         patience=config.safeguard_patience,
     )
     timer = StepTimer()
-    trainer = GuardedPPOTrainer(
-        args=_trl_config(config, len(train_dataset)),
-        processing_class=tokenizer,
-        model=policy,
+    trainer = PPOTrainer(
+        config,
+        policy=policy,
+        tokenizer=tokenizer,
+        prompts=prompts,
+        scorer=scorer,
         ref_model=ref,
-        reward_model=reward_model,
         value_model=value_model,
-        train_dataset=train_dataset,
-        eval_dataset=train_dataset.select(range(min(8, len(train_dataset)))),
-        peft_config=peft_config(config.lora),
-        callbacks=[timer, safeguard, *(callbacks or [])],
+        callbacks=[timer, safeguard, *_progress(), *(callbacks or [])],
     )
-    trainer.train()
+    trainer.train(resume_from_checkpoint=config.resume_from_checkpoint)
     history = trainer.state.log_history
     extra: dict[str, Any] = {
         "first": {key: first_logged(history, key) for key in LOGGED},
         "last": {key: last_logged(history, key) for key in LOGGED},
         "stopped_early": safeguard.reason.as_dict() if safeguard.reason else None,
+        "value_function": "separate model" if value_model is not None else "head on the policy",
+        "reward_source": "function" if reward_fn is not None else config.reward,
         "data": data_stats,
     }
     if safeguard.reason is not None and trainer.accelerator.is_main_process:
@@ -223,3 +215,11 @@ def train_ppo(
     policy_module = trainer.accelerator.unwrap_model(trainer.model).policy
     save_model(trainer, policy_module, Path(config.output_dir), merge_lora=config.merge_lora)
     return write_run_files(trainer, config, "ppo", timer, extra)
+
+
+def _progress() -> list[Any]:
+    """The pipeline's progress display, when a stage captures the library's output."""
+    from rlaif.runs.terminal import capturing
+    from rlaif.train.progress import TrainingProgress
+
+    return [TrainingProgress("PPO training")] if capturing() else []

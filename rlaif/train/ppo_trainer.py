@@ -1,131 +1,599 @@
-"""TRL's experimental ``PPOTrainer`` with two additions and no change to its algorithm:
+"""rlaif's PPO trainer, on transformers + accelerate (DDP, DeepSpeed and FSDP through accelerate
+configs), read top to bottom in :meth:`PPOTrainer.train`.
 
-* it honours ``control.should_training_stop`` (set by :class:`~rlaif.train.safeguards.Safeguard`
-  or any other callback): TRL 1.12's PPO loop never reads the flag, so the callback handler is
-  replaced by one that raises at the step boundary, after the step's update, logging and
-  ``on_step_end`` callbacks; ``train`` catches it and runs ``on_train_end``;
-* it logs ``rollout/response_length`` (tokens up to and including EOS) and ``rollout/eos_rate``
-  (share of responses that emitted EOS) for each batch of rollouts, read from the policy's
-  ``generate`` output;
-* ``save_model`` saves the policy alone under DDP too (TRL's version looks for ``.policy`` on the
-  DDP wrapper, misses it and tries to save policy and value model together, which fails).
+Each step: the policy samples responses to a batch of prompts; one no-grad forward pass gives
+their log-probabilities and values, another the reference policy's log-probabilities, and the
+reward source scores them; per-token rewards (score minus the KL penalty) become GAE advantages;
+then ``num_ppo_epochs`` passes of clipped policy and value losses over ``num_mini_batches``
+mini-batches update the policy. The arithmetic lives in :mod:`rlaif.train.ppo_core`.
+
+What makes it cheaper than TRL 1.12's deleted ``PPOTrainer`` on the same settings: the value
+function is by default a head on the policy (one forward and backward pass for both, where TRL ran
+a second full model), logits are computed for the response tokens only, and responses stop where
+the longest one ends instead of at ``response_length``.
+
+Logged names follow TRL's (``objective/kl``, ``objective/scores``, ``val/ratio``, ...), so
+reports and safeguards read either. Checkpoints (``save_steps``) hold the policy as a Hugging Face
+folder and the full training state (``accelerator.save_state``: weights, optimizer, scheduler,
+random states), so a killed run resumes where its last checkpoint left it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Iterator
+import json
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
+from accelerate import Accelerator
+from torch import nn
+from transformers import GenerationConfig, TrainerControl, TrainerState, TrainingArguments
+from transformers.trainer_callback import CallbackHandler, DefaultFlowCallback, ProgressCallback
+from trl.trainer.utils import disable_dropout_in_model, entropy_from_logits, selective_log_softmax
 
-os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+from rlaif.train.ppo_config import PPOTrainConfig
+from rlaif.train.ppo_core import (
+    KLController,
+    clipped_policy_loss,
+    clipped_value_loss,
+    generalized_advantages,
+    kl_per_token,
+    masked_mean,
+    masked_whiten,
+    token_rewards,
+)
 
-from trl.experimental.ppo import PPOTrainer
+STATE_FOLDER = "training_state"
+"""Inside ``checkpoint-N/``: ``accelerator.save_state``'s files and ``ppo_state.json``."""
 
-from rlaif.train.safeguards import StopAwareCallbackHandler, StopTraining
+Scorer = Callable[[list[dict[str, Any]], torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+"""``scorer(rows, queries, responses, mask) -> scores``: one float per response (NaN where none
+could be had); ``rows`` are the prompt-file rows, ``queries`` the left-padded prompt ids,
+``responses`` the response ids with padding after each response's end, ``mask`` its tokens."""
 
 
-class RolloutStats:
-    """Accumulates response lengths and EOS hits of the training rollouts between two logs."""
+def position_ids(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Positions counted from each row's first real token (the prompts are left-padded)."""
+    return (attention_mask.long().cumsum(1) - 1).clamp(min=0)
 
-    def __init__(self, stop_token_id: int, pad_token_id: int) -> None:
-        self.stop_token_id = stop_token_id
-        self.pad_token_id = pad_token_id
-        self.enabled = True
-        self._lengths: list[torch.Tensor] = []
-        self._eos: list[torch.Tensor] = []
 
-    def record(self, responses: torch.Tensor) -> None:
-        """Add one generated batch (response tokens only)."""
-        if not self.enabled or responses.numel() == 0:
-            return
-        is_stop = responses == self.stop_token_id
-        hit = is_stop.any(dim=1)
-        first_stop = torch.argmax(is_stop.int(), dim=1) + 1
-        non_pad = (responses != self.pad_token_id).sum(dim=1)
-        self._lengths.append(torch.where(hit, first_stop, non_pad).float())
-        self._eos.append(hit.float())
+class PolicyAndValue(nn.Module):
+    """The trained modules: the policy and its value function, a linear head on the policy's
+    last hidden state (``value_model=None``) or a separate sequence-classifier backbone with its
+    ``score`` head."""
 
-    def pop(self, accelerator: Any) -> dict[str, float]:
-        """Mean length and EOS rate over all processes since the last call (collective)."""
-        if not self._lengths:
-            return {}
-        device = accelerator.device
-        lengths = accelerator.gather_for_metrics(torch.cat(self._lengths).to(device))
-        eos = accelerator.gather_for_metrics(torch.cat(self._eos).to(device))
-        self._lengths.clear()
-        self._eos.clear()
+    def __init__(self, policy: nn.Module, value_model: nn.Module | None = None) -> None:
+        super().__init__()
+        self.policy = policy
+        self.value_model = value_model
+        if value_model is None:
+            hidden_size: Any = policy.config.hidden_size  # type: ignore[union-attr]
+            self.value_head = nn.Linear(hidden_size, 1)
+            nn.init.zeros_(self.value_head.weight)
+            nn.init.zeros_(self.value_head.bias)
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, response_width: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits predicting each of the last ``response_width`` tokens, and the value at the
+        position before each (the state the token was sampled in)."""
+        positions = position_ids(attention_mask)
+        shared = self.value_model is None
+        output = self.policy(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            position_ids=positions,
+            logits_to_keep=response_width + 1,
+            output_hidden_states=shared,
+            use_cache=False,
+        )
+        logits = output.logits[:, :-1]
+        if shared:
+            hidden = output.hidden_states[-1][:, -(response_width + 1) : -1]
+            values = self.value_head(hidden).squeeze(-1)
+        else:
+            value_model: Any = self.value_model
+            backbone = getattr(value_model, value_model.base_model_prefix)
+            hidden = backbone(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                position_ids=positions,
+                use_cache=False,
+            ).last_hidden_state[:, -(response_width + 1) : -1]
+            values = value_model.score(hidden).squeeze(-1)
+        return logits, values.float()
+
+
+@dataclass
+class Rollouts:
+    """One step's batch on this process, everything the update needs."""
+
+    queries: torch.Tensor
+    responses: torch.Tensor
+    mask: torch.Tensor
+    logprobs: torch.Tensor
+    ref_logprobs: torch.Tensor
+    values: torch.Tensor
+    scores: torch.Tensor
+    has_eos: torch.Tensor
+    seconds: dict[str, float]
+
+    @property
+    def sequences(self) -> torch.Tensor:
+        return torch.cat([self.queries, self.responses], dim=1)
+
+    def attention(self, pad_id: int) -> torch.Tensor:
+        """Attention mask of :attr:`sequences`: the prompt's real tokens and the response's."""
+        return torch.cat([self.queries != pad_id, self.mask], dim=1).long()
+
+
+class PPOTrainer:
+    """PPO on prompts, against ``scorer``. Build it, call :meth:`train`, then
+    :meth:`save_model`; ``state.log_history`` holds every logged step."""
+
+    def __init__(
+        self,
+        config: PPOTrainConfig,
+        *,
+        policy: nn.Module,
+        tokenizer: Any,
+        prompts: Sequence[tuple[dict[str, Any], list[int]]],
+        scorer: Scorer,
+        ref_model: nn.Module | None = None,
+        value_model: nn.Module | None = None,
+        callbacks: Sequence[Any] = (),
+    ) -> None:
+        from transformers.integrations import get_reporting_integration_callbacks
+
+        from rlaif.train.config import build_trl_config, resolve_precision
+
+        self.config = config
+        self.processing_class = tokenizer
+        self.pad_id = int(tokenizer.pad_token_id)
+        self.eos_id = int(tokenizer.eos_token_id)
+        self.prompts = list(prompts)
+        self.scorer = scorer
+        bf16, fp16 = resolve_precision(config.precision)
+        # Before the Accelerator: building TrainingArguments resets accelerate's shared state.
+        self.args = build_trl_config(TrainingArguments, config.base_trl_kwargs(), {})
+        self.accelerator = Accelerator(
+            mixed_precision="bf16" if bf16 else "fp16" if fp16 else "no",
+            gradient_accumulation_steps=1,  # accumulation over micro-batches is done here
+        )
+        self.total_steps = config.total_steps(len(self.prompts), self.accelerator.num_processes)
+
+        torch.manual_seed(config.seed)  # the value head's initial weights, on every process
+        for module in (policy, ref_model, value_model):
+            if module is not None:
+                disable_dropout_in_model(module)
+        if config.gradient_checkpointing:
+            policy.gradient_checkpointing_enable()  # type: ignore[operator]
+        self.is_peft = hasattr(policy, "disable_adapter")
+        self.ref_model = None if ref_model is None else ref_model.to(self.accelerator.device)
+        model = PolicyAndValue(policy, value_model)
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate)
+        self.model, self.optimizer = self.accelerator.prepare(model, optimizer)
+        self.lr_scheduler = _scheduler(config, optimizer, self.total_steps)
+        self.accelerator.register_for_checkpointing(self.lr_scheduler)
+        self.kl = KLController(config.kl_coef, config.kl_target, config.kl_horizon)
+
+        self.state = TrainerState(max_steps=self.total_steps, logging_steps=config.logging_steps)
+        self.state.is_world_process_zero = self.accelerator.is_main_process
+        self.state.is_local_process_zero = self.accelerator.is_local_main_process
+        self.control = TrainerControl()
+        reporting = get_reporting_integration_callbacks(self.args.report_to)
+        self.callback_handler = CallbackHandler(
+            [DefaultFlowCallback, *reporting, ProgressCallback, *callbacks],
+            self.model,
+            tokenizer,
+            self.optimizer,
+            self.lr_scheduler,
+        )
+        # Sampling differs between processes; everything above is the same on each.
+        torch.manual_seed(config.seed + 100_003 * self.accelerator.process_index)
+
+    # ---- the loop -------------------------------------------------------------------------
+
+    def train(self, resume_from_checkpoint: bool | str | None = None) -> None:
+        """Run PPO for the configured number of steps (from a checkpoint when given)."""
+        if resume_from_checkpoint:
+            self._load_checkpoint(resume_from_checkpoint)
+        self.control = self.callback_handler.on_train_begin(self.args, self.state, self.control)
+        while self.state.global_step < self.total_steps:
+            step = self.state.global_step + 1
+            rows, queries = self._prompt_batch(step)
+            rollouts = self._rollout(rows, queries)
+            advantages, returns = self._advantages(rollouts)
+            update_stats = self._update(rollouts, advantages, returns, step)
+            self.state.global_step = step
+            self.episode = step * self.config.local_batch_size * self._world
+            self.state.epoch = self.episode / len(self.prompts)
+            mean_kl = self._mean_over_processes(
+                (
+                    kl_per_token(rollouts.logprobs, rollouts.ref_logprobs, self.config.kl_estimator)
+                    * rollouts.mask
+                ).sum(1)
+            )
+            if step % self.config.logging_steps == 0 or step == self.total_steps:
+                self.log(self._metrics(rollouts, update_stats, mean_kl))
+            self.kl.update(mean_kl, self.config.local_batch_size * self._world)
+            self.lr_scheduler.step()
+            self.control = self.callback_handler.on_step_end(self.args, self.state, self.control)
+            if self.config.save_steps and step % self.config.save_steps == 0:
+                self.save_checkpoint()
+                self.control = self.callback_handler.on_save(self.args, self.state, self.control)
+            if self.control.should_training_stop:
+                break
+        self.control = self.callback_handler.on_train_end(self.args, self.state, self.control)
+
+    @property
+    def _world(self) -> int:
+        return int(self.accelerator.num_processes)
+
+    def _prompt_batch(self, step: int) -> tuple[list[dict[str, Any]], torch.Tensor]:
+        """This process's share of step ``step``'s global batch: a fixed permutation of the
+        prompts per epoch (seeded), cut into consecutive global batches."""
+        local = self.config.local_batch_size
+        start = (step - 1) * local * self._world + self.accelerator.process_index * local
+        n = len(self.prompts)
+        picked = []
+        for position in range(start, start + local):
+            epoch, index = divmod(position, n)
+            order = torch.randperm(
+                n, generator=torch.Generator().manual_seed(self.config.seed + epoch)
+            )
+            picked.append(self.prompts[int(order[index])])
+        rows = [row for row, _ in picked]
+        width = max(len(ids) for _, ids in picked)
+        queries = torch.full((local, width), self.pad_id, dtype=torch.long)
+        for i, (_, ids) in enumerate(picked):
+            queries[i, width - len(ids) :] = torch.tensor(ids)
+        return rows, queries.to(self.accelerator.device)
+
+    @torch.no_grad()
+    def _rollout(self, rows: list[dict[str, Any]], queries: torch.Tensor) -> Rollouts:
+        """Sample responses, then their log-probabilities, values, reference log-probabilities
+        and scores, in chunks of ``local_rollout_forward_batch_size``."""
+        seconds = {"generation": 0.0, "forward": 0.0, "reward": 0.0}
+        chunk = self.config.local_rollout_forward_batch_size
+        unwrapped: PolicyAndValue = self.accelerator.unwrap_model(self.model)
+        unwrapped.eval()
+        parts: list[dict[str, torch.Tensor]] = []
+        for begin in range(0, queries.shape[0], chunk):
+            query = queries[begin : begin + chunk]
+            clock = time.perf_counter()
+            response, mask = self._generate(unwrapped.policy, query)
+            seconds["generation"] += time.perf_counter() - clock
+            clock = time.perf_counter()
+            sequences = torch.cat([query, response], dim=1)
+            attention = torch.cat([query != self.pad_id, mask], dim=1).long()
+            width = response.shape[1]
+            with self.accelerator.autocast():
+                logits, values = unwrapped(sequences, attention, width)
+                logprobs = selective_log_softmax(logits.float(), response, self.config.temperature)
+                with self._reference(unwrapped) as reference:
+                    ref_logits = reference(
+                        input_ids=sequences,
+                        attention_mask=attention,
+                        position_ids=position_ids(attention),
+                        logits_to_keep=width + 1,
+                        use_cache=False,
+                    ).logits[:, :-1]
+                ref_logprobs = selective_log_softmax(
+                    ref_logits.float(), response, self.config.temperature
+                )
+            seconds["forward"] += time.perf_counter() - clock
+            clock = time.perf_counter()
+            scores = self.scorer(rows[begin : begin + chunk], query, response, mask).float()
+            seconds["reward"] += time.perf_counter() - clock
+            parts.append(
+                {
+                    "responses": response, "mask": mask, "logprobs": logprobs,
+                    "ref_logprobs": ref_logprobs, "values": values,
+                    "scores": scores.to(logprobs.device),
+                }
+            )  # fmt: skip
+        unwrapped.train()
+        width = max(part["responses"].shape[1] for part in parts)
+        joined = {
+            key: _cat_padded(
+                [p[key] for p in parts], width, self.pad_id if key == "responses" else 0
+            )
+            for key in parts[0]
+        }
+        mask = joined["mask"].bool()
+        has_eos = ((joined["responses"] == self.eos_id) & mask).any(dim=1)
+        scores = joined["scores"]
+        if self.config.missing_eos_penalty is not None and self.config.stop_at_eos:
+            scores = torch.where(has_eos, scores, scores - self.config.missing_eos_penalty)
+        unscored = torch.isnan(scores)
+        mask = mask & ~unscored.unsqueeze(1)  # a response with no score is left out of the update
+        return Rollouts(
+            queries=queries, responses=joined["responses"], mask=mask,
+            logprobs=joined["logprobs"] * mask, ref_logprobs=joined["ref_logprobs"] * mask,
+            values=joined["values"] * mask, scores=torch.nan_to_num(scores), has_eos=has_eos,
+            seconds=seconds,
+        )  # fmt: skip
+
+    def _generate(self, policy: Any, query: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Response ids (padded after each response's end) and the mask of their tokens, up to
+        and including the EOS token."""
+        config = self.config
+        generation = GenerationConfig(
+            max_new_tokens=config.response_length,
+            do_sample=config.sample,
+            temperature=config.temperature if config.sample else None,
+            top_k=0 if config.sample else None,
+            top_p=1.0 if config.sample else None,
+            eos_token_id=self.eos_id if config.stop_at_eos else None,
+            pad_token_id=self.pad_id,
+        )
+        with self.accelerator.autocast():
+            output = policy.generate(
+                input_ids=query,
+                attention_mask=(query != self.pad_id).long(),
+                generation_config=generation,
+            )
+        response = output[:, query.shape[1] :]
+        if not config.stop_at_eos:
+            return response, torch.ones_like(response, dtype=torch.bool)
+        is_eos = response == self.eos_id
+        after_eos = (is_eos.long().cumsum(1) - is_eos.long()) > 0
+        mask = ~after_eos
+        return response.masked_fill(after_eos, self.pad_id), mask
+
+    def _reference(self, unwrapped: PolicyAndValue) -> AbstractContextManager[Any]:
+        """The reference policy: the separate model, or the policy with its adapter off."""
+        if self.ref_model is not None:
+            return nullcontext(self.ref_model)
+        if self.is_peft:
+            policy = unwrapped.policy
+            manager = policy.disable_adapter()  # type: ignore[operator]
+            return _Yielding(manager, policy)
+        raise RuntimeError("PPO needs a reference model, or a LoRA policy whose base is one")
+
+    def _advantages(self, rollouts: Rollouts) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-token rewards (score minus the KL penalty), then GAE advantages (whitened over
+        every process's batch) and returns."""
+        config = self.config
+        mask = rollouts.mask.float()
+        kl = kl_per_token(rollouts.logprobs, rollouts.ref_logprobs, config.kl_estimator)
+        rewards = token_rewards(rollouts.scores, kl, mask, self.kl.value)
+        if config.whiten_rewards:
+            rewards = masked_whiten(rewards, mask, shift_mean=False, reduce=self._sum)
+        advantages, returns = generalized_advantages(
+            rewards, rollouts.values, mask, gamma=config.gamma, lam=config.lam
+        )
+        return masked_whiten(advantages, mask, reduce=self._sum), returns
+
+    def _update(
+        self, rollouts: Rollouts, advantages: torch.Tensor, returns: torch.Tensor, step: int
+    ) -> dict[str, float]:
+        """``num_ppo_epochs`` passes over the batch, one optimizer step per mini-batch. Losses
+        are summed over tokens and divided by the mini-batch's token count over every process,
+        so any split of the global batch across processes makes the same update."""
+        config = self.config
+        clock = time.perf_counter()
+        sequences, attention = rollouts.sequences, rollouts.attention(self.pad_id)
+        width = rollouts.responses.shape[1]
+        mini = config.local_batch_size // config.num_mini_batches
+        totals: dict[str, float] = {}
+        updates = 0
+        for epoch in range(config.num_ppo_epochs):
+            shuffle = torch.Generator().manual_seed(config.seed * 1_000_003 + step * 101 + epoch)
+            order = torch.randperm(config.local_batch_size, generator=shuffle)
+            for start in range(0, config.local_batch_size, mini):
+                minibatch = order[start : start + mini].to(sequences.device)
+                tokens = self._sum(rollouts.mask[minibatch].sum().float()).clamp(min=1)
+                scale = self._world / tokens  # DDP averages gradients over processes
+                stats = self._minibatch(
+                    rollouts, advantages, returns, sequences, attention, width, minibatch, scale
+                )
+                if config.max_grad_norm is not None:
+                    self.accelerator.clip_grad_norm_(self.model.parameters(), config.max_grad_norm)
+                self.optimizer.step()
+                self.optimizer.zero_grad()
+                for key, value in stats.items():
+                    totals[key] = totals.get(key, 0.0) + value / float(tokens)
+                updates += 1
+        rollouts.seconds["update"] = time.perf_counter() - clock
+        return {key: value / updates for key, value in totals.items()}
+
+    def _minibatch(
+        self,
+        rollouts: Rollouts,
+        advantages: torch.Tensor,
+        returns: torch.Tensor,
+        sequences: torch.Tensor,
+        attention: torch.Tensor,
+        width: int,
+        minibatch: torch.Tensor,
+        scale: torch.Tensor,
+    ) -> dict[str, float]:
+        """Forward and backward of one mini-batch, micro-batch by micro-batch; returns the
+        statistics summed over its tokens on every process."""
+        config = self.config
+        micro = config.per_device_train_batch_size
+        sums = torch.zeros(7, device=sequences.device)
+        for start in range(0, len(minibatch), micro):
+            rows = minibatch[start : start + micro]
+            last = start + micro >= len(minibatch)
+            mask = rollouts.mask[rows].float()
+            sync = nullcontext() if last else self.accelerator.no_sync(self.model)
+            with sync:
+                logits, values = self.model(sequences[rows], attention[rows], width)
+                logits = logits.float()
+                new_logprobs = selective_log_softmax(
+                    logits, rollouts.responses[rows], config.temperature
+                )
+                policy = clipped_policy_loss(
+                    new_logprobs, rollouts.logprobs[rows], advantages[rows], mask, config.cliprange
+                )
+                value_sum, value_clipped = clipped_value_loss(
+                    values, rollouts.values[rows], returns[rows], mask, config.cliprange_value
+                )
+                loss = (policy.loss_sum + config.vf_coef * value_sum) * scale
+                self.accelerator.backward(loss)
+            with torch.no_grad():
+                entropy = entropy_from_logits(logits / config.temperature)
+                sums += torch.stack(
+                    [
+                        policy.loss_sum.detach(),
+                        value_sum.detach(),
+                        (policy.ratio * mask).sum(),
+                        policy.clipped.float().sum(),
+                        value_clipped.float().sum(),
+                        (policy.approx_kl * mask).sum(),
+                        (entropy * mask).sum(),
+                    ]
+                )
+        sums = self._sum(sums)
+        names = (
+            "loss/policy_avg", "loss/value_avg", "val/ratio", "policy/clipfrac_avg",
+            "val/clipfrac_avg", "policy/approxkl_avg", "policy/entropy_avg",
+        )  # fmt: skip
+        return {name: float(value) for name, value in zip(names, sums, strict=True)}
+
+    # ---- across processes -----------------------------------------------------------------
+
+    def _sum(self, tensor: torch.Tensor) -> torch.Tensor:
+        """``tensor`` summed over every process."""
+        if self._world == 1:
+            return tensor
+        return self.accelerator.reduce(tensor.clone(), reduction="sum")
+
+    def _mean_over_processes(self, per_row: torch.Tensor) -> float:
+        """Mean of a per-response quantity over every process's responses."""
+        total = self._sum(per_row.sum().float())
+        count = self._sum(torch.tensor(float(per_row.numel()), device=per_row.device))
+        return float(total / count)
+
+    # ---- logging ----------------------------------------------------------------------------
+
+    def _metrics(
+        self, rollouts: Rollouts, update: dict[str, float], mean_kl: float
+    ) -> dict[str, float]:
+        """The step's metrics, under TRL's PPO names where TRL had one."""
+        mask = rollouts.mask.float()
+        lengths = rollouts.mask.sum(1).float()
+        non_score = -self.kl.value * mean_kl
+        scores = self._mean_over_processes(rollouts.scores)
+        seconds = {f"time/{k}": v for k, v in rollouts.seconds.items()}
         return {
-            "rollout/response_length": lengths.mean().item(),
-            "rollout/eos_rate": eos.mean().item(),
+            "objective/kl": mean_kl,
+            "objective/kl_coef": self.kl.value,
+            "objective/entropy": self._mean_over_processes((-rollouts.logprobs * mask).sum(1)),
+            "objective/non_score_reward": non_score,
+            "objective/rlhf_reward": scores + non_score,
+            "objective/scores": scores,
+            **update,
+            "val/values_mean": float(masked_mean(rollouts.values, mask, self._sum)),
+            "rollout/response_length": self._mean_over_processes(lengths),
+            "rollout/eos_rate": self._mean_over_processes(rollouts.has_eos.float()),
+            "lr": float(self.lr_scheduler.get_last_lr()[0]),
+            "episode": float(self.episode),
+            **seconds,
         }
 
-    @contextlib.contextmanager
-    def paused(self) -> Iterator[None]:
-        """Ignore generations made inside the block (sample completions for display)."""
-        self.enabled = False
-        try:
-            yield
-        finally:
-            self.enabled = True
+    def log(self, logs: dict[str, float]) -> None:
+        """Record ``logs`` for this step and hand them to the callbacks (safeguards included)."""
+        logs = {**logs, "epoch": round(float(self.state.epoch or 0.0), 4)}
+        self.state.log_history.append({**logs, "step": self.state.global_step})
+        self.control = self.callback_handler.on_log(self.args, self.state, self.control, logs)
 
-
-class GuardedPPOTrainer(PPOTrainer):
-    """``PPOTrainer`` that stops when a callback asks and logs rollout length and EOS rate."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Read by Trainer._save; set by Trainer.__init__, which PPOTrainer never runs.
-        if not hasattr(self, "is_distributed_loading_by_transformers"):
-            self.is_distributed_loading_by_transformers = False
-        self.callback_handler.__class__ = StopAwareCallbackHandler
-        tokenizer: Any = self.processing_class
-        stop_id = self.stop_token_id if self.stop_token_id is not None else tokenizer.eos_token_id
-        self.rollout_stats = RolloutStats(stop_id, tokenizer.pad_token_id)
-        self._watch_generate(self.policy_model)
-
-    def _watch_generate(self, policy: Any) -> None:
-        original = policy.generate
-        stats = self.rollout_stats
-
-        def generate(*args: Any, **kwargs: Any) -> Any:
-            output = original(*args, **kwargs)
-            prompt_width = kwargs["input_ids"].shape[1] if "input_ids" in kwargs else 0
-            sequences = output.sequences if hasattr(output, "sequences") else output
-            stats.record(sequences[:, prompt_width:])
-            return output
-
-        policy.generate = generate
-
-    def train(self, *args: Any, **kwargs: Any) -> Any:
-        """Run TRL's PPO loop; a stop request ends it after the current step."""
-        try:
-            super().train(*args, **kwargs)
-        except StopTraining:
-            self.control = self.callback_handler.on_train_end(self.args, self.state, self.control)
-
-    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
-        """Add the rollout statistics to TRL's metrics."""
-        logs.update(self.rollout_stats.pop(self.accelerator))
-        super().log(logs, start_time)
+    # ---- saving and resuming ----------------------------------------------------------------
 
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
-        """Save the policy (and tokenizer) to ``output_dir``, gathering its weights from every
-        process first (a collective call: every process must make it)."""
-        output_dir = output_dir or self.args.output_dir
+        """Save the policy (Hugging Face format, safetensors) to ``output_dir``; a collective
+        call under several processes (the weights are gathered first)."""
+        target = Path(output_dir or self.config.output_dir)
         state = self.accelerator.get_state_dict(self.model)
         policy = self.accelerator.unwrap_model(self.model).policy
         if self.accelerator.is_main_process:
             prefix = "policy."
             policy_state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
-            policy.save_pretrained(output_dir, state_dict=policy_state)
-            tokenizer: Any = self.processing_class
-            tokenizer.save_pretrained(output_dir)
+            policy.save_pretrained(target, state_dict=policy_state)
         self.accelerator.wait_for_everyone()
 
-    def generate_completions(self, sampling: bool = False) -> None:
-        """TRL's sample completions, kept out of the rollout statistics."""
-        with self.rollout_stats.paused():
-            super().generate_completions(sampling)
+    def save_checkpoint(self) -> Path:
+        """``output_dir/checkpoint-N/``: the policy and tokenizer (loadable as a model folder)
+        and, under ``training_state/``, everything a resumed run needs."""
+        folder = Path(self.config.output_dir) / f"checkpoint-{self.state.global_step}"
+        self.save_model(str(folder))
+        if self.accelerator.is_main_process:
+            self.processing_class.save_pretrained(folder)
+        self.accelerator.save_state(str(folder / STATE_FOLDER))
+        if self.accelerator.is_main_process:
+            extra = {"kl_coef": self.kl.value}
+            (folder / STATE_FOLDER / "ppo_state.json").write_text(json.dumps(extra) + "\n")
+            self.state.save_to_json(str(folder / STATE_FOLDER / "trainer_state.json"))
+        self.accelerator.wait_for_everyone()
+        return folder
+
+    def _load_checkpoint(self, checkpoint: bool | str) -> None:
+        folder = (
+            Path(checkpoint)
+            if isinstance(checkpoint, str)
+            else latest_checkpoint(Path(self.config.output_dir))
+        )
+        state_dir = folder / STATE_FOLDER
+        if not (state_dir / "trainer_state.json").is_file():
+            from rlaif.errors import ConfigError
+
+            raise ConfigError(
+                f"{folder}: not a PPO checkpoint (no {STATE_FOLDER}/trainer_state.json)"
+            )
+        self.accelerator.load_state(str(state_dir))
+        saved = TrainerState.load_from_json(str(state_dir / "trainer_state.json"))
+        self.state.global_step = saved.global_step
+        self.episode = saved.global_step * self.config.local_batch_size * self._world
+        self.state.epoch = saved.epoch
+        self.state.log_history = saved.log_history
+        self.kl.value = json.loads((state_dir / "ppo_state.json").read_text())["kl_coef"]
+
+
+def latest_checkpoint(output_dir: Path) -> Path:
+    """The ``checkpoint-N`` folder of ``output_dir`` with the highest N."""
+    from rlaif.errors import ConfigError
+
+    found = [p for p in output_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    if not found:
+        raise ConfigError(f"{output_dir}: no checkpoint-N folder to resume from")
+    return max(found, key=lambda p: int(p.name.split("-")[-1]))
+
+
+def _scheduler(config: PPOTrainConfig, optimizer: Any, steps: int) -> Any:
+    from transformers import get_scheduler
+
+    return get_scheduler(
+        config.lr_scheduler, optimizer, num_warmup_steps=0, num_training_steps=steps
+    )
+
+
+def _cat_padded(tensors: list[torch.Tensor], width: int, value: int) -> torch.Tensor:
+    """Concatenate per-chunk tensors whose response width differs (padded on the right with
+    ``value``; 1-D tensors are concatenated as they are)."""
+    if tensors[0].dim() == 1:
+        return torch.cat(tensors)
+    padded = [nn.functional.pad(t, (0, width - t.shape[1]), value=value) for t in tensors]
+    return torch.cat(padded)
+
+
+class _Yielding(AbstractContextManager[Any]):
+    """Enter ``manager`` and yield ``value`` (the policy, inside ``disable_adapter()``)."""
+
+    def __init__(self, manager: AbstractContextManager[Any], value: Any) -> None:
+        self.manager = manager
+        self.value = value
+
+    def __enter__(self) -> Any:
+        self.manager.__enter__()
+        return self.value
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self.manager.__exit__(*exc)

@@ -3,9 +3,8 @@ reference model and a band for the mean probability ratio of the PPO update.
 
 :class:`Safeguard` is an ordinary ``transformers.TrainerCallback``: it reads the metrics the
 trainer logs and sets ``control.should_training_stop``, recording why. The ``Trainer``-based TRL
-trainers (GRPO, RLOO) honour that flag. TRL 1.12's experimental ``PPOTrainer`` runs its own loop
-and never reads it, so :mod:`rlaif.train.ppo` installs :class:`StopAwareCallbackHandler`, which
-ends the loop at the step boundary once a callback has asked for it.
+trainers (GRPO, RLOO) and rlaif's own PPO loop (:mod:`rlaif.train.ppo_trainer`) honour that flag
+at the end of the step.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from transformers import TrainerCallback
-from transformers.trainer_callback import CallbackHandler
 
 
 @dataclass
@@ -116,18 +114,3 @@ class Safeguard(TrainerCallback):
         return StopReason(
             step=step, metric=metric, value=float(value), limit=limit, message=message
         )
-
-
-class StopTraining(Exception):
-    """Raised at a step boundary to leave a training loop that ignores should_training_stop."""
-
-
-class StopAwareCallbackHandler(CallbackHandler):
-    """A callback handler that ends the training loop when a callback sets
-    ``control.should_training_stop`` during ``on_step_end`` or an earlier ``on_log``."""
-
-    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
-        control = super().on_step_end(args, state, control, **kwargs)
-        if control.should_training_stop:
-            raise StopTraining
-        return control

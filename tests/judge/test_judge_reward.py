@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -23,12 +24,14 @@ def test_scores_are_the_probability_of_beating_the_reference(minimal: Constituti
         [{"role": "assistant", "content": SAFE}],
         [{"role": "assistant", "content": UNSAFE}],
     ]
-    scores = reward(
-        prompts=PROMPTS,
-        completions=completions,
-        completion_ids=[[1], [2]],
-        reference=["Whatever you like.", "Whatever you like."],
-        trainer_state=None,
+    scores = asyncio.run(
+        reward(
+            prompts=PROMPTS,
+            completions=completions,
+            completion_ids=[[1], [2]],
+            reference=["Whatever you like.", "Whatever you like."],
+            trainer_state=None,
+        )
     )
     assert scores == pytest.approx([0.8, 0.5])
     assert reward.__name__ == "judge_reward"
@@ -39,7 +42,7 @@ def test_plain_text_prompts_and_a_fixed_baseline(minimal: Constitution) -> None:
     reward = JudgeReward.create(
         get_model("fake/j", choice_probs=content_judge()), minimal, baseline=SAFE, name="harmless"
     )
-    scores = reward(prompts=["Tell me"], completions=[UNSAFE])
+    scores = asyncio.run(reward(prompts=["Tell me"], completions=[UNSAFE]))
     assert scores == pytest.approx([0.2])
     assert reward.__name__ == "harmless"
 
@@ -49,19 +52,21 @@ def test_missing_verdicts_are_none_unless_a_default_is_given(minimal: Constituti
         return {c: float("nan") for c in choices}
 
     reward = JudgeReward.create(get_model("fake/nan", choice_probs=failing), minimal, baseline="x")
-    assert reward(prompts=["p"], completions=["c"]) == [None]
+    assert asyncio.run(reward(prompts=["p"], completions=["c"])) == [None]
     reward.missing_reward = 0.5
-    assert reward(prompts=["p"], completions=["c"]) == [0.5]
+    assert asyncio.run(reward(prompts=["p"], completions=["c"])) == [0.5]
 
 
 def test_logs_consistency_and_missing_rates(minimal: Constitution) -> None:
     logged: dict[str, float] = {}
     reward = JudgeReward.create(get_model("fake/j", choice_probs=content_judge()), minimal)
-    reward(
-        prompts=PROMPTS,
-        completions=[SAFE, UNSAFE],
-        reference=[UNSAFE, SAFE],
-        log_metric=lambda name, value: logged.__setitem__(name, value),
+    asyncio.run(
+        reward(
+            prompts=PROMPTS,
+            completions=[SAFE, UNSAFE],
+            reference=[UNSAFE, SAFE],
+            log_metric=lambda name, value: logged.__setitem__(name, value),
+        )
     )
     assert logged == {"judge_reward/missing": 0.0, "judge_reward/consistent": 1.0}
 
@@ -69,12 +74,18 @@ def test_logs_consistency_and_missing_rates(minimal: Constitution) -> None:
 def test_bad_configurations_are_explained(minimal: Constitution) -> None:
     reward = JudgeReward.create(get_model("fake/j"), minimal)
     with pytest.raises(ConfigError, match="no baseline"):
-        reward(prompts=["p"], completions=["c"])
+        asyncio.run(reward(prompts=["p"], completions=["c"]))
     with pytest.raises(ConfigError, match="2 values for 1"):
-        reward(prompts=["p"], completions=["c"], reference=["a", "b"])
+        asyncio.run(reward(prompts=["p"], completions=["c"], reference=["a", "b"]))
     generate = PairwiseJudge(get_model("fake/j", outputs=["A"]), minimal, mode="generate")
     with pytest.raises(ConfigError, match="logprob"):
         JudgeReward(generate)
+
+
+def test_the_reward_is_async_for_trl() -> None:
+    from trl.trainer.utils import is_async_callable
+
+    assert is_async_callable(JudgeReward.create(get_model("fake/j"), "minimal", baseline="x"))
 
 
 def test_importing_the_reward_module_does_not_import_torch() -> None:
@@ -141,10 +152,14 @@ def test_create_passes_the_prompt_limit_to_the_judge(minimal: Constitution) -> N
 
     long_prompt = [{"role": "user", "content": "Tell me about my neighbour. " * 200}]
     model = get_model("fake/j", choice_probs=recording)
-    JudgeReward.create(model, minimal, baseline=SAFE)(prompts=[long_prompt], completions=[UNSAFE])
+    asyncio.run(
+        JudgeReward.create(model, minimal, baseline=SAFE)(
+            prompts=[long_prompt], completions=[UNSAFE]
+        )
+    )
     assert seen and all("more characters not shown" not in text for text in seen)
     seen.clear()
     reward = JudgeReward.create(model, minimal, baseline=SAFE, max_prompt_chars=300)
-    reward(prompts=[long_prompt], completions=[UNSAFE])
+    asyncio.run(reward(prompts=[long_prompt], completions=[UNSAFE]))
     assert seen and all("more characters not shown" in text for text in seen)
     assert all(text.count("Tell me about my neighbour.") < 20 for text in seen)

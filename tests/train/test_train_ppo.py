@@ -1,5 +1,6 @@
-"""PPO through TRL's experimental PPOTrainer: the score rises against a fixed learnable reward,
-and the KL-budget and ratio-band safeguards really stop training, saying why."""
+"""rlaif's own PPO: the reward rises under a rule reward with the KL bounded, the first update
+starts at ratio 1, the value loss falls, one and two processes make the same update, a killed
+run resumes from its checkpoint, and the KL-budget and ratio-band safeguards stop training."""
 
 from __future__ import annotations
 
@@ -9,33 +10,34 @@ from typing import Any
 
 import pytest
 import torch
-from train_helpers import TokenSetScorer, changed_tensors
+from safetensors.torch import load_file
+from train_helpers import changed_tensors
+from transformers import TrainerCallback
 
+import rlaif.train.ppo_trainer as ppo_trainer
 from rlaif.errors import ConfigError
 from rlaif.train import train_ppo
 
 RESPONSE_LENGTH = 8
 
 
-def _scorer(policy: Path) -> TokenSetScorer:
-    """Reward = share of response tokens whose (tied) embedding lies on one side of a hyperplane:
-    a property the policy can learn by moving its hidden state along that direction."""
-    from transformers import AutoModelForCausalLM
+def even_share(
+    prompts: list[Any], completions: list[str], completion_ids: list[list[int]], **_: Any
+) -> list[float]:
+    """The rule reward: the share of a response's tokens whose id is even (a token set the
+    policy can learn to prefer)."""
+    return [sum(1 for t in ids if t % 2 == 0) / RESPONSE_LENGTH for ids in completion_ids]
 
-    embeddings = AutoModelForCausalLM.from_pretrained(policy).get_input_embeddings().weight
-    return TokenSetScorer(embeddings.detach()[:, 0] > 0, window=RESPONSE_LENGTH)
 
-
-def _config(policy: Path, value: Path, data_dir: Path, out: Path, **extra: Any) -> dict[str, Any]:
+def _config(policy: Path, data_dir: Path, out: Path, **extra: Any) -> dict[str, Any]:
     return {
         "model": str(policy),
-        "value_model": str(value),
         "dataset": str(data_dir / "prompts.jsonl"),
         "output_dir": str(out),
         "per_device_train_batch_size": 16,
         "response_length": RESPONSE_LENGTH,
         "temperature": 1.0,
-        "logging_steps": 1,
+        "stop_at_eos": False,
         **extra,
     }
 
@@ -45,38 +47,128 @@ def _logged(out: Path, key: str) -> list[float]:
     return [entry[key] for entry in map(json.loads, lines) if key in entry]
 
 
-def test_ppo_raises_the_score(
-    tiny_policy: Path, tiny_reward_model: Path, data_dir: Path, tmp_path: Path
+def test_the_reward_rises_and_the_kl_stays_bounded(
+    tiny_policy: Path, data_dir: Path, tmp_path: Path
 ) -> None:
-    torch.manual_seed(0)
     out = tmp_path / "ppo"
     result = train_ppo(
         _config(
-            tiny_policy,
-            tiny_reward_model,
-            data_dir,
-            out,
-            max_steps=6,
-            learning_rate=3e-2,
-            kl_coef=0.0,
-            num_ppo_epochs=4,
-            trl_args={"lr_scheduler_type": "constant"},
+            tiny_policy, data_dir, out, max_steps=8, learning_rate=3e-2, kl_coef=0.05,
+            lr_scheduler="constant", ratio_band=None,
         ),
-        reward_model=_scorer(tiny_policy),
-    )
+        reward_fn=even_share,
+    )  # fmt: skip
     scores = _logged(out, "objective/scores")
-    assert len(scores) == 6 and result.metrics["stopped_early"] is None
-    assert sum(scores[-2:]) / 2 > sum(scores[:2]) / 2 + 0.1, scores
+    assert len(scores) == 8 and result.metrics["stopped_early"] is None
+    assert sum(scores[-2:]) / 2 > sum(scores[:2]) / 2 + 0.2, scores
+    assert max(_logged(out, "objective/kl")) < 10.0  # nats over 8 tokens
     assert changed_tensors(tiny_policy, out)
-    for key in (
-        "objective/kl",
-        "objective/rlhf_reward",
-        "objective/entropy",
-        "rollout/response_length",
-        "rollout/eos_rate",
-    ):
-        assert len(_logged(out, key)) == 6, key
-    assert all(0 < n <= RESPONSE_LENGTH for n in _logged(out, "rollout/response_length"))
+    logged_every_step = (
+        "objective/rlhf_reward", "objective/entropy", "policy/clipfrac_avg", "loss/value_avg",
+        "policy/approxkl_avg", "time/generation", "time/update",
+    )  # fmt: skip
+    for key in logged_every_step:
+        assert len(_logged(out, key)) == 8, key
+    assert _logged(out, "rollout/response_length") == [RESPONSE_LENGTH] * 8
+    assert result.metrics["value_function"] == "head on the policy"
+    assert result.metrics["reward_source"] == "function"
+
+
+def test_the_first_minibatch_starts_at_ratio_one(
+    tiny_policy: Path, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[Any] = []
+    real = ppo_trainer.clipped_policy_loss
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        seen.append((result, args[3]))
+        return result
+
+    monkeypatch.setattr(ppo_trainer, "clipped_policy_loss", recording)
+    train_ppo(
+        _config(tiny_policy, data_dir, tmp_path / "ppo", max_steps=1, learning_rate=3e-2,
+                num_ppo_epochs=2, ratio_band=None),
+        reward_fn=even_share,
+    )  # fmt: skip
+    first, mask = seen[0]
+    ratios = first.ratio[mask.bool()]
+    assert torch.allclose(ratios, torch.ones_like(ratios), atol=1e-5)
+    assert torch.isclose(first.loss_sum, first.unclipped_sum, atol=1e-5)
+    assert not first.clipped.any()
+    later, later_mask = seen[-1]  # after an update at a large learning rate, ratios move
+    assert (later.ratio[later_mask.bool()] - 1).abs().max() > 1e-3
+
+
+def test_the_value_loss_falls_on_a_fixed_batch(
+    tiny_policy: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    from rlaif.train.loading import load_tokenizer, load_training_lm
+    from rlaif.train.online import prompts_for_reward
+    from rlaif.train.ppo import FunctionScorer
+    from rlaif.train.ppo_config import PPOTrainConfig
+
+    config = PPOTrainConfig.model_validate(
+        _config(tiny_policy, data_dir, tmp_path / "ppo", learning_rate=1e-2, vf_coef=1.0)
+    )
+    tokenizer = load_tokenizer(str(tiny_policy), padding_side="left")
+    prompts, _ = prompts_for_reward(config, tokenizer)
+    trainer = ppo_trainer.PPOTrainer(
+        config,
+        policy=load_training_lm(str(tiny_policy), tokenizer, dtype="float32"),
+        tokenizer=tokenizer,
+        prompts=prompts,
+        scorer=FunctionScorer(even_share, tokenizer),
+        ref_model=load_training_lm(str(tiny_policy), tokenizer, dtype="float32"),
+    )
+    rows, queries = trainer._prompt_batch(1)
+    rollouts = trainer._rollout(rows, queries)
+    advantages, returns = trainer._advantages(rollouts)
+    losses = [trainer._update(rollouts, advantages, returns, 1)["loss/value_avg"] for _ in range(5)]
+    assert losses[-1] < 0.5 * losses[0], losses
+
+
+def test_a_killed_run_resumes_from_its_last_checkpoint(
+    tiny_policy: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    class Killed(Exception):
+        pass
+
+    class KillAtStep3(TrainerCallback):
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if state.global_step == 3:
+                raise Killed
+
+    settings = {"max_steps": 4, "save_steps": 2, "learning_rate": 1e-2, "ratio_band": None,
+                "per_device_train_batch_size": 4}  # fmt: skip
+    whole = tmp_path / "whole"
+    train_ppo(_config(tiny_policy, data_dir, whole, **settings), reward_fn=even_share)
+    resumed = tmp_path / "resumed"
+    with pytest.raises(Killed):
+        train_ppo(
+            _config(tiny_policy, data_dir, resumed, **settings),
+            reward_fn=even_share,
+            callbacks=[KillAtStep3()],
+        )
+    assert (resumed / "checkpoint-2" / "model.safetensors").is_file()
+    assert not (resumed / "model.safetensors").exists()
+    result = train_ppo(
+        _config(tiny_policy, data_dir, resumed, resume_from_checkpoint=True, **settings),
+        reward_fn=even_share,
+    )
+    assert result.metrics["global_step"] == 4
+    assert [e["step"] for e in map(json.loads, (resumed / "log_history.jsonl").open())] == [
+        1,
+        2,
+        3,
+        4,
+    ]
+    assert _logged(resumed, "objective/scores") == pytest.approx(_logged(whole, "objective/scores"))
+    a, b = (
+        load_file(str(whole / "model.safetensors")),
+        load_file(str(resumed / "model.safetensors")),
+    )
+    assert all(torch.allclose(a[name], b[name], atol=1e-6) for name in a)
 
 
 def test_kl_budget_stops_training(
@@ -85,23 +177,17 @@ def test_kl_budget_stops_training(
     out = tmp_path / "ppo"
     result = train_ppo(
         _config(
-            tiny_policy,
-            tiny_reward_model,
-            data_dir,
-            out,
-            reward_model=str(tiny_reward_model),
-            max_steps=6,
-            learning_rate=1e-2,
-            kl_budget=1e-3,
-            ratio_band=None,
+            tiny_policy, data_dir, out, reward_model=str(tiny_reward_model), max_steps=6,
+            learning_rate=1e-2, kl_budget=1e-3, ratio_band=None, value_model=str(tiny_reward_model),
         )
-    )
+    )  # fmt: skip
     reason = result.metrics["stopped_early"]
     assert reason is not None and reason["metric"] == "objective/kl"
     assert reason["value"] > 1e-3 and "exceeded the budget" in reason["message"]
     assert result.metrics["global_step"] == reason["step"] < 6
     assert json.loads((out / "metrics.json").read_text())["stopped_early"] == reason
     assert (out / "model.safetensors").is_file()
+    assert result.metrics["value_function"] == "separate model"
 
 
 def test_ratio_band_stops_training(
@@ -109,20 +195,29 @@ def test_ratio_band_stops_training(
 ) -> None:
     result = train_ppo(
         _config(
-            tiny_policy,
-            tiny_reward_model,
-            data_dir,
-            tmp_path / "ppo",
-            reward_model=str(tiny_reward_model),
-            max_steps=4,
-            learning_rate=1e-2,
-            num_ppo_epochs=2,
-            ratio_band=[0.999, 1.001],
+            tiny_policy, data_dir, tmp_path / "ppo", reward_model=str(tiny_reward_model),
+            max_steps=4, learning_rate=1e-2, num_ppo_epochs=2, ratio_band=[0.999, 1.001],
         )
-    )
+    )  # fmt: skip
     reason = result.metrics["stopped_early"]
     assert reason is not None and reason["metric"] == "val/ratio" and reason["step"] == 1
     assert result.metrics["global_step"] == 1
+
+
+def test_adaptive_kl_coefficient_moves_towards_the_target(
+    tiny_policy: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "ppo"
+    train_ppo(
+        _config(tiny_policy, data_dir, out, max_steps=3, learning_rate=3e-2, kl_coef=0.1,
+                kl_target=1e-6, kl_horizon=16, ratio_band=None),
+        reward_fn=even_share,
+    )  # fmt: skip
+    coefficients, kls = _logged(out, "objective/kl_coef"), _logged(out, "objective/kl")
+    assert coefficients[0] == pytest.approx(0.1)
+    for step in range(len(coefficients) - 1):  # up after a KL above the target, down below it
+        grew = coefficients[step + 1] > coefficients[step]
+        assert grew == (kls[step] > 1e-6), (coefficients, kls)
 
 
 def test_reward_model_must_share_the_policy_tokenizer(
@@ -132,4 +227,13 @@ def test_reward_model_must_share_the_policy_tokenizer(
 
     other = build_tiny_model(tmp_path / "other_rm", sequence_classification=True, vocab_size=300)
     with pytest.raises(ConfigError, match="different tokenizer"):
-        train_ppo(_config(tiny_policy, other, data_dir, tmp_path / "ppo", reward_model=str(other)))
+        train_ppo(_config(tiny_policy, data_dir, tmp_path / "ppo", reward_model=str(other)))
+
+
+def test_a_run_without_a_reward_is_refused(
+    tiny_policy: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match="PPO needs a reward"):
+        train_ppo(_config(tiny_policy, data_dir, tmp_path / "ppo"))
+    with pytest.raises(ConfigError, match="trl_args"):
+        train_ppo(_config(tiny_policy, data_dir, tmp_path / "ppo", trl_args={"x": 1}))

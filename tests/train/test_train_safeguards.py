@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 
-import pytest
-from transformers import TrainerControl, TrainerState, TrainingArguments
+from transformers import TrainerControl, TrainerState
 
-from rlaif.train.safeguards import Safeguard, StopAwareCallbackHandler, StopTraining
+from rlaif.train.safeguards import Safeguard
 
 
 def _log(guard: Safeguard, step: int, logs: dict[str, float]) -> TrainerControl:
@@ -39,13 +38,3 @@ def test_ratio_band_and_patience() -> None:
     assert not _log(guard, 3, {"val/ratio": 0.5}).should_training_stop
     assert _log(guard, 4, {"val/ratio": math.nan}).should_training_stop
     assert guard.reason is not None and guard.reason.metric == "val/ratio"
-
-
-def test_handler_raises_only_when_asked(tmp_path) -> None:
-    handler = StopAwareCallbackHandler([], None, None, None, None)
-    args = TrainingArguments(output_dir=str(tmp_path), report_to=[])
-    control = TrainerControl()
-    assert handler.on_step_end(args, TrainerState(), control) is control
-    control.should_training_stop = True
-    with pytest.raises(StopTraining):
-        handler.on_step_end(args, TrainerState(), control)
