@@ -1,8 +1,9 @@
-"""Wall time per optimizer step of ``rlaif train rm`` and ``rlaif train ppo`` against the same
-runs written directly against TRL (``bench_train_plain.py``), on the embedded SmolLM2-135M-Instruct
-policy, on CPU. Target: ratio (ours / plain TRL) <= 1.05.
+"""Wall time per optimizer step of ``rlaif train rm`` against the same run written directly
+against TRL (``bench_train_plain.py``), on the embedded SmolLM2-135M-Instruct policy, on CPU.
+Target: ratio (ours / plain TRL) <= 1.05. (PPO is rlaif's own trainer since TRL deleted its own:
+``bench_ppo.py`` compares it with TRL 1.12's.)
 
-    python benchmarks/bench_train.py [--repeats 3] [--rm-steps 6] [--ppo-steps 3]
+    python benchmarks/bench_train.py [--repeats 3] [--rm-steps 6]
 
 Each run is a fresh process; ours and the baseline alternate (ABBA) and each run is summarised by
 its mean seconds per step after the first (warm-up) step; the medians over runs are compared,
@@ -102,7 +103,6 @@ def steady(durations: list[float]) -> list[float]:
 
 
 RM_SETTINGS = {"batch_size": 2, "max_length": 256}
-PPO_SETTINGS = {"batch_size": 4, "response_length": 16, "max_prompt_length": 128, "ppo_epochs": 1}
 
 
 def ours_rm(policy: Path, pairs: Path, out: Path, steps: int) -> list[str]:
@@ -116,35 +116,12 @@ def ours_rm(policy: Path, pairs: Path, out: Path, steps: int) -> list[str]:
     ]  # fmt: skip
 
 
-def ours_ppo(policy: Path, reward: Path, prompts: Path, out: Path, steps: int) -> list[str]:
-    """``rlaif train ppo`` with the benchmark settings."""
-    return [
-        sys.executable, "-m", "rlaif", "train", "ppo",
-        f"model={policy}", f"reward_model={reward}", f"dataset={prompts}", f"output_dir={out}",
-        f"max_steps={steps}", f"per_device_train_batch_size={PPO_SETTINGS['batch_size']}",
-        f"response_length={PPO_SETTINGS['response_length']}",
-        f"max_prompt_length={PPO_SETTINGS['max_prompt_length']}",
-        "num_ppo_epochs=1", "learning_rate=3e-6", "logging_steps=1", "ratio_band=null", "seed=0",
-    ]  # fmt: skip
-
-
 def plain_rm(policy: Path, pairs: Path, out: Path, steps: int) -> list[str]:
     """The plain-TRL reward-model baseline."""
     return [
         sys.executable, "benchmarks/bench_train_plain.py", "rm", f"--out={out}",
         f"--steps={steps}", f"--model={policy}", f"--data={pairs}",
         f"--batch-size={RM_SETTINGS['batch_size']}", f"--max-length={RM_SETTINGS['max_length']}",
-    ]  # fmt: skip
-
-
-def plain_ppo(policy: Path, reward: Path, prompts: Path, out: Path, steps: int) -> list[str]:
-    """The plain-TRL PPO baseline."""
-    return [
-        sys.executable, "benchmarks/bench_train_plain.py", "ppo", f"--out={out}",
-        f"--steps={steps}", f"--model={policy}", f"--reward={reward}", f"--prompts={prompts}",
-        f"--batch-size={PPO_SETTINGS['batch_size']}",
-        f"--response-length={PPO_SETTINGS['response_length']}",
-        f"--max-length={PPO_SETTINGS['max_prompt_length']}",
     ]  # fmt: skip
 
 
@@ -200,14 +177,13 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=int, default=3, help="runs of each side")
     parser.add_argument("--rm-steps", type=int, default=6)
-    parser.add_argument("--ppo-steps", type=int, default=3)
     default_work = Path(os.environ.get("TMPDIR", "/tmp")) / "rlaif-bench-train"
     parser.add_argument("--work", type=Path, default=default_work)
     args = parser.parse_args()
     print("command:", shlex.join(["python", "benchmarks/bench_train.py", *sys.argv[1:]]))
     print("machine:", json.dumps(machine_info()))
     policy = embedded_policy()
-    pairs, prompts, source = write_inputs(args.work / "data", pairs=64, prompts=32)
+    pairs, _, source = write_inputs(args.work / "data", pairs=64, prompts=32)
 
     rm_ours, rm_trl = alternate(
         "rm",
@@ -216,25 +192,15 @@ def main() -> None:
         args.work,
         args.repeats,
     )
-    reward = args.work / "rm-ours-0"  # a trained reward model sharing the policy's tokenizer
-    ppo_ours, ppo_trl = alternate(
-        "ppo",
-        lambda out: ours_ppo(policy, reward, prompts, out, args.ppo_steps),
-        lambda out: plain_ppo(policy, reward, prompts, out, args.ppo_steps),
-        args.work,
-        args.repeats,
-    )
     result = {
         "command": shlex.join(["python", "benchmarks/bench_train.py", *sys.argv[1:]]),
         "data": source,
         "settings": {
             "rm": {"steps": args.rm_steps, **RM_SETTINGS},
-            "ppo": {"steps": args.ppo_steps, **PPO_SETTINGS},
             "repeats": args.repeats,
             "threads_per_run": THREADS,
         },
         "rm": compare("rm", rm_ours, rm_trl),
-        "ppo": compare("ppo", ppo_ours, ppo_trl),
     }
     print("written:", write_result("bench_train", result))
 

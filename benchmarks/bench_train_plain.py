@@ -1,8 +1,7 @@
-"""The baseline of ``bench_train.py``: the same reward-model and PPO runs written directly against
-TRL, the way its documentation and examples do it (no rlaif code).
+"""The baseline of ``bench_train.py``: the same reward-model run written directly against TRL, the
+way its documentation and examples do it (no rlaif code).
 
     python benchmarks/bench_train_plain.py rm  --model DIR --data FILE --out DIR --steps N ...
-    python benchmarks/bench_train_plain.py ppo --model DIR --reward DIR --prompts FILE --out DIR ...
 
 Each run writes ``step_seconds.json`` (the wall time of every optimizer step, measured from one
 ``on_step_end`` to the next, as rlaif's own runs measure it) in its output folder.
@@ -12,12 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
-
-os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
 from transformers import TrainerCallback
 
@@ -80,80 +76,18 @@ def run_rm(args: argparse.Namespace) -> StepTimes:
     return timer
 
 
-def run_ppo(args: argparse.Namespace) -> StepTimes:
-    """TRL's experimental PPOTrainer as in its ppo.py example: left-padded prompts tokenized with
-    the chat template, reference and value models loaded beside the policy."""
-    from datasets import Dataset
-    from transformers import (
-        AutoModelForCausalLM,
-        AutoModelForSequenceClassification,
-        AutoTokenizer,
-    )
-    from trl.experimental.ppo import PPOConfig, PPOTrainer
-
-    tokenizer = AutoTokenizer.from_pretrained(args.model, padding_side="left")
-    if tokenizer.pad_token is None or tokenizer.pad_token_id == tokenizer.eos_token_id:
-        tokenizer.add_special_tokens({"pad_token": "[PAD]"})  # as TRL's ppo.py example does
-    prompts = [r["prompt"] for r in _read_jsonl(args.prompts)]
-    ids = [
-        tokenizer.apply_chat_template(
-            p, add_generation_prompt=True, tokenize=True, return_dict=True
-        )["input_ids"]
-        for p in prompts
-    ]
-    dataset = Dataset.from_dict({"input_ids": [list(i) for i in ids if len(i) <= args.max_length]})
-    policy = AutoModelForCausalLM.from_pretrained(args.model)
-    ref_policy = AutoModelForCausalLM.from_pretrained(args.model)
-    reward_model = AutoModelForSequenceClassification.from_pretrained(args.reward, num_labels=1)
-    value_model = AutoModelForSequenceClassification.from_pretrained(args.reward, num_labels=1)
-    config = PPOConfig(
-        output_dir=args.out,
-        total_episodes=args.steps * args.batch_size,
-        per_device_train_batch_size=args.batch_size,
-        learning_rate=3e-6,
-        response_length=args.response_length,
-        num_ppo_epochs=1,
-        stop_token="eos",
-        num_sample_generations=0,
-        local_rollout_forward_batch_size=16,
-        bf16=False,
-        gradient_checkpointing=False,
-        logging_steps=1,
-        save_strategy="no",
-        report_to="none",
-        seed=0,
-    )
-    timer = StepTimes()
-    trainer = PPOTrainer(
-        args=config,
-        processing_class=tokenizer,
-        model=policy,
-        ref_model=ref_policy,
-        reward_model=reward_model,
-        value_model=value_model,
-        train_dataset=dataset,
-        eval_dataset=dataset.select(range(min(8, len(dataset)))),
-        callbacks=[timer],
-    )
-    trainer.train()
-    return timer
-
-
 def main() -> None:
     """Parse arguments, run, write the step times."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("algorithm", choices=["rm", "ppo"])
+    parser.add_argument("algorithm", choices=["rm"])
     parser.add_argument("--model", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument("--data", help="preference pairs (rm)")
-    parser.add_argument("--reward", help="reward model folder (ppo)")
-    parser.add_argument("--prompts", help="prompt file (ppo)")
-    parser.add_argument("--response-length", type=int, default=16)
     args = parser.parse_args()
-    timer = run_rm(args) if args.algorithm == "rm" else run_ppo(args)
+    timer = run_rm(args)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     times = {"wall": timer.wall, "cpu": timer.cpu}
     (Path(args.out) / "step_seconds.json").write_text(json.dumps(times), encoding="utf-8")

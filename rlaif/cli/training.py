@@ -28,7 +28,8 @@ OVERRIDES_ARGUMENT = typer.Argument(
 DESCRIPTIONS = {
     "sft": "Supervised fine-tuning on critique-and-revise records (SFTTrainer).",
     "rm": "Reward model on AI preference labels (RewardTrainer), with held-out accuracy.",
-    "ppo": "PPO against the reward model, with KL-budget and ratio-band safeguards.",
+    "ppo": "PPO (rlaif's own trainer) against the reward model or the AI judge, with KL-budget "
+    "and ratio-band safeguards.",
     "dpo": "Direct preference optimisation on AI preference pairs (DPOTrainer).",
     "grpo": "GRPO with the reward model or the AI judge as reward (GRPOTrainer).",
     "rloo": "RLOO with the reward model or the AI judge as reward (RLOOTrainer).",

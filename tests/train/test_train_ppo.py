@@ -74,9 +74,16 @@ def test_the_reward_rises_and_the_kl_stays_bounded(
     assert result.metrics["reward_source"] == "function"
 
 
+@pytest.mark.parametrize("accumulation", [1, 2], ids=["first-pass-reused", "separate-pass"])
 def test_the_first_minibatch_starts_at_ratio_one(
-    tiny_policy: Path, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    accumulation: int,
+    tiny_policy: Path,
+    data_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """With one micro-batch the rollouts' log-probabilities come from the update's first forward
+    pass; with two, from a separate no-grad pass. Either way the first ratio is 1."""
     seen: list[Any] = []
     real = ppo_trainer.clipped_policy_loss
 
@@ -88,7 +95,8 @@ def test_the_first_minibatch_starts_at_ratio_one(
     monkeypatch.setattr(ppo_trainer, "clipped_policy_loss", recording)
     train_ppo(
         _config(tiny_policy, data_dir, tmp_path / "ppo", max_steps=1, learning_rate=3e-2,
-                num_ppo_epochs=2, ratio_band=None),
+                num_ppo_epochs=2, ratio_band=None, per_device_train_batch_size=16 // accumulation,
+                gradient_accumulation_steps=accumulation),
         reward_fn=even_share,
     )  # fmt: skip
     first, mask = seen[0]
@@ -100,6 +108,32 @@ def test_the_first_minibatch_starts_at_ratio_one(
     assert (later.ratio[later_mask.bool()] - 1).abs().max() > 1e-3
 
 
+def test_reusing_the_first_pass_makes_the_same_update(
+    tiny_policy: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    """16 rollouts as one micro-batch (the update's first forward pass doubles as the rollout
+    pass) or as two accumulated micro-batches of 8 (a separate no-grad pass): the same samples
+    and the same step, to float rounding (2e-4 on a weight, 2% of the learning rate: see
+    tests/train/test_train_cli.py for why Adam's first step allows no less)."""
+    runs = {}
+    for accumulation in (1, 2):
+        out = tmp_path / f"accumulation-{accumulation}"
+        train_ppo(
+            _config(tiny_policy, data_dir, out, max_steps=1, learning_rate=1e-2, ratio_band=None,
+                    per_device_train_batch_size=16 // accumulation,
+                    gradient_accumulation_steps=accumulation),
+            reward_fn=even_share,
+        )  # fmt: skip
+        runs[accumulation] = out
+    for key in ("objective/scores", "loss/policy_avg", "loss/value_avg", "objective/entropy"):
+        assert _logged(runs[1], key) == pytest.approx(_logged(runs[2], key), rel=1e-5), key
+    a, b = (
+        load_file(str(runs[1] / "model.safetensors")),
+        load_file(str(runs[2] / "model.safetensors")),
+    )
+    assert all(torch.allclose(a[name], b[name], atol=2e-4) for name in a)
+
+
 def test_the_value_loss_falls_on_a_fixed_batch(
     tiny_policy: Path, data_dir: Path, tmp_path: Path
 ) -> None:
@@ -109,8 +143,9 @@ def test_the_value_loss_falls_on_a_fixed_batch(
     from rlaif.train.ppo_config import PPOTrainConfig
 
     config = PPOTrainConfig.model_validate(
-        _config(tiny_policy, data_dir, tmp_path / "ppo", learning_rate=1e-2, vf_coef=1.0)
-    )
+        _config(tiny_policy, data_dir, tmp_path / "ppo", learning_rate=1e-2, vf_coef=1.0,
+                per_device_train_batch_size=8, gradient_accumulation_steps=2)
+    )  # fmt: skip
     tokenizer = load_tokenizer(str(tiny_policy), padding_side="left")
     prompts, _ = prompts_for_reward(config, tokenizer)
     trainer = ppo_trainer.PPOTrainer(
