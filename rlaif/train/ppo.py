@@ -73,7 +73,7 @@ class ModelScorer:
         self, rows: list[dict[str, Any]], queries: torch.Tensor, responses: torch.Tensor,
         mask: torch.Tensor,
     ) -> torch.Tensor:  # fmt: skip
-        from rlaif.train.ppo_trainer import position_ids
+        from rlaif.train.ppo_model import position_ids
 
         attention = torch.cat([queries != self.pad_id, mask], dim=1).long()
         output = self.model(

@@ -1,40 +1,39 @@
 """rlaif's PPO trainer, on transformers + accelerate (DDP, DeepSpeed and FSDP through accelerate
 configs), read top to bottom in :meth:`PPOTrainer.train`.
 
-Each step: the policy samples responses to a batch of prompts; one no-grad forward pass gives
-their log-probabilities and values, another the reference policy's log-probabilities, and the
-reward source scores them; per-token rewards (score minus the KL penalty) become GAE advantages;
-then ``num_ppo_epochs`` passes of clipped policy and value losses over ``num_mini_batches``
-mini-batches update the policy. The arithmetic lives in :mod:`rlaif.train.ppo_core`.
+Each step: the policy samples responses to a batch of prompts; a forward pass gives their
+log-probabilities and values (the update's first pass, when the batch is one micro-batch), another
+the reference policy's log-probabilities, and the reward source scores them; per-token rewards
+(score minus the KL penalty) become GAE advantages; then ``num_ppo_epochs`` passes of clipped
+policy and value losses over ``num_mini_batches`` mini-batches update the policy. The arithmetic
+lives in :mod:`rlaif.train.ppo_core`, the trained module and rollouts in
+:mod:`rlaif.train.ppo_model`, checkpoints in :mod:`rlaif.train.ppo_checkpoint`.
 
-What makes it cheaper than TRL 1.12's deleted ``PPOTrainer`` on the same settings: the value
-function is by default a head on the policy (one forward and backward pass for both, where TRL ran
-a second full model), logits are computed for the response tokens only, and responses stop where
-the longest one ends instead of at ``response_length``.
+What makes it cheaper than TRL 1.12's deleted ``PPOTrainer`` on the same settings (about 2x a
+step, benchmarks/README.md "PPO"): the value function is by default a head on the policy (one
+forward and backward pass for both, where TRL ran a second full model), no separate rollout pass
+where the update's first pass serves, logits for the response tokens only, fused AdamW.
 
 Logged names follow TRL's (``objective/kl``, ``objective/scores``, ``val/ratio``, ...), so
-reports and safeguards read either. Checkpoints (``save_steps``) hold the policy as a Hugging Face
-folder and the full training state (``accelerator.save_state``: weights, optimizer, scheduler,
-random states), so a killed run resumes where its last checkpoint left it.
+reports and safeguards read either. A killed run resumes from its last checkpoint.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from accelerate import Accelerator
 from torch import nn
-from transformers import GenerationConfig, TrainerControl, TrainerState, TrainingArguments
+from transformers import TrainerControl, TrainerState, TrainingArguments, get_scheduler
 from transformers.trainer_callback import CallbackHandler, DefaultFlowCallback, ProgressCallback
 from trl.trainer.utils import disable_dropout_in_model, entropy_from_logits, selective_log_softmax
 
+from rlaif.train.ppo_checkpoint import load_checkpoint, save_checkpoint
 from rlaif.train.ppo_config import PPOTrainConfig
 from rlaif.train.ppo_core import (
     KLController,
@@ -46,89 +45,20 @@ from rlaif.train.ppo_core import (
     masked_whiten,
     token_rewards,
 )
-
-STATE_FOLDER = "training_state"
-"""Inside ``checkpoint-N/``: ``accelerator.save_state``'s files and ``ppo_state.json``."""
+from rlaif.train.ppo_model import (
+    PolicyAndValue,
+    Rollouts,
+    adapter_disabled,
+    fused_adamw,
+    position_ids,
+    prompt_batch,
+    sample_responses,
+)
 
 Scorer = Callable[[list[dict[str, Any]], torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 """``scorer(rows, queries, responses, mask) -> scores``: one float per response (NaN where none
 could be had); ``rows`` are the prompt-file rows, ``queries`` the left-padded prompt ids,
 ``responses`` the response ids with padding after each response's end, ``mask`` its tokens."""
-
-
-def position_ids(attention_mask: torch.Tensor) -> torch.Tensor:
-    """Positions counted from each row's first real token (the prompts are left-padded)."""
-    return (attention_mask.long().cumsum(1) - 1).clamp(min=0)
-
-
-class PolicyAndValue(nn.Module):
-    """The trained modules: the policy and its value function, a linear head on the policy's
-    last hidden state (``value_model=None``) or a separate sequence-classifier backbone with its
-    ``score`` head."""
-
-    def __init__(self, policy: nn.Module, value_model: nn.Module | None = None) -> None:
-        super().__init__()
-        self.policy = policy
-        self.value_model = value_model
-        if value_model is None:
-            hidden_size: Any = policy.config.hidden_size  # type: ignore[union-attr]
-            self.value_head = nn.Linear(hidden_size, 1)
-            nn.init.zeros_(self.value_head.weight)
-            nn.init.zeros_(self.value_head.bias)
-
-    def forward(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, response_width: int
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits predicting each of the last ``response_width`` tokens, and the value at the
-        position before each (the state the token was sampled in)."""
-        positions = position_ids(attention_mask)
-        shared = self.value_model is None
-        output = self.policy(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            position_ids=positions,
-            logits_to_keep=response_width + 1,
-            output_hidden_states=shared,
-            use_cache=False,
-        )
-        logits = output.logits[:, :-1]
-        if shared:
-            hidden = output.hidden_states[-1][:, -(response_width + 1) : -1]
-            values = self.value_head(hidden).squeeze(-1)
-        else:
-            value_model: Any = self.value_model
-            backbone = getattr(value_model, value_model.base_model_prefix)
-            hidden = backbone(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                position_ids=positions,
-                use_cache=False,
-            ).last_hidden_state[:, -(response_width + 1) : -1]
-            values = value_model.score(hidden).squeeze(-1)
-        return logits, values.float()
-
-
-@dataclass
-class Rollouts:
-    """One step's batch on this process, everything the update needs."""
-
-    queries: torch.Tensor
-    responses: torch.Tensor
-    mask: torch.Tensor
-    logprobs: torch.Tensor
-    ref_logprobs: torch.Tensor
-    values: torch.Tensor
-    scores: torch.Tensor
-    has_eos: torch.Tensor
-    seconds: dict[str, float]
-
-    @property
-    def sequences(self) -> torch.Tensor:
-        return torch.cat([self.queries, self.responses], dim=1)
-
-    def attention(self, pad_id: int) -> torch.Tensor:
-        """Attention mask of :attr:`sequences`: the prompt's real tokens and the response's."""
-        return torch.cat([self.queries != pad_id, self.mask], dim=1).long()
 
 
 class PPOTrainer:
@@ -176,11 +106,14 @@ class PPOTrainer:
         self.ref_model = None if ref_model is None else ref_model.to(self.accelerator.device)
         model = PolicyAndValue(policy, value_model)
         trainable = [p for p in model.parameters() if p.requires_grad]
-        optimizer = _adamw(trainable, config.learning_rate)
+        optimizer = fused_adamw(trainable, config.learning_rate)
         self.model, self.optimizer = self.accelerator.prepare(model, optimizer)
-        self.lr_scheduler = _scheduler(config, optimizer, self.total_steps)
+        self.lr_scheduler = get_scheduler(
+            config.lr_scheduler, optimizer, num_warmup_steps=0, num_training_steps=self.total_steps
+        )
         self.accelerator.register_for_checkpointing(self.lr_scheduler)
         self.kl = KLController(config.kl_coef, config.kl_target, config.kl_horizon)
+        self.episode = 0
 
         self.state = TrainerState(max_steps=self.total_steps, logging_steps=config.logging_steps)
         self.state.is_world_process_zero = self.accelerator.is_main_process
@@ -202,7 +135,7 @@ class PPOTrainer:
     def train(self, resume_from_checkpoint: bool | str | None = None) -> None:
         """Run PPO for the configured number of steps (from a checkpoint when given)."""
         if resume_from_checkpoint:
-            self._load_checkpoint(resume_from_checkpoint)
+            load_checkpoint(self, resume_from_checkpoint)
         self.control = self.callback_handler.on_train_begin(self.args, self.state, self.control)
         while self.state.global_step < self.total_steps:
             step = self.state.global_step + 1
@@ -214,12 +147,8 @@ class PPOTrainer:
             self.state.global_step = step
             self.episode = step * self.config.local_batch_size * self._world
             self.state.epoch = self.episode / len(self.prompts)
-            mean_kl = self._mean_over_processes(
-                (
-                    kl_per_token(rollouts.logprobs, rollouts.ref_logprobs, self.config.kl_estimator)
-                    * rollouts.mask
-                ).sum(1)
-            )
+            kl = kl_per_token(rollouts.logprobs, rollouts.ref_logprobs, self.config.kl_estimator)
+            mean_kl = self._mean_over_processes((kl * rollouts.mask).sum(1))
             if step % self.config.logging_steps == 0 or step == self.total_steps:
                 self.log(self._metrics(rollouts, update_stats, mean_kl))
             self.kl.update(mean_kl, self.config.local_batch_size * self._world)
@@ -237,23 +166,16 @@ class PPOTrainer:
         return int(self.accelerator.num_processes)
 
     def _prompt_batch(self, step: int) -> tuple[list[dict[str, Any]], torch.Tensor]:
-        """This process's share of step ``step``'s global batch: a fixed permutation of the
-        prompts per epoch (seeded), cut into consecutive global batches."""
-        local = self.config.local_batch_size
-        start = (step - 1) * local * self._world + self.accelerator.process_index * local
-        n = len(self.prompts)
-        picked = []
-        for position in range(start, start + local):
-            epoch, index = divmod(position, n)
-            order = torch.randperm(
-                n, generator=torch.Generator().manual_seed(self.config.seed + epoch)
-            )
-            picked.append(self.prompts[int(order[index])])
-        rows = [row for row, _ in picked]
-        width = max(len(ids) for _, ids in picked)
-        queries = torch.full((local, width), self.pad_id, dtype=torch.long)
-        for i, (_, ids) in enumerate(picked):
-            queries[i, width - len(ids) :] = torch.tensor(ids)
+        """This process's share of step ``step``'s global batch (:func:`prompt_batch`)."""
+        rows, queries = prompt_batch(
+            self.prompts,
+            step,
+            self.config.local_batch_size,
+            self._world,
+            self.accelerator.process_index,
+            self.config.seed,
+            self.pad_id,
+        )
         return rows, queries.to(self.accelerator.device)
 
     @torch.no_grad()
@@ -268,7 +190,10 @@ class PPOTrainer:
         for begin in range(0, queries.shape[0], chunk):
             query = queries[begin : begin + chunk]
             clock = time.perf_counter()
-            response, mask = self._generate(unwrapped.policy, query)
+            with self.accelerator.autocast():
+                response, mask = sample_responses(
+                    unwrapped.policy, query, self.config, self.pad_id, self.eos_id
+                )
             seconds["generation"] += time.perf_counter() - clock
             clock = time.perf_counter()
             sequences = torch.cat([query, response], dim=1)
@@ -305,26 +230,9 @@ class PPOTrainer:
                 }
             )  # fmt: skip
         unwrapped.train()
-        width = max(part["responses"].shape[1] for part in parts)
-        joined = {
-            key: _cat_padded(
-                [p[key] for p in parts], width, self.pad_id if key == "responses" else 0
-            )
-            for key in parts[0]
-        }
-        mask = joined["mask"].bool()
-        has_eos = ((joined["responses"] == self.eos_id) & mask).any(dim=1)
-        scores = joined["scores"]
-        if self.config.missing_eos_penalty is not None and self.config.stop_at_eos:
-            scores = torch.where(has_eos, scores, scores - self.config.missing_eos_penalty)
-        unscored = torch.isnan(scores)
-        mask = mask & ~unscored.unsqueeze(1)  # a response with no score is left out of the update
-        return Rollouts(
-            queries=queries, responses=joined["responses"], mask=mask,
-            logprobs=joined["logprobs"] * mask, ref_logprobs=joined["ref_logprobs"] * mask,
-            values=joined["values"] * mask, scores=torch.nan_to_num(scores), has_eos=has_eos,
-            seconds=seconds,
-        )  # fmt: skip
+        return Rollouts.from_chunks(
+            queries, parts, seconds, self.pad_id, self.eos_id, self.config.missing_eos_penalty
+        )
 
     @property
     def reuses_first_pass(self) -> bool:
@@ -349,41 +257,12 @@ class PPOTrainer:
         rollouts.seconds["forward"] += time.perf_counter() - clock
         return logits, values
 
-    def _generate(self, policy: Any, query: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Response ids (padded after each response's end) and the mask of their tokens, up to
-        and including the EOS token."""
-        config = self.config
-        generation = GenerationConfig(
-            max_new_tokens=config.response_length,
-            do_sample=config.sample,
-            temperature=config.temperature if config.sample else None,
-            top_k=0 if config.sample else None,
-            top_p=1.0 if config.sample else None,
-            eos_token_id=self.eos_id if config.stop_at_eos else None,
-            pad_token_id=self.pad_id,
-        )
-        with self.accelerator.autocast():
-            output = policy.generate(
-                input_ids=query,
-                attention_mask=(query != self.pad_id).long(),
-                generation_config=generation,
-            )
-        response = output[:, query.shape[1] :]
-        if not config.stop_at_eos:
-            return response, torch.ones_like(response, dtype=torch.bool)
-        is_eos = response == self.eos_id
-        after_eos = (is_eos.long().cumsum(1) - is_eos.long()) > 0
-        mask = ~after_eos
-        return response.masked_fill(after_eos, self.pad_id), mask
-
     def _reference(self, unwrapped: PolicyAndValue) -> AbstractContextManager[Any]:
         """The reference policy: the separate model, or the policy with its adapter off."""
         if self.ref_model is not None:
             return nullcontext(self.ref_model)
         if self.is_peft:
-            policy = unwrapped.policy
-            manager = policy.disable_adapter()  # type: ignore[operator]
-            return _Yielding(manager, policy)
+            return adapter_disabled(unwrapped.policy)
         raise RuntimeError("PPO needs a reference model, or a LoRA policy whose base is one")
 
     def _advantages(self, rollouts: Rollouts) -> tuple[torch.Tensor, torch.Tensor]:
@@ -564,88 +443,5 @@ class PPOTrainer:
         self.accelerator.wait_for_everyone()
 
     def save_checkpoint(self) -> Path:
-        """``output_dir/checkpoint-N/``: the policy and tokenizer (loadable as a model folder)
-        and, under ``training_state/``, everything a resumed run needs."""
-        folder = Path(self.config.output_dir) / f"checkpoint-{self.state.global_step}"
-        self.save_model(str(folder))
-        if self.accelerator.is_main_process:
-            self.processing_class.save_pretrained(folder)
-        self.accelerator.save_state(str(folder / STATE_FOLDER))
-        if self.accelerator.is_main_process:
-            extra = {"kl_coef": self.kl.value}
-            (folder / STATE_FOLDER / "ppo_state.json").write_text(json.dumps(extra) + "\n")
-            self.state.save_to_json(str(folder / STATE_FOLDER / "trainer_state.json"))
-        self.accelerator.wait_for_everyone()
-        return folder
-
-    def _load_checkpoint(self, checkpoint: bool | str) -> None:
-        folder = (
-            Path(checkpoint)
-            if isinstance(checkpoint, str)
-            else latest_checkpoint(Path(self.config.output_dir))
-        )
-        state_dir = folder / STATE_FOLDER
-        if not (state_dir / "trainer_state.json").is_file():
-            from rlaif.errors import ConfigError
-
-            raise ConfigError(
-                f"{folder}: not a PPO checkpoint (no {STATE_FOLDER}/trainer_state.json)"
-            )
-        self.accelerator.load_state(str(state_dir))
-        saved = TrainerState.load_from_json(str(state_dir / "trainer_state.json"))
-        self.state.global_step = saved.global_step
-        self.episode = saved.global_step * self.config.local_batch_size * self._world
-        self.state.epoch = saved.epoch
-        self.state.log_history = saved.log_history
-        self.kl.value = json.loads((state_dir / "ppo_state.json").read_text())["kl_coef"]
-
-
-def latest_checkpoint(output_dir: Path) -> Path:
-    """The ``checkpoint-N`` folder of ``output_dir`` with the highest N."""
-    from rlaif.errors import ConfigError
-
-    found = [p for p in output_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
-    if not found:
-        raise ConfigError(f"{output_dir}: no checkpoint-N folder to resume from")
-    return max(found, key=lambda p: int(p.name.split("-")[-1]))
-
-
-def _adamw(parameters: list[nn.Parameter], learning_rate: float) -> torch.optim.Optimizer:
-    """AdamW, fused where torch has the kernel for these parameters (on 2 CPU cores, 0.10 s a
-    step for a 135M model against 0.51 s for the default multi-tensor version)."""
-    try:
-        return torch.optim.AdamW(parameters, lr=learning_rate, fused=True)
-    except (RuntimeError, ValueError):  # a device or dtype without the fused kernel
-        return torch.optim.AdamW(parameters, lr=learning_rate)
-
-
-def _scheduler(config: PPOTrainConfig, optimizer: Any, steps: int) -> Any:
-    from transformers import get_scheduler
-
-    return get_scheduler(
-        config.lr_scheduler, optimizer, num_warmup_steps=0, num_training_steps=steps
-    )
-
-
-def _cat_padded(tensors: list[torch.Tensor], width: int, value: int) -> torch.Tensor:
-    """Concatenate per-chunk tensors whose response width differs (padded on the right with
-    ``value``; 1-D tensors are concatenated as they are)."""
-    if tensors[0].dim() == 1:
-        return torch.cat(tensors)
-    padded = [nn.functional.pad(t, (0, width - t.shape[1]), value=value) for t in tensors]
-    return torch.cat(padded)
-
-
-class _Yielding(AbstractContextManager[Any]):
-    """Enter ``manager`` and yield ``value`` (the policy, inside ``disable_adapter()``)."""
-
-    def __init__(self, manager: AbstractContextManager[Any], value: Any) -> None:
-        self.manager = manager
-        self.value = value
-
-    def __enter__(self) -> Any:
-        self.manager.__enter__()
-        return self.value
-
-    def __exit__(self, *exc: Any) -> Any:
-        return self.manager.__exit__(*exc)
+        """``output_dir/checkpoint-N/`` (:mod:`rlaif.train.ppo_checkpoint`)."""
+        return save_checkpoint(self)
