@@ -1,4 +1,4 @@
-"""GRPO and RLOO with the AI judge itself as the reward (``reward: judge``), through the judge
+"""GRPO, RLOO and PPO with the AI judge itself as the reward (``reward: judge``), through the judge
 layer's reward function and a scripted ``fake/`` judge."""
 
 from __future__ import annotations
@@ -96,3 +96,27 @@ def test_judge_reward_needs_a_baseline(tiny_policy: Path, data_dir: Path, tmp_pa
     config["judge"]["baseline"] = BASELINE
     config["max_steps"] = 1
     assert train_grpo(config).metrics["global_step"] == 1
+
+
+def test_judge_is_the_ppo_reward(tiny_policy: Path, tmp_path: Path) -> None:
+    """PPO with ``reward: judge`` awaits the async judge reward once per batch of rollouts."""
+    from rlaif.train import train_ppo
+
+    records = prompt_records(8)
+    for record in records:
+        record["reference"] = BASELINE
+    prompts = write_jsonl(tmp_path / "prompts.jsonl", records)
+    judge = ScriptedJudge()
+    config = _config(tiny_policy, prompts, tmp_path / "out", judge)
+    for key in ("num_generations", "max_completion_length"):
+        del config[key]
+    config.update(response_length=8, ratio_band=None)
+    result = train_ppo(config)
+
+    assert result.metrics["reward_source"] == "judge"
+    assert result.metrics["global_step"] == 2
+    assert len(judge.scored) == 2 * 4  # 2 steps of 4 rollouts, each judged in both orders
+    lines = (tmp_path / "out" / "log_history.jsonl").read_text().splitlines()
+    logged = [entry["objective/scores"] for entry in map(json.loads, lines)]
+    assert sum(logged) / 2 == pytest.approx(sum(judge.scored) / len(judge.scored), abs=1e-5)
+    assert changed_tensors(tiny_policy, result.output_dir)
