@@ -40,6 +40,46 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
+# ---- the rule reward of the learning-curve comparison (--curve) -----------------------------
+
+
+def even_token_share(prompts: Any, completions: Any, completion_ids: Any, **_: Any) -> list[float]:
+    """The share of a response's tokens whose id is even (rlaif's reward function form)."""
+    return [sum(1 for t in ids if t % 2 == 0) / len(ids) for ids in completion_ids]
+
+
+def even_token_share_module(window: int, vocab_size: int) -> Any:
+    """The same reward in the form TRL 1.12's PPO reads a reward model (``base_model_prefix``
+    backbone + ``score``): at each position, the share of even ids among the last ``window``
+    tokens, which at the response's last token (no stop token, so every response is ``window``
+    tokens) is exactly the response's share."""
+    import torch
+    from torch import nn
+
+    class Counter(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.register_buffer("target", torch.arange(vocab_size) % 2 == 0)
+
+        def forward(self, input_ids: Any, attention_mask: Any, **_: Any) -> Any:
+            from types import SimpleNamespace
+
+            hits = (self.target[input_ids] & attention_mask.bool()).float()
+            cumulative = nn.functional.pad(hits.cumsum(1), (window, 0))
+            share = (cumulative[:, window:] - cumulative[:, :-window]) / window
+            return SimpleNamespace(hidden_states=(share.unsqueeze(-1),))
+
+    class Rule(nn.Module):
+        base_model_prefix = "backbone"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.backbone = Counter()
+            self.score = nn.Identity()
+
+    return Rule()
+
+
 # ---- the TRL 1.12 side (runs inside VENV) ---------------------------------------------------
 
 
@@ -89,6 +129,8 @@ def run_trl112(args: argparse.Namespace) -> dict[str, Any]:
             self.last = now
 
     tokenizer = AutoTokenizer.from_pretrained(args.policy, padding_side="left")
+    if tokenizer.pad_token is None:  # the tiny models' tokenizer has one; SmolLM2's is set above
+        raise SystemExit("the policy's tokenizer has no pad token")
     prompts = _read_jsonl(Path(args.prompts))
     ids = [
         tokenizer.apply_chat_template(
@@ -99,8 +141,11 @@ def run_trl112(args: argparse.Namespace) -> dict[str, Any]:
     dataset = Dataset.from_dict({"input_ids": [list(i) for i in ids]})
     policy = AutoModelForCausalLM.from_pretrained(args.policy)
     ref = AutoModelForCausalLM.from_pretrained(args.policy)
-    reward = AutoModelForSequenceClassification.from_pretrained(args.reward, num_labels=1)
     value = AutoModelForSequenceClassification.from_pretrained(args.reward, num_labels=1)
+    if args.rule_reward:
+        reward: Any = even_token_share_module(args.response_length, len(tokenizer))
+    else:
+        reward = AutoModelForSequenceClassification.from_pretrained(args.reward, num_labels=1)
     config = trl_ppo.PPOConfig(
         output_dir=args.out,
         total_episodes=args.steps * args.batch,
@@ -110,14 +155,14 @@ def run_trl112(args: argparse.Namespace) -> dict[str, Any]:
         temperature=args.temperature,
         kl_coef=args.kl_coef,
         num_ppo_epochs=args.epochs,
-        stop_token="eos",
+        stop_token=None if args.rule_reward else "eos",
         num_sample_generations=0,
         local_rollout_forward_batch_size=16,
         bf16=False,
         logging_steps=1,
         save_strategy="no",
         report_to="none",
-        seed=0,
+        seed=args.seed,
     )
     steps = Steps()
     trainer = trl_ppo.PPOTrainer(
@@ -166,11 +211,12 @@ def run_ours(args: argparse.Namespace) -> dict[str, Any]:
         "num_ppo_epochs": args.epochs,
         "precision": "fp32",
         "ratio_band": None,
-        "seed": 0,
+        "seed": args.seed,
+        "stop_at_eos": not args.rule_reward,
     }
     if args.value_model:
         config["value_model"] = args.reward
-    train_ppo(config, callbacks=[timer])
+    train_ppo(config, callbacks=[timer], reward_fn=even_token_share if args.rule_reward else None)
     logs = [json.loads(line) for line in (Path(args.out) / "log_history.jsonl").open()]
     phases = ("generation", "forward", "reward", "update")
     return {
@@ -296,6 +342,61 @@ def orchestrate(args: argparse.Namespace) -> None:
     print(json.dumps(rows, indent=2))
 
 
+def orchestrate_curve(args: argparse.Namespace) -> None:
+    """Learning curves on a tiny random 2-layer model (built from a config, nothing downloaded)
+    with the even-token rule reward, for seeds 0-2: TRL 1.12, rlaif with a value model, rlaif's
+    default; the mean reward per step over the seeds."""
+    sys.path.insert(0, str(REPO))
+    from benchmarks.common import machine_info
+    from rlaif.models.tiny import build_tiny_model
+
+    folder = WORK / "curve"
+    folder.mkdir(parents=True, exist_ok=True)
+    policy = build_tiny_model(folder / "policy")
+    value = build_tiny_model(folder / "value", sequence_classification=True, seed=3)
+    prompts = folder / "prompts.jsonl"
+    rows = [{"id": f"p{i}", "prompt": [{"role": "user", "content": f"Tell me about {i}"}]}
+            for i in range(args.batch)]  # fmt: skip
+    prompts.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    trl_python = ensure_trl112()
+    common = [
+        f"--policy={policy}", f"--reward={value}", f"--prompts={prompts}", "--rule-reward",
+        f"--steps={args.steps}", f"--batch={args.batch}", f"--epochs={args.epochs}",
+        f"--response-length={args.response_length}", f"--learning-rate={args.learning_rate}",
+        f"--temperature={args.temperature}", f"--kl-coef={args.kl_coef}",
+    ]  # fmt: skip
+    sides = [
+        ("trl 1.12 (policy + value model)", str(trl_python), ["--side=trl112"]),
+        ("rlaif (policy + value model)", sys.executable, ["--side=ours", "--value-model"]),
+        ("rlaif (value head, default)", sys.executable, ["--side=ours"]),
+    ]
+    curves: dict[str, list[list[float]]] = {name: [] for name, _, _ in sides}
+    for seed in (0, 1, 2):
+        for index, (name, python, extra) in enumerate(sides):
+            out, result_file = folder / f"s{seed}-{index}", folder / f"s{seed}-{index}.json"
+            command = [python, __file__, *common, *extra, f"--seed={seed}", f"--out={out}",
+                       f"--result={result_file}"]  # fmt: skip
+            done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+            if done.returncode != 0:
+                sys.stderr.write(done.stdout[-3000:] + done.stderr[-3000:])
+                raise SystemExit(f"{name} failed ({done.returncode})")
+            curves[name].append(json.loads(result_file.read_text())["result"]["scores"])
+    summary = {
+        name: [round(statistics.mean(step), 4) for step in zip(*runs, strict=True)]
+        for name, runs in curves.items()
+    }
+    report = {
+        "command": "python benchmarks/bench_ppo.py " + " ".join(sys.argv[1:]),
+        "machine": machine_info(),
+        "settings": vars(args),
+        "mean_reward_per_step_over_seeds_0_1_2": summary,
+        "per_seed": curves,
+    }
+    target = REPO / "benchmarks" / "results" / "ppo_curve.json"
+    target.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(summary, indent=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--side", choices=["ours", "trl112"])
@@ -312,9 +413,16 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=1e-5)
     parser.add_argument("--temperature", type=float, default=0.7)
     parser.add_argument("--kl-coef", type=float, default=0.05)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rule-reward", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--curve",
+        action="store_true",
+        help="compare learning curves on a tiny random model with a rule reward instead",
+    )
     args = parser.parse_args()
     if args.side is None:
-        orchestrate(args)
+        orchestrate_curve(args) if args.curve else orchestrate(args)
         return
     result = run_ours(args) if args.side == "ours" else run_trl112(args)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

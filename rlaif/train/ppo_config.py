@@ -30,8 +30,9 @@ class PPOTrainConfig(TrainConfig):
     """Judge settings, for ``reward: judge``."""
     value_model: str | None = None
     """Start a separate value model from this sequence-classifier folder (such as the reward
-    model). Default: a value head on the policy's last hidden state, which shares the policy's
-    forward and backward pass (about half the arithmetic of a separate model)."""
+    model). Default: a linear value head on the policy's last hidden state (detached, so only
+    the policy loss moves the policy), which shares the policy's forward and backward pass: about
+    half the arithmetic of a separate model."""
     ref_model: str | None = None
     """Reference policy for the KL penalty (default: ``model``; with LoRA the policy with its
     adapter switched off)."""

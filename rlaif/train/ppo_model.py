@@ -21,7 +21,12 @@ def position_ids(attention_mask: torch.Tensor) -> torch.Tensor:
 class PolicyAndValue(nn.Module):
     """The trained modules: the policy and its value function, a linear head on the policy's
     last hidden state (``value_model=None``) or a separate sequence-classifier backbone with its
-    ``score`` head."""
+    ``score`` head.
+
+    The head reads the hidden state detached: the value loss trains the head alone and cannot
+    pull the policy's features. With the value gradient flowing into the policy, a tiny model
+    learned a rule reward more slowly than TRL 1.12's PPO (mean reward over 20 steps and 3 seeds
+    0.595 against 0.611); detached, as fast (0.608 against 0.608; benchmarks/README.md, "PPO")."""
 
     def __init__(self, policy: nn.Module, value_model: nn.Module | None = None) -> None:
         super().__init__()
@@ -51,7 +56,7 @@ class PolicyAndValue(nn.Module):
         logits = output.logits[:, :-1]
         if shared:
             hidden = output.hidden_states[-1][:, -(response_width + 1) : -1]
-            values = self.value_head(hidden).squeeze(-1)
+            values = self.value_head(hidden.detach()).squeeze(-1)
         else:
             value_model: Any = self.value_model
             backbone = getattr(value_model, value_model.base_model_prefix)

@@ -144,7 +144,8 @@ def test_the_value_loss_falls_on_a_fixed_batch(
 
     config = PPOTrainConfig.model_validate(
         _config(tiny_policy, data_dir, tmp_path / "ppo", learning_rate=1e-2, vf_coef=1.0,
-                per_device_train_batch_size=8, gradient_accumulation_steps=2)
+                per_device_train_batch_size=8, gradient_accumulation_steps=2,
+                cliprange_value=10.0)
     )  # fmt: skip
     tokenizer = load_tokenizer(str(tiny_policy), padding_side="left")
     prompts, _ = prompts_for_reward(config, tokenizer)
@@ -159,7 +160,8 @@ def test_the_value_loss_falls_on_a_fixed_batch(
     rows, queries = trainer._prompt_batch(1)
     rollouts = trainer._rollout(rows, queries)
     advantages, returns = trainer._advantages(rollouts)
-    losses = [trainer._update(rollouts, advantages, returns, 1)["loss/value_avg"] for _ in range(5)]
+    # The value clip is opened wide: against fixed old values it would cap how far the loss falls.
+    losses = [trainer._update(rollouts, advantages, returns, 1)["loss/value_avg"] for _ in range(8)]
     assert losses[-1] < 0.5 * losses[0], losses
 
 
