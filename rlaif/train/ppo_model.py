@@ -38,6 +38,21 @@ class PolicyAndValue(nn.Module):
             nn.init.zeros_(self.value_head.weight)
             nn.init.zeros_(self.value_head.bias)
 
+    @property
+    def is_gradient_checkpointing(self) -> bool:
+        """Whether the policy recomputes activations (read by TRL's generation unwrapping)."""
+        return bool(getattr(self.policy, "is_activation_checkpointing", False))
+
+    def gradient_checkpointing_disable(self) -> None:
+        """Switch activation checkpointing off for generation."""
+        self.policy.activation_checkpointing_disable()  # type: ignore[operator]
+
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: Any = None) -> None:
+        """Switch it back on after generation."""
+        self.policy.activation_checkpointing_enable(  # type: ignore[operator]
+            activation_checkpointing_kwargs=gradient_checkpointing_kwargs
+        )
+
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, response_width: int
     ) -> tuple[torch.Tensor, torch.Tensor]:

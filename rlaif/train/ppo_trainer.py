@@ -31,6 +31,7 @@ from accelerate import Accelerator
 from torch import nn
 from transformers import TrainerControl, TrainerState, TrainingArguments, get_scheduler
 from transformers.trainer_callback import CallbackHandler, DefaultFlowCallback, ProgressCallback
+from trl.models.utils import unwrap_model_for_generation
 from trl.trainer.utils import disable_dropout_in_model, entropy_from_logits, selective_log_softmax
 
 from rlaif.train.ppo_checkpoint import load_checkpoint, save_checkpoint
@@ -101,7 +102,7 @@ class PPOTrainer:
             if module is not None:
                 disable_dropout_in_model(module)
         if config.gradient_checkpointing:
-            policy.gradient_checkpointing_enable()  # type: ignore[operator]
+            policy.activation_checkpointing_enable()  # type: ignore[operator]
         self.is_peft = hasattr(policy, "disable_adapter")
         self.ref_model = None if ref_model is None else ref_model.to(self.accelerator.device)
         model = PolicyAndValue(policy, value_model)
@@ -184,52 +185,53 @@ class PPOTrainer:
         and scores, in chunks of ``local_rollout_forward_batch_size``."""
         seconds = {"generation": 0.0, "forward": 0.0, "reward": 0.0}
         chunk = self.config.local_rollout_forward_batch_size
-        unwrapped: PolicyAndValue = self.accelerator.unwrap_model(self.model)
-        unwrapped.eval()
-        parts: list[dict[str, torch.Tensor]] = []
-        for begin in range(0, queries.shape[0], chunk):
-            query = queries[begin : begin + chunk]
-            clock = time.perf_counter()
-            with self.accelerator.autocast():
-                response, mask = sample_responses(
-                    unwrapped.policy, query, self.config, self.pad_id, self.eos_id
-                )
-            seconds["generation"] += time.perf_counter() - clock
-            clock = time.perf_counter()
-            sequences = torch.cat([query, response], dim=1)
-            attention = torch.cat([query != self.pad_id, mask], dim=1).long()
-            width = response.shape[1]
-            with self.accelerator.autocast():
-                if self.reuses_first_pass:  # filled in by the update's first forward pass
-                    logprobs = values = torch.zeros(response.shape, device=response.device)
-                else:
-                    logits, values = unwrapped(sequences, attention, width)
-                    logprobs = selective_log_softmax(
-                        logits.float(), response, self.config.temperature
+        # Unwrapped from DDP; under DeepSpeed ZeRO-3 with its weights gathered for generation.
+        with unwrap_model_for_generation(self.model, self.accelerator) as unwrapped:
+            unwrapped.eval()
+            parts: list[dict[str, torch.Tensor]] = []
+            for begin in range(0, queries.shape[0], chunk):
+                query = queries[begin : begin + chunk]
+                clock = time.perf_counter()
+                with self.accelerator.autocast():
+                    response, mask = sample_responses(
+                        unwrapped.policy, query, self.config, self.pad_id, self.eos_id
                     )
-                with self._reference(unwrapped) as reference:
-                    ref_logits = reference(
-                        input_ids=sequences,
-                        attention_mask=attention,
-                        position_ids=position_ids(attention),
-                        logits_to_keep=width + 1,
-                        use_cache=False,
-                    ).logits[:, :-1]
-                ref_logprobs = selective_log_softmax(
-                    ref_logits.float(), response, self.config.temperature
-                )
-            seconds["forward"] += time.perf_counter() - clock
-            clock = time.perf_counter()
-            scores = self.scorer(rows[begin : begin + chunk], query, response, mask).float()
-            seconds["reward"] += time.perf_counter() - clock
-            parts.append(
-                {
-                    "responses": response, "mask": mask, "logprobs": logprobs,
-                    "ref_logprobs": ref_logprobs, "values": values,
-                    "scores": scores.to(logprobs.device),
-                }
-            )  # fmt: skip
-        unwrapped.train()
+                seconds["generation"] += time.perf_counter() - clock
+                clock = time.perf_counter()
+                sequences = torch.cat([query, response], dim=1)
+                attention = torch.cat([query != self.pad_id, mask], dim=1).long()
+                width = response.shape[1]
+                with self.accelerator.autocast():
+                    if self.reuses_first_pass:  # filled in by the update's first forward pass
+                        logprobs = values = torch.zeros(response.shape, device=response.device)
+                    else:
+                        logits, values = unwrapped(sequences, attention, width)
+                        logprobs = selective_log_softmax(
+                            logits.float(), response, self.config.temperature
+                        )
+                    with self._reference(unwrapped) as reference:
+                        ref_logits = reference(
+                            input_ids=sequences,
+                            attention_mask=attention,
+                            position_ids=position_ids(attention),
+                            logits_to_keep=width + 1,
+                            use_cache=False,
+                        ).logits[:, :-1]
+                    ref_logprobs = selective_log_softmax(
+                        ref_logits.float(), response, self.config.temperature
+                    )
+                seconds["forward"] += time.perf_counter() - clock
+                clock = time.perf_counter()
+                scores = self.scorer(rows[begin : begin + chunk], query, response, mask).float()
+                seconds["reward"] += time.perf_counter() - clock
+                parts.append(
+                    {
+                        "responses": response, "mask": mask, "logprobs": logprobs,
+                        "ref_logprobs": ref_logprobs, "values": values,
+                        "scores": scores.to(logprobs.device),
+                    }
+                )  # fmt: skip
+            unwrapped.train()
         return Rollouts.from_chunks(
             queries, parts, seconds, self.pad_id, self.eos_id, self.config.missing_eos_penalty
         )

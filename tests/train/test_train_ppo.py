@@ -274,3 +274,35 @@ def test_a_run_without_a_reward_is_refused(
         train_ppo(_config(tiny_policy, data_dir, tmp_path / "ppo"))
     with pytest.raises(ConfigError, match="trl_args"):
         train_ppo(_config(tiny_policy, data_dir, tmp_path / "ppo", trl_args={"x": 1}))
+
+
+def test_activation_checkpointing_is_off_for_generation_and_back_on_for_the_update(
+    tiny_policy: Path, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rlaif.train.ppo_model import PolicyAndValue
+
+    seen: list[bool] = []
+    real = ppo_trainer.sample_responses
+
+    def recording(policy: Any, *args: Any) -> Any:
+        seen.append(bool(policy.is_activation_checkpointing))
+        return real(policy, *args)
+
+    monkeypatch.setattr(ppo_trainer, "sample_responses", recording)
+    states: list[bool] = []
+    real_forward = PolicyAndValue.forward
+
+    def forward(self: PolicyAndValue, *args: Any) -> Any:
+        if torch.is_grad_enabled():
+            states.append(self.is_gradient_checkpointing)
+        return real_forward(self, *args)
+
+    monkeypatch.setattr(PolicyAndValue, "forward", forward)
+    out = tmp_path / "ppo"
+    train_ppo(
+        _config(tiny_policy, data_dir, out, max_steps=2, learning_rate=1e-2, ratio_band=None,
+                gradient_checkpointing=True),
+        reward_fn=even_share,
+    )  # fmt: skip
+    assert seen == [False, False] and states and all(states)
+    assert changed_tensors(tiny_policy, out)
