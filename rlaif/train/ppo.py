@@ -73,9 +73,9 @@ class ModelScorer:
         self, rows: list[dict[str, Any]], queries: torch.Tensor, responses: torch.Tensor,
         mask: torch.Tensor,
     ) -> torch.Tensor:  # fmt: skip
-        from rlaif.train.ppo_model import position_ids
+        from rlaif.train.ppo_model import position_ids, sequence_attention
 
-        attention = torch.cat([queries != self.pad_id, mask], dim=1).long()
+        attention = sequence_attention(queries, mask, self.pad_id)
         output = self.model(
             input_ids=torch.cat([queries, responses], dim=1).to(self.model.device),
             attention_mask=attention.to(self.model.device),

@@ -18,6 +18,12 @@ def position_ids(attention_mask: torch.Tensor) -> torch.Tensor:
     return (attention_mask.long().cumsum(1) - 1).clamp(min=0)
 
 
+def sequence_attention(queries: torch.Tensor, mask: torch.Tensor, pad_id: int) -> torch.Tensor:
+    """Attention mask of prompt + response: the prompts' real tokens (not ``pad_id``) and the
+    response tokens ``mask`` keeps."""
+    return torch.cat([queries != pad_id, mask.bool()], dim=1).long()
+
+
 class PolicyAndValue(nn.Module):
     """The trained modules: the policy and its value function, a linear head on the policy's
     last hidden state (``value_model=None``) or a separate sequence-classifier backbone with its
@@ -136,7 +142,7 @@ class Rollouts:
 
     def attention(self, pad_id: int) -> torch.Tensor:
         """Attention mask of :attr:`sequences`: the prompt's real tokens and the response's."""
-        return torch.cat([self.queries != pad_id, self.mask], dim=1).long()
+        return sequence_attention(self.queries, self.mask, pad_id)
 
 
 def fused_adamw(parameters: list[nn.Parameter], learning_rate: float) -> torch.optim.Optimizer:

@@ -54,7 +54,11 @@ from rlaif.train.ppo_model import (
     position_ids,
     prompt_batch,
     sample_responses,
+    sequence_attention,
 )
+
+FirstPass = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+"""The update's first forward pass over the whole batch: logits, log-probabilities, values."""
 
 Scorer = Callable[[list[dict[str, Any]], torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 """``scorer(rows, queries, responses, mask) -> scores``: one float per response (NaN where none
@@ -114,7 +118,6 @@ class PPOTrainer:
         )
         self.accelerator.register_for_checkpointing(self.lr_scheduler)
         self.kl = KLController(config.kl_coef, config.kl_target, config.kl_horizon)
-        self.episode = 0
 
         self.state = TrainerState(max_steps=self.total_steps, logging_steps=config.logging_steps)
         self.state.is_world_process_zero = self.accelerator.is_main_process
@@ -143,12 +146,11 @@ class PPOTrainer:
             rows, queries = self._prompt_batch(step)
             rollouts = self._rollout(rows, queries)
             first_pass = self._first_pass(rollouts) if self.reuses_first_pass else None
-            advantages, returns = self._advantages(rollouts)
+            kl = kl_per_token(rollouts.logprobs, rollouts.ref_logprobs, self.config.kl_estimator)
+            advantages, returns = self._advantages(rollouts, kl)
             update_stats = self._update(rollouts, advantages, returns, step, first_pass)
             self.state.global_step = step
-            self.episode = step * self.config.local_batch_size * self._world
             self.state.epoch = self.episode / len(self.prompts)
-            kl = kl_per_token(rollouts.logprobs, rollouts.ref_logprobs, self.config.kl_estimator)
             mean_kl = self._mean_over_processes((kl * rollouts.mask).sum(1))
             if step % self.config.logging_steps == 0 or step == self.total_steps:
                 self.log(self._metrics(rollouts, update_stats, mean_kl))
@@ -165,6 +167,11 @@ class PPOTrainer:
     @property
     def _world(self) -> int:
         return int(self.accelerator.num_processes)
+
+    @property
+    def episode(self) -> int:
+        """Prompts rolled out so far, over every process."""
+        return self.state.global_step * self.config.local_batch_size * self._world
 
     def _prompt_batch(self, step: int) -> tuple[list[dict[str, Any]], torch.Tensor]:
         """This process's share of step ``step``'s global batch (:func:`prompt_batch`)."""
@@ -199,7 +206,7 @@ class PPOTrainer:
                 seconds["generation"] += time.perf_counter() - clock
                 clock = time.perf_counter()
                 sequences = torch.cat([query, response], dim=1)
-                attention = torch.cat([query != self.pad_id, mask], dim=1).long()
+                attention = sequence_attention(query, mask, self.pad_id)
                 width = response.shape[1]
                 with self.accelerator.autocast():
                     if self.reuses_first_pass:  # filled in by the update's first forward pass
@@ -243,21 +250,19 @@ class PPOTrainer:
         moved yet, so a separate no-grad pass would compute the same numbers."""
         return self.config.num_mini_batches == 1 and self.config.gradient_accumulation_steps == 1
 
-    def _first_pass(self, rollouts: Rollouts) -> tuple[torch.Tensor, torch.Tensor]:
-        """The first training forward pass over the whole batch (with its graph); its detached
-        log-probabilities and values become the rollouts'."""
+    def _first_pass(self, rollouts: Rollouts) -> FirstPass:
+        """The first training forward pass over the whole batch (with its graph): its logits,
+        log-probabilities and values; detached, the latter two become the rollouts'."""
         clock = time.perf_counter()
         logits, values = self.model(
             rollouts.sequences, rollouts.attention(self.pad_id), rollouts.responses.shape[1]
         )
-        with torch.no_grad():
-            logprobs = selective_log_softmax(
-                logits.float(), rollouts.responses, self.config.temperature
-            )
-        rollouts.logprobs = logprobs * rollouts.mask
+        logits = logits.float()
+        logprobs = selective_log_softmax(logits, rollouts.responses, self.config.temperature)
+        rollouts.logprobs = logprobs.detach() * rollouts.mask
         rollouts.values = values.detach() * rollouts.mask
         rollouts.seconds["forward"] += time.perf_counter() - clock
-        return logits, values
+        return logits, logprobs, values
 
     def _reference(self, unwrapped: PolicyAndValue) -> AbstractContextManager[Any]:
         """The reference policy: the separate model, or the policy with its adapter off."""
@@ -267,12 +272,13 @@ class PPOTrainer:
             return adapter_disabled(unwrapped.policy)
         raise RuntimeError("PPO needs a reference model, or a LoRA policy whose base is one")
 
-    def _advantages(self, rollouts: Rollouts) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-token rewards (score minus the KL penalty), then GAE advantages (whitened over
-        every process's batch) and returns."""
+    def _advantages(
+        self, rollouts: Rollouts, kl: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-token rewards (score minus the KL penalty on the per-token ``kl``), then GAE
+        advantages (whitened over every process's batch) and returns."""
         config = self.config
         mask = rollouts.mask.float()
-        kl = kl_per_token(rollouts.logprobs, rollouts.ref_logprobs, config.kl_estimator)
         rewards = token_rewards(rollouts.scores, kl, mask, self.kl.value)
         if config.whiten_rewards:
             rewards = masked_whiten(rewards, mask, shift_mean=False, reduce=self._sum)
@@ -287,12 +293,12 @@ class PPOTrainer:
         advantages: torch.Tensor,
         returns: torch.Tensor,
         step: int,
-        first_pass: tuple[torch.Tensor, torch.Tensor] | None = None,
+        first_pass: FirstPass | None = None,
     ) -> dict[str, float]:
         """``num_ppo_epochs`` passes over the batch, one optimizer step per mini-batch. Losses
         are summed over tokens and divided by the mini-batch's token count over every process,
         so any split of the global batch across processes makes the same update. ``first_pass``
-        (the logits and values of the whole batch, in order) stands in for epoch 1's forward."""
+        (the whole batch's forward pass, in order) stands in for epoch 1's."""
         config = self.config
         clock = time.perf_counter()
         sequences, attention = rollouts.sequences, rollouts.attention(self.pad_id)
@@ -333,7 +339,7 @@ class PPOTrainer:
         width: int,
         minibatch: torch.Tensor,
         scale: torch.Tensor,
-        first_pass: tuple[torch.Tensor, torch.Tensor] | None = None,
+        first_pass: FirstPass | None = None,
     ) -> dict[str, float]:
         """Forward and backward of one mini-batch, micro-batch by micro-batch; returns the
         statistics summed over its tokens on every process. ``first_pass`` is the forward
@@ -348,13 +354,13 @@ class PPOTrainer:
             sync = nullcontext() if last else self.accelerator.no_sync(self.model)
             with sync:
                 if first_pass is not None:
-                    logits, values = first_pass
+                    logits, new_logprobs, values = first_pass
                 else:
                     logits, values = self.model(sequences[rows], attention[rows], width)
-                logits = logits.float()
-                new_logprobs = selective_log_softmax(
-                    logits, rollouts.responses[rows], config.temperature
-                )
+                    logits = logits.float()
+                    new_logprobs = selective_log_softmax(
+                        logits, rollouts.responses[rows], config.temperature
+                    )
                 policy = clipped_policy_loss(
                     new_logprobs, rollouts.logprobs[rows], advantages[rows], mask, config.cliprange
                 )

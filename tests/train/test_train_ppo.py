@@ -141,6 +141,7 @@ def test_the_value_loss_falls_on_a_fixed_batch(
     from rlaif.train.online import prompts_for_reward
     from rlaif.train.ppo import FunctionScorer
     from rlaif.train.ppo_config import PPOTrainConfig
+    from rlaif.train.ppo_core import kl_per_token
 
     config = PPOTrainConfig.model_validate(
         _config(tiny_policy, data_dir, tmp_path / "ppo", learning_rate=1e-2, vf_coef=1.0,
@@ -159,7 +160,8 @@ def test_the_value_loss_falls_on_a_fixed_batch(
     )
     rows, queries = trainer._prompt_batch(1)
     rollouts = trainer._rollout(rows, queries)
-    advantages, returns = trainer._advantages(rollouts)
+    kl = kl_per_token(rollouts.logprobs, rollouts.ref_logprobs, config.kl_estimator)
+    advantages, returns = trainer._advantages(rollouts, kl)
     # The value clip is opened wide: against fixed old values it would cap how far the loss falls.
     losses = [trainer._update(rollouts, advantages, returns, 1)["loss/value_avg"] for _ in range(8)]
     assert losses[-1] < 0.5 * losses[0], losses
