@@ -101,12 +101,19 @@ class OnlineRLConfig(TrainConfig):
         }
 
 
+def baseline_columns(config: Any) -> list[str]:
+    """The prompt-file column the judge reward reads its baselines from (none unless the reward
+    is the judge). ``config`` is an online RL or PPO config."""
+    judge = config.judge if config.reward == "judge" else None
+    return [judge.baseline_column] if judge is not None else []
+
+
 def prompts_for_reward(config: Any, tokenizer: Any) -> tuple[list[Any], DataStats]:
     """The prompts within ``max_prompt_length`` with their token ids (and the judge's baseline
     column when the reward is the judge: refused when a prompt lacks one and no fixed baseline is
     set). ``config`` is an online RL or PPO config."""
     judge = config.judge if config.reward == "judge" else None
-    extra = [judge.baseline_column] if judge is not None else []
+    extra = baseline_columns(config)
     pairs, stats = prompts_within_length(
         config.dataset, tokenizer, config.max_prompt_length, limit=config.limit, extra_columns=extra
     )
@@ -124,8 +131,7 @@ def prompt_dataset(config: OnlineRLConfig, tokenizer: Any) -> tuple[Any, dict[st
     one), without prompts over ``max_prompt_length`` tokens."""
     pairs, stats = prompts_for_reward(config, tokenizer)
     kept = [row for row, _ in pairs]
-    extra = [config.judge.baseline_column] if config.reward == "judge" and config.judge else []
-    columns = [c for c in ("prompt", *extra) if all(c in row for row in kept)]
+    columns = [c for c in ("prompt", *baseline_columns(config)) if all(c in row for row in kept)]
     return rows_to_dataset(kept, columns), stats.as_dict()
 
 
