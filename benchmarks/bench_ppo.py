@@ -183,8 +183,6 @@ def run_trl112(args: argparse.Namespace) -> dict[str, Any]:
         "phases": steps.phases,
         "scores": [e["objective/scores"] for e in logs],
         "kl": [e["objective/kl"] for e in logs],
-        # TRL logs no response length; tokens/s is counted from the EOS tokens it does log.
-        "eos_tokens": [e["val/num_eos_tokens"] for e in logs],
     }
 
 
@@ -275,7 +273,7 @@ def prepare_prompts(folder: Path, count: int) -> Path:
     return path
 
 
-def summarise(name: str, result: dict[str, Any], batch: int, peak_mb: float) -> dict[str, Any]:
+def summarise(name: str, result: dict[str, Any], peak_mb: float) -> dict[str, Any]:
     steady = result["wall"][1:] or result["wall"]
     tokens = result.get("response_tokens")
     seconds = statistics.median(steady)
@@ -295,6 +293,37 @@ def summarise(name: str, result: dict[str, Any], batch: int, peak_mb: float) -> 
     }
 
 
+def sides(trl_python: Path) -> list[tuple[str, str, list[str]]]:
+    """The three runs of each comparison: name, interpreter, side arguments."""
+    return [
+        ("trl 1.12 (policy + value model)", str(trl_python), ["--side=trl112"]),
+        ("rlaif (policy + value model)", sys.executable, ["--side=ours", "--value-model"]),
+        ("rlaif (value head, default)", sys.executable, ["--side=ours"]),
+    ]
+
+
+def settings(args: argparse.Namespace) -> list[str]:
+    """The PPO settings both sides get, as arguments of this script."""
+    return [
+        f"--steps={args.steps}", f"--batch={args.batch}", f"--epochs={args.epochs}",
+        f"--response-length={args.response_length}", f"--learning-rate={args.learning_rate}",
+        f"--temperature={args.temperature}", f"--kl-coef={args.kl_coef}",
+    ]  # fmt: skip
+
+
+def run_side(name: str, python: str, arguments: list[str], result_file: Path) -> dict[str, Any]:
+    """Run one side in a fresh process; its result and peak memory, or exit with its output."""
+    command = [python, __file__, *arguments, f"--result={result_file}"]
+    print("$", " ".join(command), flush=True)
+    env = {**os.environ, "TRL_EXPERIMENTAL_SILENCE": "1"}
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout[-3000:] + done.stderr[-3000:])
+        raise SystemExit(f"{name} failed ({done.returncode})")
+    payload: dict[str, Any] = json.loads(result_file.read_text())
+    return payload
+
+
 def orchestrate(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(REPO))
     from benchmarks.common import machine_info
@@ -302,31 +331,12 @@ def orchestrate(args: argparse.Namespace) -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     policy, reward = prepare_models(WORK / "models")
     prompts = prepare_prompts(WORK, args.steps * args.batch)
-    trl_python = ensure_trl112()
-    common = [
-        f"--policy={policy}", f"--reward={reward}", f"--prompts={prompts}",
-        f"--steps={args.steps}", f"--batch={args.batch}", f"--epochs={args.epochs}",
-        f"--response-length={args.response_length}", f"--learning-rate={args.learning_rate}",
-        f"--temperature={args.temperature}", f"--kl-coef={args.kl_coef}",
-    ]  # fmt: skip
-    runs = [
-        ("trl 1.12 (policy + value model)", str(trl_python), ["--side=trl112"]),
-        ("rlaif (policy + value model)", sys.executable, ["--side=ours", "--value-model"]),
-        ("rlaif (value head, default)", sys.executable, ["--side=ours"]),
-    ]
+    common = [f"--policy={policy}", f"--reward={reward}", f"--prompts={prompts}", *settings(args)]
     rows = []
-    for index, (name, python, extra) in enumerate(runs):
-        out = WORK / f"run{index}"
-        result_file = WORK / f"run{index}.json"
-        command = [python, __file__, *common, *extra, f"--out={out}", f"--result={result_file}"]
-        print("$", " ".join(command), flush=True)
-        env = {**os.environ, "TRL_EXPERIMENTAL_SILENCE": "1"}
-        done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            sys.stderr.write(done.stdout[-3000:] + done.stderr[-3000:])
-            raise SystemExit(f"{name} failed ({done.returncode})")
-        payload = json.loads(result_file.read_text())
-        rows.append(summarise(name, payload["result"], args.batch, payload["peak_rss_mb"]))
+    for index, (name, python, extra) in enumerate(sides(ensure_trl112())):
+        arguments = [*common, *extra, f"--out={WORK / f'run{index}'}"]
+        payload = run_side(name, python, arguments, WORK / f"run{index}.json")
+        rows.append(summarise(name, payload["result"], payload["peak_rss_mb"]))
         print(json.dumps(rows[-1]), flush=True)
     baseline = rows[0]["seconds_per_step"]
     for row in rows:
@@ -358,29 +368,18 @@ def orchestrate_curve(args: argparse.Namespace) -> None:
     rows = [{"id": f"p{i}", "prompt": [{"role": "user", "content": f"Tell me about {i}"}]}
             for i in range(args.batch)]  # fmt: skip
     prompts.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    trl_python = ensure_trl112()
     common = [
         f"--policy={policy}", f"--reward={value}", f"--prompts={prompts}", "--rule-reward",
-        f"--steps={args.steps}", f"--batch={args.batch}", f"--epochs={args.epochs}",
-        f"--response-length={args.response_length}", f"--learning-rate={args.learning_rate}",
-        f"--temperature={args.temperature}", f"--kl-coef={args.kl_coef}",
+        *settings(args),
     ]  # fmt: skip
-    sides = [
-        ("trl 1.12 (policy + value model)", str(trl_python), ["--side=trl112"]),
-        ("rlaif (policy + value model)", sys.executable, ["--side=ours", "--value-model"]),
-        ("rlaif (value head, default)", sys.executable, ["--side=ours"]),
-    ]
-    curves: dict[str, list[list[float]]] = {name: [] for name, _, _ in sides}
+    runs = sides(ensure_trl112())
+    curves: dict[str, list[list[float]]] = {name: [] for name, _, _ in runs}
     for seed in (0, 1, 2):
-        for index, (name, python, extra) in enumerate(sides):
-            out, result_file = folder / f"s{seed}-{index}", folder / f"s{seed}-{index}.json"
-            command = [python, __file__, *common, *extra, f"--seed={seed}", f"--out={out}",
-                       f"--result={result_file}"]  # fmt: skip
-            done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
-            if done.returncode != 0:
-                sys.stderr.write(done.stdout[-3000:] + done.stderr[-3000:])
-                raise SystemExit(f"{name} failed ({done.returncode})")
-            curves[name].append(json.loads(result_file.read_text())["result"]["scores"])
+        for index, (name, python, extra) in enumerate(runs):
+            label = f"s{seed}-{index}"
+            arguments = [*common, *extra, f"--seed={seed}", f"--out={folder / label}"]
+            payload = run_side(name, python, arguments, folder / f"{label}.json")
+            curves[name].append(payload["result"]["scores"])
     summary = {
         name: [round(statistics.mean(step), 4) for step in zip(*runs, strict=True)]
         for name, runs in curves.items()
