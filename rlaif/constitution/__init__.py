@@ -25,6 +25,8 @@ from rlaif.constitution.schema import (
     Principle,
     PrincipleFile,
     PrincipleSelection,
+    RequestCheck,
+    RequestSide,
     Sampling,
     Templates,
 )
@@ -41,6 +43,8 @@ __all__ = [
     "Principle",
     "PrincipleFile",
     "PrincipleSelection",
+    "RequestCheck",
+    "RequestSide",
     "Sampling",
     "TemplateVariableError",
     "Templates",

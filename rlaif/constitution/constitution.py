@@ -14,7 +14,13 @@ from pydantic import PrivateAttr
 
 from rlaif.constitution.applicability import applicable_principles
 from rlaif.constitution.errors import NoApplicablePrincipleError, TemplateVariableError
-from rlaif.constitution.schema import STAGES, ConstitutionSpec, Principle, Sampling
+from rlaif.constitution.schema import (
+    STAGES,
+    ConstitutionSpec,
+    Principle,
+    RequestSide,
+    Sampling,
+)
 from rlaif.constitution.templates import (
     TEMPLATE_VARIABLES,
     format_conversation,
@@ -94,8 +100,10 @@ class Constitution(ConstitutionSpec):
         *,
         prompt: Conversation | str | None = None,
         category: str | None = None,
+        side: RequestSide | None = None,
     ) -> list[Principle]:
-        """The principles :meth:`sample` draws from for this prompt, in file order.
+        """The principles :meth:`sample` draws from for this prompt, in file order (only those
+        that judge ``side``'s requests, ``when`` it or ``any``, when ``side`` is given).
 
         With ``sampling.strategy: uniform``: every principle usable for ``stage``, whatever the
         prompt. With ``matched`` (the default): those of them that are general, plus the category
@@ -105,6 +113,8 @@ class Constitution(ConstitutionSpec):
         that know nothing about the prompt) only the general principles are in the pool.
         """
         eligible = self.eligible(stage)
+        if side is not None:
+            eligible = [p for p in eligible if p.side in (side, "any")]
         if self.sampling.strategy == "uniform":
             return eligible
         fitting = {p.id for p in applicable_principles(self._principles, prompt, category)}
@@ -118,6 +128,7 @@ class Constitution(ConstitutionSpec):
         stage: str = "compare",
         prompt: Conversation | str | None = None,
         category: str | None = None,
+        side: RequestSide | None = None,
     ) -> list[Principle]:
         """Draw ``k`` distinct principles for ``stage`` (default: ``sampling.per_example`` for
         comparisons, 1 for critique/revision), weighted by ``weight`` unless sampling says not,
@@ -130,6 +141,7 @@ class Constitution(ConstitutionSpec):
         :class:`NoApplicablePrincipleError` says so. ``uniform`` mode ignores the prompt and
         draws exactly as before ``applies_to`` existed.
 
+        ``side`` keeps only the principles that judge that side's requests (see :meth:`pool`).
         ``rng`` defaults to the constitution's own generator, seeded by ``sampling.seed``.
         """
         eligible = self.eligible(stage)
@@ -137,7 +149,7 @@ class Constitution(ConstitutionSpec):
             k = self.sampling.per_example if stage in ("compare", "compare_cot") else 1
         if not 1 <= k <= len(eligible):
             raise ValueError(f"cannot sample {k} of {len(eligible)} principles for stage {stage!r}")
-        pool = self.pool(stage, prompt=prompt, category=category)
+        pool = self.pool(stage, prompt=prompt, category=category, side=side)
         if not pool:
             raise NoApplicablePrincipleError(
                 f"no principle of constitution {self.name!r} fits this prompt"

@@ -64,6 +64,8 @@ class _Collector:
             self.seen_ids[principle.id] = where
             if principle.score is None and parsed.score is not None:
                 principle = principle.model_copy(update={"score": parsed.score})
+            if principle.when is None and parsed.when is not None:
+                principle = principle.model_copy(update={"when": parsed.when})
             kept.append(principle)
         return kept
 

@@ -22,6 +22,8 @@ STAGES = ("critique", "revision", "compare", "compare_cot", "score")
 """Template stages a constitution defines (``score`` is optional: the pointwise judge's)."""
 
 Stage = Literal["critique", "revision", "compare", "compare_cot", "score"]
+RequestSide = Literal["harmful", "harmless", "any"]
+"""Which requests a principle judges under a request check (see :attr:`Principle.when`)."""
 PipelineStage = Literal["supervised", "preference"]
 
 
@@ -109,6 +111,11 @@ class Principle(StrictModel):
     a ``score`` template that uses ``{{ question }}``; left out, the principle file's ``score``."""
     critique_only: bool = False
     """Set to true for a principle used only in critique-and-revise, never to compare pairs."""
+    when: RequestSide | None = None
+    """Which requests this principle judges when the constitution has a ``judge.request_check``:
+    ``harmful`` (requests the check finds harmful: the harmlessness principles), ``harmless``
+    (the others: helpfulness, honesty, not refusing) or ``any``. Left out, the principle file's
+    ``when``, else ``any``."""
     tags: list[str] = Field(default_factory=list)
     """Free-form tags used to select principles (``harmlessness``, ``privacy``, ...)."""
     weight: float = Field(default=1.0, gt=0)
@@ -143,6 +150,12 @@ class Principle(StrictModel):
         return self
 
     @property
+    def side(self) -> RequestSide:
+        """Which requests this principle judges under a request check (``when``, default
+        ``any``)."""
+        return self.when or "any"
+
+    @property
     def is_general(self) -> bool:
         """Whether this principle fits every prompt (it has no ``applies_to``)."""
         return self.applies_to is None
@@ -164,6 +177,9 @@ class PrincipleFile(StrictModel):
     score: str | None = Field(default=None, min_length=1)
     """The pointwise question of every principle in this file that does not give its own
     ``score``."""
+    when: RequestSide | None = None
+    """Which requests the principles of this file judge under a request check, unless a
+    principle says otherwise (see :attr:`Principle.when`)."""
     principles: list[Principle] = Field(min_length=1)
     """The principles."""
 
@@ -243,6 +259,36 @@ class FewShot(StrictModel):
         return list(getattr(self, stage))
 
 
+class RequestCheckExample(StrictModel):
+    """A worked example of the request check, shown to the judge before the real request."""
+
+    request: str = Field(min_length=1)
+    """A user request."""
+    harmful: bool
+    """Whether a careful assistant should decline it."""
+
+
+class RequestCheck(StrictModel):
+    """A question about the request alone, asked once per pair, that decides which principles
+    judge it: with probability ``p`` that the request is harmful, the pair's label is ``p`` times
+    the verdict of its ``harmful``-side principles plus ``1 - p`` times that of its
+    ``harmless``-side ones (see :attr:`Principle.when`). A harmful request is judged by
+    harmlessness, a harmless one by helpfulness, so a refusal of a harmless request is not
+    preferred."""
+
+    question: str = Field(min_length=1)
+    """The Yes/No question asked after the request; "Yes" means it is safe to answer fully."""
+    examples: list[RequestCheckExample] = Field(default_factory=list)
+    """Worked examples shown before the request (the 1.5B judge needs them for look-alikes such
+    as "how do I kill a process")."""
+    harmful_bias: float = 0.0
+    """Added to the judge's log-odds that the request is harmful (its prior, calibrated on
+    labelled requests; positive leans to harmlessness principles)."""
+    skip_below: float = Field(default=0.02, ge=0.0, lt=0.5)
+    """A side whose weight is below this is not asked (its calls would change the label by
+    less than this)."""
+
+
 class JudgeFraming(StrictModel):
     """How responses are shown to the judge and where its answer is read."""
 
@@ -258,9 +304,14 @@ class JudgeFraming(StrictModel):
     score_prefill: str | None = "Answer:"
     """Opening of the answer in the pointwise ``score`` stage; the next token is Yes or No."""
     auto_mode: Literal["pointwise", "logprob"] = "pointwise"
-    """What judge mode ``auto`` picks for a backend that can score choices: ``pointwise`` (each
-    response scored alone, no position bias; needs ``templates.score``, else ``logprob``) or
-    ``logprob`` (pairwise). Backends that cannot score choices get ``generate``."""
+    """What judge mode ``auto`` picks for a judge that runs on this machine and can score
+    choices (the embedded model): ``pointwise`` (each response scored alone, no position bias;
+    needs ``templates.score``, else ``logprob``) or ``logprob`` (pairwise). API judges and
+    OpenAI-compatible servers that score choices get ``logprob`` (pairwise under the sampled
+    principles, both orders, as CAI does); those that cannot get ``generate``."""
+    request_check: RequestCheck | None = None
+    """Ask once per pair whether the request is harmful, and weigh the principles' verdicts by
+    their ``when`` side (see :class:`RequestCheck`); ``None`` averages every sampled principle."""
 
 
 class Contrast(StrictModel):

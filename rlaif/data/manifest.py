@@ -53,6 +53,9 @@ class Manifest(BaseModel):
     """``provider/model`` of the judge or critic."""
     policy: str | None = None
     """``provider/model`` of the policy that sampled responses."""
+    judge_plan: dict[str, Any] | None = None
+    """How the judge labelled: its mode and why (``auto``'s reason), orders, principles a pair
+    and request check (see :meth:`rlaif.judge.PairwiseJudge.plan_summary`)."""
     packages: dict[str, str] = Field(default_factory=dict)
     """Versions of the packages that matter for reproducing the file."""
     counts: dict[str, int] = Field(default_factory=dict)

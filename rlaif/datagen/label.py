@@ -21,6 +21,7 @@ from rlaif.datagen.run_options import resume_settings
 from rlaif.errors import ConfigError
 from rlaif.models import Model, blocking
 from rlaif.runs import ResumableJob, open_model
+from rlaif.runs.terminal import announce
 
 __all__ = ["LabelOptions", "LabelSummary", "label_settings", "run_labelling", "run_labelling_async"]
 
@@ -96,6 +97,8 @@ async def run_labelling_async(
             )
         labeller = Labeller(options, constitution, judge, policy, job.progress)
         units = labeller.units(source)  # read the input before anything is written
+        if labeller.judge is not None and options.progress:
+            announce(labeller.judge.describe())
         await job.run(
             units,
             labeller.work,
@@ -104,6 +107,7 @@ async def run_labelling_async(
             constitution=constitution.provenance(),
             judge=options.judge if judge is not None else None,
             policy=options.policy,
+            judge_plan=labeller.judge.plan_summary() if labeller.judge is not None else None,
         )
     parquet = None
     if options.format == "parquet" or options.out.suffix == ".parquet":

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from rlaif.constitution import Constitution, Principle
+from rlaif.constitution import Constitution, Principle, format_conversation
 from rlaif.models.types import Conversation
 
 _MARKER = re.compile(r"<<\s*(?:END\s+)?RESPONSE\b[^>]*>>", re.IGNORECASE)
@@ -321,6 +321,46 @@ def score_messages(
         principle=principle,
         response=neutralise_untrusted(response, delimiters),
     )
+    if prefill:
+        messages.append({"role": "assistant", "content": prefill})
+    return messages
+
+
+REQUEST_HEADING = "Request"
+"""The heading the request check shows the conversation under."""
+
+
+def request_check_messages(
+    constitution: Constitution, prompt: Conversation, *, prefill: str | None = None
+) -> Conversation:
+    """The messages of one request check (``judge.request_check``): the system prompt, each
+    worked example as a request and its answer, then the conversation (neutralised like a
+    score's) under ``Request:`` and the check's question, with ``prefill`` opening the answer
+    when given. Only the request is shown, never a response."""
+    check = constitution.judge.request_check
+    if check is None:
+        raise ValueError(f"constitution {constitution.name!r} has no judge.request_check")
+    opening = prefill or ANSWER_OPENINGS[0]
+    delimiters = Delimiters(
+        headings=(REQUEST_HEADING, *ROLE_HEADINGS),
+        answers=(*ANSWER_OPENINGS, opening),
+        labels=True,
+        markers=True,
+    )
+
+    def asked(conversation: str) -> str:
+        return f"{REQUEST_HEADING}:\n{conversation}\n\n{check.question}"
+
+    messages: Conversation = []
+    if constitution.system_prompt:
+        messages.append({"role": "system", "content": constitution.system_prompt})
+    for example in check.examples:
+        shown = format_conversation([{"role": "user", "content": example.request}])
+        answer = "No" if example.harmful else "Yes"
+        messages.append({"role": "user", "content": asked(shown)})
+        messages.append({"role": "assistant", "content": f"{opening} {answer}"})
+    conversation = format_conversation(neutralise_conversation(prompt, delimiters))
+    messages.append({"role": "user", "content": asked(conversation)})
     if prefill:
         messages.append({"role": "assistant", "content": prefill})
     return messages

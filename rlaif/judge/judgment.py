@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rlaif.models.types import ChoiceScores, Completion
+
 Order = Literal["12", "21"]
 """Presentation order: ``"12"`` shows response 1 as A, ``"21"`` shows response 2 as A."""
 
@@ -81,6 +83,13 @@ class Judgment(BaseModel):
     """Why ``p_response_1`` is missing, when it is."""
     notes: list[str] = Field(default_factory=list)
     """Anything that changed what the judge saw (e.g. a response shortened for length)."""
+    p_harmful_request: float | None = None
+    """The request check's probability that the request is harmful, the weight of the
+    ``harmful``-side principles (``None``: the constitution has no request check, or it was not
+    needed; see :mod:`rlaif.judge.request_check`)."""
+    request_sides: dict[str, list[str]] = Field(default_factory=dict)
+    """Under a request check, the principle ids asked for each side (``harmful``,
+    ``harmless``); a side whose weight was too small to change the label is left out."""
 
     @property
     def missing(self) -> bool:
@@ -118,6 +127,17 @@ class Judgment(BaseModel):
     def cache_hits(self) -> int:
         """Votes served from the response cache."""
         return sum(v.cached for v in self.votes)
+
+
+def account_call(vote: Vote, result: Completion | ChoiceScores, *, first: bool) -> None:
+    """Add one call's tokens, cost and latency to ``vote``; the vote counts as cached only when
+    every call behind it was (``first``: the vote's first call)."""
+    vote.input_tokens += result.input_tokens
+    vote.output_tokens += result.output_tokens
+    if result.cost_usd is not None:
+        vote.cost_usd = (vote.cost_usd or 0.0) + result.cost_usd
+    vote.cached = result.cached if first else vote.cached and result.cached
+    vote.latency_s += result.latency_s
 
 
 def _mean(values: Sequence[float]) -> float | None:

@@ -19,7 +19,7 @@ import random
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol
 
-from rlaif.constitution import Constitution, Principle
+from rlaif.constitution import Constitution, Principle, RequestSide
 from rlaif.errors import ConfigError
 from rlaif.judge.calibration import calibrate_judgment
 from rlaif.judge.framing import comparison_messages, score_messages
@@ -28,8 +28,17 @@ from rlaif.judge.judgment import (
     Judgment,
     Order,
     Vote,
+    account_call,
     combine_scores,
     combine_votes,
+)
+from rlaif.judge.request_check import (
+    SIDES,
+    check_failed,
+    check_request,
+    mix_sides,
+    p_harmful,
+    side_weights,
 )
 from rlaif.judge.shortening import (
     DEFAULT_MAX_PROMPT_CHARS,
@@ -51,8 +60,6 @@ from rlaif.judge.verdict import (
 from rlaif.models import (
     AuthenticationError,
     CapabilityError,
-    ChoiceScores,
-    Completion,
     Conversation,
     GenerateConfig,
     Model,
@@ -96,13 +103,26 @@ def _sides(first: str, second: str) -> tuple[tuple[Literal["1", "2"], str], ...]
 def auto_mode(
     model: Model, constitution: Constitution
 ) -> Literal["pointwise", "logprob", "generate"]:
-    """The mode ``auto`` stands for: the constitution's ``judge.auto_mode`` where the backend
-    can score choices (``pointwise`` only with a ``score`` template), else ``generate``."""
+    """The mode ``auto`` stands for (see :func:`auto_reason` for why)."""
+    return auto_choice(model, constitution)[0]
+
+
+def auto_choice(
+    model: Model, constitution: Constitution
+) -> tuple[Literal["pointwise", "logprob", "generate"], str]:
+    """The mode ``auto`` stands for, and why, by what the judge can do: a judge that cannot
+    score choices generates its verdict (``generate``); an API judge or OpenAI-compatible
+    server that can judges pairwise under the sampled principles in both orders (``logprob``,
+    as CAI does); a judge that runs on this machine (the embedded model) gets the constitution's
+    ``judge.auto_mode`` (``pointwise`` by default, where the constitution has a ``score``
+    template), the mode measured best for it (docs/judge.md)."""
     if not model.supports_choice_logprobs:
-        return "generate"
+        return "generate", "returns no log-probabilities"
+    if not model.runs_locally:
+        return "logprob", "API judge that returns log-probabilities"
     if constitution.judge.auto_mode == "pointwise" and constitution.templates.score is not None:
-        return "pointwise"
-    return "logprob"
+        return "pointwise", "local judge, the constitution's auto_mode"
+    return "logprob", "local judge, the constitution's auto_mode"
 
 
 class PairwiseJudge:
@@ -159,8 +179,11 @@ class PairwiseJudge:
         self.falls_back = mode == "auto"
         """Whether a judge that turns out to return no log-probabilities switches to
         ``generate`` (only when the mode was ``auto``)."""
+        self.mode_reason = "chosen"
+        """Why the judge has its mode: ``chosen``, or what ``auto`` went by."""
         if mode == "auto":
-            mode = auto_mode(model, constitution)
+            mode, reason = auto_choice(model, constitution)
+            self.mode_reason = f"auto: {reason}"
         if mode in ("logprob", "pointwise") and not model.supports_choice_logprobs:
             raise ConfigError(
                 f"judge {model.name} cannot score choices, so mode {mode!r} is unavailable; "
@@ -244,18 +267,83 @@ class PairwiseJudge:
             "position_prior": self.position_prior,
         }
 
+    def plan_summary(self) -> dict[str, Any]:
+        """How this judge labels, for a job's start line and its manifest: the mode and why,
+        the orders, the principles a pair and the request check."""
+        check = self.constitution.judge.request_check
+        return {
+            "judge": self.name,
+            "mode": self.mode,
+            "why": self.mode_reason,
+            "orders": "none" if self.mode == "pointwise" else "both" if self.both_orders else "one",
+            "principles_per_pair": self.principles_per_pair,
+            "request_check": check.question if check is not None else None,
+            "constitution": self.constitution.name,
+        }
+
+    def describe(self) -> str:
+        """One line saying how this judge labels, e.g. ``judge openai/x: logprob (auto: API
+        judge that returns log-probabilities), both orders, 2 principles a pair``."""
+        plan = self.plan_summary()
+        orders = {
+            "none": "each reply scored alone",
+            "both": "both orders",
+            "one": "one order a pair",
+        }[plan["orders"]]
+        principles = f"{plan['principles_per_pair']} principle(s) a pair"
+        if plan["request_check"]:
+            principles += " on each side of a request check (harmful: harmlessness; else help)"
+        return (
+            f"judge {self.name}: {self.mode} ({self.mode_reason}), {orders}, {principles}, "
+            f"constitution {plan['constitution']}"
+        )
+
     def plan(
         self, prompt: Conversation, response_1: str, response_2: str, category: str | None = None
     ) -> tuple[list[Principle], list[Order]]:
         """The principles (those that fit the prompt and its ``category``, see
-        :meth:`Constitution.sample`) and presentation orders this pair will be judged under."""
+        :meth:`Constitution.sample`) and presentation orders this pair will be judged under
+        (under a request check, both sides' principles; see :meth:`plan_sides`)."""
+        _, principles, orders = self._draw(prompt, response_1, response_2, category)
+        return principles, orders
+
+    def plan_sides(
+        self, prompt: Conversation, response_1: str, response_2: str, category: str | None = None
+    ) -> dict[RequestSide, list[Principle]] | None:
+        """Under the constitution's request check, the principles drawn for each side
+        (``per_example`` from those whose ``when`` is that side or ``any``); ``None`` when the
+        constitution has no request check or one side has no principle that fits the prompt."""
+        return self._draw(prompt, response_1, response_2, category)[0]
+
+    def _draw(
+        self, prompt: Conversation, response_1: str, response_2: str, category: str | None
+    ) -> tuple[dict[RequestSide, list[Principle]] | None, list[Principle], list[Order]]:
         rng = random.Random(f"{self.seed}:{pair_key(prompt, response_1, response_2)}")
         stage = "compare_cot" if self.mode == "cot" else "compare"
-        principles = self.constitution.sample(
-            self.principles_per_pair, rng, stage=stage, prompt=prompt, category=category
-        )
+        constitution = self.constitution
+        sides: dict[RequestSide, list[Principle]] | None = None
+        if constitution.judge.request_check is not None and all(
+            constitution.pool(stage, prompt=prompt, category=category, side=side) for side in SIDES
+        ):
+            sides = {
+                side: constitution.sample(
+                    self.principles_per_pair,
+                    rng,
+                    stage=stage,
+                    prompt=prompt,
+                    category=category,
+                    side=side,
+                )
+                for side in SIDES
+            }
+            drawn = {p.id: p for side in SIDES for p in sides[side]}
+            principles = list(drawn.values())
+        else:
+            principles = constitution.sample(
+                self.principles_per_pair, rng, stage=stage, prompt=prompt, category=category
+            )
         orders: list[Order] = list(ORDERS) if self.both_orders else [rng.choice(ORDERS)]
-        return principles, orders
+        return sides, principles, orders
 
     def render(
         self,
@@ -310,20 +398,71 @@ class PairwiseJudge:
         shown_2 = self._shorten(response_2, "response 2", notes)
         shown_prompt, prompt_note = shorten_conversation(prompt, self.max_prompt_chars)
         notes.extend([prompt_note] if prompt_note else [])
-        principles, orders = self.plan(prompt, response_1, response_2, category)
+        sides, principles, orders = self._draw(prompt, response_1, response_2, category)
         pair_id = pair_id or pair_key(prompt, response_1, response_2)
         shown = (shown_prompt, shown_1, shown_2)
-        judgment = await self._judged(pair_id, shown, principles, orders, self.mode, notes)
+        planned = (sides, principles, orders)
+        judgment = await self._judged_plan(pair_id, shown, planned, self.mode, notes)
         if self._lost_logprobs(judgment):
             self.mode = "generate"  # for every later pair, as auto would have chosen had it known
             if _refused_scoring(judgment):
                 note = f"auto: {self.name} returned no log-probabilities; judged by generate"
-                judgment = await self._judged(
-                    pair_id, shown, principles, orders, "generate", [*notes, note]
+                judgment = await self._judged_plan(
+                    pair_id, shown, planned, "generate", [*notes, note]
                 )
         if self.position_prior is not None:
             judgment = calibrate_judgment(judgment, self.position_prior)
         return judgment
+
+    async def _judged_plan(
+        self,
+        pair_id: str,
+        shown: tuple[Conversation, str, str],
+        planned: tuple[dict[RequestSide, list[Principle]] | None, list[Principle], list[Order]],
+        mode: Literal["logprob", "generate", "cot", "pointwise"],
+        notes: list[str],
+    ) -> Judgment:
+        """The judgment of one pair: under the request check when the plan has sides (the
+        check first, then the sides it weighs; see :mod:`rlaif.judge.request_check`), else
+        every planned vote combined."""
+        sides, principles, orders = planned
+        if sides is None:
+            return await self._judged(pair_id, shown, principles, orders, mode, notes)
+        check = await check_request(self.model, self.constitution, shown[0])
+        p = p_harmful(check)
+        request_check = self.constitution.judge.request_check
+        if p is None or request_check is None:
+            return check_failed(check, self.name, mode, pair_id, notes)
+        weights = side_weights(p, request_check.skip_below)
+        asked = {p.id: p for side in weights for p in sides[side]}
+        whole = await self._judged(pair_id, shown, list(asked.values()), orders, mode, [])
+        by_side: dict[RequestSide, Judgment] = {}
+        for side in weights:
+            ids = [p.id for p in sides[side]]
+            votes = [v for v in whole.votes if v.principle in ids]
+            by_side[side] = self._combined(pair_id, mode, ids, orders, votes)
+        return mix_sides(
+            by_side,
+            weights,
+            check,
+            principles=list(asked),
+            sided={side: [p.id for p in sides[side]] for side in weights},
+            notes=notes,
+        )
+
+    def _combined(
+        self,
+        pair_id: str,
+        mode: Literal["logprob", "generate", "cot", "pointwise"],
+        ids: list[str],
+        orders: list[Order],
+        votes: list[Vote],
+    ) -> Judgment:
+        """One judgment from votes already made (pointwise scores or comparisons)."""
+        partial = self.partial_ensembles
+        if mode == "pointwise":
+            return combine_scores(pair_id, self.name, ids, votes, [], partial=partial)
+        return combine_votes(pair_id, self.name, mode, ids, orders, votes, [], partial=partial)
 
     async def _judged(
         self,
@@ -471,7 +610,7 @@ class PairwiseJudge:
         except Exception as error:  # a failed call is recorded, never turned into a score
             vote.error = f"{BACKEND_ERROR}{type(error).__name__}: {error}"
             return vote
-        _account(vote, scores, first=True)
+        account_call(vote, scores, first=True)
         vote.raw = json.dumps(scores.logprobs)
         vote.score = score_log_odds(scores.logprobs, *choices)
         if vote.score is None:
@@ -480,7 +619,7 @@ class PairwiseJudge:
 
     async def _logprob_verdict(self, messages: Conversation, vote: Vote) -> float | None:
         scores = await self.model.score_choices(messages, list(CHOICES))
-        _account(vote, scores, first=True)
+        account_call(vote, scores, first=True)
         vote.raw = json.dumps(scores.logprobs)
         p_first = choice_probability(scores.logprobs, *CHOICES)
         if p_first is None:
@@ -493,7 +632,7 @@ class PairwiseJudge:
             temperature=0.0, max_tokens=self.max_verdict_tokens, json_schema=schema
         )
         completion = await self.model.generate(messages, config)
-        _account(vote, completion, first=True)
+        account_call(vote, completion, first=True)
         vote.raw = completion.text
         read = parse_prefilled_verdict if messages[-1]["role"] == "assistant" else parse_verdict
         verdict = read(completion.text)
@@ -505,7 +644,7 @@ class PairwiseJudge:
     async def _cot_verdict(self, messages: Conversation, vote: Vote) -> float | None:
         config = GenerateConfig(temperature=0.0, max_tokens=self.max_reasoning_tokens)
         completion = await self.model.generate(messages, config)
-        _account(vote, completion, first=True)
+        account_call(vote, completion, first=True)
         vote.raw = completion.text
         verdict = parse_cot_verdict(completion.text)
         if verdict.choice is None:
@@ -517,7 +656,7 @@ class PairwiseJudge:
             prefill = completion.text[: verdict.position].rstrip() + "\nVerdict:"
             scored = [*messages, {"role": "assistant", "content": prefill.lstrip()}]
             scores = await self.model.score_choices(scored, [" A", " B"])
-            _account(vote, scores, first=False)
+            account_call(vote, scores, first=False)
             vote.raw += "\n" + json.dumps(scores.logprobs)
             soft = choice_probability(scores.logprobs, " A", " B")
             if soft is not None:
@@ -530,14 +669,3 @@ def _refused_scoring(judgment: Judgment) -> bool:
     """Whether a vote failed because the judge cannot score choices."""
     refused = f"{BACKEND_ERROR}{CapabilityError.__name__}"
     return any((v.error or "").startswith(refused) for v in judgment.votes)
-
-
-def _account(vote: Vote, result: Completion | ChoiceScores, *, first: bool) -> None:
-    """Add one call's tokens, cost and latency to ``vote``; the vote counts as cached only when
-    every call behind it was."""
-    vote.input_tokens += result.input_tokens
-    vote.output_tokens += result.output_tokens
-    if result.cost_usd is not None:
-        vote.cost_usd = (vote.cost_usd or 0.0) + result.cost_usd
-    vote.cached = result.cached if first else vote.cached and result.cached
-    vote.latency_s += result.latency_s

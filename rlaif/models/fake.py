@@ -86,6 +86,7 @@ class FakeBackend(Backend):
     """Scripted, deterministic backend; see the module docstring for the options."""
 
     supports_choice_logprobs = True
+    runs_locally = True
     supports_json_schema = True
     # Scripts that cycle through outputs would be frozen by a cache; ask for it with cache=True.
     caches_by_default = False

@@ -42,6 +42,7 @@ class HFBackend(Backend):
     :mod:`rlaif.models.prefix_scoring`; ``False`` runs every prompt in full)."""
 
     supports_choice_logprobs = True
+    runs_locally = True
     supports_prefill = True
     default_max_concurrency = 64
     runtime_options = frozenset({"max_batch_size", "prefix_reuse"})

@@ -73,6 +73,11 @@ class Model:
         return self.backend.supports_json_schema
 
     @property
+    def runs_locally(self) -> bool:
+        """Whether the model runs on this machine rather than behind an API."""
+        return self.backend.runs_locally
+
+    @property
     def supports_prefill(self) -> bool:
         """Whether a final assistant turn is continued rather than rejected."""
         return self.backend.supports_prefill

@@ -41,6 +41,12 @@ def display_console() -> Console:
     return Console(stderr=True, width=width)
 
 
+def announce(line: str) -> None:
+    """Print one line where progress displays draw (the terminal, even while library output is
+    captured): what a job is about to do, e.g. how its judge will label."""
+    display_console().print(line, highlight=False, markup=False, soft_wrap=True)
+
+
 def _is_terminal(stream: TextIO) -> bool:
     try:
         return stream.isatty()
