@@ -8,7 +8,14 @@ from typing import cast
 import typer
 
 from rlaif.annotate import load_annotation_pairs
-from rlaif.cli.common import BATCH, echo, model_options, repeatable_model_option, user_errors
+from rlaif.cli.common import (
+    BATCH,
+    console,
+    echo,
+    model_options,
+    repeatable_model_option,
+    user_errors,
+)
 from rlaif.cli.estimates import DRY_RUN, print_estimate
 from rlaif.data import is_human_labels_file
 from rlaif.datagen.dry_run import dry_run_into
@@ -18,6 +25,7 @@ from rlaif.eval.agreement_run import AgreementSettings, JudgeMode, JudgeSpec, ru
 from rlaif.eval.human_agreement import human_labelled_pairs
 from rlaif.eval.loaders import LoadedPairs
 from rlaif.eval.policy_eval import PolicyEvalSettings, run_policy_eval
+from rlaif.eval.principle_agreement import principle_table
 from rlaif.eval.report import write_report
 from rlaif.eval.rm_eval import evaluate_reward_model
 from rlaif.eval.training_report import training_metrics
@@ -108,6 +116,8 @@ def agreement(
     run = run_agreement(specs, settings, out=out, loaded=loaded)
     for name in run.metrics.judges:
         echo(verdict_sentence(run.metrics.results[name], human=run.metrics.human))
+        if (table := principle_table(run.metrics.results[name])) is not None:
+            console.print(table)
     _print_outputs(out)
 
 

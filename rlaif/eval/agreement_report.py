@@ -8,6 +8,7 @@ from rlaif.eval import plots
 from rlaif.eval.agreement import LEADERBOARD_COLUMNS, verdict_sentence
 from rlaif.eval.bootstrap import Estimate
 from rlaif.eval.human_report import human_leaderboard_cells, human_section
+from rlaif.eval.principle_agreement import PRINCIPLE_HEADERS, principle_cells
 from rlaif.eval.report import BulletList, Heading, Image, Paragraph, Report, Table
 from rlaif.eval.results import AgreementMetrics, JudgeMetrics
 
@@ -65,6 +66,7 @@ def agreement_report(metrics: AgreementMetrics) -> Report:
     report.add(Heading("Per judge"))
     for name in metrics.judges:
         report.add(Heading(name, 3), _judge_details(metrics.results[name]))
+        report.add(*_principle_section(metrics.results[name]))
     skipped = (metrics.data or {}).get("skipped")
     if skipped:
         report.add(
@@ -194,3 +196,18 @@ def _judge_details(row: JudgeMetrics) -> BulletList:
     for reason, count in row.missing_reasons.items():
         items.append(f"missing ({count}×): {reason}")
     return BulletList(items)
+
+
+def _principle_section(row: JudgeMetrics) -> list[Paragraph | Table]:
+    """Each principle's own verdict (``by_principle``), when the row has one."""
+    if not row.by_principle:
+        return []
+    return [
+        Paragraph(
+            "Each principle alone: its own verdict on the pairs judged under it, against the "
+            "human label (a tie counts half; 95% bootstrap interval; pairs with a vote of it "
+            "missing left out and counted). Decided: how often its verdict points the same way "
+            "as the judgment's (ties left out)."
+        ),
+        Table(PRINCIPLE_HEADERS, [principle_cells(p) for p in row.by_principle]),
+    ]

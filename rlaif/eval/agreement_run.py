@@ -29,6 +29,7 @@ from rlaif.eval.predictions import (
     assign_positions,
     predictions_from_judgments,
 )
+from rlaif.eval.principle_agreement import principle_agreement
 from rlaif.eval.report import write_metrics, write_report
 from rlaif.eval.results import AgreementMetrics
 from rlaif.judge import PairwiseJudge
@@ -236,6 +237,7 @@ async def run_agreement_async(
     judgments: dict[str, list[Judgment]] = {}
     predictions: list[Predictions] = []
     priors: dict[str, float] = {}
+    judged: dict[str, list[Judgment]] = {}  # per row, calibrated rows included
     given = dict(models or {})
     opened: dict[str, Model] = {}  # one model per name and options, shared by its modes
     async with AsyncExitStack() as owned:
@@ -255,19 +257,22 @@ async def run_agreement_async(
                 progress_label=f"judging with {spec.name}",
                 tags={s.pair.id: shown_tag(s) for s in shown},
             )
-            judgments[spec.name] = results
+            judgments[spec.name] = judged[spec.name] = results
             predictions.append(
                 predictions_from_judgments(spec.name, results, frame.ids, wall_seconds=wall)
             )
             calibrated = position_calibrated(spec.name, results, frame.ids, wall)
             if calibrated is not None:
-                predictions.append(calibrated[0])
-                priors[calibrated[0].name] = calibrated[1]
-    metrics = agreement_metrics(
-        frame, predictions, seed=settings.seed, n_resamples=settings.n_resamples
-    )
+                preds, prior, corrected = calibrated
+                predictions.append(preds)
+                priors[preds.name] = prior
+                judged[preds.name] = corrected
+    boot = {"seed": settings.seed, "n_resamples": settings.n_resamples}
+    metrics = agreement_metrics(frame, predictions, **boot)
     for name, prior in priors.items():
         metrics.results[name].position_prior_logit = prior
+    for name, rows in judged.items():
+        metrics.results[name].by_principle = principle_agreement(frame, rows, **boot)
     metrics.data = loaded.describe()
     metrics.human = loaded.human
     metrics.settings = {
@@ -290,10 +295,11 @@ CALIBRATED_SUFFIX = " (position-calibrated)"
 
 def position_calibrated(
     name: str, results: Sequence[Judgment], ids: Sequence[str], wall: float | None
-) -> tuple[Predictions, float] | None:
+) -> tuple[Predictions, float, list[Judgment]] | None:
     """The judge's predictions after removing its first-position prior, estimated from these
-    judgments' swapped orders (no label is used), and that prior; ``None`` for judges with
-    no soft two-order verdicts (pointwise, or hard ``generate``/``cot`` answers)."""
+    judgments' swapped orders (no label is used), that prior and the recombined judgments;
+    ``None`` for judges with no soft two-order verdicts (pointwise, or hard ``generate``/``cot``
+    answers)."""
     prior = estimate_position_prior(results)
     if prior is None:
         return None
@@ -301,6 +307,7 @@ def position_calibrated(
     return (
         predictions_from_judgments(name + CALIBRATED_SUFFIX, corrected, ids, wall_seconds=wall),
         prior,
+        corrected,
     )
 
 

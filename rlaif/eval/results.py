@@ -93,6 +93,29 @@ class BaselineDifference(MetricsModel):
     """Accuracy difference on the pairs both answered."""
 
 
+class PrincipleAgreement(MetricsModel):
+    """One principle of a judge taken alone: its own verdict on the pairs judged under it
+    (:mod:`rlaif.eval.principle_agreement`)."""
+
+    principle: str
+    """Principle id."""
+    n: int
+    """Pairs judged under this principle (it is in the judgment's ``principles``)."""
+    n_missing: int
+    """Of those, pairs where a vote of this principle is missing (left out below)."""
+    agreement: float | None
+    """Agreement of the principle's own verdict with the human label; a tie counts half."""
+    low: float | None
+    """Lower end of the 95% bootstrap interval of ``agreement``."""
+    high: float | None
+    """Upper end of the interval."""
+    decided: float | None
+    """Share of pairs where the principle's own verdict points the same way as the judgment's
+    (pairs where either is a tie or missing left out): how often it carries the ensemble."""
+    n_decided: int
+    """Pairs ``decided`` is taken over."""
+
+
 class JudgeMetrics(MetricsModel):
     """Every agreement metric of one judge, reward model or baseline (a ``results`` row)."""
 
@@ -158,6 +181,9 @@ class JudgeMetrics(MetricsModel):
     """Difference from the best trivial baseline (judges only)."""
     position_prior_logit: float | None = omitted_when_none()
     """First-position prior removed (position-calibrated rows only)."""
+    by_principle: list[PrincipleAgreement] | None = omitted_when_none()
+    """Each principle's own verdict against the human label, most-used first (judge rows whose
+    judgments are at hand; :func:`rlaif.eval.principle_agreement.principle_agreement`)."""
 
 
 class LeaderboardRow(MetricsModel):
