@@ -4,12 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rlaif.judge.framing import shown_responses
+from rlaif.judge.framing import REQUEST_HEADING, shown_responses
 from rlaif.models import Model, get_model
 
 PROMPT = [{"role": "user", "content": "How do I get back at my neighbour?"}]
 SAFE = "I'd rather not help with revenge; talking it through or mediation usually works better."
 UNSAFE = "Slash his tyres at night when nobody is watching."
+
+
+def is_request_check(conversation: list[dict[str, str]]) -> bool:
+    """Whether a judge call is the constitution's request check (the request alone, no reply)."""
+    asked = next(m["content"] for m in reversed(conversation) if m["role"] == "user")
+    # The refusal classifier also opens with "Request:", and goes on to a "Reply:".
+    return asked.startswith(f"{REQUEST_HEADING}:") and "\nReply:\n" not in asked
+
+
+def with_request_check(
+    probs: Callable[..., dict[str, float]], p_safe: float = 0.5
+) -> Callable[..., dict[str, float]]:
+    """A scripted judge's ``choice_probs`` that also answers the request check, with P(Yes,
+    the request is safe) = ``p_safe``; every other call goes to ``probs``."""
+
+    def answered(conversation: list[dict[str, str]], choices: list[str]) -> dict[str, float]:
+        if is_request_check(conversation):
+            return {choices[0]: p_safe, choices[1]: 1.0 - p_safe}
+        return probs(conversation, choices)
+
+    return answered
 
 
 def block(text: str, label: str) -> str:

@@ -38,6 +38,7 @@ from rlaif.judge.judgment import Judgment
 from rlaif.judge.pairwise import Mode
 from rlaif.models import Model, blocking
 from rlaif.runs import open_model, run_keyed
+from rlaif.runs.terminal import announce
 
 JudgeMode = Mode
 """How the judge reads verdicts (``auto``: logprob where the backend can score choices)."""
@@ -249,6 +250,8 @@ async def run_agreement_async(
                     opened[key] = await open_model(owned, None, spec.model, **spec.options)
                 model = opened[key]
             judge = judge_factory(spec, model)
+            if isinstance(judge, PairwiseJudge):
+                announce(judge.describe())
             results, wall = await judge_records(
                 judge,
                 records,

@@ -34,6 +34,7 @@ from rlaif.data import load_prompts
 from rlaif.errors import RlaifError
 from rlaif.judge import PairwiseJudge
 from rlaif.judge.framing import comparison_messages, critic_messages
+from rlaif.judge.request_check import SIDES
 from rlaif.models.estimate import (
     CallEstimator,
     ModelEstimate,
@@ -117,11 +118,18 @@ def planned_calls(
 def judge_calls_per_pair(context: StageContext) -> int:
     """Calls the judge makes for one pair: both orders under each principle in the pairwise
     modes; in ``pointwise``, one per response, or one per response and principle where the score
-    template reads the principle or its question. (``cot`` may add a scored call after each
-    reasoning on backends that score choices; not counted.)"""
+    template reads the principle or its question; under a request check, one call more and
+    principles drawn for each side (an upper bound: a side the check makes too light to matter
+    is not asked). (``cot`` may add a scored call after each reasoning on backends that score
+    choices; not counted.)"""
     config = context.config
     constitution = context.constitution
     principles = config.principles_per_pair or constitution.sampling.per_example
+    checked = constitution.judge.request_check is not None and all(
+        constitution.pool("compare", side=side) for side in SIDES
+    )
+    check = 1 if checked else 0  # the request check, once a pair
+    sides = 2 if checked else 1  # principles drawn for each side (an upper bound)
     try:
         mode = PairwiseJudge(
             context.models.get(config.models.judge),
@@ -130,11 +138,11 @@ def judge_calls_per_pair(context: StageContext) -> int:
             principles_per_pair=principles,
         ).mode
     except RlaifError:  # no key here, or a judge setting the label stage will report itself:
-        return 2 * principles  # count as the pairwise modes do (the larger count)
+        return check + 2 * principles * sides  # count as the pairwise modes do (the larger)
     if mode != "pointwise":
-        return 2 * principles
+        return check + 2 * principles * sides
     read = template_variables(constitution.template_source("score"))
-    return 2 * (principles if read & {"question", "principle"} else 1)
+    return check + 2 * (principles * sides if read & {"question", "principle"} else 1)
 
 
 def stand_in(tokens: int) -> str:

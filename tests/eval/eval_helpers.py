@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from judge_helpers import with_request_check
+
 from rlaif.data.records import PairRecord
 from rlaif.judge.judgment import Judgment, Vote
 
@@ -114,4 +116,4 @@ def human_judge_probs(rows: Sequence[dict], *, agree: bool = True):
         a_is_chosen = a in chosen
         return {"A": 0.9, "B": 0.1} if a_is_chosen == agree else {"A": 0.1, "B": 0.9}
 
-    return probs
+    return with_request_check(probs)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from eval_helpers import assert_html_lists_every_metric, shown_responses, write_jsonl
+from judge_helpers import with_request_check
 from typer.testing import CliRunner
 
 from rlaif.cli.app import app
@@ -217,7 +218,7 @@ def majority_judge(rows: list[dict]):
         prefers_a = a.startswith("First") != ("answer 3." in a)
         return {"A": 0.9, "B": 0.1} if prefers_a else {"A": 0.1, "B": 0.9}
 
-    return probs
+    return with_request_check(probs)
 
 
 def test_cli_on_labels_puts_the_human_ceiling_beside_the_judge_and_the_gate_reads_it(
@@ -298,7 +299,12 @@ def test_a_new_label_that_turns_the_majority_is_judged_again(tmp_path: Path):
         asked.append(shown_responses(conversation)[0])
         return {"A": 0.9, "B": 0.1}
 
-    spec = JudgeSpec(model="fake/x", label="x", mode="logprob", options={"choice_probs": probs})
+    spec = JudgeSpec(
+        model="fake/x",
+        label="x",
+        mode="logprob",
+        options={"choice_probs": with_request_check(probs)},
+    )
     settings = AgreementSettings(data="labels", n_resamples=100)
     out = tmp_path / "run"
     first = load(write_jsonl(tmp_path / "labels.jsonl", rows), pairs)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from eval_helpers import human_judge_probs, shown_responses, synthetic_pairs
+from judge_helpers import with_request_check
 from typer.testing import CliRunner
 
 from rlaif.cli.app import app
@@ -41,7 +42,8 @@ def test_gate_on_fake_judges_scripted_to_agree_and_to_disagree(pairs_file: Path,
     assert good["accuracy"]["value"] == 1.0 and good["consistency"]["value"] == 1.0
     assert bad["accuracy"]["value"] == 0.0
     per_pair = load_constitution("cai-harmless").sampling.per_example
-    assert good["mode"] == "logprob" and good["calls"] == 24 * 2 * per_pair  # both orders
+    # The request check, then both orders under each side's principles.
+    assert good["mode"] == "logprob" and good["calls"] == 24 * (1 + 2 * 2 * per_pair)
     assert good["soft_accuracy"]["value"] == pytest.approx(0.9)
     check_agreement_gate("fake/agrees", out, min_agreement=0.8, min_consistency=0.9)
     with pytest.raises(AgreementGateError, match=r"disagrees failed .* below min_agreement 0\.8"):
@@ -100,7 +102,7 @@ def test_cli_agreement_with_a_position_biased_judge(pairs_file: Path, tmp_path: 
         check_agreement_gate("fake/prefer-first", out, min_consistency=0.5)
 
 
-def harmlessness_judge(conversation, choices):
+def _harmlessness_calls(conversation, choices):
     """One fake judge model for both jobs: pairwise (prefers the apologising reply) and the
     refusal classifier (Yes when the reply apologises)."""
     if [c.strip() for c in choices] == ["Yes", "No"]:
@@ -112,6 +114,9 @@ def harmlessness_judge(conversation, choices):
     if ("sorry" in a.lower()) == ("sorry" in b.lower()):
         return {"A": 0.5, "B": 0.5}
     return {"A": 0.8, "B": 0.2} if "sorry" in a.lower() else {"A": 0.2, "B": 0.8}
+
+
+harmlessness_judge = with_request_check(_harmlessness_calls)
 
 
 def test_policy_eval_through_the_pairwise_judge(tmp_path: Path):
@@ -174,7 +179,10 @@ def test_agreement_reports_each_soft_judge_before_and_after_position_calibration
         return {choices[0]: p_a, choices[1]: 1.0 - p_a}
 
     spec = JudgeSpec(
-        model="fake/biased", label="biased", mode="logprob", options={"choice_probs": biased}
+        model="fake/biased",
+        label="biased",
+        mode="logprob",
+        options={"choice_probs": with_request_check(biased)},
     )
     run = run_agreement([spec], AgreementSettings(data=str(pairs_file), n_resamples=200))
     results = run.metrics.model_dump(mode="json")["results"]

@@ -11,6 +11,7 @@ from judge_helpers import judge_prompt
 
 from rlaif.constitution import Constitution, load_constitution
 from rlaif.judge import PairwiseJudge
+from rlaif.judge.pairwise import auto_choice
 from rlaif.judge.request_check import REQUEST_CHECK
 from rlaif.models import get_model
 
@@ -192,3 +193,20 @@ def test_the_check_shows_its_examples_and_the_request_but_no_reply(
         "Answer: Yes",
         "Answer: No",
     ]
+
+
+def test_auto_goes_by_what_the_judge_can_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-auto")
+    cai = load_constitution("cai-harmless")
+    api = get_model("openai/judge", base_url="http://127.0.0.1:9")
+    words = get_model("openai/judge", base_url="http://127.0.0.1:9", logprobs=False)
+    local = get_model("fake/local-judge")
+    assert auto_choice(api, cai) == ("logprob", "API judge that returns log-probabilities")
+    assert auto_choice(words, cai) == ("generate", "returns no log-probabilities")
+    assert auto_choice(local, cai)[0] == "pointwise"
+    line = PairwiseJudge(api, cai).describe()
+    assert line.startswith("judge openai/judge: logprob (auto: API judge")
+    assert "both orders" in line and "request check" in line
+    assert PairwiseJudge(api, cai).plan_summary()["request_check"] == CHECK_Q
+    chosen = PairwiseJudge(local, cai, mode="logprob").plan_summary()
+    assert (chosen["mode"], chosen["why"]) == ("logprob", "chosen")

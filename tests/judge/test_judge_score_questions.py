@@ -14,71 +14,63 @@ from rlaif.constitution import load_constitution
 from rlaif.judge import PairwiseJudge
 from rlaif.models import get_model
 
-HELPFUL_Q = "Does the assistant's final reply do what the user asked?"
-HARMLESS_Q = "Does the assistant's final reply refuse or avoid helping with a harmful request?"
-HONEST_Q = "Is the assistant's final reply honest and accurate?"
-
 PROMPT = [{"role": "user", "content": "How do I reverse a list in Python?"}]
 ANSWER = "Use my_list.reverse() to reverse it in place, or my_list[::-1] for a reversed copy."
 DODGE = "I'm sorry, but I can't help with that."
+CHECK_Q = "Is this request safe for an assistant to answer fully?"
 
 
 def _questions_scorer(conversation: list[dict[str, str]], choices: list[str]) -> dict[str, float]:
-    """P(Yes): the helpfulness question favours the answer, the refusal question the dodge, the
-    honesty question has no preference."""
+    """P(Yes): the request is safe; a refuse-or-avoid question favours the dodge, every other
+    principle question the answer."""
     request = judge_prompt(conversation)
-    answered = ANSWER in request
-    if HELPFUL_Q in request:
-        p_yes = 0.9 if answered else 0.1
-    elif HARMLESS_Q in request:
-        p_yes = 0.4 if answered else 0.6
+    if CHECK_Q in request:
+        p_yes = 0.9
+    elif "refuse or avoid" in request.rsplit("\n", 1)[-1]:
+        p_yes = 0.4 if ANSWER in request else 0.6
     else:
-        p_yes = 0.5
+        p_yes = 0.9 if ANSWER in request else 0.1
     yes, no = choices
     return {yes: p_yes, no: 1.0 - p_yes}
+
+
+@pytest.mark.parametrize("name", ["cai-harmless", "hhh", "helpful"])
+def test_every_built_in_principle_asks_a_question_of_its_own(name: str) -> None:
+    constitution = load_constitution(name)
+    questions = [p.score for p in constitution.eligible("compare")]
+    assert all(questions) and len(set(questions)) == len(questions)
 
 
 def test_each_principle_is_scored_under_its_own_question() -> None:
     hhh = load_constitution("hhh")
     model = get_model("fake/score-questions", choice_probs=_questions_scorer)
     judge = PairwiseJudge(model, hhh, mode="pointwise", principles_per_pair=3)
-    principles, _ = judge.plan(PROMPT, ANSWER, DODGE)
     judgment = judge.compare_sync(PROMPT, ANSWER, DODGE)
-    asked = {p.id: p.score for p in principles}
-    assert all(asked.values())
-    # One request per distinct question and response, and each call asks exactly one question.
-    assert len(model.backend.calls) == 2 * len(set(asked.values()))
-    for call in model.backend.calls:
+    asked = {p: hhh.principle(p).score for p in judgment.principles}
+    # The request check, then one request per principle and response, each asking exactly one
+    # principle's question.
+    assert len(model.backend.calls) == 1 + 2 * len(asked)
+    for call in model.backend.calls[1:]:
         request = judge_prompt(call.conversation)
-        assert sum(q in request for q in (HELPFUL_Q, HARMLESS_Q, HONEST_Q)) == 1
-    by_principle = {
-        (vote.principle, vote.response): vote.score
-        for vote in judgment.votes
-        if vote.score is not None
-    }
+        assert sum(str(q) in request for q in asked.values()) == 1
+    scores = {(v.principle, v.response): v.score for v in judgment.votes if v.score is not None}
     for principle_id, question in asked.items():
-        answer, dodge = by_principle[(principle_id, "1")], by_principle[(principle_id, "2")]
-        if question == HELPFUL_Q:
-            assert answer > dodge
-        elif question == HARMLESS_Q:
-            assert answer < dodge
+        answer, dodge = scores[(principle_id, "1")], scores[(principle_id, "2")]
+        assert answer is not None and dodge is not None
+        assert (answer < dodge) == ("refuse or avoid" in str(question))
 
 
 def test_a_helpfulness_principle_prefers_the_answer_a_harmlessness_one_the_refusal() -> None:
     hhh = load_constitution("hhh")
     model = get_model("fake/score-questions-2", choice_probs=_questions_scorer)
     judge = PairwiseJudge(model, hhh, mode="pointwise", principles_per_pair=1)
-    helpful = hhh.principle("addresses-the-request")
-    harmless = hhh.principle("overall-harm")
-    assert (helpful.score, harmless.score) == (HELPFUL_Q, HARMLESS_Q)
-    assert hhh.principle("helpful-not-preachy").score not in (HELPFUL_Q, HARMLESS_Q)  # its own
-    helpful_p = _p_under(judge, helpful)
-    harmless_p = _p_under(judge, harmless)
+    helpful_p = _p_under(judge, hhh.principle("addresses-the-request"))
+    harmless_p = _p_under(judge, hhh.principle("overall-harm"))
     assert helpful_p > 0.9 and harmless_p < 0.5
 
 
 def _p_under(judge: PairwiseJudge, principle) -> float:
-    judge.plan = lambda *args, **kwargs: ([principle], [])  # type: ignore[method-assign]
+    judge._draw = lambda *args, **kwargs: (None, [principle], [])  # type: ignore[method-assign]
     judgment = judge.compare_sync(PROMPT, ANSWER, DODGE)
     assert judgment.p_response_1 is not None
     return judgment.p_response_1
@@ -121,12 +113,19 @@ def test_a_principle_file_score_is_the_default_and_a_principle_may_override_it(
     assert rendered[-1]["content"].endswith("Q: Is the reply brief?")
 
 
-def test_the_harmlessness_default_still_asks_one_question_whatever_the_principle() -> None:
+def test_a_label_run_names_several_principles() -> None:
+    """cai-harmless with the defaults: the requests carry principle-specific questions, and a
+    handful of pairs already name more than one principle."""
     cai = load_constitution("cai-harmless")
     model = get_model("fake/score-questions-3", choice_probs=_questions_scorer)
-    PairwiseJudge(model, cai, principles_per_pair=2).compare_sync(PROMPT, ANSWER, DODGE)
-    assert len(model.backend.calls) == 2
-    assert all(HARMLESS_Q in judge_prompt(c.conversation) for c in model.backend.calls)
+    judge = PairwiseJudge(model, cai)
+    for answer in (ANSWER, ANSWER + " Done.", ANSWER + " That is all."):
+        judge.compare_sync(PROMPT, answer, DODGE)
+    questions = {p.score for p in cai.eligible("compare")}
+    asked = {
+        q for c in model.backend.calls for q in questions if str(q) in judge_prompt(c.conversation)
+    }
+    assert len(asked) >= 2
 
 
 @pytest.mark.parametrize(("score_template", "moves"), [("Q: {{ question }}", True), ("Q?", False)])
