@@ -58,7 +58,8 @@ sampling:
 templates:
   critique: "{{{{ conversation }}}} {{{{ response }}}} {{{{ request }}}}"
   revision: "{{{{ conversation }}}} {{{{ response }}}} {{{{ critique }}}} {{{{ request }}}}"
-  compare: "{{{{ conversation }}}} (A) {{{{ response_a }}}} (B) {{{{ response_b }}}} {{{{ question }}}}"
+  compare: "{{{{ conversation }}}} (A) {{{{ response_a }}}} (B) {{{{ response_b }}}}
+    {{{{ question }}}}"
   compare_cot: "{{{{ conversation }}}} {{{{ response_a }}}} {{{{ response_b }}}} {{{{ question }}}}"
   score: "Conversation: {{{{ conversation }}}} Reply: {{{{ response }}}} {{{{ question }}}}"
 judge:
