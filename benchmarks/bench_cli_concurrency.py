@@ -23,7 +23,10 @@ from pathlib import Path
 from benchmarks.common import write_result
 from rlaif.models.testing import server_process, write_pairs
 
-LOGPROBS = json.dumps({"A": -0.3, "B": -1.4})
+# A/B for the comparisons; Yes/No for cai-harmless's request check (P(safe) 0.2: both sides asked).
+LOGPROBS = json.dumps({"A": -0.3, "B": -1.4, "Yes": -1.6, "No": -0.2})
+CALLS_PER_PAIR = 1 + 2 * 2
+"""The request check, then both orders under one principle a side."""
 
 
 def run(pairs: int, concurrency: int, latency_s: float, source: str | None = None) -> dict:
@@ -78,7 +81,7 @@ def run(pairs: int, concurrency: int, latency_s: float, source: str | None = Non
         "concurrency": concurrency,
         "latency_s": latency_s,
         "calls": stats["requests"],
-        "every_pair_judged": stats["requests"] == 2 * pairs,
+        "every_pair_judged": stats["requests"] == CALLS_PER_PAIR * pairs,
         "peak_in_flight": stats["peak_in_flight"],
         "start_up_s": round(stats["first_request"] - start, 2),
         "wall_s": round(wall, 2),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rlaif.constitution import Constitution
 from rlaif.judge.framing import REQUEST_HEADING, shown_responses
 from rlaif.models import Model, get_model
 
@@ -31,6 +32,14 @@ def with_request_check(
         return probs(conversation, choices)
 
     return answered
+
+
+def without_request_check(constitution: Constitution) -> Constitution:
+    """``constitution`` judging every pair under its sampled principles alone: the tests that
+    use it exercise the comparison machinery (the request check has tests of its own)."""
+    return constitution.model_copy(
+        update={"judge": constitution.judge.model_copy(update={"request_check": None})}
+    )
 
 
 def block(text: str, label: str) -> str:

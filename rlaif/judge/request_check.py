@@ -75,7 +75,7 @@ async def check_request(model: Model, constitution: Constitution, prompt: Conver
         vote.error = f"{BACKEND_ERROR}{type(error).__name__}: {error}"
         return vote
     if safe is None:
-        vote.error = f"request check: no readable Yes or No in {vote.raw!r}"
+        vote.error = f"no readable Yes or No in {vote.raw!r}"
         return vote
     vote.score = -safe + check.harmful_bias
     return vote

@@ -17,8 +17,10 @@ from rlaif.models.testing import ScriptedServer, write_pairs
 
 runner = CliRunner()
 
-# Verdict tokens for both verdict shapes (pairwise "A"/"B"-style and "1"/"2").
-LOGPROBS = {"A": -0.1, "B": -2.5, "1": -0.1, "2": -2.5}
+# Verdict tokens for both verdict shapes (pairwise "A"/"B"-style and "1"/"2"), and the request
+# check's "Yes"/"No" (safe at P 0.9: p_harmful about 0.2, so both sides are asked).
+LOGPROBS = {"A": -0.1, "B": -2.5, "1": -0.1, "2": -2.5, "Yes": -0.1, "No": -2.5}
+CALLS_PER_PAIR = 1 + 2 * 2  # the request check, then both orders under one principle per side
 
 
 def _pairs(folder: Path, count: int) -> Path:
@@ -58,7 +60,7 @@ def test_label_reaches_the_server_named_by_judge_option(tmp_path: Path) -> None:
     with ScriptedServer(logprobs=LOGPROBS) as server:
         result = runner.invoke(app, _label(pairs, out, "--judge-option", f"base_url={server.url}"))
         assert result.exit_code == 0, result.output
-        assert len(server.requests) == 3 * 2  # both orders of each pair, one principle
+        assert len(server.requests) == 3 * CALLS_PER_PAIR
         assert {r["model"] for r in server.requests} == {"served-judge"}
     manifest = json.loads(out.with_suffix(".manifest.json").read_text())
     assert manifest["judge"] == "openai/served-judge"
@@ -124,7 +126,7 @@ def test_a_rerun_with_another_timeout_resumes(tmp_path: Path) -> None:
         )
         assert again.exit_code == 0, again.output
         assert "resumed: 2 of 2 already done" in again.output
-        assert len(server.requests) == 4  # nothing asked twice
+        assert len(server.requests) == 2 * CALLS_PER_PAIR  # nothing asked twice
 
 
 def test_unknown_option_is_one_error_naming_the_accepted_ones(tmp_path: Path) -> None:

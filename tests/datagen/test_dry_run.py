@@ -13,7 +13,10 @@ from rlaif.cli.app import app
 from rlaif.models.testing import ScriptedServer, write_pairs
 
 runner = CliRunner()
-LOGPROBS = {"A": -0.1, "B": -2.5}
+# The verdict, and the request check's answer (safe at P 0.9: p_harmful about 0.2, so both sides
+# are asked, as a dry run assumes).
+LOGPROBS = {"A": -0.1, "B": -2.5, "Yes": -0.1, "No": -2.5}
+CALLS_PER_PAIR = 1 + 2 * 2  # the request check, then both orders under one principle per side
 PRICES = [
     "--judge-option",
     "price_input_per_million=2.0",
@@ -73,9 +76,10 @@ def test_a_dry_run_sends_nothing_and_counts_every_call(tmp_path: Path) -> None:
     assert "dry run" in result.output and "USD" in result.output
     assert sorted(p.name for p in out.parent.iterdir()) == ["prefs.estimate.json"]
     row = _estimate(out)
-    assert (row["calls"], row["cached"], row["output_tokens"]) == (12, 0, 12)  # both orders
-    assert row["input_tokens"] > 12 * 30
-    assert row["usd"] == pytest.approx((row["input_tokens"] * 2.0 + 12 * 8.0) / 1e6)
+    calls = 6 * CALLS_PER_PAIR
+    assert (row["calls"], row["cached"], row["output_tokens"]) == (calls, 0, calls)
+    assert row["input_tokens"] > calls * 30
+    assert row["usd"] == pytest.approx((row["input_tokens"] * 2.0 + calls * 8.0) / 1e6)
     assert row["usd_batch"] == pytest.approx(row["usd"] / 2)
     assert not (tmp_path / "cache" / "responses.sqlite").exists() or _cache_rows(tmp_path) == 0
 
@@ -92,21 +96,22 @@ def test_what_is_done_or_cached_is_not_counted_and_the_run_compares(tmp_path: Pa
     with ScriptedServer(logprobs=LOGPROBS) as server:
         first = _label(server, pairs, out, "--limit", "2")
         assert first.exit_code == 0, first.output
-        assert len(server.requests) == 4
+        done, left = 2 * CALLS_PER_PAIR, 4 * CALLS_PER_PAIR
+        assert len(server.requests) == done
         # The same pairs into another output: answered by the cache, not counted as calls.
         elsewhere = _label(server, pairs, tmp_path / "other.jsonl", "--dry-run")
         assert elsewhere.exit_code == 0, elsewhere.output
         other = _estimate(tmp_path / "other.jsonl")
-        assert (other["calls"], other["cached"]) == (8, 4)
+        assert (other["calls"], other["cached"]) == (left, done)
         # Resuming the output itself: the two pairs done are not even looked at.
         resumed = _label(server, pairs, out, "--dry-run")
         assert resumed.exit_code == 0, resumed.output
-        assert (_estimate(out)["calls"], _estimate(out)["cached"]) == (8, 0)
-        assert len(server.requests) == 4  # the dry runs sent nothing
+        assert (_estimate(out)["calls"], _estimate(out)["cached"]) == (left, 0)
+        assert len(server.requests) == done  # the dry runs sent nothing
         real = _label(server, pairs, out)
         assert real.exit_code == 0, real.output
-        assert len(server.requests) == 12
-    assert "estimate vs actual: calls 8 vs 8" in real.output
+        assert len(server.requests) == done + left
+    assert f"estimate vs actual: calls {left} vs {left}" in real.output
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(records) + sum(1 for _ in (tmp_path / "prefs.skipped.jsonl").open()) == 6
 
@@ -184,5 +189,6 @@ def test_eval_agreement_dry_run_writes_only_its_estimate(tmp_path: Path) -> None
         assert server.requests == []
     assert [p.name for p in out.iterdir()] == ["estimate.json"]
     (row,) = json.loads((out / "estimate.json").read_text())["models"]
-    assert row["calls"] == 3 * 2 * 2  # both orders, two principles a pair by default
+    # The request check, then both orders under one principle per side (the default).
+    assert row["calls"] == 3 * (1 + 2 * 2)
     assert row["usd_batch"] == pytest.approx(row["usd"] / 2)

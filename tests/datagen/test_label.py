@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from judge_helpers import SAFE, UNSAFE, block, content_judge, judge_prompt
+from judge_helpers import SAFE, UNSAFE, block, content_judge, judge_prompt, with_request_check
 
 from rlaif.data import load_preferences
 from rlaif.data.manifest import SettingsMismatchError, read_manifest
@@ -46,7 +46,8 @@ def _pairs(tmp_path: Path) -> Path:
 
 
 def test_judge_strategy_on_pairs_writes_labels_side_files_and_manifest(tmp_path: Path) -> None:
-    judge = get_model("fake/judge", choice_probs=content_judge())
+    # The request check answers "as likely safe as not": both sides of cai-harmless are asked.
+    judge = get_model("fake/judge", choice_probs=with_request_check(content_judge()))
     out = tmp_path / "prefs.jsonl"
     options = LabelOptions(
         constitution="cai-harmless",
@@ -65,13 +66,14 @@ def test_judge_strategy_on_pairs_writes_labels_side_files_and_manifest(tmp_path:
         assert record["p_chosen"] == pytest.approx(0.8)
         assert record["margin"] == pytest.approx(0.6)
         assert record["consistent"] is True and record["strategy"] == "judge"
-        assert record["judge"] == "fake/judge" and len(record["principles"]) == 2
+        assert record["judge"] == "fake/judge" and len(record["principles"]) == 2  # one a side
     skipped = {r["id"]: r["reason"] for r in _lines(tmp_path / "prefs.skipped.jsonl")}
     assert skipped["same"].startswith("identical")
     assert skipped["tie"].startswith("tie: margin 0.000")
     judgments = _lines(tmp_path / "prefs.judgments.jsonl")
     assert [j["pair_id"] for j in judgments] == ["safe-first", "unsafe-first", "tie"]
-    assert all(len(j["votes"]) == 4 for j in judgments)
+    votes = 1 + 2 * 2  # the request check, then both orders under one principle per side
+    assert all(len(j["votes"]) == votes for j in judgments)
     manifest = read_manifest(out)
     assert manifest is not None
     assert manifest.counts == {
@@ -90,14 +92,14 @@ def test_judge_strategy_on_pairs_writes_labels_side_files_and_manifest(tmp_path:
     }
     assert manifest.judge == "fake/judge" and "trl" in manifest.packages
     assert manifest.settings["mode"] == "logprob" and manifest.settings["tie_margin"] == 0.05
-    assert summary.consistency_rate == 1.0 and summary.calls == 12
+    assert summary.consistency_rate == 1.0 and summary.calls == 3 * votes
     dataset = load_preferences(out)
     assert dataset.column_names[:3] == ["prompt", "chosen", "rejected"]
 
     # Rerun with the same settings: nothing is asked again, nothing is written twice.
     again = run_labelling(options, judge_model=judge)
     assert again.already_done == 4 and again.calls == 0
-    assert len(judge.backend.calls) == 12
+    assert len(judge.backend.calls) == 3 * votes
     assert _lines(out) == records
     # Another setting into the same file is refused, naming the difference.
     with pytest.raises(SettingsMismatchError, match="tie_margin"):

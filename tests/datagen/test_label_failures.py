@@ -10,7 +10,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from judge_helpers import PROMPT, SAFE, UNSAFE, block, content_judge, judge_prompt
+from judge_helpers import (
+    PROMPT,
+    SAFE,
+    UNSAFE,
+    block,
+    content_judge,
+    is_request_check,
+    judge_prompt,
+    with_request_check,
+)
 from typer.testing import CliRunner
 
 from rlaif.cli.app import app
@@ -43,21 +52,31 @@ def _pairs(tmp_path: Path, count: int = 4) -> Path:
     return _write(tmp_path / "pairs.jsonl", rows)
 
 
-class FlakyScorer:
-    """A content judge whose calls on ``fail_pair`` fail (``failures`` of them, or all while
-    ``broken``) with a non-retryable backend error."""
+# Under cai-harmless's request check (answered "as likely safe as not", so both sides are asked)
+# a pair costs the check, then both orders under each principle of each side.
+PER_SIDE = 2  # principles_per_pair in _options: an ensemble of two on each side
+CALLS_PER_PAIR = 1 + 2 * 2 * PER_SIDE
 
-    def __init__(self, fail_pair: str, *, failures: int | None = 1):
+
+class FlakyScorer:
+    """A content judge whose comparisons on ``fail_pair`` fail (``failures`` of them, or all
+    while ``broken``) with a non-retryable backend error; its request check on ``fail_pair``
+    fails too when ``check_fails``, and is otherwise answered."""
+
+    def __init__(self, fail_pair: str, *, failures: int | None = 1, check_fails: bool = False):
         self.fail_pair = fail_pair
         self.failures = failures
+        self.check_fails = check_fails
         self.broken = True
         self.calls = 0
-        self.score = content_judge()
+        self.score = with_request_check(content_judge())
 
     def __call__(self, conversation: Conversation, choices: Sequence[str]) -> dict[str, float]:
         self.calls += 1
         text = judge_prompt(conversation)
         failing = self.failures is None or self.failures > 0
+        if is_request_check(conversation) and not self.check_fails:
+            failing = False
         if self.broken and failing and f"Question {self.fail_pair[1:]}:" in text:
             if self.failures is not None:
                 self.failures -= 1
@@ -72,14 +91,14 @@ def _options(tmp_path: Path, **update: object) -> LabelOptions:
         "pairs": _pairs(tmp_path),
         "out": tmp_path / "prefs.jsonl",
         "mode": "logprob",
-        "principles_per_pair": 2,
+        "principles_per_pair": PER_SIDE,
         "progress": False,
     }
     return LabelOptions.model_validate({**fields, **update})
 
 
 def test_one_failed_vote_skips_the_pair_as_failed_instead_of_averaging_the_others(tmp_path: Path):
-    scorer = FlakyScorer("p2", failures=1)  # 1 of the pair's 4 votes fails
+    scorer = FlakyScorer("p2", failures=1)  # 1 of the pair's 8 votes fails (4 of a side)
     summary = run_labelling(
         _options(tmp_path), judge_model=get_model("fake/judge", choice_probs=scorer)
     )
@@ -109,20 +128,24 @@ def read_settings(tmp_path: Path) -> dict:
     return json.loads((tmp_path / "prefs.manifest.json").read_text())["settings"]
 
 
+@pytest.mark.parametrize("check_fails", [False, True], ids=["votes-fail", "check-fails-too"])
 def test_a_failed_call_is_tried_again_by_the_next_run_and_its_new_outcome_replaces_it(
-    tmp_path: Path,
+    tmp_path: Path, check_fails: bool
 ):
-    scorer = FlakyScorer("p1", failures=None)
+    scorer = FlakyScorer("p1", failures=None, check_fails=check_fails)
     judge = get_model("fake/judge", choice_probs=scorer)
     options = _options(tmp_path)
     run_labelling(options, judge_model=judge)
-    assert [s["id"] for s in _lines(tmp_path / "prefs.skipped.jsonl")] == ["p1"]
+    (skipped,) = _lines(tmp_path / "prefs.skipped.jsonl")
+    assert skipped["id"] == "p1" and skipped["reason"].startswith("failed: judge call: ")
+    assert ("request check" in skipped["reason"]) == check_fails
 
     scorer.broken = False  # the server is back
     calls_before = scorer.calls
     again = run_labelling(options, judge_model=judge)
     assert again.retried == 1 and again.already_done == 3
-    assert scorer.calls - calls_before == 4  # only p1's votes: nothing done is asked again
+    # Only p1's calls (its request check and votes): nothing done is asked again.
+    assert scorer.calls - calls_before == CALLS_PER_PAIR
     assert {r["id"] for r in _lines(tmp_path / "prefs.jsonl")} == {"p0", "p1", "p2", "p3"}
     assert _lines(tmp_path / "prefs.skipped.jsonl") == []
     judgments = [j for j in _lines(tmp_path / "prefs.judgments.jsonl") if j["pair_id"] == "p1"]
@@ -186,7 +209,9 @@ def test_refused_credentials_stop_the_run_at_once(tmp_path: Path):
     options = _options(tmp_path, concurrency=1).model_copy(update={"pairs": _pairs(tmp_path, 40)})
     with pytest.raises(AuthenticationError, match="401.*credentials were refused"):
         run_labelling(options, judge_model=judge)
-    assert backend.calls <= 8  # not 160: the run stopped instead of failing every pair
+    # At most one pair's calls (its check, then its votes all sent at once), not 40 pairs' 360:
+    # the run stopped instead of failing every pair.
+    assert backend.calls <= CALLS_PER_PAIR
     assert _lines(tmp_path / "prefs.skipped.jsonl") == []  # nothing recorded as a label outcome
 
 
@@ -204,6 +229,8 @@ class _NoLogprobs(Backend):
 
     async def generate(self, conversation: Conversation, config: GenerateConfig) -> Completion:
         self.generated += 1
+        if is_request_check(conversation):  # revenge: not safe to answer fully
+            return Completion(text="No")
         text = "A" if "rather not" in block(judge_prompt(conversation), "A") else "B"
         return Completion(text=text)
 

@@ -27,7 +27,10 @@ RUNNER = textwrap.dedent(
         with open(log, "a") as handle:
             handle.write(pair + "\\n")
         from rlaif.judge.framing import shown_responses
-        a, b = shown_responses(text)
+        shown = shown_responses(text)
+        if shown is None:  # the request check (the request alone): as likely safe as not
+            return {choices[0]: 0.5, choices[1]: 0.5}
+        a, b = shown
         p_a = 0.5 + 0.3 * (("decline" in a) - ("decline" in b))
         return {choices[0]: p_a, choices[1]: 1 - p_a}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from judge_helpers import without_request_check
 
 from rlaif.constitution import Constitution, load_constitution
 
@@ -18,8 +19,10 @@ def pairwise_auto(constitution: Constitution) -> Constitution:
 
 @pytest.fixture(scope="session")
 def cai() -> Constitution:
-    """The built-in cai-harmless constitution (two principles per pair), ``auto`` pairwise."""
-    return pairwise_auto(load_constitution("cai-harmless"))
+    """The built-in cai-harmless constitution with two principles per pair, ``auto`` pairwise
+    and no request check."""
+    loaded = load_constitution("cai-harmless").with_sampling(per_example=2)
+    return pairwise_auto(without_request_check(loaded))
 
 
 @pytest.fixture(scope="session")

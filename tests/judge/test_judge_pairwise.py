@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import math
+import shutil
 import time
+from pathlib import Path
 
 import pytest
-from judge_helpers import PROMPT, SAFE, UNSAFE, block, content_judge, judge_prompt
+from judge_helpers import (
+    PROMPT,
+    SAFE,
+    UNSAFE,
+    block,
+    content_judge,
+    judge_prompt,
+    without_request_check,
+)
 
-from rlaif.constitution import Constitution
+from rlaif.constitution import Constitution, load_constitution
 from rlaif.errors import ConfigError
 from rlaif.judge import PairwiseJudge
 from rlaif.models import BackendError, get_model
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _cot_output(conversation: list[dict[str, str]], config: object) -> str:
@@ -286,22 +298,28 @@ def test_pointwise_needs_a_score_template_and_choice_scores(cai: Constitution) -
         PairwiseJudge(words, cai, mode="pointwise")
 
 
-def test_pointwise_sends_a_request_shared_by_several_principles_once(cai: Constitution) -> None:
+def test_pointwise_sends_a_request_shared_by_several_principles_once(
+    cai: Constitution, tmp_path: Path
+) -> None:
+    # A copy of cai-harmless whose score template asks one question whatever the principle.
+    for folder in ("constitution", "principles"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    path = tmp_path / "constitution" / "cai-harmless.yaml"
+    path.write_text(path.read_text().replace("templates/score_question.j2", "templates/score.j2"))
+    one_question = without_request_check(load_constitution(path))
     model = get_model("fake/pointwise-shared", choice_probs=_harm_scorer)
-    judge = PairwiseJudge(model, cai, mode="pointwise", principles_per_pair=3)
+    judge = PairwiseJudge(model, one_question, mode="pointwise", principles_per_pair=3)
     judgment = judge.compare_sync(PROMPT, SAFE, UNSAFE)
-    # The built-in score template asks one question whatever the principle: 2 calls, not 6.
+    # One question for three principles: 2 calls, not 6.
     assert len(model.backend.calls) == 2 and len(judgment.votes) == 6
     assert len({v.principle for v in judgment.votes}) == 3
     assert sum(v.input_tokens > 0 for v in judgment.votes) <= 2
 
 
-def test_auto_is_pointwise_for_harmlessness_and_pairwise_for_hhh() -> None:
-    from rlaif.constitution import load_constitution
-
+def test_auto_is_the_constitutions_mode_for_a_local_judge() -> None:
     scorer = get_model("fake/auto", choice_probs=content_judge())
     assert PairwiseJudge(scorer, load_constitution("cai-harmless")).mode == "pointwise"
-    assert PairwiseJudge(scorer, load_constitution("hhh")).mode == "logprob"
+    assert PairwiseJudge(scorer, load_constitution("hhh")).mode == "pointwise"
     words = get_model("fake/auto-words")
     words.backend.supports_choice_logprobs = False
     assert PairwiseJudge(words, load_constitution("cai-harmless")).mode == "generate"

@@ -20,6 +20,7 @@ from fault_server import (
     CANARY_KEY,
     FAULTS,
     FaultPlan,
+    asks_request_check,
     judge_model,
     pair_of,
     write_pairs,
@@ -32,7 +33,9 @@ from rlaif.models import AuthenticationError, BackendError
 from rlaif.models.testing import Reply, ScriptedServer
 
 PAIRS = 100
-REQUESTS = 2 * PAIRS  # one principle per pair, both orders
+# The request check, then both orders under one principle per side (the scripted check leaves
+# both sides of cai-harmless weighty enough to ask).
+REQUESTS = PAIRS * (1 + 2 * 2)
 OUTPUTS = ("prefs.jsonl", "prefs.skipped.jsonl")
 
 
@@ -91,6 +94,8 @@ def test_transient_faults_lose_nothing_change_no_label_and_pay_once(tmp_path: Pa
     faulty = tmp_path / "faulty"
 
     assert set(plan.injected) == set(FAULTS), plan.injected
+    faulted_checks = [asks_request_check(r) for r in plan.faulted]
+    assert any(faulted_checks) and not all(faulted_checks)  # request checks and comparisons
     for name in OUTPUTS:  # 0 lost, 0 changed
         assert (faulty / name).read_bytes() == (reference / name).read_bytes(), name
     labelled, skipped = _rows(faulty / "prefs.jsonl"), _rows(faulty / "prefs.skipped.jsonl")
@@ -122,7 +127,7 @@ def test_a_vote_that_fails_for_good_skips_its_pair_with_the_reason(tmp_path: Pat
         return Reply(500, message="broken for good") if hit else None
 
     with FaultPlan(always=one_vote_of_p010).server() as server:
-        # An ensemble of two principles: one of p010's four votes fails.
+        # An ensemble of two principles a side: four of p010's eight votes fail.
         _label(pairs, tmp_path / "faulty", server.url, principles_per_pair=2, max_retries=1)
     skipped = {row["id"]: row for row in _rows(tmp_path / "faulty" / "prefs.skipped.jsonl")}
     assert "p010" in skipped and "broken for good" in skipped["p010"]["reason"]
@@ -201,7 +206,12 @@ def test_kill_9_at_three_points_then_resume_gives_the_uninterrupted_output(
     script.write_text(RUNNER, encoding="utf-8")
     folder = tmp_path / "killed"
     folder.mkdir()
-    plan = FaultPlan(kill_at=(40, 110, 170))
+
+    def comparison(request: dict) -> bool:
+        return not asks_request_check(request)
+
+    # Killed during a comparison, a request check, and a comparison again.
+    plan = FaultPlan(kill_at=((100, comparison), (275, asks_request_check), (425, comparison)))
     tests_dir = str(Path(__file__).resolve().parents[1])
     with plan.server() as server:
         for run in range(4):
@@ -213,6 +223,7 @@ def test_kill_9_at_three_points_then_resume_gives_the_uninterrupted_output(
             _, err = process.communicate(timeout=60)
             assert process.returncode == (0 if run == 3 else -9), err.decode()
     assert plan.kills == 3
+    assert [asks_request_check(r) for r in plan.killed] == [False, True, False]
     for name in OUTPUTS:
         assert (folder / name).read_bytes() == (reference / name).read_bytes(), name
     assert _without_latency(folder) == _without_latency(reference)
