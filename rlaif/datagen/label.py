@@ -97,7 +97,7 @@ async def run_labelling_async(
             )
         labeller = Labeller(options, constitution, judge, policy, job.progress)
         units = labeller.units(source)  # read the input before anything is written
-        if labeller.judge is not None and options.progress:
+        if labeller.judge is not None:
             announce(labeller.judge.describe())
         await job.run(
             units,

@@ -62,6 +62,9 @@ def test_label_reaches_the_server_named_by_judge_option(tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
         assert len(server.requests) == 3 * CALLS_PER_PAIR
         assert {r["model"] for r in server.requests} == {"served-judge"}
+        # One line at the start says how the judge labels.
+        assert "judge openai/served-judge: logprob (" in result.output
+        assert "request check" in result.output
     manifest = json.loads(out.with_suffix(".manifest.json").read_text())
     assert manifest["judge"] == "openai/served-judge"
     assert manifest["settings"]["judge_options"] == {"base_url": server.url}

@@ -92,6 +92,10 @@ def test_judge_strategy_on_pairs_writes_labels_side_files_and_manifest(tmp_path:
     }
     assert manifest.judge == "fake/judge" and "trl" in manifest.packages
     assert manifest.settings["mode"] == "logprob" and manifest.settings["tie_margin"] == 0.05
+    # How the judge labelled, as the job's start line says it.
+    plan = manifest.judge_plan or {}
+    assert (plan["mode"], plan["why"], plan["orders"]) == ("logprob", "chosen", "both")
+    assert plan["request_check"] and plan["constitution"] == "cai-harmless"
     assert summary.consistency_rate == 1.0 and summary.calls == 3 * votes
     dataset = load_preferences(out)
     assert dataset.column_names[:3] == ["prompt", "chosen", "rejected"]
