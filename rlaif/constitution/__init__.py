@@ -26,7 +26,6 @@ from rlaif.constitution.schema import (
     PrincipleFile,
     PrincipleSelection,
     RequestCheck,
-    RequestSide,
     Sampling,
     Templates,
 )
@@ -44,7 +43,6 @@ __all__ = [
     "PrincipleFile",
     "PrincipleSelection",
     "RequestCheck",
-    "RequestSide",
     "Sampling",
     "TemplateVariableError",
     "Templates",

@@ -19,7 +19,8 @@ import random
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol
 
-from rlaif.constitution import Constitution, Principle, RequestSide
+from rlaif.constitution import Constitution, Principle
+from rlaif.constitution.schema import RequestSide
 from rlaif.errors import ConfigError
 from rlaif.judge.calibration import calibrate_judgment
 from rlaif.judge.framing import comparison_messages, score_messages

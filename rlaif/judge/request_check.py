@@ -21,7 +21,8 @@ import re
 from collections.abc import Mapping
 from typing import Literal
 
-from rlaif.constitution import Constitution, RequestSide
+from rlaif.constitution import Constitution
+from rlaif.constitution.schema import RequestSide
 from rlaif.judge.framing import request_check_messages
 from rlaif.judge.judgment import BACKEND_ERROR, Judgment, Vote, account_call
 from rlaif.judge.verdict import SCORE_CHOICES, score_log_odds
