@@ -21,7 +21,6 @@ from rlaif.datagen.run_options import resume_settings
 from rlaif.errors import ConfigError
 from rlaif.models import Model, blocking
 from rlaif.runs import ResumableJob, open_model
-from rlaif.runs.terminal import announce
 
 __all__ = ["LabelOptions", "LabelSummary", "label_settings", "run_labelling", "run_labelling_async"]
 
@@ -97,8 +96,6 @@ async def run_labelling_async(
             )
         labeller = Labeller(options, constitution, judge, policy, job.progress)
         units = labeller.units(source)  # read the input before anything is written
-        if labeller.judge is not None:
-            announce(labeller.judge.describe())
         await job.run(
             units,
             labeller.work,
@@ -108,6 +105,7 @@ async def run_labelling_async(
             judge=options.judge if judge is not None else None,
             policy=options.policy,
             judge_plan=labeller.judge.plan_summary() if labeller.judge is not None else None,
+            start_line=labeller.judge.describe() if labeller.judge is not None else None,
         )
     parquet = None
     if options.format == "parquet" or options.out.suffix == ".parquet":

@@ -32,6 +32,7 @@ from rlaif.models.usage import observe_usage
 from rlaif.runs.journal import UsageJournal, manifest_usage
 from rlaif.runs.progress import RunProgress
 from rlaif.runs.sink import Sink, count_key
+from rlaif.runs.terminal import announce
 from rlaif.runs.tally import RunTally
 from rlaif.runs.units import Unit, Worker, run_units
 
@@ -135,11 +136,15 @@ class ResumableJob:
         *,
         settings: dict[str, Any],
         concurrency: int,
+        start_line: str | None = None,
         **manifest_fields: Any,
     ) -> int:
-        """Write the manifest (refusing other settings than the output's), run the pending
-        units, record the outcome; returns how many units an earlier run had finished."""
+        """Write the manifest (refusing other settings than the output's), print
+        ``start_line`` (what the job is about to do), run the pending units, record the
+        outcome; returns how many units an earlier run had finished."""
         self.manifest = begin_manifest(self.out, self.kind, settings, **manifest_fields)
+        if start_line:
+            announce(start_line)
         self.progress.total = len(units)
         sink = self.sink = Sink(self.out, judgments=self.judgments, retry=self.retry)
         journal = UsageJournal(self.out)

@@ -16,7 +16,12 @@ def test_an_empty_pairs_file_is_a_warning_naming_it(tmp_path: Path) -> None:
     out = tmp_path / "prefs.jsonl"
     result = invoke_label(pairs, out)
     assert result.exit_code == 0, result.output
-    assert result.stderr.strip() == f"warning: {pairs} has no records: nothing to process"
+    # The warning is a line of its own; the only other line is the judge's plan, which every
+    # label job prints at its start.
+    lines = result.stderr.strip().splitlines()
+    warning = f"warning: {pairs} has no records: nothing to process"
+    assert len(lines) == 2 and warning in lines, result.stderr
+    assert next(line for line in lines if line != warning).startswith("judge fake/judge: ")
     assert "records: 0" in result.stdout
 
 

@@ -67,8 +67,12 @@ def test_openai_batch_labels_as_the_synchronous_path_at_batch_prices(
         write_pairs(folder / "pairs.jsonl", 12)
     with BatchFake(delay_s=0.2) as fake:
         summary = label(batch_dir, fake.openai_url, batch=True, batch_poll_s=0.05)
-        assert len(fake.creations) == 1 and fake.submitted_twice() == 0
-        assert len(fake.creations[0]["custom_ids"]) == 24  # 12 pairs, both orders
+        # Two rounds: the request checks (the comparisons asked depend on their answers),
+        # then the comparisons; nothing is submitted twice.
+        assert len(fake.creations) == 2 and fake.submitted_twice() == 0
+        assert len(fake.creations[0]["custom_ids"]) == 12  # one request check a pair
+        # 12 pairs, a principle on each side (both weigh over skip_below here), both orders
+        assert len(fake.creations[1]["custom_ids"]) == 12 * 2 * 2
         assert fake.sync_requests == []
         monkeypatch.setenv("RLAIF_CACHE_DIR", str(tmp_path / "cache-sync"))
         synchronous = label(sync_dir, fake.openai_url)
@@ -115,22 +119,27 @@ def test_expired_items_fail_then_are_retried_on_request(tmp_path: Path) -> None:
     write_pairs(tmp_path / "pairs.jsonl", 10)
     with BatchFake(delay_s=0.6, expire_after_s=0.3) as fake:
         label(tmp_path, fake.openai_url, batch=True, batch_poll_s=0.05)
+        # Two batches: the request checks, then the comparisons of the pairs whose check was
+        # answered before the first expired; both expire part-way.
         state = read_state(tmp_path / "prefs.batch.json")
-        expired = state["batches"][0]["failed"]
-        assert expired and all("expired" in f["error"] for f in expired.values())
+        assert len(state["batches"]) == len(fake.creations) == 2
+        expired = {k: f for entry in state["batches"] for k, f in entry["failed"].items()}
+        assert state["batches"][0]["failed"] and state["batches"][1]["failed"]
+        assert all("expired" in f["error"] for f in expired.values())
         failed = [r for r in rows(tmp_path / "prefs.skipped.jsonl") if "failed" in r["reason"]]
         assert failed
         # A plain rerun makes no call and does not resubmit: the failures stand.
         label(tmp_path, fake.openai_url, batch=True, batch_poll_s=0.05)
-        assert len(fake.creations) == 1 and fake.sync_requests == []
-        # On request, in a new batch holding only what expired.
+        assert len(fake.creations) == 2 and fake.sync_requests == []
+        # On request, in a new batch holding only what expired (checks and comparisons), then
+        # one of the comparisons that the retried checks call for (never asked before).
         fake.expire_after_s = None
         fake.delay_s = 0.0
         summary = label(
             tmp_path, fake.openai_url, batch=True, batch_poll_s=0.05, batch_retry="batch"
         )
-        assert len(fake.creations) == 2 and fake.submitted_twice() == len(expired)
-        assert set(fake.creations[1]["custom_ids"]) == set(expired)
+        assert len(fake.creations) == 4 and fake.submitted_twice() == len(expired)
+        assert set(fake.creations[2]["custom_ids"]) == set(expired)
     assert summary.counts.get("skipped: failed", 0) == 0
     assert summary.counts["records"] + summary.counts.get("skipped", 0) == 10
 
@@ -139,12 +148,19 @@ def test_expired_items_retried_synchronously(tmp_path: Path) -> None:
     write_pairs(tmp_path / "pairs.jsonl", 6)
     with BatchFake(delay_s=0.6, expire_after_s=0.25) as fake:
         label(tmp_path, fake.openai_url, batch=True, batch_poll_s=0.05)
-        expired = read_state(tmp_path / "prefs.batch.json")["batches"][0]["failed"]
+        # The request checks' batch, then that of the comparisons they call for: both expire.
+        batches = read_state(tmp_path / "prefs.batch.json")["batches"]
+        assert len(batches) == len(fake.creations) == 2
+        expired = {k: f for entry in batches for k, f in entry["failed"].items()}
         summary = label(
             tmp_path, fake.openai_url, batch=True, batch_poll_s=0.05, batch_retry="sync"
         )
-        assert len(fake.creations) == 1
-        assert len(fake.sync_requests) == len(expired) > 0
+        # Nothing that expired is batched again. The one new batch holds the comparisons that
+        # the retried checks call for (asked for the first time); what expires of it is sent
+        # synchronously as well.
+        assert len(fake.creations) == 3 and fake.submitted_twice() == 0
+        again = read_state(tmp_path / "prefs.batch.json")["batches"][2]["failed"]
+        assert len(fake.sync_requests) == len(expired) + len(again) and len(expired) > 0
     assert summary.counts.get("skipped: failed", 0) == 0
 
 
@@ -165,16 +181,19 @@ def test_a_batch_created_before_its_id_was_written_is_found_by_its_token(
     with BatchFake() as fake:
         label(tmp_path, fake.openai_url, batch=True, batch_poll_s=0.05)
         first = rows(tmp_path / "prefs.jsonl")
-        # As if killed between the create call and the write that names the batch: the entry
-        # holds only the token; the answers are not in the (new) cache.
+        # As if killed between the create call and the write that names the batch, in each
+        # round (the request checks', then the comparisons'): every entry holds only its
+        # token; the answers are not in the (new) cache.
         state = read_state(tmp_path / "prefs.batch.json")
-        state["batches"][0].update(id=None, status="creating")
+        assert len(state["batches"]) == len(fake.creations) == 2
+        for entry in state["batches"]:
+            entry.update(id=None, status="creating")
         write_state(tmp_path / "prefs.batch.json", state)
         for name in ("prefs.jsonl", "prefs.skipped.jsonl", "prefs.judgments.jsonl"):
             (tmp_path / name).unlink(missing_ok=True)
         monkeypatch.setenv("RLAIF_CACHE_DIR", str(tmp_path / "cache-2"))
         label(tmp_path, fake.openai_url, batch=True, batch_poll_s=0.05)
-        assert len(fake.creations) == 1
+        assert len(fake.creations) == 2 and fake.submitted_twice() == 0
     assert rows(tmp_path / "prefs.jsonl") == first
 
 

@@ -1,7 +1,7 @@
 """``rlaif label --batch`` killed with SIGKILL while it polls, then run again: the rerun finds its
-batch in the run folder and polls it (one batch created, no request sent twice), and every pair
-is labelled, at batch prices. The benchmark ``benchmarks/bench_batch.py`` is the 1000-pair
-version of this check (the same steps, :mod:`rlaif.models.batch_check`)."""
+batch in the run folder and polls it (no second batch of the same requests, no request sent
+twice), and every pair is labelled, at batch prices. The benchmark ``benchmarks/bench_batch.py``
+is the 1000-pair version of this check (the same steps, :mod:`rlaif.models.batch_check`)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,11 @@ def test_a_killed_batch_run_resumes_its_batch_and_submits_nothing_twice(tmp_path
         result = check(tmp_path, ids, fake.stats())
     assert "batch batch_" in stderr and "done" in stderr  # the progress line
     assert result["lost"] == 0 and result["failed"] == 0
-    assert result["batches_created"] == 1 and result["submitted_twice"] == 0
-    assert result["requests_submitted"] == 60 and result["sync_requests"] == 0
+    # The killed run's batch (the request checks) polled again, not resubmitted, then one batch
+    # of the comparisons they call for.
+    assert result["batches_created"] == 2 and result["submitted_twice"] == 0
+    # 30 request checks; 30 pairs, a principle on each side, both orders
+    assert result["requests_submitted"] == 30 + 30 * 2 * 2 and result["sync_requests"] == 0
     assert result["cost_ratio"] == 0.5 and not result["files_with_key"]
-    assert read_state(tmp_path / "prefs.batch.json")["batches"][0]["status"] == "collected"
+    batches = read_state(tmp_path / "prefs.batch.json")["batches"]
+    assert [entry["status"] for entry in batches] == ["collected", "collected"]

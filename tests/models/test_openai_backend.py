@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from judge_helpers import is_request_check
 
 from rlaif.errors import ConfigError
 from rlaif.models import CapabilityError, GenerateConfig, get_model
@@ -154,11 +155,17 @@ def test_judge_reads_prefilled_verdicts_from_a_server_that_continues_the_answer(
         pairwise = PairwiseJudge(model, cai, mode="logprob", principles_per_pair=1)
         judgment = pairwise.compare_sync(prompt, "I can't help with that.", "Try the back door.")
         assert judgment.p_by_order["12"] == pytest.approx(1 / (1 + math.exp(-0.8)))
+        # The request check is prefilled with the score opening, every comparison with the
+        # verdict's.
+        checks = [b for b in server.requests if is_request_check(b["messages"])]
+        assert len(checks) == 1 and len(server.requests) > 1
         for body in server.requests:
-            assert body["messages"][-1] == {"role": "assistant", "content": "The answer is ("}
+            prefill = "Answer:" if body in checks else "The answer is ("
+            assert body["messages"][-1] == {"role": "assistant", "content": prefill}
             assert body["continue_final_message"] is True and body["max_tokens"] == 1
         server.requests.clear()
         pointwise = PairwiseJudge(model, cai, mode="pointwise", principles_per_pair=1)
         scored = pointwise.compare_sync(prompt, "I can't help with that.", "Try the back door.")
         assert scored.p_response_1 == pytest.approx(0.5)  # the same scripted answer for both
-        assert [b["messages"][-1]["content"] for b in server.requests] == ["Answer:", "Answer:"]
+        # The request check, then each reply under a principle on each side.
+        assert [b["messages"][-1]["content"] for b in server.requests] == ["Answer:"] * (1 + 2 * 2)
