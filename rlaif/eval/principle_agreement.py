@@ -10,7 +10,6 @@ A principle with a vote missing has no verdict on that pair: it is left out and 
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -21,25 +20,10 @@ from rlaif.eval import metrics as m
 from rlaif.eval.bootstrap import DEFAULT_RESAMPLES, mean_estimate
 from rlaif.eval.predictions import PairFrame
 from rlaif.eval.results import JudgeMetrics, PrincipleAgreement
-from rlaif.judge.judgment import Judgment, Vote
+from rlaif.judge.judgment import Judgment, Vote, pointwise_p
 
 if TYPE_CHECKING:
     from rich.table import Table
-
-
-def _sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    z = math.exp(x)  # no overflow for very negative score differences
-    return z / (1.0 + z)
-
-
-def _pointwise_p(votes: Sequence[Vote]) -> float | None:
-    scores = {v.response: v.score for v in votes}
-    s1, s2 = scores.get("1"), scores.get("2")
-    if s1 is None or s2 is None:
-        return None
-    return _sigmoid(s1 - s2)
 
 
 def _pairwise_p(votes: Sequence[Vote], orders: Sequence[str]) -> float | None:
@@ -61,7 +45,7 @@ def principle_probabilities(judgment: Judgment) -> dict[str, float | None]:
         if vote.principle in votes:
             votes[vote.principle].append(vote)
     if judgment.mode == "pointwise":
-        return {pid: _pointwise_p(votes[pid]) for pid in listed}
+        return {pid: pointwise_p(votes[pid]) for pid in listed}
     kept = [v for pid in listed for v in votes[pid]]
     orders = list(judgment.orders) or sorted({v.order for v in kept if v.order is not None})
     return {pid: _pairwise_p(votes[pid], orders) for pid in listed}

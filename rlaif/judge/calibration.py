@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from rlaif.judge.judgment import PARTIAL_NOTE, Judgment, Vote, combine_votes
+from rlaif.judge.judgment import PARTIAL_NOTE, Judgment, Vote, combine_votes, sigmoid
 
 _EDGE = 1e-6
 """Probabilities are kept within [1e-6, 1 - 1e-6] before taking logits."""
@@ -27,10 +27,6 @@ _EDGE = 1e-6
 def _logit(p: float) -> float:
     p = min(max(p, _EDGE), 1.0 - _EDGE)
     return math.log(p / (1.0 - p))
-
-
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
 
 
 def _soft(vote: Vote) -> bool:
@@ -63,7 +59,7 @@ def calibrate_vote(vote: Vote, prior_logit: float) -> Vote:
     p_first = first_shown_probability(vote)
     if p_first is None or not _soft(vote):
         return vote
-    corrected = _sigmoid(_logit(p_first) - prior_logit)
+    corrected = sigmoid(_logit(p_first) - prior_logit)
     p_1 = corrected if vote.order == "12" else 1.0 - corrected
     return vote.model_copy(update={"p_response_1": p_1})
 

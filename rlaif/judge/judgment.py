@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rlaif.models.types import ChoiceScores, Completion
+from rlaif.judge.verdict import SCORE_CHOICES, score_log_odds
+from rlaif.models import AuthenticationError, Model
+from rlaif.models.types import ChoiceScores, Completion, Conversation
 
 Order = Literal["12", "21"]
 """Presentation order: ``"12"`` shows response 1 as A, ``"21"`` shows response 2 as A."""
@@ -129,6 +132,55 @@ class Judgment(BaseModel):
         return sum(v.cached for v in self.votes)
 
 
+def sigmoid(x: float) -> float:
+    """``1 / (1 + exp(-x))``, without overflow for large negative ``x``."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def pointwise_p(votes: Sequence[Vote]) -> float | None:
+    """One principle's pointwise probability that response 1 is better, ``sigmoid(s1 - s2)``
+    of its two responses' scores (``None`` when either score is missing)."""
+    scores = {v.response: v.score for v in votes}
+    s1, s2 = scores.get("1"), scores.get("2")
+    if s1 is None or s2 is None:
+        return None
+    return sigmoid(s1 - s2)
+
+
+def orders_agree(present: Sequence[float]) -> bool | None:
+    """Whether both presentation orders prefer the same response (``None`` unless there are two
+    orders, and when one is exactly 0.5, which prefers neither)."""
+    if len(present) != 2 or 0.5 in present:
+        return None
+    return (present[0] > 0.5) == (present[1] > 0.5)
+
+
+async def yes_no_vote(model: Model, messages: Conversation, principle: str = "") -> Vote:
+    """One Yes/No call read from choice log-probabilities (the choices carry a leading space
+    when the judge's turn is prefilled): the vote's ``score`` is ``log P(Yes) - log P(No)``, or
+    ``None`` with ``error`` saying why (a failed call, or unusable probabilities; never
+    guessed). Refused credentials raise: they stop the whole run."""
+    vote = Vote(principle=principle)
+    prefilled = messages[-1]["role"] == "assistant"
+    choices = SCORE_CHOICES if prefilled else tuple(c.strip() for c in SCORE_CHOICES)
+    try:
+        scores = await model.score_choices(messages, list(choices))
+    except AuthenticationError:
+        raise
+    except Exception as error:  # a failed call is recorded, never turned into a score
+        vote.error = f"{BACKEND_ERROR}{type(error).__name__}: {error}"
+        return vote
+    account_call(vote, scores, first=True)
+    vote.raw = json.dumps(scores.logprobs)
+    vote.score = score_log_odds(scores.logprobs, *choices)
+    if vote.score is None:
+        vote.error = f"judge gave no usable probabilities for Yes/No: {vote.raw}"
+    return vote
+
+
 def account_call(vote: Vote, result: Completion | ChoiceScores, *, first: bool) -> None:
     """Add one call's tokens, cost and latency to ``vote``; the vote counts as cached only when
     every call behind it was (``first``: the vote's first call)."""
@@ -180,11 +232,8 @@ def combine_votes(
     if complete and gaps:
         answered_votes = sum(v.p_response_1 is not None for v in votes)
         notes = [*notes, _partial_note(answered_votes, len(votes), "votes", gaps)]
-    consistent = None
     # An order at exactly 0.5 takes no side, so agreement is undefined (None), not False.
-    if complete and len(orders) == 2 and 0.5 not in present:
-        p12, p21 = present
-        consistent = (p12 > 0.5) == (p21 > 0.5)
+    consistent = orders_agree(present) if complete else None
     return Judgment(
         pair_id=pair_id,
         judge=judge,
@@ -216,12 +265,11 @@ def combine_scores(
     errors: set[str] = set()
     for principle in principles:
         mine = [v for v in votes if v.principle == principle]
-        scores = {v.response: v.score for v in mine}
-        s1, s2 = scores.get("1"), scores.get("2")
-        if s1 is None or s2 is None:
+        p = pointwise_p(mine)
+        if p is None:
             errors |= {f"response {v.response}: {v.error}" for v in mine if v.score is None}
             continue
-        p_values.append(1.0 / (1.0 + math.exp(-(s1 - s2))))
+        p_values.append(p)
     complete = not errors or (partial and bool(p_values))
     if errors and complete:
         notes = [*notes, _partial_note(len(p_values), len(principles), "principles", errors)]

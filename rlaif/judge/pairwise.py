@@ -32,6 +32,7 @@ from rlaif.judge.judgment import (
     account_call,
     combine_scores,
     combine_votes,
+    yes_no_vote,
 )
 from rlaif.judge.request_check import (
     SIDES,
@@ -40,6 +41,7 @@ from rlaif.judge.request_check import (
     mix_sides,
     p_harmful,
     side_weights,
+    weighs_sides,
 )
 from rlaif.judge.shortening import (
     DEFAULT_MAX_PROMPT_CHARS,
@@ -50,13 +52,11 @@ from rlaif.judge.shortening import (
 from rlaif.judge.strategies import metadata_category
 from rlaif.judge.verdict import (
     CHOICES,
-    SCORE_CHOICES,
     VERDICT_SCHEMA,
     choice_probability,
     parse_cot_verdict,
     parse_prefilled_verdict,
     parse_verdict,
-    score_log_odds,
 )
 from rlaif.models import (
     AuthenticationError,
@@ -99,13 +99,6 @@ def pair_category(pair: object) -> str | None:
 def _sides(first: str, second: str) -> tuple[tuple[Literal["1", "2"], str], ...]:
     """The two responses of a pair with their side, for pointwise scoring."""
     return (("1", first), ("2", second))
-
-
-def auto_mode(
-    model: Model, constitution: Constitution
-) -> Literal["pointwise", "logprob", "generate"]:
-    """The mode ``auto`` stands for (see :func:`auto_reason` for why)."""
-    return auto_choice(model, constitution)[0]
 
 
 def auto_choice(
@@ -304,17 +297,9 @@ class PairwiseJudge:
     ) -> tuple[list[Principle], list[Order]]:
         """The principles (those that fit the prompt and its ``category``, see
         :meth:`Constitution.sample`) and presentation orders this pair will be judged under
-        (under a request check, both sides' principles; see :meth:`plan_sides`)."""
+        (under a request check, both sides' principles)."""
         _, principles, orders = self._draw(prompt, response_1, response_2, category)
         return principles, orders
-
-    def plan_sides(
-        self, prompt: Conversation, response_1: str, response_2: str, category: str | None = None
-    ) -> dict[RequestSide, list[Principle]] | None:
-        """Under the constitution's request check, the principles drawn for each side
-        (``per_example`` from those whose ``when`` is that side or ``any``); ``None`` when the
-        constitution has no request check or one side has no principle that fits the prompt."""
-        return self._draw(prompt, response_1, response_2, category)[0]
 
     def _draw(
         self, prompt: Conversation, response_1: str, response_2: str, category: str | None
@@ -323,9 +308,7 @@ class PairwiseJudge:
         stage = "compare_cot" if self.mode == "cot" else "compare"
         constitution = self.constitution
         sides: dict[RequestSide, list[Principle]] | None = None
-        if constitution.judge.request_check is not None and all(
-            constitution.pool(stage, prompt=prompt, category=category, side=side) for side in SIDES
-        ):
+        if weighs_sides(constitution, stage, prompt=prompt, category=category):
             sides = {
                 side: constitution.sample(
                     self.principles_per_pair,
@@ -430,24 +413,25 @@ class PairwiseJudge:
         if sides is None:
             return await self._judged(pair_id, shown, principles, orders, mode, notes)
         check = await check_request(self.model, self.constitution, shown[0])
-        p = p_harmful(check)
+        harmful = p_harmful(check)
         request_check = self.constitution.judge.request_check
-        if p is None or request_check is None:
+        if harmful is None or request_check is None:
             return check_failed(check, self.name, mode, pair_id, notes)
-        weights = side_weights(p, request_check.skip_below)
+        weights = side_weights(harmful, request_check.skip_below)
+        sided: dict[str, list[str]] = {side: [p.id for p in sides[side]] for side in weights}
         asked = {p.id: p for side in weights for p in sides[side]}
         whole = await self._judged(pair_id, shown, list(asked.values()), orders, mode, [])
         by_side: dict[RequestSide, Judgment] = {}
         for side in weights:
-            ids = [p.id for p in sides[side]]
+            ids = sided[side]
             votes = [v for v in whole.votes if v.principle in ids]
             by_side[side] = self._combined(pair_id, mode, ids, orders, votes)
         return mix_sides(
             by_side,
             weights,
-            check,
+            [check, *whole.votes],
             principles=list(asked),
-            sided={side: [p.id for p in sides[side]] for side in weights},
+            sided=sided,
             notes=notes,
         )
 
@@ -580,7 +564,7 @@ class PairwiseJudge:
                 key = json.dumps(messages, ensure_ascii=False)
                 requests.setdefault(key, messages)
                 planned.append((principle, side, key))
-        answered = await asyncio.gather(*(self._score_vote(m) for m in requests.values()))
+        answered = await asyncio.gather(*(yes_no_vote(self.model, m) for m in requests.values()))
         by_request = dict(zip(requests, answered, strict=True))
         counted: set[str] = set()
         votes: list[Vote] = []
@@ -598,25 +582,6 @@ class PairwiseJudge:
             counted.add(key)
             votes.append(vote)
         return votes
-
-    async def _score_vote(self, messages: Conversation) -> Vote:
-        """One pointwise call: the log-odds that the response keeps to the principle."""
-        vote = Vote(principle="")
-        prefilled = messages[-1]["role"] == "assistant"
-        choices = SCORE_CHOICES if prefilled else tuple(c.strip() for c in SCORE_CHOICES)
-        try:
-            scores = await self.model.score_choices(messages, list(choices))
-        except AuthenticationError:  # refused credentials stop the whole run
-            raise
-        except Exception as error:  # a failed call is recorded, never turned into a score
-            vote.error = f"{BACKEND_ERROR}{type(error).__name__}: {error}"
-            return vote
-        account_call(vote, scores, first=True)
-        vote.raw = json.dumps(scores.logprobs)
-        vote.score = score_log_odds(scores.logprobs, *choices)
-        if vote.score is None:
-            vote.error = f"judge gave no usable probabilities for Yes/No: {vote.raw}"
-        return vote
 
     async def _logprob_verdict(self, messages: Conversation, vote: Vote) -> float | None:
         scores = await self.model.score_choices(messages, list(CHOICES))

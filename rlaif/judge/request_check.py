@@ -15,8 +15,6 @@ helpfulness, honesty, not refusing; ``any``: both). A side whose weight is under
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from collections.abc import Mapping
 from typing import Literal
@@ -24,8 +22,15 @@ from typing import Literal
 from rlaif.constitution import Constitution
 from rlaif.constitution.schema import RequestSide
 from rlaif.judge.framing import request_check_messages
-from rlaif.judge.judgment import BACKEND_ERROR, Judgment, Vote, account_call
-from rlaif.judge.verdict import SCORE_CHOICES, score_log_odds
+from rlaif.judge.judgment import (
+    BACKEND_ERROR,
+    Judgment,
+    Vote,
+    account_call,
+    orders_agree,
+    sigmoid,
+    yes_no_vote,
+)
 from rlaif.models import AuthenticationError, Conversation, GenerateConfig, Model
 
 REQUEST_CHECK = "request-check"
@@ -55,26 +60,25 @@ async def check_request(model: Model, constitution: Constitution, prompt: Conver
     check = constitution.judge.request_check
     if check is None:
         raise ValueError(f"constitution {constitution.name!r} has no judge.request_check")
-    vote = Vote(principle=REQUEST_CHECK)
     prefill = constitution.judge.score_prefill if model.supports_prefill else None
     messages = request_check_messages(constitution, prompt, prefill=prefill)
-    try:
-        if model.supports_choice_logprobs:
-            choices = SCORE_CHOICES if prefill else tuple(c.strip() for c in SCORE_CHOICES)
-            scores = await model.score_choices(messages, list(choices))
-            account_call(vote, scores, first=True)
-            vote.raw = json.dumps(scores.logprobs)
-            safe = score_log_odds(scores.logprobs, *choices)
-        else:
+    if model.supports_choice_logprobs:
+        vote = await yes_no_vote(model, messages, REQUEST_CHECK)
+        safe = vote.score
+        if safe is None:
+            return vote
+    else:
+        vote = Vote(principle=REQUEST_CHECK)
+        try:
             completion = await model.generate(messages, GenerateConfig(max_tokens=4))
-            account_call(vote, completion, first=True)
-            vote.raw = completion.text
-            safe = _read_yes_no(completion.text)
-    except AuthenticationError:  # refused credentials stop the whole run
-        raise
-    except Exception as error:  # a failed call is recorded, never turned into a weight
-        vote.error = f"{BACKEND_ERROR}{type(error).__name__}: {error}"
-        return vote
+        except AuthenticationError:  # refused credentials stop the whole run
+            raise
+        except Exception as error:  # a failed call is recorded, never turned into a weight
+            vote.error = f"{BACKEND_ERROR}{type(error).__name__}: {error}"
+            return vote
+        account_call(vote, completion, first=True)
+        vote.raw = completion.text
+        safe = _read_yes_no(completion.text)
     if safe is None:
         vote.error = f"no readable Yes or No in {vote.raw!r}"
         return vote
@@ -84,29 +88,38 @@ async def check_request(model: Model, constitution: Constitution, prompt: Conver
 
 def p_harmful(vote: Vote) -> float | None:
     """The probability that the request is harmful, from a request-check vote."""
-    return None if vote.score is None else 1.0 / (1.0 + math.exp(-vote.score))
+    return None if vote.score is None else sigmoid(vote.score)
+
+
+def weighs_sides(
+    constitution: Constitution,
+    stage: str = "compare",
+    *,
+    prompt: Conversation | None = None,
+    category: str | None = None,
+) -> bool:
+    """Whether a pair of this prompt is judged under the request check: the constitution has
+    one and each side has a principle for ``stage`` that fits the prompt (without ``prompt`` and
+    ``category``, a general one)."""
+    return constitution.judge.request_check is not None and all(
+        constitution.pool(stage, prompt=prompt, category=category, side=side) for side in SIDES
+    )
 
 
 def mix_sides(
     sides: Mapping[RequestSide, Judgment],
     weights: Mapping[RequestSide, float],
-    check: Vote,
+    votes: list[Vote],
     *,
     principles: list[str],
     sided: dict[str, list[str]],
     notes: list[str],
 ) -> Judgment:
     """One judgment from the judgments of the sides that were asked, weighted by ``weights``:
-    missing when any side is (the error names it). Votes are kept once each, the request check
-    first."""
+    missing when any side is (the error names it). ``votes`` are every call behind it, the
+    request check first."""
     first = next(iter(sides.values()))
-    votes = [check]
-    seen: set[int] = set()
-    for judgment in sides.values():
-        for vote in judgment.votes:
-            if id(vote) not in seen:
-                seen.add(id(vote))
-                votes.append(vote)
+    check = votes[0]
     errors = [f"{side} side: {j.error}" for side, j in sides.items() if j.p_response_1 is None]
     side_notes = [n for j in sides.values() for n in j.notes if n not in notes]
     p_by_order: dict[str, float | None] = {}
@@ -118,9 +131,6 @@ def mix_sides(
             else sum(weights[s] * (j.p_by_order[order] or 0.0) for s, j in sides.items())
         )
     present = [p for p in p_by_order.values() if p is not None]
-    consistent = None
-    if not errors and len(present) == 2 and 0.5 not in present:
-        consistent = (present[0] > 0.5) == (present[1] > 0.5)
     p = None if errors else sum(weights[s] * (j.p_response_1 or 0.0) for s, j in sides.items())
     return Judgment(
         pair_id=first.pair_id,
@@ -130,7 +140,7 @@ def mix_sides(
         orders=first.orders,
         p_response_1=p,
         p_by_order=p_by_order,
-        consistent=consistent,
+        consistent=None if errors else orders_agree(present),
         votes=votes,
         error=" | ".join(errors) or None,
         notes=[*notes, *dict.fromkeys(side_notes)],

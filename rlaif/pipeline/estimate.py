@@ -34,7 +34,7 @@ from rlaif.data import load_prompts
 from rlaif.errors import RlaifError
 from rlaif.judge import PairwiseJudge
 from rlaif.judge.framing import comparison_messages, critic_messages
-from rlaif.judge.request_check import SIDES
+from rlaif.judge.request_check import weighs_sides
 from rlaif.models.estimate import (
     CallEstimator,
     ModelEstimate,
@@ -125,9 +125,7 @@ def judge_calls_per_pair(context: StageContext) -> int:
     config = context.config
     constitution = context.constitution
     principles = config.principles_per_pair or constitution.sampling.per_example
-    checked = constitution.judge.request_check is not None and all(
-        constitution.pool("compare", side=side) for side in SIDES
-    )
+    checked = weighs_sides(constitution)
     check = 1 if checked else 0  # the request check, once a pair
     sides = 2 if checked else 1  # principles drawn for each side (an upper bound)
     try:
