@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import random
+import warnings
+from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from rlaif.cli.common import console, echo, err_console, user_errors
-from rlaif.constitution import ConstitutionError, TemplateVariableError, library, load_constitution
+from rlaif.cli.common import console, echo, err_console, user_errors, warn
+from rlaif.constitution import (
+    Constitution,
+    ConstitutionError,
+    TemplateVariableError,
+    UnselectedPrincipleWarning,
+    library,
+    load_constitution,
+)
 from rlaif.constitution.demo import (
     DEMO_CRITIQUE,
     DEMO_OTHER_RESPONSE,
@@ -16,9 +26,37 @@ from rlaif.constitution.demo import (
     DEMO_RESPONSE,
 )
 from rlaif.constitution.schema import STAGES
+from rlaif.constitution.validation import constitution_files
+from rlaif.errors import RlaifError
 from rlaif.judge.framing import comparison_messages, score_messages
 
 app = typer.Typer(help="List, show, validate and render constitutions.", no_args_is_help=True)
+
+
+def _load(name: str | Path) -> Constitution:
+    """Load a constitution and print its warnings as ``warning: FILE:LINE:COLUMN: ...`` lines
+    (not Python's warning format)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnselectedPrincipleWarning)
+        constitution = load_constitution(name)
+    for warning in constitution.warnings:
+        warn(str(warning))
+    return constitution
+
+
+def _is_builtin(shown: str) -> bool:
+    """Whether a template shown as ``shown`` (relative to the working directory, else to the
+    library, as :func:`~rlaif.constitution.library.display_path` writes it) is a built-in one."""
+    for base in (Path.cwd(), library.library_root()):
+        candidate = (base / shown).resolve()
+        if candidate.is_file():
+            return candidate.is_relative_to(library.constitutions_dir().resolve())
+    return False
+
+
+def _first_sentence(text: str) -> str:
+    head, dot, _ = text.partition(". ")
+    return head + dot.strip()
 
 
 @app.command("list")
@@ -26,20 +64,21 @@ app = typer.Typer(help="List, show, validate and render constitutions.", no_args
 def list_constitutions() -> None:
     """List the built-in constitutions."""
 
+    # Names and headers whole; the description (its first sentence) wraps.
     table = Table()
-    table.add_column("name", no_wrap=True, min_width=12)
+    table.add_column("name", no_wrap=True, overflow="fold")
     for header in ("version", "principles", "rounds", "per pair"):
         table.add_column(header, no_wrap=True)
-    table.add_column("description", overflow="ellipsis", no_wrap=True, max_width=48)
+    table.add_column("description", overflow="fold")
     for name in library.builtin_constitution_files():
         c = load_constitution(name)
         table.add_row(
             c.name,
-            c.version,
+            Text(c.version),
             str(len(c.resolved_principles)),
             str(c.rounds),
             str(c.sampling.per_example),
-            c.description,
+            Text(_first_sentence(c.description)),
         )
     console.print(table)
 
@@ -49,7 +88,7 @@ def list_constitutions() -> None:
 def show(name: str = typer.Argument(..., help="Built-in name or path to a YAML file.")) -> None:
     """Show a constitution: settings, principles, templates and their variables."""
 
-    c = load_constitution(name)
+    c = _load(name)
     echo(f"name: {c.name} (version {c.version}, hash {c.content_hash()})")
     echo(f"source: {c.source_path}")
     echo(f"description: {c.description}")
@@ -71,23 +110,46 @@ def show(name: str = typer.Argument(..., help="Built-in name or path to a YAML f
         echo(f"  - {p.id} (weight {p.weight:g}, {fits}): {p.title}")
     echo("templates:")
     for stage in STAGES:
+        source = c.template_name(stage)
+        if source is None:
+            echo(f"  {stage}: - (none: the pointwise judge is unavailable)")
+            continue
+        if _is_builtin(source):
+            source += " (built-in)"
         variables = ", ".join(c.documented_variables(stage))
         shots = len(c.few_shot.for_stage(stage))
-        echo(f"  {stage}: {getattr(c.templates, stage)} [{shots} few-shot] vars: {variables}")
+        echo(f"  {stage}: {source} [{shots} few-shot] vars: {variables}")
 
 
 @app.command("validate")
 @user_errors
 def validate(
-    names: list[str] = typer.Argument(None, help="Names or paths (default: every built-in)."),
+    names: list[str] = typer.Argument(
+        None,
+        help="Built-in names, files, or folders (each constitution in them); default: every "
+        "built-in.",
+    ),
 ) -> None:
-    """Load constitutions and report every error (exit 1 if there is any)."""
+    """Load constitutions and report every error (exit 1 if there is any).
 
-    targets = list(names or library.builtin_constitution_files())
+    Warnings (a principle of your own file that no selector keeps) are printed and do not fail.
+    """
+
+    targets: list[str | Path] = []
+    for entry in names or library.builtin_constitution_files():
+        if not Path(entry).is_dir():
+            targets.append(entry)
+            continue
+        found = constitution_files(Path(entry))
+        if not found:
+            raise RlaifError(
+                f"{entry}: no constitution (a *.yaml file with a name:) in this folder"
+            )
+        targets.extend(found)
     failures = 0
     for name in targets:
         try:
-            c = load_constitution(name)
+            c = _load(name)
         except ConstitutionError as error:
             failures += len(error.issues)
             for issue in error.issues:
@@ -113,7 +175,7 @@ def render(
 
     if stage not in STAGES:
         raise TemplateVariableError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
-    c = load_constitution(name)
+    c = _load(name)
     chosen = (
         c.principle(principle)
         if principle

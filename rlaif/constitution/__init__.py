@@ -2,8 +2,9 @@
 and sandboxed prompt rendering.
 
 Public API: :func:`load_constitution`, :class:`Constitution`, :class:`Principle`,
-:func:`load_principles`, :func:`validate_paths`, and which principles fit a prompt:
-:func:`applicable_principles`, :func:`matched_principles`, :func:`prompt_categories`.
+:func:`load_principles`, :func:`validate_paths` (:func:`check_paths` adds warnings), and which
+principles fit a prompt: :func:`applicable_principles`, :func:`matched_principles`,
+:func:`prompt_categories`.
 """
 
 from rlaif.constitution.applicability import (
@@ -17,7 +18,7 @@ from rlaif.constitution.errors import (
     NoApplicablePrincipleError,
     TemplateVariableError,
 )
-from rlaif.constitution.loader import load_constitution, load_principles, validate_paths
+from rlaif.constitution.loader import load_constitution, load_principles
 from rlaif.constitution.schema import (
     AppliesTo,
     ConstitutionSpec,
@@ -29,7 +30,9 @@ from rlaif.constitution.schema import (
     Sampling,
     Templates,
 )
+from rlaif.constitution.selection import UnselectedPrincipleWarning
 from rlaif.constitution.templates import TEMPLATE_VARIABLES, format_conversation
+from rlaif.constitution.validation import ValidationReport, check_paths, validate_paths
 
 __all__ = [
     "TEMPLATE_VARIABLES",
@@ -46,7 +49,10 @@ __all__ = [
     "Sampling",
     "TemplateVariableError",
     "Templates",
+    "UnselectedPrincipleWarning",
+    "ValidationReport",
     "applicable_principles",
+    "check_paths",
     "format_conversation",
     "load_constitution",
     "load_principles",

@@ -12,6 +12,7 @@ from typing import Any
 import jinja2
 from pydantic import PrivateAttr
 
+from rlaif.config import ValidationIssue
 from rlaif.constitution.applicability import applicable_principles
 from rlaif.constitution.errors import NoApplicablePrincipleError, TemplateVariableError
 from rlaif.constitution.schema import (
@@ -43,6 +44,7 @@ class Constitution(ConstitutionSpec):
     _templates: dict[str, jinja2.Template] = PrivateAttr(default_factory=dict)
     _template_sources: dict[str, str] = PrivateAttr(default_factory=dict)
     _template_names: dict[str, str] = PrivateAttr(default_factory=dict)
+    _warnings: list[ValidationIssue] = PrivateAttr(default_factory=list)
     _rng: random.Random = PrivateAttr(default_factory=random.Random)
 
     def attach(
@@ -53,19 +55,33 @@ class Constitution(ConstitutionSpec):
         templates: Mapping[str, jinja2.Template],
         template_sources: Mapping[str, str],
         template_names: Mapping[str, str],
+        warnings: Sequence[ValidationIssue] = (),
     ) -> None:
-        """Attach what the loader resolved (principles, compiled templates). Loader use only."""
+        """Attach what the loader resolved (principles, compiled templates, warnings). Loader use
+        only."""
         self._source = source
         self._principles = list(principles)
         self._templates = dict(templates)
         self._template_sources = dict(template_sources)
         self._template_names = dict(template_names)
+        self._warnings = list(warnings)
         self._rng = random.Random(self.sampling.seed)
 
     @property
     def source_path(self) -> Path | None:
         """The file this constitution was loaded from."""
         return self._source
+
+    @property
+    def warnings(self) -> list[ValidationIssue]:
+        """What loaded but is likely not what the author meant, each at its file and line: a
+        principle of a file included by path that none of the selectors keep."""
+        return list(self._warnings)
+
+    def template_name(self, stage: str) -> str | None:
+        """Where the template of ``stage`` came from, as shown to the user (a file, or
+        ``FILE#templates.STAGE`` for inline text); ``None`` when the stage has none."""
+        return self._template_names.get(stage)
 
     @property
     def resolved_principles(self) -> list[Principle]:

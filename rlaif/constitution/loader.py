@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,13 @@ from rlaif.config import (
 from rlaif.constitution import library
 from rlaif.constitution.constitution import Constitution
 from rlaif.constitution.errors import ConstitutionError
-from rlaif.constitution.schema import STAGES, Principle, PrincipleFile
+from rlaif.constitution.schema import BUILTIN_TEMPLATES, STAGES, Principle, PrincipleFile
+from rlaif.constitution.selection import (
+    OwnPrinciple,
+    UnselectedPrincipleWarning,
+    select_principles,
+    unselected_own_principles,
+)
 from rlaif.constitution.templates import (
     compile_template,
     render_template,
@@ -36,6 +43,7 @@ from rlaif.constitution.templates import (
 TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2", ".txt")
 """Suffixes that make a ``templates:`` value a file reference rather than inline template text."""
 _TEMPLATE_SYNTAX = ("{{", "{%", "{#")
+_NOT_FOUND = "file not found"
 # One word that reads like a file name: "etc/passwd", "..\\x", "compare.html".
 _PATH_LIKE = re.compile(r"^(?:\S*[/\\]\S*|[\w.-]+\.[A-Za-z0-9]{1,8})$")
 
@@ -46,6 +54,10 @@ class _Collector:
 
     issues: list[ValidationIssue] = field(default_factory=list)
     seen_ids: dict[str, str] = field(default_factory=dict)
+    positions: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+    """Where each kept principle's id is written: file as shown, line, column."""
+    included: set[Path] = field(default_factory=set)
+    """Principle files that constitutions loaded through this collector include (resolved)."""
 
     def add_principles(self, document: YamlDocument, parsed: PrincipleFile) -> list[Principle]:
         kept = []
@@ -62,6 +74,7 @@ class _Collector:
                 )
                 continue
             self.seen_ids[principle.id] = where
+            self.positions[principle.id] = (document.file, line, column)
             if principle.score is None and parsed.score is not None:
                 principle = principle.model_copy(update={"score": parsed.score})
             if principle.when is None and parsed.when is not None:
@@ -130,7 +143,7 @@ def _confined(entry: str, base: Path, roots: Sequence[Path]) -> tuple[Path | Non
         shown = ", ".join(library.display_path(r) for r in roots)
         return None, f"'{entry}' leaves the allowed folders ({shown}); it is refused"
     if not resolved.is_file():
-        return None, f"file not found: '{entry}'"
+        return None, f"{_NOT_FOUND}: '{entry}'"
     return resolved, ""
 
 
@@ -146,38 +159,6 @@ def _resolve_include(entry: str, base: Path, roots: Sequence[Path]) -> tuple[Pat
     return _confined(entry, base, roots)
 
 
-def _select(
-    document: YamlDocument, spec: Constitution, available: list[Principle]
-) -> tuple[list[Principle], list[ValidationIssue]]:
-    issues: list[ValidationIssue] = []
-    by_id = {p.id: p for p in available}
-    all_tags = {tag for p in available for tag in p.tags}
-    selection = spec.principles
-    for kind, names, known in (
-        ("ids", selection.ids, by_id),
-        ("exclude", selection.exclude, by_id),
-        ("tags", selection.tags, all_tags),
-    ):
-        for index, name in enumerate(names):
-            if name not in known:
-                hint = closest(name, known)
-                what = "tag" if kind == "tags" else "principle id"
-                message = f"unknown {what} '{name}'" + (
-                    f" (did you mean '{hint}'?)" if hint else ""
-                )
-                issues.append(document.issue(("principles", kind, index), message))
-    if selection.ids or selection.tags:
-        chosen = [
-            p for p in available if p.id in selection.ids or set(p.tags) & set(selection.tags)
-        ]
-    else:
-        chosen = list(available)
-    chosen = [p for p in chosen if p.id not in selection.exclude]
-    if not chosen and not issues:
-        issues.append(document.issue(("principles",), "the selection matches no principle"))
-    return chosen, issues
-
-
 def _compile_templates(
     document: YamlDocument,
     spec: Constitution,
@@ -189,8 +170,9 @@ def _compile_templates(
     sources: dict[str, str] = {}
     names: dict[str, str] = {}
     issues: list[ValidationIssue] = []
+    values = _template_values(document, spec, principles)
     for stage in STAGES:
-        value: str | None = getattr(spec.templates, stage)
+        value, builtin_only = values[stage]
         if value is None:  # an optional stage this constitution does not define
             continue
         field_path: FieldPath = ("templates", stage)
@@ -206,7 +188,7 @@ def _compile_templates(
             )
             continue
         if kind == "file":
-            path, problem = _confined(value.strip(), base, [base.resolve(), *roots])
+            path, problem = _template_file(value.strip(), base, roots, builtin_only)
             if path is None:
                 issues.append(document.issue(field_path, problem))
                 continue
@@ -256,6 +238,46 @@ def _compile_templates(
                 continue
         compiled[stage], sources[stage], names[stage] = template, source, name
     return compiled, sources, names, issues
+
+
+def _template_values(
+    document: YamlDocument, spec: Constitution, principles: list[Principle]
+) -> dict[str, tuple[str | None, bool]]:
+    """Each stage's template value, and whether it is a built-in default (resolved among the
+    built-in templates only, never beside the constitution). Without a ``templates:`` key the
+    pointwise ``score`` stage gets the built-in question template when every principle that
+    compares asks a ``score`` question; a ``templates:`` mapping without ``score`` has none, as
+    before templates could be left out."""
+    given = spec.templates.model_fields_set
+    values: dict[str, tuple[str | None, bool]] = {}
+    for stage in STAGES:
+        value: str | None = getattr(spec.templates, stage)
+        values[stage] = (value, stage not in given and value is not None)
+    comparing = [p for p in principles if p.compare is not None]
+    omitted = isinstance(document.data, dict) and "templates" not in document.data
+    if omitted and comparing and all(p.score is not None for p in comparing):
+        values["score"] = (BUILTIN_TEMPLATES["score"], True)
+    return values
+
+
+def _template_file(
+    value: str, base: Path, roots: Sequence[Path], builtin_only: bool
+) -> tuple[Path | None, str]:
+    """A template file beside the constitution (inside ``roots``), else the built-in template of
+    that name (``templates/critique.j2``), so that a copied built-in constitution still loads."""
+    problem = ""
+    if not builtin_only:
+        path, problem = _confined(value, base, [base.resolve(), *roots])
+        if path is not None or not problem.startswith(_NOT_FOUND):
+            return path, problem
+    builtin_dir = library.constitutions_dir()
+    path, builtin_problem = _confined(value, builtin_dir, [builtin_dir.resolve()])
+    if path is not None:
+        return path, ""
+    if builtin_only:
+        return None, builtin_problem
+    shown = library.display_path(builtin_dir / "templates")
+    return None, f"{problem} (not beside this constitution, nor a built-in template in {shown}/)"
 
 
 def _contrast_issues(
@@ -348,6 +370,8 @@ def load_constitution(
     constitution, issues = _load_constitution(_resolve_constitution_path(name_or_path), extra_roots)
     if issues or constitution is None:
         raise ConstitutionError(issues)
+    for warning in constitution.warnings:
+        warnings.warn(str(warning), UnselectedPrincipleWarning, stacklevel=2)
     return constitution
 
 
@@ -368,14 +392,20 @@ def _load_constitution(
     base = path.resolve().parent
     roots = allowed_roots(path, extra_roots)
     available: list[Principle] = []
+    own: list[OwnPrinciple] = []
+    builtin_principles = library.principles_dir().resolve()
     for index, entry in enumerate(spec.principles.include):
         include, problem = _resolve_include(entry, base, roots)
         if include is None:
             collector.issues.append(document.issue(("principles", "include", index), problem))
             continue
-        available.extend(_read_principle_file(include, collector))
+        collector.included.add(include.resolve())
+        read = _read_principle_file(include, collector)
+        available.extend(read)
+        if not include.resolve().is_relative_to(builtin_principles):
+            own.extend(OwnPrinciple(p, *collector.positions[p.id]) for p in read)
     issues = collector.issues[start:]
-    chosen, selection_issues = _select(document, spec, available)
+    chosen, selection_issues = select_principles(document, spec, available)
     issues.extend(selection_issues)
     if "preference" in spec.stages and chosen and not any(p.compare for p in chosen):
         issues.append(
@@ -392,44 +422,15 @@ def _load_constitution(
     issues.extend(_contrast_issues(document, spec, chosen))
     if issues:
         return None, issues
+    if "score" in compiled and spec.templates.score is None:  # the built-in default
+        templates = spec.templates.model_copy(update={"score": BUILTIN_TEMPLATES["score"]})
+        spec = spec.model_copy(update={"templates": templates})
     spec.attach(
         source=path,
         principles=chosen,
         templates=compiled,
         template_sources=sources,
         template_names=names,
+        warnings=unselected_own_principles(document, spec, own, chosen),
     )
     return spec, []
-
-
-def _looks_like_constitution(path: Path) -> bool:
-    try:
-        head = path.read_text(encoding="utf-8", errors="replace")[:4096]
-    except OSError:
-        return False
-    return bool(re.search(r"^(name|templates)\s*:", head, re.MULTILINE))
-
-
-def validate_paths(paths: Sequence[str | Path]) -> list[ValidationIssue]:
-    """Validate principle and/or constitution files (folders are searched for ``*.yaml``) and
-    return every issue found in every file; duplicate principle ids across files included."""
-    files: list[Path] = []
-    for entry in paths:
-        path = Path(entry)
-        if path.is_dir():
-            files.extend(sorted([*path.rglob("*.yaml"), *path.rglob("*.yml")]))
-        else:
-            files.append(path)
-    collector = _Collector()
-    constitutions = [f for f in files if f.is_file() and _looks_like_constitution(f)]
-    for path in files:
-        if path in constitutions:
-            continue
-        if not path.exists():
-            collector.issues.append(ValidationIssue(str(path), 1, 1, "", "file not found"))
-            continue
-        _read_principle_file(path, collector)
-    issues = list(collector.issues)
-    for path in constitutions:
-        issues.extend(_load_constitution(path, collector=_Collector())[1])
-    return issues

@@ -216,28 +216,48 @@ class Sampling(StrictModel):
     asks (the behaviour before ``applies_to`` existed: the same draws for the same seed)."""
 
 
+BUILTIN_TEMPLATES: dict[str, str] = {
+    "critique": "templates/critique.j2",
+    "revision": "templates/revision.j2",
+    "compare": "templates/compare.j2",
+    "compare_cot": "templates/compare_cot.j2",
+    "score": "templates/score_question.j2",
+}
+"""The built-in template of each stage, relative to the built-in constitution folder: what a
+constitution that leaves a stage out gets (``score`` only when every selected principle with a
+``compare`` question also asks a ``score`` one)."""
+
+
 class Templates(StrictModel):
-    """Jinja2 prompt templates, each a file or inline text.
+    """Jinja2 prompt templates, each a file or inline text; a stage left out gets the built-in
+    template (:data:`BUILTIN_TEMPLATES`), so ``templates:`` itself may be left out.
 
     A value is a file when it is one line ending in ``.j2``, ``.jinja``, ``.jinja2`` or ``.txt``:
     a path relative to the constitution file that may not leave the constitution and principle
-    folders. A value that reads like a path without such a suffix (``../../etc/passwd``) is an
-    error; anything else is inline template text. Each template must use the response(s) its
-    stage is about (``response``; ``response_a`` and ``response_b`` for comparisons).
+    folders; when there is no such file beside the constitution, the built-in template of that
+    name (``templates/critique.j2``) is used, so a copied built-in constitution works anywhere.
+    A value that reads like a path without such a suffix (``../../etc/passwd``) is an error;
+    anything else is inline template text. Each template must use the response(s) its stage is
+    about (``response``; ``response_a`` and ``response_b`` for comparisons).
     """
 
-    critique: str
-    """Asks for a critique of ``response`` against ``principle``."""
-    revision: str
-    """Asks for a revision of ``response`` in light of ``critique``."""
-    compare: str
-    """Asks which of ``response_a`` and ``response_b`` better follows ``principle``."""
-    compare_cot: str
-    """Like ``compare``, but asks for reasoning before the verdict."""
+    critique: str = BUILTIN_TEMPLATES["critique"]
+    """Asks for a critique of ``response`` against ``principle`` (default: the built-in one)."""
+    revision: str = BUILTIN_TEMPLATES["revision"]
+    """Asks for a revision of ``response`` in light of ``critique`` (default: the built-in
+    one)."""
+    compare: str = BUILTIN_TEMPLATES["compare"]
+    """Asks which of ``response_a`` and ``response_b`` better follows ``principle`` (default:
+    the built-in one)."""
+    compare_cot: str = BUILTIN_TEMPLATES["compare_cot"]
+    """Like ``compare``, but asks for reasoning before the verdict (default: the built-in
+    one)."""
     score: str | None = None
     """Asks a Yes/No question about one ``response``, put so that "Yes" means it keeps to the
     principle (a template that reads ``question`` asks each principle's own ``score``), for the
-    pointwise judge; without it the pointwise mode is unavailable."""
+    pointwise judge; without it the pointwise mode is unavailable. Left out: the built-in
+    ``templates/score_question.j2`` when every selected principle with a ``compare`` question
+    has a ``score`` question too (its own or its file's), else none; ``null``: none."""
 
 
 class FewShot(StrictModel):
@@ -389,8 +409,9 @@ class ConstitutionSpec(StrictModel):
     """Critique-and-revision rounds per prompt in the supervised stage."""
     system_prompt: str | None = None
     """System message sent to the critic/judge before every request (optional)."""
-    templates: Templates
-    """Prompt templates per stage."""
+    templates: Templates = Field(default_factory=Templates)
+    """Prompt templates per stage (a stage left out, or the whole key, gets the built-in
+    template)."""
     few_shot: FewShot = Field(default_factory=FewShot)
     """Few-shot example conversations per stage."""
     judge: JudgeFraming = Field(default_factory=JudgeFraming)

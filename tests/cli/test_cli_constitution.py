@@ -95,3 +95,45 @@ def test_debug_shows_the_traceback() -> None:
     result = run("--debug", "constitution", "show", "no-such-constitution")
     assert result.exit_code != 0
     assert result.exception is not None and type(result.exception).__name__ == "ConstitutionError"
+
+
+def test_principles_list_and_show_take_your_own_files(tmp_path: Path) -> None:
+    out = tmp_path / "mine" / "p.yaml"
+    assert run("principles", "new", "be-kind", "--out", str(out)).exit_code == 0
+    listed = run("principles", "list", str(tmp_path / "mine"))
+    assert listed.exit_code == 0, listed.output
+    assert "be-kind" in listed.output and "self-harm" not in listed.output
+    assert "1 principles" in listed.output
+    shown = run("principles", "show", "be-kind", "--from", str(out))
+    assert shown.exit_code == 0 and "tags: ['custom']" in shown.output
+    missing = run("principles", "show", "self-harm", "--from", str(out))
+    assert missing.exit_code == 2 and "no principle in the given files 'self-harm'" in (
+        missing.output
+    )
+    empty = run("principles", "list", str(tmp_path / "nothing"))
+    assert empty.exit_code == 2
+
+
+def test_the_scaffold_serves_a_constitution_without_templates(tmp_path: Path, monkeypatch) -> None:
+    """The scaffold asks a pointwise question too, so a constitution that leaves templates out
+    gets every built-in one, the pointwise judge's included."""
+    monkeypatch.chdir(tmp_path)
+    assert run("principles", "new", "be-kind", "--out", "mine/p.yaml").exit_code == 0
+    Path("c.yaml").write_text("name: c\nprinciples:\n  include: [mine/p.yaml]\n")
+    shown = run("constitution", "show", "c.yaml")
+    assert shown.exit_code == 0, shown.output
+    assert "score: constitution/templates/score_question.j2 (built-in)" in shown.output
+    assert "warning" not in shown.output
+    assert run("constitution", "render", "c.yaml", "--stage", "score").exit_code == 0
+
+
+def test_constitution_validate_reports_each_file_of_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("name: a\nprinciples:\n  include: [harmlessness]\n")
+    (tmp_path / "b.yaml").write_text("name: b\nprinciples:\n  include: [harmlessnes]\n")
+    result = run("constitution", "validate", str(tmp_path))
+    assert result.exit_code == 1
+    assert "ok: a (25 principles" in result.output
+    assert "b.yaml:3:13: principles.include[0]: no built-in principle file named " in (
+        result.output
+    )
+    assert "did you mean 'harmlessness'?" in result.output
