@@ -5,6 +5,10 @@ Each label is appended to ``LABELS.jsonl`` and flushed to the operating system b
 :meth:`LabelStore.add` returns, so a label the page was told about survives a ``kill -9`` of the
 server. One lock serialises the writes, so concurrent posts never interleave lines. The latest
 line of an annotator for a pair wins; reopening the file picks up where every annotator stopped.
+
+Labels are appended only to a new (or empty) file or to a labels file: any other file given as
+the labels file (the pairs themselves, someone's notes) is refused and left as it is. Only then
+is a last line cut short by a killed server removed, with a warning.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
-from rlaif.data import HumanLabel, PairRecord, latest_human_labels, read_human_labels
+from rlaif.data import HumanLabel, PairRecord, latest_human_labels
 from rlaif.data.human_labels import Strength
-from rlaif.data.jsonl import repair_tail
+from rlaif.data.jsonl import DataFileError, iter_jsonl, repair_tail, validate_row
 from rlaif.errors import RlaifError
+from rlaif.runs.terminal import report_repair
 
 RATINGS: dict[int, tuple[Literal["left", "right"], Strength]] = {
     1: ("left", "better"),
@@ -49,6 +54,32 @@ class LabelInput:
     seconds: float = 0.0
 
 
+LABEL_LINE_START = b'{"pair_id": '
+"""How every line of a labels file begins (a label's first field, as :class:`LabelStore` writes
+it): a last line cut short is removed only when it begins so."""
+
+
+def existing_labels(path: Path) -> list[HumanLabel]:
+    """The labels already in the labels file ``path`` (none when it is missing or empty), read
+    past a last line cut short; :class:`~rlaif.data.DataFileError`, before anything is written,
+    when the file holds anything but labels."""
+    if not path.is_file():
+        return []
+    labels = []
+    try:
+        for number, row in iter_jsonl(path, cut_short_tail=True):
+            where = f"{path}:{number}"
+            if "pair_id" not in row:
+                raise DataFileError(f"{where}: not a label (no 'pair_id')")
+            labels.append(validate_row(where, row, HumanLabel))
+    except DataFileError as error:
+        raise DataFileError(
+            f"--out {error}; labels are appended only to a labels file of `rlaif annotate "
+            "serve`, so this one is left as it is: choose another --out"
+        ) from None
+    return labels
+
+
 def shown_order(seed: int, annotator: str, pair_id: str) -> tuple[Literal[1, 2], Literal[1, 2]]:
     """Which response ``annotator`` sees on the left, then on the right: a coin flip seeded by
     the session seed, the annotator and the pair, so it is the same on every reload."""
@@ -61,7 +92,9 @@ class LabelStore:
     """The pairs of a session and the labels file they are labelled into.
 
     ``path`` is created when missing; labels already in it are loaded, so a restarted server
-    resumes. Labels naming a pair that is not in ``pairs`` are kept in the file but ignored.
+    resumes. Labels naming a pair that is not in ``pairs`` are kept in the file but ignored. A
+    ``path`` holding anything but labels raises :class:`~rlaif.data.DataFileError`, the file
+    untouched.
     """
 
     def __init__(self, pairs: list[PairRecord], path: str | Path, *, seed: int = 0):
@@ -71,9 +104,8 @@ class LabelStore:
         self.seed = seed
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        repair_tail(self.path)
-        existing = read_human_labels(self.path) if self.path.exists() else []
-        self._latest = latest_human_labels(existing)
+        self._latest = latest_human_labels(existing_labels(self.path))
+        report_repair(self.path, repair_tail(self.path, line_start=LABEL_LINE_START))
         self._handle = self.path.open("a", encoding="utf-8")
 
     def order(self, annotator: str, pair_id: str) -> tuple[Literal[1, 2], Literal[1, 2]]:

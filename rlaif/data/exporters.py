@@ -11,7 +11,9 @@
   verl has no preference-pair trainer, so pairs are refused with a pointer to the others.
 
 Every export reads the whole source first (so a malformed line fails with ``file:line`` before
-anything is written), writes to a temporary file and moves it into place.
+anything is written), writes to a temporary file and moves it into place. An export never
+replaces its own source, nor an rlaif dataset (a file its manifest names): it keeps fewer fields
+than either.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any, Literal
 
 from rlaif.data.jsonl import iter_jsonl, read_records
 from rlaif.data.loaders import load_prompts, resolve_prompt_file
-from rlaif.data.manifest import read_manifest
+from rlaif.data.manifest import manifest_path, read_manifest, same_file
 from rlaif.data.records import PreferenceRecord, SFTRecord
 from rlaif.errors import ConfigError
 
@@ -144,6 +146,23 @@ def _prompt_rows(source: str | Path, target: Target, split: str) -> list[dict[st
     return rows
 
 
+def check_export_target(source: str | Path, out: Path) -> None:
+    """Refuse (:class:`ConfigError`, nothing written) an ``out`` that is the ``source`` itself, or
+    an rlaif dataset (a file its manifest names): the export, which keeps fewer fields, would
+    replace it."""
+    if Path(source).exists() and same_file(source, out):
+        raise ConfigError(
+            f"--out {out} is the file being exported: an export keeps fewer fields, so it "
+            "would replace its own source; choose another --out"
+        )
+    manifest = read_manifest(out) if out.is_file() else None
+    if manifest is not None and manifest.output == out.name:
+        raise ConfigError(
+            f"--out {out} is an rlaif dataset ({manifest_path(out).name} describes it): an "
+            "export would replace it with fewer fields; choose another --out"
+        )
+
+
 def export_dataset(
     source: str | Path,
     out: str | Path,
@@ -157,6 +176,8 @@ def export_dataset(
     into verl's ``extra_info``."""
     if target not in TARGETS:
         raise ConfigError(f"unknown export target {target!r}; targets: {', '.join(TARGETS)}")
+    out = Path(out)
+    check_export_target(source, out)
     kind = kind or detect_kind(source)
     if kind not in KINDS:
         raise ConfigError(f"unknown kind {kind!r}; kinds: {', '.join(KINDS)}")
@@ -165,7 +186,6 @@ def export_dataset(
             "verl has no preference-pair trainer: export pairs for trl or openrlhf, or train a "
             "reward model (`rlaif train rm`) and export the prompts for verl"
         )
-    out = Path(out)
     if kind == "preferences":
         rows = _preference_rows(Path(source))
     elif kind == "sft":

@@ -4,7 +4,8 @@ The file is append-only: one line a label, written the moment it is given. Chang
 appends a new line, and the latest line of an annotator for a pair wins
 (:func:`latest_human_labels`). :func:`read_human_labels` reads every line through
 :func:`~rlaif.data.read_records`, so a bad line is reported with its file and line, and a last
-line cut short by a killed server is ignored.
+line cut short by a killed server is an error naming it (the next ``rlaif annotate serve`` into the
+file removes it, with a warning).
 """
 
 from __future__ import annotations

@@ -4,11 +4,15 @@ resumable JSONL writer.
 :func:`iter_jsonl` reads JSONL (``.jsonl`` or ``.jsonl.gz``); :func:`iter_rows` also reads a JSON
 array (``.json``) and Parquet, naming each row ``file:line`` (or ``file:row N``);
 :func:`read_records` validates the rows into pydantic records. Every problem raises
-:class:`DataFileError` naming the file and line.
+:class:`DataFileError` naming the file and line: a malformed line is never skipped, not even a
+last line cut short (no trailing newline, not valid JSON) as a killed writer leaves it.
 
-A writer opened on an existing file first repairs it: a last line cut short by a killed process
-(no trailing newline, not valid JSON) is removed, so the rerun appends after the last complete
-record. The ids already present are known to the writer, so a rerun skips them.
+A writer opened on an existing file first checks that every complete line is a JSON object,
+then repairs the file: a last line cut short by a killed process is removed (the writer reports
+how many bytes in :attr:`JsonlWriter.repaired`), so the rerun appends after the last complete
+record. The ids already present are known to the writer, so a rerun skips them. Only open a
+writer on a file rlaif wrote (the jobs check its manifest first, :mod:`rlaif.data.manifest`): a
+one-line text file without a newline cannot be told from a record cut short.
 """
 
 from __future__ import annotations
@@ -32,12 +36,15 @@ class DataFileError(RlaifError):
     """A data file is missing or malformed; the message names the file and line."""
 
 
-def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def iter_jsonl(
+    path: str | Path, *, cut_short_tail: bool = False
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line_number, object)`` for each non-blank line of ``path`` (``.jsonl``, or
     gzip-compressed ``.jsonl.gz``).
 
-    A final line that is cut short (no newline and not valid JSON, as left by a killed writer) is
-    skipped; any other invalid line raises :class:`DataFileError` naming the file and line.
+    Every invalid line raises :class:`DataFileError` naming the file and line, a final line cut
+    short (no newline and not valid JSON, as a killed writer leaves it) included. Only a writer
+    about to repair its own file passes ``cut_short_tail=True`` to read past such a line.
     """
     path = Path(path)
     opener: Any = gzip.open if path.suffix == ".gz" else open
@@ -50,8 +57,14 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 try:
                     value = json.loads(raw.decode("utf-8"))
                 except (UnicodeDecodeError, json.JSONDecodeError) as error:
-                    if is_unterminated_tail:
+                    if is_unterminated_tail and cut_short_tail:
                         return
+                    if is_unterminated_tail:
+                        raise DataFileError(
+                            f"{path}:{number}: the last line is cut short (no newline at the "
+                            f"end, not valid JSON: {error}), as a killed run leaves it; rerun the "
+                            "command that wrote the file to repair it, or delete the line"
+                        ) from None
                     raise DataFileError(f"{path}:{number}: not valid JSON ({error})") from None
                 if not isinstance(value, dict):
                     raise DataFileError(
@@ -157,44 +170,58 @@ def _last_newline(handle: Any, size: int, chunk: int = 1 << 16) -> int:
     return 0
 
 
-def repair_tail(path: Path) -> None:
-    """Make ``path`` end after its last complete record: a cut-short last line is removed, a
-    complete last line missing only its newline gets one."""
+def repair_tail(path: Path, *, line_start: bytes = b"{") -> int:
+    """Make ``path``, a JSONL file rlaif wrote (check its manifest first), end after its last
+    complete record: a last line cut short by a killed writer is removed, a complete last line
+    missing only its newline gets one. Returns how many bytes were removed (0: none).
+
+    ``line_start`` is how every line of the file begins (a JSON object); a last line that cannot
+    be the start of one (text, not a record cut short) raises :class:`DataFileError` and the file
+    is left as it is."""
     if not path.exists():
-        return
+        return 0
     size = path.stat().st_size
     if size == 0:
-        return
+        return 0
     with path.open("rb+") as handle:
         handle.seek(size - 1)
         if handle.read(1) == b"\n":
-            return
+            return 0
         start = _last_newline(handle, size)
         handle.seek(start)
         tail = handle.read()
         try:
             json.loads(tail.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
+            begins = tail.lstrip()
+            if not (begins.startswith(line_start) or line_start.startswith(begins)):
+                handle.seek(0)
+                line = handle.read(start).count(b"\n") + 1
+                raise DataFileError(
+                    f"{path}:{line}: the last line is not valid JSON and not a record cut short; "
+                    "the file is left as it is"
+                ) from None
             handle.truncate(start)
-            return
+            return size - start
         handle.seek(size)
         handle.write(b"\n")
+    return 0
 
 
 def remove_rows(path: Path, drop: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
     """Take out of the JSONL file ``path`` the rows for which ``drop`` is true, keeping every
-    other line byte for byte; the file is replaced atomically, so a kill leaves the old file or
-    the new one. Returns the rows taken out (none when the file does not exist)."""
+    other line byte for byte (a last line cut short too, for the file's writer to repair); the
+    file is replaced atomically, so a kill leaves the old file or the new one. Returns the rows
+    taken out (none when the file does not exist)."""
     if not path.is_file():
         return []
-    repair_tail(path)
-    kept: list[str] = []
+    kept: list[bytes] = []
     dropped: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8") as handle:
+    with path.open("rb") as handle:
         for line in handle:
             try:
                 row = json.loads(line)
-            except json.JSONDecodeError:
+            except ValueError:  # not JSON (or not UTF-8): kept as it is
                 row = None
             if isinstance(row, dict) and drop(row):
                 dropped.append(row)
@@ -202,7 +229,7 @@ def remove_rows(path: Path, drop: Callable[[dict[str, Any]], bool]) -> list[dict
                 kept.append(line)
     if dropped:
         scratch = path.with_name(path.name + ".rewrite")
-        scratch.write_text("".join(kept), encoding="utf-8")
+        scratch.write_bytes(b"".join(kept))
         os.replace(scratch, path)
     return dropped
 
@@ -210,8 +237,10 @@ def remove_rows(path: Path, drop: Callable[[dict[str, Any]], bool]) -> list[dict
 class JsonlWriter:
     """Append records to a JSONL file, one flushed line each, skipping keys already written.
 
-    ``key`` names the field that identifies a record (``id`` by default). Use as a context
-    manager or call :meth:`close`.
+    ``key`` names the field that identifies a record (``id`` by default). An existing file is
+    read first (a line that is not a JSON object raises :class:`DataFileError`, the file
+    untouched), then its cut-short last line is removed (see :func:`repair_tail`): open a writer
+    only on a file rlaif wrote. Use as a context manager or call :meth:`close`.
     """
 
     def __init__(self, path: str | Path, *, key: str = "id", fsync: bool = False):
@@ -219,10 +248,12 @@ class JsonlWriter:
         self.key = key
         self.fsync = fsync
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        repair_tail(self.path)
         self.keys: set[str] = set()
         if self.path.exists():
-            self.keys = {str(value.get(key)) for _, value in iter_jsonl(self.path)}
+            rows = iter_jsonl(self.path, cut_short_tail=True)
+            self.keys = {str(value.get(key)) for _, value in rows}
+        self.repaired = repair_tail(self.path)
+        """Bytes of a last line cut short (by a killed run) removed on opening (0: none)."""
         self._handle = self.path.open("a", encoding="utf-8")
         self.written = 0
 

@@ -3,12 +3,19 @@
 ``prefs.jsonl`` gets ``prefs.manifest.json`` holding the run settings (constitution hash, template
 hashes, judge and policy names, mode, strategy, ...), package versions and counts. A rerun into
 the same output must use the same settings, so a resumed file never mixes two configurations.
+
+The manifest is also how a job knows a file is its own: an existing output is appended to,
+resumed or repaired only when its manifest names it and the job's kind
+(:func:`check_owned_output`); anything else is refused and left byte for byte as it was. An
+empty file counts as new.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
+from collections.abc import Sequence
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
@@ -32,8 +39,18 @@ PACKAGES = (
 """The packages whose versions shape results, recorded in dataset and stage manifests."""
 
 
+SIDE_FILES = ("skipped.jsonl", "judgments.jsonl", "usage.jsonl", "batch.json")
+"""What a dataset job keeps beside its output ``<stem>.jsonl`` as ``<stem>.<side file>``, besides
+its manifest."""
+
+
 class SettingsMismatchError(RlaifError):
     """An output file exists and was made with other settings than the current run."""
+
+
+class NotOurOutputError(RlaifError):
+    """An output path holds a file that is not an earlier output of this kind of job (no
+    manifest, or a manifest of another file or kind); it is left untouched."""
 
 
 class Manifest(BaseModel):
@@ -90,6 +107,58 @@ def side_path(output: str | Path, suffix: str) -> Path:
 def manifest_path(output: str | Path) -> Path:
     """Where the manifest of ``output`` lives."""
     return side_path(output, "manifest.json")
+
+
+def output_files(output: str | Path) -> list[Path]:
+    """Every file a dataset job writes for ``output``: the file itself, its manifest and its
+    :data:`SIDE_FILES`."""
+    output = Path(output)
+    return [output, manifest_path(output), *(side_path(output, side) for side in SIDE_FILES)]
+
+
+def same_file(first: str | Path, second: str | Path) -> bool:
+    """Whether two paths name one file: equal once resolved, or the same file on disk (a hard
+    link, a symbolic link, another spelling)."""
+    if Path(first).resolve() == Path(second).resolve():
+        return True
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them does not exist
+        return False
+
+
+def check_owned_output(
+    output: str | Path, kind: str, *, copies: Sequence[Path] = ()
+) -> Manifest | None:
+    """The manifest of ``output`` when a job that writes ``kind`` may resume it, ``None`` when
+    the output is new (missing or empty, and so are its side files and ``copies``, the other
+    files the job will write, such as a Parquet copy).
+
+    Raises :class:`NotOurOutputError`, before anything is read or written, when one of those
+    files holds data and there is no manifest (someone else's file: the job would append to it
+    or cut its last line), or when the manifest describes another file or another kind."""
+    output = Path(output)
+    existing = read_manifest(output)
+    if existing is None:
+        for path in (*output_files(output), *copies):
+            if path.is_file() and path.stat().st_size > 0:
+                raise NotOurOutputError(
+                    f"{path} exists but is not the output of an earlier run (there is no "
+                    f"{manifest_path(output).name} beside it), and rlaif does not write into "
+                    "files it did not make: choose another --out, or move the file away"
+                )
+        return None
+    if existing.output != output.name:
+        raise NotOurOutputError(
+            f"{output}: its manifest {manifest_path(output).name} describes another file, "
+            f"{existing.output}: choose another --out"
+        )
+    if existing.kind != kind:
+        raise NotOurOutputError(
+            f"{output} holds {existing.kind} (says {manifest_path(output).name}), not the "
+            f"{kind} this command writes: choose another --out"
+        )
+    return existing
 
 
 def _now() -> str:

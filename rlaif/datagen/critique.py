@@ -32,6 +32,7 @@ from rlaif.datagen.run_options import (
     DatasetJobOptions,
     InputFile,
     OutputFile,
+    output_paths,
     resume_settings,
 )
 from rlaif.errors import ConfigError
@@ -47,6 +48,7 @@ class CritiqueOptions(DatasetJobOptions):
     ``candidates`` (the first response of each line is critiqued)."""
 
     model_roles = ("model", "policy")
+    input_options = ("prompts", "candidates")
 
     constitution: str
     """Built-in constitution name or YAML path."""
@@ -113,7 +115,7 @@ async def run_critique_async(
     open)."""
     prompts, initial = _prompts_and_initial(options)
     constitution = load_constitution(options.constitution)
-    out = options.out.with_suffix(".jsonl") if options.out.suffix == ".parquet" else options.out
+    out, parquet_copy = output_paths(options.out, options.format)
     settings = resume_settings(
         options,
         {"out", "concurrency", "format", "push_to_hub", "progress", "limit"},
@@ -122,7 +124,12 @@ async def run_critique_async(
     )
     settings["constitution_hash"] = constitution.content_hash()
     job = ResumableJob(
-        out, "sft", description=options.method, progress=options.progress, judgments=False
+        out,
+        "sft",
+        description=options.method,
+        progress=options.progress,
+        judgments=False,
+        copies=[parquet_copy] if parquet_copy else [],
     )
     one = options.sampling.model_copy(update={"n": 1})
     policy_name = str(options.policy or options.model)  # the options' validator checked one
@@ -162,9 +169,7 @@ async def run_critique_async(
             judge=options.model if options.method == "revise" else None,
             policy=options.policy or (options.model if options.prompts else None),
         )
-    parquet = None
-    if options.format == "parquet" or options.out.suffix == ".parquet":
-        parquet = write_parquet(out, "sft")
+    parquet = write_parquet(out, "sft") if parquet_copy else None
     if options.push_to_hub:
         push_to_hub(out, options.push_to_hub, kind="sft")
     return job.summary(units=len(prompts), parquet=parquet)

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from rlaif.config.paths import write_json_atomic
 from rlaif.data.manifest import read_manifest
+from rlaif.errors import RlaifError
 from rlaif.models.estimate import (
     ModelEstimate,
     estimate_against_usage,
@@ -66,7 +67,12 @@ def dry_run_into(
                 if existing.is_file():
                     shutil.copy2(existing, Path(workspace) / existing.name)
         with estimating() as estimator:
-            run(scratch)
+            try:
+                run(scratch)
+            except RlaifError as error:  # name the user's files, not their scratch copies
+                if len(error.args) == 1 and isinstance(error.args[0], str):
+                    error.args = (error.args[0].replace(workspace, str(out.parent)),)
+                raise
         rows = estimator.finish()
     path = estimate_path(out, folder=folder)
     before = None if folder else read_manifest(out)

@@ -28,6 +28,7 @@ class GenerateOptions(JobOptions):
     """Everything ``rlaif generate`` needs."""
 
     model_roles = ("model",)
+    input_options = ("prompts",)
 
     model: str
     """``provider/model`` of the policy."""

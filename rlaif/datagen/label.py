@@ -17,7 +17,7 @@ from rlaif.data.publish import push_to_hub, write_parquet
 from rlaif.data.records import FAILED, UNFINISHED
 from rlaif.datagen.label_options import LabelOptions, LabelSummary
 from rlaif.datagen.labeller import Labeller
-from rlaif.datagen.run_options import resume_settings
+from rlaif.datagen.run_options import output_paths, resume_settings
 from rlaif.errors import ConfigError
 from rlaif.models import Model, blocking
 from rlaif.runs import ResumableJob, open_model
@@ -75,7 +75,7 @@ async def run_labelling_async(
     """
     source = _inputs(options)
     constitution = load_constitution(options.constitution)
-    out = options.out.with_suffix(".jsonl") if options.out.suffix == ".parquet" else options.out
+    out, parquet_copy = output_paths(options.out, options.format)
     needs_judge_model = options.strategy == "revision" and source != "sft"
     needs_judge_model = needs_judge_model or options.strategy == "judge" or options.confirm
     job = ResumableJob(
@@ -84,6 +84,7 @@ async def run_labelling_async(
         description=f"label ({options.strategy})",
         progress=options.progress,
         retry=UNFINISHED if options.retry_failed else (FAILED,),
+        copies=[parquet_copy] if parquet_copy else [],
     )
     async with AsyncExitStack() as owned:
         judge = None
@@ -107,9 +108,7 @@ async def run_labelling_async(
             judge_plan=labeller.judge.plan_summary() if labeller.judge is not None else None,
             start_line=labeller.judge.describe() if labeller.judge is not None else None,
         )
-    parquet = None
-    if options.format == "parquet" or options.out.suffix == ".parquet":
-        parquet = write_parquet(out, "preferences")
+    parquet = write_parquet(out, "preferences") if parquet_copy else None
     if options.push_to_hub:
         push_to_hub(out, options.push_to_hub, kind="preferences")
     run = job.summary(units=len(units), parquet=parquet)

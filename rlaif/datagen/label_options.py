@@ -22,6 +22,7 @@ class LabelOptions(DatasetJobOptions):
     ``prompts`` (with ``policy``) or ``sft`` (revision strategy)."""
 
     model_roles = ("judge", "policy")
+    input_options = ("candidates", "pairs", "prompts", "sft")
 
     constitution: str
     """Built-in constitution name or YAML path."""

@@ -1,11 +1,13 @@
 """What the options of ``generate``, ``critique`` and ``label`` share: checked input and output
-paths, checked sampling settings, model options, and the resume settings built from them.
+paths (the output never one of the inputs), checked sampling settings, model options, and the
+resume settings built from them.
 
 Everything here runs when an options model is built, so a bad value is one error before any
 file is read or written and before any model is called."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Self
 
@@ -20,6 +22,7 @@ from pydantic import (
 )
 
 from rlaif.config.paths import check_input_file, check_output_file
+from rlaif.data.manifest import output_files, same_file
 from rlaif.errors import ConfigError
 from rlaif.judge.sampling import SamplingSettings
 from rlaif.judge.shortening import DEFAULT_MAX_PROMPT_CHARS
@@ -67,6 +70,34 @@ CheckedSampling = Annotated[SamplingSettings, AfterValidator(_sampling)]
 """Sampling settings within what models accept (``n >= 1``, ``0 <= temperature <= 2``, ...)."""
 
 
+def output_paths(out: Path, output_format: str = "jsonl") -> tuple[Path, Path | None]:
+    """The JSONL file a job writes for ``--out`` (``x.parquet`` → ``x.jsonl``) and its Parquet
+    copy (with ``--format parquet`` or a ``.parquet`` out; else ``None``)."""
+    jsonl = out.with_suffix(".jsonl") if out.suffix == ".parquet" else out
+    wants_parquet = output_format == "parquet" or out.suffix == ".parquet"
+    return jsonl, jsonl.with_suffix(".parquet") if wants_parquet else None
+
+
+def check_output_is_not_input(
+    out: Path, inputs: Mapping[str, str | Path | None], output_format: str = "jsonl"
+) -> None:
+    """Refuse (:class:`ConfigError`) an ``out`` that is, or whose side files or Parquet copy
+    would be, a file given as an input (``inputs``: each option's value by its name): the run
+    would write into its own input (same path once resolved, or the same file on disk)."""
+    jsonl, parquet = output_paths(out, output_format)
+    written = [out, *output_files(jsonl), *([parquet] if parquet else [])]
+    for name, given in inputs.items():
+        if given is None:
+            continue
+        for path in written:
+            if same_file(given, path):
+                what = "--out" if path in (out, jsonl) else f"{path.name}, written for --out"
+                raise ConfigError(
+                    f"--{name} {given} is also {what}: the run would write into its own "
+                    "input; choose another --out"
+                )
+
+
 def check_models(options: BaseModel, *roles: str) -> None:
     """Check each role's model name and its ``<role>_options`` (provider known, option names
     accepted by that backend); options for a role whose model is not named are an error."""
@@ -88,6 +119,8 @@ class JobOptions(BaseModel):
     model_roles: ClassVar[tuple[str, ...]] = ()
     """The roles whose model the options name (a ``<role>`` field and ``<role>_options``): each
     is checked, and their largest ``max_concurrency`` is the default ``concurrency``."""
+    input_options: ClassVar[tuple[str, ...]] = ()
+    """The options naming an input file or prompt set, none of which may be the output."""
 
     limit: int | None = Field(default=None, ge=1)
     """Use only the first N input items (prompts, pairs, candidate lines or SFT records)."""
@@ -116,6 +149,16 @@ class JobOptions(BaseModel):
     @model_validator(mode="after")
     def _known_models(self) -> Self:
         check_models(self, *self.model_roles)
+        return self
+
+    @model_validator(mode="after")
+    def _output_is_not_an_input(self) -> Self:
+        given = vars(self)
+        check_output_is_not_input(
+            given["out"],
+            {name: given[name] for name in self.input_options},
+            given.get("format", "jsonl"),
+        )
         return self
 
 

@@ -1,10 +1,12 @@
 """The one skeleton every resumable dataset job follows (``rlaif generate``, ``critique`` and
-``label``): check that the output may be resumed with these settings and write its manifest, run
-the units not yet done in input order behind a progress bar, then record counts, side files and
-the usage in the manifest. Models in batch mode defer their calls; the job then settles their
-batches (``<out>.batch.json``, :mod:`rlaif.models.batch`) and runs the pending units again, until
-a pass defers nothing. Every model call is journalled as it completes
-(``<out>.usage.jsonl``, :mod:`.journal`), so the manifest counts the calls of killed runs too.
+``label``): check that the output is new or an earlier output of this kind of job (its manifest
+says so; anything else is refused and left untouched) and may be resumed with these settings,
+write its manifest, remove (with a warning) a last line a killed run cut short, run the units not
+yet done in input order behind a progress bar, then record counts, side files and the usage in
+the manifest. Models in batch mode defer their calls; the job then settles their batches
+(``<out>.batch.json``, :mod:`rlaif.models.batch`) and runs the pending units again, until a pass
+defers nothing. Every model call is journalled as it completes (``<out>.usage.jsonl``,
+:mod:`.journal`), so the manifest counts the calls of killed runs too.
 
     job = ResumableJob(out, "candidates", description="generate", progress=True)
     already = await job.run(units, work, settings=settings, concurrency=8, policy=name)
@@ -21,6 +23,7 @@ from pydantic import BaseModel
 
 from rlaif.data.manifest import (
     Manifest,
+    check_owned_output,
     check_resumable,
     manifest_path,
     side_path,
@@ -32,8 +35,8 @@ from rlaif.models.usage import observe_usage
 from rlaif.runs.journal import UsageJournal, manifest_usage
 from rlaif.runs.progress import RunProgress
 from rlaif.runs.sink import Sink, count_key
-from rlaif.runs.terminal import announce
 from rlaif.runs.tally import RunTally
+from rlaif.runs.terminal import announce, report_repair
 from rlaif.runs.units import Unit, Worker, run_units
 
 
@@ -100,7 +103,12 @@ def end_manifest(manifest: Manifest, sink: Sink, tally: RunTally, journal: Usage
 class ResumableJob:
     """One run into ``out``. Create it first (its :attr:`progress` is what the workers count
     into), read the input into units, then :meth:`run` them; nothing is written before
-    :meth:`run`, so an input error leaves no half-made output."""
+    :meth:`run`, so an input error leaves no half-made output.
+
+    Creating it checks that ``out`` is new or an earlier output of ``kind``
+    (:func:`~rlaif.data.manifest.check_owned_output`; ``copies``: other files the job writes,
+    such as a Parquet copy), so that someone else's file is refused before any model loads.
+    """
 
     def __init__(
         self,
@@ -111,7 +119,9 @@ class ResumableJob:
         progress: bool = True,
         judgments: bool = True,
         retry: Collection[str] = (FAILED,),
+        copies: Sequence[Path] = (),
     ):
+        check_owned_output(out, kind, copies=copies)
         self.out = out
         self.kind = kind
         self.judgments = judgments
@@ -149,6 +159,8 @@ class ResumableJob:
         sink = self.sink = Sink(self.out, judgments=self.judgments, retry=self.retry)
         journal = UsageJournal(self.out)
         journal.open(carried=self.manifest.usage)
+        for path, removed in (*sink.repaired(), (journal.path, journal.repaired)):
+            report_repair(path, removed)
         try:
             with self.progress, observe_usage(journal.record), batch_scope() as queues:
                 self.already_done = await run_units(

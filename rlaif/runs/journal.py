@@ -26,12 +26,14 @@ class UsageJournal:
         self.path = side_path(out, "usage.jsonl")
         self._lock = threading.Lock()
         self._handle: Any = None
+        self.repaired = 0
+        """Bytes of a line cut short by a killed run removed by :meth:`open` (0: none)."""
 
     def open(self, carried: dict[str, float] | None = None) -> None:
         """Open for appending (a line torn by a kill is dropped first). ``carried``: the usage
         of a manifest written before there was a journal, kept as its first line."""
         fresh = not self.path.exists()
-        repair_tail(self.path)
+        self.repaired = repair_tail(self.path)
         self._handle = self.path.open("a", encoding="utf-8")
         if fresh and carried and carried.get("calls"):
             hits = int(carried.get("cache_hits", 0))

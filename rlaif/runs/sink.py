@@ -66,6 +66,12 @@ class Sink:
             )
         return ids
 
+    def repaired(self) -> list[tuple[Path, int]]:
+        """``(file, bytes removed)`` of each file whose last line, cut short by a killed run,
+        was removed on opening."""
+        writers = (self.main, self.skipped, self.judgments)
+        return [(w.path, w.repaired) for w in writers if w is not None and w.repaired]
+
     def done(self, ids: Sequence[str]) -> bool:
         """Whether every id is already written (to the main or the skipped file)."""
         return all(i in self.main or i in self.skipped for i in ids)

@@ -1,9 +1,10 @@
 """Append-only JSONL results keyed by id, so long evaluations resume where a killed run stopped.
 
 Each line is one complete record with a ``key`` and a ``tag``; a rerun reads the complete lines
-(a last line cut short by a killed process is trimmed first, by the same
-:func:`~rlaif.data.jsonl.repair_tail` the dataset writers use) and redoes a key whose stored tag
-differs from the current one (its inputs changed).
+and redoes a key whose stored tag differs from the current one (its inputs changed). A file with
+any other line is not a result store (someone else's file in the output folder): it is refused
+and left as it is. Only then is a last line cut short by a killed process removed (by the same
+:func:`~rlaif.data.jsonl.repair_tail` the dataset writers use), with a warning.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from rlaif.data.jsonl import repair_tail
+from rlaif.data.jsonl import DataFileError, iter_jsonl, repair_tail
+from rlaif.runs.terminal import report_repair
 
 
 class ResultStore:
@@ -24,14 +26,14 @@ class ResultStore:
         self.rows: dict[str, dict[str, Any]] = {}
         if not self.path.is_file():
             return
-        repair_tail(self.path)
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(row, dict) and "key" in row:
-                self.rows[str(row["key"])] = row
+        for number, row in iter_jsonl(self.path, cut_short_tail=True):
+            if "key" not in row:
+                raise DataFileError(
+                    f"{self.path}:{number}: not a result of an earlier run (no 'key'), so the "
+                    "file is left as it is: choose another output folder, or move the file away"
+                )
+            self.rows[str(row["key"])] = row
+        report_repair(self.path, repair_tail(self.path))
 
     def get(self, key: str, tag: str = "") -> dict[str, Any] | None:
         """The stored record for ``key`` when its tag matches, else ``None``."""

@@ -47,6 +47,16 @@ def announce(line: str) -> None:
     display_console().print(line, highlight=False, markup=False, soft_wrap=True)
 
 
+def report_repair(path: Path, removed: int) -> None:
+    """Warn, in one line where progress displays draw, that ``removed`` bytes, a last line cut
+    short by a killed run, were taken off the end of ``path`` (nothing when ``removed`` is 0)."""
+    if removed:
+        announce(
+            f"warning: removed a cut-short last line ({removed} bytes) from {path}, as a killed "
+            "run leaves it; the rest of the file is kept"
+        )
+
+
 def _is_terminal(stream: TextIO) -> bool:
     try:
         return stream.isatty()

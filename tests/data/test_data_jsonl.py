@@ -1,4 +1,5 @@
-"""Append-only JSONL: torn last lines are repaired, bad lines are named, ids are never doubled."""
+"""Append-only JSONL: torn last lines are repaired by the writer and named by readers, bad lines
+are named, ids are never doubled."""
 
 from __future__ import annotations
 
@@ -39,10 +40,13 @@ def test_a_torn_last_line_is_removed_before_appending(tmp_path: Path) -> None:
         writer.write(_record(1))
     with path.open("a", encoding="utf-8") as handle:
         handle.write('{"id": "r2", "prompt": [{"role": "us')
-    # Readers ignore the torn line; the writer cuts it off and appends after the last record.
-    assert [v["id"] for _, v in iter_jsonl(path)] == ["r1"]
+    # Readers name the torn line; the writer cuts it off, says so, and appends after the last
+    # record.
+    with pytest.raises(DataFileError, match=r"out\.jsonl:2: the last line is cut short"):
+        list(iter_jsonl(path))
     with JsonlWriter(path) as writer:
         assert "r2" not in writer
+        assert writer.repaired == len('{"id": "r2", "prompt": [{"role": "us')
         writer.write(_record(2))
     assert [r.id for r in read_records(path, PromptRecord)] == ["r1", "r2"]
     assert path.read_text(encoding="utf-8").endswith("}\n")
