@@ -43,18 +43,28 @@ def test_wheel_contains_the_library_and_works_installed(tmp_path: Path) -> None:
         "rlaif/_library/constitution/cai-harmless.yaml",
         "rlaif/_library/constitution/templates/compare.j2",
         "rlaif/_library/eval/README.md",
+        "rlaif/_library/eval/suites/hh-harmless.yaml",
+        "rlaif/_library/eval/data/hh_harmless_test.jsonl",
+        "rlaif/_library/eval/data/LICENSE-hh-rlhf",
+        "rlaif/_library/eval/data/README.md",
         "rlaif/constitution/loader.py",
         "rlaif/annotate/static/index.html",
         "rlaif/annotate/static/app.js",
         "rlaif/annotate/static/app.css",
     ]
     assert [n for n in expected if n not in names] == []
+    # The development data beside the checkout is never packaged, nor a suite pointing at it.
+    assert [n for n in names if "hh_harmless_test_dev" in n or "hh-harmless-dev" in n] == []
     target = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(target)
     code = (
         "import rlaif, rlaif.constitution.library as lib;"
+        "from rlaif.eval.loaders import load_labelled_pairs;"
+        "from rlaif.eval.suites import find_suite;"
         "c = rlaif.load_constitution('cai-harmless');"
-        "print(lib.library_root()); print(len(c.resolved_principles))"
+        "print(lib.library_root()); print(len(c.resolved_principles));"
+        "print(len(load_labelled_pairs('hh-harmless').pairs));"
+        "print(find_suite('hh-harmless').resolve_path())"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     out = subprocess.run(
@@ -67,6 +77,8 @@ def test_wheel_contains_the_library_and_works_installed(tmp_path: Path) -> None:
     ).stdout.split()
     assert out[0] == str(target / "rlaif" / "_library")
     assert int(out[1]) >= 16
+    assert int(out[2]) == 400  # the built-in human-labelled suite, read from the package
+    assert out[3] == str(target / "rlaif" / "_library" / "eval" / "data" / "hh_harmless_test.jsonl")
 
 
 def _third_party_imports(folder: Path) -> set[str]:

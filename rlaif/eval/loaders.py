@@ -28,7 +28,7 @@ import numpy as np
 from rlaif.data import DataFileError, conversation_from, iter_hub_rows, iter_rows, split_hh_pair
 from rlaif.errors import RlaifError
 from rlaif.eval.results import HumanAgreementMetrics
-from rlaif.eval.suites import Suite, find_suite, load_suite
+from rlaif.eval.suites import Suite, builtin_suites, find_suite, load_suite
 from rlaif.models.types import Conversation
 
 T = TypeVar("T")
@@ -207,20 +207,73 @@ def load_labelled_pairs(
     return loaded
 
 
-def resolve_source(data: str, *, data_dir: str | None, split: str | None) -> Suite:
+def resolve_source(
+    data: str,
+    *,
+    data_dir: str | None = None,
+    split: str | None = None,
+    relative_to: Path | None = None,
+) -> Suite:
     """The suite describing ``data``: a suite file or built-in suite name, else an ad hoc suite
-    for a data file or hub id with automatic format detection."""
-    path = Path(data)
-    if path.suffix in {".yaml", ".yml"}:
-        return load_suite(path)
+    for a data file or hub id with automatic format detection.
+
+    A relative path is looked up in ``relative_to`` (the folder of the config that names it)
+    first, then in the working directory; a name that is no file there is a built-in suite."""
     if data.startswith("hf:"):
         return Suite(name=data, source=data, data_dir=data_dir, split=split or "test")
-    if path.exists():
+    path = _existing(Path(data).expanduser(), relative_to)
+    if Path(data).suffix in {".yaml", ".yml"}:
+        return load_suite(path or data)
+    if path is not None:
         return Suite(name=path.stem, source=str(path))
     builtin = find_suite(data)
     if builtin is not None:
         return builtin
+    where = f" (looked in {relative_to} and here)" if relative_to is not None else ""
     raise DataFileError(
-        f"{data}: no such file, hub id (hf:owner/name) or built-in suite; "
-        "see `eval/suites/` for the built-in suites"
+        f"{data}: no such file{where}, hub id (hf:owner/name) or built-in suite "
+        f"(built-in suites: {', '.join(builtin_suites()) or 'none'})"
     )
+
+
+def _existing(path: Path, relative_to: Path | None) -> Path | None:
+    """``path`` as found relative to ``relative_to``, then to the working directory."""
+    bases = [relative_to] if relative_to is not None and not path.is_absolute() else []
+    for candidate in [*(base / path for base in bases), path]:
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def locate_labelled_data(data: str, *, relative_to: Path | None = None) -> str:
+    """What to hand :func:`load_labelled_pairs` for ``data`` (a data file, a suite YAML, a
+    built-in suite name or ``hf:owner/name``) named by a config in ``relative_to``: a path made
+    absolute, or the name or hub id as it is. Raises :class:`~rlaif.data.DataFileError` when a
+    local file, or the file a suite reads, is missing (a hub id is checked when it is read)."""
+    suite = resolve_source(data, relative_to=relative_to)
+    if not suite.source.startswith("hf:"):
+        suite.resolve_path()  # the file a suite reads must be there too
+    found = _existing(Path(data).expanduser(), relative_to)
+    return str(found.resolve()) if found is not None else data
+
+
+def labelled_pairs_file(data: str, *, relative_to: Path | None = None) -> Path:
+    """The local pair file (``prompt`` messages, ``chosen``/``rejected``) that ``data`` names:
+    the file itself, or the file a suite (built-in name or YAML) reads in that shape. What
+    ``rlaif train rm --human-eval`` measures accuracy on; a hub suite or one that maps other
+    columns raises :class:`~rlaif.data.DataFileError` (``rlaif eval rm`` reads any suite)."""
+    suite = resolve_source(data, relative_to=relative_to)
+    cols = suite.columns
+    plain = (cols.prompt, cols.chosen, cols.rejected, cols.preferred) == (
+        "prompt",
+        "chosen",
+        "rejected",
+        None,
+    )
+    if suite.source.startswith("hf:") or suite.format == "hh-rlhf" or not plain:
+        raise DataFileError(
+            f"{data}: not a local file of prompt/chosen/rejected pairs (a hub set or a suite "
+            f"that maps other columns); measure the reward model on it with `rlaif eval rm "
+            f"--data {data}`"
+        )
+    return suite.resolve_path()

@@ -1,8 +1,10 @@
 """Evaluation suites: YAML files (``eval/suites/*.yaml``) that point at a human-labelled
 preference set and say how its columns map onto ours.
 
-A relative ``source`` path is looked up from the working directory first, then from the
-checkout (the folder holding ``eval/``), so ``../shared/data/...`` works from either.
+A relative ``source`` is read from the suite file's own folder (for a built-in suite, the
+package's ``eval/suites/``: ``hh-harmless`` reads ``eval/data/hh_harmless_test.jsonl``), then
+from the working directory; never from wherever an installed checkout happens to sit, so a
+suite reads the same file whichever folder rlaif runs from.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from rlaif.constitution.library import eval_dir, library_root
+from rlaif.constitution.library import eval_dir
+from rlaif.data import DataFileError
 from rlaif.errors import RlaifError
 
 
@@ -88,21 +91,20 @@ class Suite(BaseModel):
     """The suite file this was loaded from (set by the loader)."""
 
     def resolve_path(self) -> Path:
-        """The local data file: absolute, or relative to the working directory, the suite file's
-        folder or the checkout, whichever exists first."""
+        """The local data file: absolute, or relative to the suite file's folder first (where a
+        built-in suite finds its packaged data), then to the working directory."""
         source = Path(self.source).expanduser()
         if source.is_absolute():
-            return source
-        bases = [Path.cwd()]
-        if self.path is not None:
-            bases.append(self.path.parent)
-        bases.append(library_root())
-        for base in bases:
-            if (base / source).exists():
-                return (base / source).resolve()
-        tried = ", ".join(str(base / source) for base in bases)
+            candidates = [source]
+        else:
+            bases = [self.path.parent] if self.path is not None else []
+            candidates = [base / source for base in [*bases, Path.cwd()]]
+        for candidate in candidates:
+            if candidate.exists():
+                return candidate.resolve()
+        tried = ", ".join(map(str, candidates))
         where = f" (suite {self.path})" if self.path else ""
-        raise RlaifError(f"data file {self.source!r} not found{where}; looked at: {tried}")
+        raise DataFileError(f"data file {self.source!r} not found{where}; looked at: {tried}")
 
 
 def load_suite(path: str | Path) -> Suite:

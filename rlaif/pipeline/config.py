@@ -12,9 +12,11 @@ from rlaif.config import (
     FieldPath,
     ValidationIssue,
     YamlDocument,
+    closest,
     issues_from_validation_error,
     load_yaml_mapping,
 )
+from rlaif.constitution import library
 from rlaif.errors import ConfigError
 from rlaif.judge.pairwise import Mode
 from rlaif.models.model import ModelSpec
@@ -204,8 +206,11 @@ class EvalStage(_Section):
     (default: all)."""
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
     """Policy sampling settings for evaluation."""
-    human_data: str | None = "../shared/data/hh_harmless_test_dev.jsonl"
-    """Human-labelled pairs for judge agreement and reward-model accuracy (skipped if absent)."""
+    human_data: str | None = "hh-harmless"
+    """Human-labelled pairs for judge agreement and reward-model accuracy: a built-in suite name
+    (``hh-harmless``, 400 Anthropic HH-RLHF pairs shipped with rlaif), a suite YAML, a pair file
+    (relative to this config, else to the working directory) or ``hf:owner/name``. A file that
+    is not there stops the run before anything runs; ``null`` skips both measurements."""
     human_limit: int = Field(default=50, ge=1)
     """Human-labelled pairs to use."""
     reward_scores: bool = True
@@ -273,10 +278,39 @@ def load_pipeline_config(path: str | Path) -> tuple[PipelineConfig, Path]:
         raise ConfigFileError(
             issues_from_validation_error(document, error, PipelineConfig)
         ) from None
-    issues = model_issues(document, config.models)
+    folder = path.resolve().parent
+    issues = [
+        *model_issues(document, config.models),
+        *constitution_issues(document, config, folder),
+    ]
     if issues:
         raise ConfigFileError(issues)
-    return config, path.resolve().parent
+    return config, folder
+
+
+def constitution_issues(
+    document: YamlDocument, config: PipelineConfig, folder: Path
+) -> list[ValidationIssue]:
+    """``constitution`` and ``helpfulness_constitution`` values that are neither a built-in
+    constitution nor a path beside the config (``folder``), located at their line in
+    ``document``; their contents are checked when a stage loads them."""
+    built_in = library.builtin_constitution_files()
+    issues = []
+    for field in ("constitution", "helpfulness_constitution"):
+        name: str = getattr(config, field)
+        if name in built_in or (folder / name).exists():
+            continue
+        if Path(name).suffix in (".yaml", ".yml") or "/" in name:
+            message = f"no such file: {folder / name} (a path is relative to this config)"
+        else:
+            hint = closest(name, built_in)
+            known = f"did you mean {hint!r}?" if hint else f"built-in: {', '.join(built_in)}"
+            message = (
+                f"{name!r} is neither a built-in constitution nor a file beside this config; "
+                f"{known}"
+            )
+        issues.append(document.issue((field,), message))
+    return issues
 
 
 def model_issues(document: YamlDocument, models: ModelsSection) -> list[ValidationIssue]:

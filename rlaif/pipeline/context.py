@@ -9,6 +9,7 @@ from typing import Any
 
 from rlaif.constitution import Constitution, library, load_constitution
 from rlaif.errors import ConfigError
+from rlaif.eval.loaders import locate_labelled_data
 from rlaif.models.model import Model, ModelSpec, get_model
 from rlaif.pipeline.config import PipelineConfig
 from rlaif.pipeline.manifest import StageManifest, read_stage_manifest, stable_hash
@@ -82,24 +83,26 @@ class StageContext:
 
     def input_path(self, relative: str) -> Path:
         """Resolve a path from the config: relative to the config file, else to the working
-        directory, else (``eval/...``) to the built-in library."""
-        for candidate in (
-            self.config_dir / relative,
-            Path(relative),
-            library.library_root() / relative,
-        ):
+        directory, else (``eval/...``) to the built-in library; a path that leaves the library
+        (``../...``) is never looked up beside it."""
+        root = library.library_root().resolve()
+        built_in = (root / relative).resolve()
+        candidates = [self.config_dir / relative, Path(relative)]
+        if built_in.is_relative_to(root):
+            candidates.append(built_in)
+        for candidate in candidates:
             if candidate.exists():
                 return candidate
         raise ConfigError(f"{relative!r} not found (looked beside the config, here and built-in)")
 
-    def optional_input(self, relative: str | None) -> Path | None:
-        """Like :meth:`input_path`, but ``None`` when absent (for optional human data)."""
-        if relative is None:
+    def labelled_data(self, data: str | None) -> str | None:
+        """Human-labelled pairs named by the config (a built-in suite name such as
+        ``hh-harmless``, a suite YAML, a pair file beside the config or here, ``hf:owner/name``)
+        as :func:`~rlaif.eval.load_labelled_pairs` takes them; ``None`` when the config gives
+        none. A missing file raises :class:`~rlaif.data.DataFileError`."""
+        if data is None:
             return None
-        try:
-            return self.input_path(relative)
-        except ConfigError:
-            return None
+        return locate_labelled_data(data, relative_to=self.config_dir)
 
     def upstream(self, stage: str) -> StageManifest:
         """The complete manifest of an earlier stage."""

@@ -104,13 +104,19 @@ def planned_calls(
                 label["judge"] = label.get("judge", 0) + label_n * per_pair
         elif stages.label.confirm:
             label["judge"] = label.get("judge", 0) + critique_n * per_pair
+    gate = stages.label.gate
+    if gate.min_agreement is not None or gate.min_consistency is not None:
+        label["judge"] = label.get("judge", 0) + gate.limit * per_pair  # the agreement gate
     estimates["label"] = label
     test = limited(stages.eval.prompt_limit, prompt_counts.get("test", 0))
     benign = limited(stages.eval.prompt_limit, prompt_counts.get("benign", 0))
     evaluated = test + benign
+    # Agreement with human labels only when the config names some (a missing file stops the run
+    # before this is reached: rlaif.pipeline.inputs).
+    human = stages.eval.human_limit if stages.eval.human_data is not None else 0
     estimates["eval"] = {
         "policy": 2 * evaluated,
-        "judge": evaluated * per_pair + 2 * evaluated + stages.eval.human_limit * per_pair,
+        "judge": evaluated * per_pair + 2 * evaluated + human * per_pair,
     }
     return estimates
 

@@ -108,14 +108,14 @@ def run_eval_stage(ctx: StageContext) -> StageResult:
         if note:
             notes.append(note)
         outputs["policy_report"] = "policy/report.html"
-    human = ctx.optional_input(settings.human_data)
+    human = ctx.labelled_data(settings.human_data)
     if human is None:
-        notes.append(f"human-labelled data {settings.human_data!r} not found: agreement skipped")
+        notes.append("no human-labelled data (stages.eval.human_data is null): agreement skipped")
     else:
         run = run_agreement(
             [_judge_spec(ctx)],
             AgreementSettings(
-                data=str(human),
+                data=human,
                 limit=settings.human_limit,
                 seed=config.seed,
                 concurrency=concurrency_of(judge) or 8,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rlaif.config import closest
 from rlaif.constitution import load_constitution
 from rlaif.data.manifest import package_versions
 from rlaif.errors import ConfigError, RlaifError
@@ -18,6 +19,7 @@ from rlaif.models.registry import output_shaping_options
 from rlaif.models.spec import ModelSpec
 from rlaif.pipeline.config import STAGE_ORDER, PipelineConfig
 from rlaif.pipeline.context import ModelPool, StageContext, StageFunction
+from rlaif.pipeline.inputs import MissingInputsError, missing_inputs
 from rlaif.pipeline.manifest import (
     ModelUsageEntry,
     StageManifest,
@@ -142,11 +144,9 @@ class PipelineRunner:
     def plan(self, *, from_stage: str | None = None, only: str | None = None) -> list[PlannedStage]:
         """What will happen to each active stage."""
         active = self.active_stages()
-        for requested in (from_stage, only):
-            if requested is not None and requested not in active:
-                raise ConfigError(
-                    f"stage {requested!r} is not part of this run; stages: {', '.join(active)}"
-                )
+        self.check_stage(from_stage, "from_stage")
+        self.check_stage(only, "only")
+        self.check_inputs(active)
         planned: list[PlannedStage] = []
         upstream: str | None = None
         forced = False
@@ -177,6 +177,27 @@ class PipelineRunner:
             )
             planned.append(PlannedStage(name, digest, action, reason, calls))
         return planned
+
+    def check_stage(self, name: str | None, option: str) -> None:
+        """A :class:`ConfigError` beginning with ``option`` (such as ``--from``) unless ``name``
+        is ``None`` or a stage this config runs. Nothing is imported or loaded, so a command line
+        is checked before the training stack is."""
+        active = self.active_stages()
+        if name is None or name in active:
+            return
+        hint = closest(name, active)
+        raise ConfigError(
+            f"{option}: stage {name!r} is not part of this run"
+            f"{f' (did you mean {hint!r}?)' if hint else ''}; stages: {', '.join(active)}"
+        )
+
+    def check_inputs(self, active: list[str]) -> None:
+        """Raise :class:`~rlaif.pipeline.inputs.MissingInputsError` listing every input of the
+        ``active`` stages (prompt sets, human-labelled data, gate data, accelerate configs) that
+        is not there, before any stage is planned or run."""
+        missing = missing_inputs(self.context("plan"), active)
+        if missing:
+            raise MissingInputsError(missing)
 
     def prompt_counts(self) -> dict[str, int]:
         """Prompts in each configured prompt set (lines of the JSONL files)."""

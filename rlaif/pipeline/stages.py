@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rlaif.annotate import load_annotation_pairs
+from rlaif.data import DataFileError
 from rlaif.data.jsonl import concatenate_jsonl
 from rlaif.datagen import (
     CritiqueOptions,
@@ -24,6 +25,7 @@ from rlaif.eval import (
     human_labelled_pairs,
     run_agreement,
 )
+from rlaif.eval.loaders import labelled_pairs_file
 from rlaif.judge import SamplingSettings
 from rlaif.models.model import Model, ModelSpec
 from rlaif.pipeline.config import GenerationSettings, PipelineConfig, Strategy
@@ -222,7 +224,7 @@ def _check_gate(ctx: StageContext) -> dict[str, Any] | None:
     loaded = None
     if gate.labels is not None and gate.pairs is not None:
         labels, pairs = ctx.input_path(gate.labels), ctx.input_path(gate.pairs)
-        data: Path | None = labels
+        data: str | None = str(labels)
         loaded = human_labelled_pairs(
             labels,
             load_annotation_pairs(pairs, seed=gate.pairs_seed),
@@ -231,11 +233,11 @@ def _check_gate(ctx: StageContext) -> dict[str, Any] | None:
             seed=ctx.config.seed,
         )
     else:
-        data = ctx.optional_input(gate.data)
+        data = ctx.labelled_data(gate.data)
     if data is None:
         raise ConfigError(
-            "the label stage sets an agreement gate but its human-labelled data "
-            f"({gate.data!r}) is not available; give stages.label.gate.data (or labels and pairs)"
+            "the label stage sets an agreement gate but no human-labelled data; give "
+            "stages.label.gate.data (e.g. hh-harmless, the built-in suite) or labels and pairs"
         )
     judge = ctx.config.models.judge
     folder = ctx.stage_dir / "gate"
@@ -249,7 +251,7 @@ def _check_gate(ctx: StageContext) -> dict[str, Any] | None:
                 principles_per_pair=ctx.config.principles_per_pair,
             )
         ],
-        AgreementSettings(data=str(data), limit=gate.limit, seed=ctx.config.seed),
+        AgreementSettings(data=data, limit=gate.limit, seed=ctx.config.seed),
         out=folder,
         models={judge.name: ctx.models.get(judge)},
         loaded=loaded,
@@ -353,13 +355,19 @@ def run_rm_stage(ctx: StageContext) -> StageResult:
         "model": _model_path(ctx, "sft"),
         "dataset": str(ctx.upstream_output("label", "preferences")),
     }
-    human = ctx.optional_input(ctx.config.stages.eval.human_data)
+    human = ctx.labelled_data(ctx.config.stages.eval.human_data)
     notes = []
-    if human is not None:
-        fields["human_eval"] = str(human)
-        fields.setdefault("human_eval_limit", ctx.config.stages.eval.human_limit)
+    if human is None:
+        notes.append(
+            "no human-labelled data (stages.eval.human_data is null): reward-model "
+            "accuracy on human labels skipped"
+        )
     else:
-        notes.append("no human-labelled data found: reward-model accuracy on human labels skipped")
+        try:
+            fields["human_eval"] = str(labelled_pairs_file(human, relative_to=ctx.config_dir))
+            fields.setdefault("human_eval_limit", ctx.config.stages.eval.human_limit)
+        except DataFileError as error:  # a hub or column-mapped suite: the eval stage reads it
+            notes.append(f"reward-model accuracy on human labels skipped: {error}")
     result = _train(ctx, "rm", fields)
     result.notes.extend(notes)
     return result

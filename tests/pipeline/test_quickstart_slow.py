@@ -15,15 +15,13 @@ from rlaif.pipeline import load_pipeline_config, make_runner, read_stage_manifes
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def test_quickstart_runs_every_stage_and_writes_the_summary(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config, config_dir = load_pipeline_config(library.configs_dir() / "quickstart.yaml")
     config = config.model_copy(update={"output_dir": str(tmp_path)})
-    monkeypatch.chdir(ROOT)  # the human dev set is found at ../shared/data, as `make quickstart`
+    monkeypatch.chdir(tmp_path)  # a clone's working directory matters to nothing: all built in
     runner = make_runner(config, config_dir=config_dir, log=print)
     runner.run()
 
@@ -41,5 +39,7 @@ def test_quickstart_runs_every_stage_and_writes_the_summary(
     assert labels["contrastive"]["counts"]["records"] > 0
     assert labels["helpful"]["counts"]["records"] > 0
     assert summary["reward_model"]["ai_heldout"] is not None
+    assert summary["reward_model"]["human"] is not None  # the built-in hh-harmless suite
+    assert summary["agreement"], summary["notes"]
     # A rerun finds everything up to date and runs nothing.
     assert all(stage.action == "skip" for stage in runner.plan())
