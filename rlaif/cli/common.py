@@ -3,19 +3,42 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 
-from rlaif.config import describe_validation_error, parse_key_values
-from rlaif.errors import RlaifError, redact
+from rlaif.config import closest, describe_validation_error, parse_key_values
+from rlaif.constitution import library
+from rlaif.errors import ConfigError, RlaifError, redact
+from rlaif.runs.terminal import LOG_WIDTH
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+
+class _CliConsole(Console):
+    """Rich's console, but :data:`~rlaif.runs.terminal.LOG_WIDTH` (160) columns wide when it
+    writes to a pipe or file and ``COLUMNS`` is unset, as the progress displays are: rich's
+    default of 80 cut table cells (``violence-and-wea…``, headers ``v…``). Decided at each
+    print, so a terminal gets its own width."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self._width is None and not self.is_terminal and not os.environ.get("COLUMNS"):
+            return ConsoleDimensions(LOG_WIDTH, size.height)
+        return size
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
+console = _CliConsole(highlight=False)
+err_console = _CliConsole(stderr=True, highlight=False)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -85,13 +108,41 @@ def warn(text: str) -> None:
     err_console.print(f"warning: {text}", markup=False, soft_wrap=True)
 
 
+def constitution_name(value: str, option: str = "--constitution") -> str:
+    """``value`` if it names a built-in constitution or an existing file (its contents are
+    checked when it is loaded), else a :class:`ConfigError` that begins with ``option``."""
+    built_in = library.builtin_constitution_files()
+    if value in built_in or Path(value).exists():
+        return value
+    if Path(value).suffix in (".yaml", ".yml") or "/" in value:
+        raise ConfigError(f"{option} {value}: no such file")
+    hint = closest(value, built_in)
+    known = f"did you mean {hint!r}?" if hint else f"built-in: {', '.join(built_in)}"
+    raise ConfigError(f"{option} {value!r}: no such built-in constitution or file; {known}")
+
+
+def within(low: float, high: float | None = None) -> Callable[[Any], Any]:
+    """An option callback refusing a number below ``low`` (or above ``high``) while the command
+    line is parsed, before anything is loaded: click's one-line error names the option as typed
+    (``-n``, ``--max-tokens``). The help text stays as it is (``min=`` would widen its table)."""
+
+    def check(value: Any) -> Any:
+        if value is not None and (value < low or (high is not None and value > high)):
+            bounds = f"at least {low}" if high is None else f"between {low} and {high}"
+            raise typer.BadParameter(f"must be {bounds} (got {value})")
+        return value
+
+    return check
+
+
 def repeatable_model_option(role: str) -> Any:
     """The repeatable ``--<role>-option KEY=VALUE`` option of a command naming a ``role`` model
     (a :class:`~rlaif.models.ModelSpec` field or backend option, as ``get_model`` takes)."""
+    model = "the model" if role == "model" else f"the {role} model"
     return typer.Option(
         [],
         f"--{role}-option",
-        help=f"KEY=VALUE option of the {role} model, repeatable (base_url=..., "
+        help=f"KEY=VALUE option of {model}, repeatable (base_url=..., "
         "max_concurrency=64, timeout_s=30, api_key_env=...).",
     )
 

@@ -17,12 +17,14 @@ import typer
 from rlaif.cli.common import (
     BATCH,
     RUN_FAILED_EXIT,
+    constitution_name,
     echo,
     err_console,
     model_options,
     repeatable_model_option,
     user_errors,
     warn,
+    within,
 )
 from rlaif.cli.estimates import DRY_RUN, print_estimate
 from rlaif.datagen import (
@@ -75,7 +77,7 @@ def _job_inputs(
     """The constitution, output, inputs and policy ``critique`` and ``label`` share, as keyword
     arguments of their options; ``--batch`` reaches the policy only when one is named."""
     return {
-        "constitution": constitution,
+        "constitution": constitution_name(constitution),
         "out": out,
         "prompts": prompts,
         "candidates": candidates,
@@ -181,6 +183,9 @@ MAX_PROMPT_CHARS = typer.Option(
     "--max-prompt-chars",
     help="Shorten a longer conversation for the judge/critic (noted on the record).",
 )
+AT_LEAST_1 = within(1)
+TEMPERATURE = within(0.0, 2.0)
+"""The bounds every model call enforces (:class:`~rlaif.models.GenerateConfig`)."""
 PROMPTS_IN_FLIGHT = typer.Option(
     None, "--concurrency", help="Prompts in flight at once (default: max_concurrency, else 8)."
 )
@@ -199,9 +204,13 @@ def generate(
     model_option: list[str] = repeatable_model_option("model"),
     prompts: str = typer.Option(..., "--prompts", help="Prompt file or built-in set name."),
     out: Path = typer.Option(..., "--out", help="Candidates file to write (JSONL)."),
-    n: int = typer.Option(2, "-n", "--n", help="Responses per prompt."),
-    temperature: float = typer.Option(0.8, "--temperature", help="Sampling temperature."),
-    max_tokens: int = typer.Option(256, "--max-tokens", help="Most new tokens per response."),
+    n: int = typer.Option(2, "-n", "--n", callback=AT_LEAST_1, help="Responses per prompt."),
+    temperature: float = typer.Option(
+        0.8, "--temperature", callback=TEMPERATURE, help="Sampling temperature."
+    ),
+    max_tokens: int = typer.Option(
+        256, "--max-tokens", callback=AT_LEAST_1, help="Most new tokens per response."
+    ),
     seed: int = typer.Option(0, "--seed", help="Run seed (per-sample seeds derive from it)."),
     limit: int | None = PROMPT_LIMIT,
     concurrency: int | None = PROMPTS_IN_FLIGHT,
@@ -249,10 +258,16 @@ def critique(
     policy_option: list[str] = repeatable_model_option("policy"),
     rounds: int | None = typer.Option(None, "--rounds", help="Rounds (default: constitution)."),
     max_tokens: int = typer.Option(
-        256, "--max-tokens", help="Tokens per critique/revision (distill: per answer)."
+        256,
+        "--max-tokens",
+        callback=AT_LEAST_1,
+        help="Tokens per critique/revision (distill: per answer).",
     ),
     temperature: float = typer.Option(
-        0.0, "--temperature", help="Temperature of the distilled answers (distill)."
+        0.0,
+        "--temperature",
+        callback=TEMPERATURE,
+        help="Temperature of the distilled answers (distill).",
     ),
     seed: int = typer.Option(0, "--seed", help="Seeds principle sampling."),
     limit: int | None = PROMPT_LIMIT,
@@ -345,9 +360,15 @@ def label(
         "--affix-form",
         help="Contrastive steering: system, prefill or both (default: the constitution's).",
     ),
-    n: int = typer.Option(2, "-n", "--n", help="Responses sampled per prompt (--prompts)."),
-    temperature: float = typer.Option(0.8, "--temperature", help="Policy temperature."),
-    max_tokens: int = typer.Option(256, "--max-tokens", help="Tokens per policy response."),
+    n: int = typer.Option(
+        2, "-n", "--n", callback=AT_LEAST_1, help="Responses sampled per prompt (--prompts)."
+    ),
+    temperature: float = typer.Option(
+        0.8, "--temperature", callback=TEMPERATURE, help="Policy temperature."
+    ),
+    max_tokens: int = typer.Option(
+        256, "--max-tokens", callback=AT_LEAST_1, help="Tokens per policy response."
+    ),
     max_pairs_per_prompt: int = typer.Option(
         6, "--max-pairs-per-prompt", help="Pairs judged per prompt when K > 4."
     ),

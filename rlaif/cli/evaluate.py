@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import cast
 
@@ -11,6 +12,7 @@ from rlaif.annotate import load_annotation_pairs
 from rlaif.cli.common import (
     BATCH,
     console,
+    constitution_name,
     echo,
     model_options,
     repeatable_model_option,
@@ -43,6 +45,17 @@ def judge_mode(value: str) -> JudgeMode:
     if value not in MODES:
         raise RlaifError(f"--mode must be one of {', '.join(MODES)}, got {value!r}")
     return cast("JudgeMode", value)
+
+
+DEVICE = re.compile(r"auto|cpu|mps|(cuda|xpu)(:\d+)?")
+"""The ``--device`` values ``eval rm`` takes (torch device strings, and ``auto``)."""
+
+
+def model_folder(folder: Path, option: str) -> Path:
+    """``folder`` if it holds a saved model (``config.json``), checked before anything loads."""
+    if not (folder / "config.json").is_file():
+        raise RlaifError(f"{option} {folder}: not a model folder (no config.json)")
+    return folder
 
 
 def _print_outputs(out: Path) -> None:
@@ -88,6 +101,7 @@ def agreement(
     other."""
 
     modes = [judge_mode(m) for m in mode]
+    constitution_name(constitution)
     options = model_options(judge_option, "--judge-option", batch=batch)
     for name in judge:
         check_model_options(name, options)
@@ -158,8 +172,10 @@ def reward_model(
 ) -> None:
     """Pairwise accuracy, margins, calibration and an order check of a reward model."""
 
+    if not DEVICE.fullmatch(device):
+        raise RlaifError(f"--device must be auto, cpu, cuda, cuda:N, mps or xpu; got {device!r}")
     metrics = evaluate_reward_model(
-        model,
+        model_folder(model, "--model"),
         data,
         limit=limit,
         seed=seed,
@@ -210,6 +226,11 @@ def policy(
 ) -> None:
     """Harmlessness win rate (and Elo), refusal and over-refusal rates, reward distributions."""
 
+    constitution_name(constitution)
+    if benign_constitution is not None:
+        constitution_name(benign_constitution, "--benign-constitution")
+    if reward_model is not None:
+        model_folder(Path(reward_model), "--reward-model")
     judge_options = model_options(judge_option, "--judge-option")
     check_model_options(judge, judge_options)
     policy_options = model_options(policy_option, "--policy-option")

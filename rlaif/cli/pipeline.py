@@ -11,10 +11,13 @@ from rlaif.cli.common import console, echo, user_errors
 from rlaif.cli.estimates import print_estimate
 from rlaif.models.estimate import estimate_against_usage
 from rlaif.pipeline.api import make_runner
+from rlaif.pipeline.config import load_pipeline_config
 from rlaif.pipeline.estimate import estimate_plan, saved_estimate, write_estimate
 from rlaif.pipeline.manifest import read_stage_manifest
+from rlaif.pipeline.registry import STAGES
 from rlaif.pipeline.run_summary import SUMMARY_MD
 from rlaif.pipeline.runner import PlannedStage
+from rlaif.pipeline.stages import validate_training_sections
 
 
 def register(app: typer.Typer) -> None:
@@ -45,9 +48,19 @@ def run(
     """Run critique → sft → sample → label → rm → ppo|dpo|grpo|rloo → eval, skipping stages that
     are up to date, resuming an interrupted one, rerunning what changed and all after it."""
 
+    loaded, folder = load_pipeline_config(config)
     runner = make_runner(
-        config, log=lambda line: console.print(line, markup=False), capture=not verbose
+        loaded,
+        config_dir=folder,
+        stages=STAGES,
+        log=lambda line: console.print(line, markup=False),
+        capture=not verbose,
     )
+    # The command line first: the training sections' check below imports the training stack
+    # (torch, transformers, TRL: seconds), which a mistyped stage name should not wait for.
+    runner.check_stage(from_stage, "--from")
+    runner.check_stage(only, "--only")
+    validate_training_sections(loaded)
     plan = runner.plan(from_stage=from_stage, only=only)
     table = Table(title=f"run {runner.config.name} → {runner.run_dir}")
     for header in ("stage", "action", "why", "estimated model calls"):

@@ -13,7 +13,9 @@ from typing import Any
 import typer
 
 from rlaif.cli.common import echo, user_errors
+from rlaif.config import load_yaml_mapping, parse_key_values
 from rlaif.config.paths import check_input_file
+from rlaif.eval.loaders import labelled_pairs_file
 from rlaif.train import config_class, run_training
 from rlaif.train.config import load_train_config
 
@@ -40,11 +42,18 @@ def _train(
     algorithm: str, config: Path | None, overrides: list[str] | None, values: dict[str, Any]
 ) -> None:
 
+    # What needs no config class first: the classes live beside their trainers, so naming one
+    # imports torch, transformers and TRL (seconds) before a missing file could be reported.
     if config is not None:
-        check_input_file(config, "--config")  # before importing the training stack
+        check_input_file(config, "--config")
+        load_yaml_mapping(config, "training config")
+    parse_key_values(overrides, name="override", dotted=True)
     settings = load_train_config(
         config_class(algorithm), config, overrides=overrides or [], values=values
     )
+    human_eval = getattr(settings, "human_eval", None)
+    if human_eval is not None:  # a built-in suite name (hh-harmless) or a suite YAML, as a file
+        settings = settings.model_copy(update={"human_eval": str(labelled_pairs_file(human_eval))})
     result = run_training(algorithm, settings)
     metrics = result.metrics
     if metrics.get("processes", 1) > 1 and not _is_main_process():
@@ -95,14 +104,15 @@ def _command(algorithm: str) -> Any:
 def _rm_command(
     config: Path | None = CONFIG_OPTION,
     overrides: list[str] | None = OVERRIDES_ARGUMENT,
-    human_eval: Path | None = typer.Option(
+    human_eval: str | None = typer.Option(
         None,
         "--human-eval",
-        help="Human-labelled pairs (JSONL: prompt messages, chosen/rejected) to measure "
-        "accuracy on, beside the held-out AI labels.",
+        help="Human-labelled pairs to measure accuracy on, beside the held-out AI labels: a "
+        "built-in suite (hh-harmless), a suite YAML or a JSONL file (prompt messages, "
+        "chosen/rejected).",
     ),
 ) -> None:
-    values = {"human_eval": str(human_eval)} if human_eval is not None else {}
+    values = {"human_eval": human_eval} if human_eval is not None else {}
     _train("rm", config, overrides, values)
 
 

@@ -35,6 +35,10 @@ FILES: dict[str, str] = {
     "pairs.jsonl": json.dumps(PAIR) + "\n",
     "prompts.jsonl": json.dumps({"id": "q1", "prompt": "hi"}) + "\n",
     "kept.jsonl": '{"kept": "an earlier run\'s output"}\n',
+    # an earlier `rlaif label` output: its manifest says so (a file without one is refused)
+    "kept.manifest.json": json.dumps(
+        {"output": "kept.jsonl", "kind": "preferences", "settings": {}}
+    ),
     "broken.jsonl": json.dumps(PAIR) + "\n{not json\n",
     "broken_prompts.jsonl": json.dumps({"id": "q1", "prompt": "hi"}) + "\n{not json\n",
     "wizard.jsonl": json.dumps({**PAIR, "prompt": [{"role": "wizard", "content": "hi"}]}) + "\n",
@@ -96,9 +100,9 @@ CASES: list[tuple[str, list[str], str]] = [
     ("label-constitution-folder", ["label", "--constitution", "{w}/folder", "--judge", "fake/j", "--pairs", "{w}/pairs.jsonl", "--out", "{w}/kept.jsonl"], "folder"),
     ("label-constitution-invalid", ["label", "--constitution", "{w}/bad_constitution.yaml", "--judge", "fake/j", "--pairs", "{w}/pairs.jsonl", "--out", "{w}/kept.jsonl"], "bad_constitution.yaml:"),
     # generate
-    ("generate-n-negative", [*GENERATE, "--prompts", "{w}/prompts.jsonl", "--out", "{w}/kept.jsonl", "-n", "-1"], "n (responses per prompt)"),
+    ("generate-n-negative", [*GENERATE, "--prompts", "{w}/prompts.jsonl", "--out", "{w}/kept.jsonl", "-n", "-1"], "'-n'"),
     ("generate-temperature", [*GENERATE, "--prompts", "{w}/prompts.jsonl", "--out", "{w}/kept.jsonl", "--temperature", "99"], "temperature"),
-    ("generate-max-tokens", [*GENERATE, "--prompts", "{w}/prompts.jsonl", "--out", "{w}/kept.jsonl", "--max-tokens", "0"], "max_tokens"),
+    ("generate-max-tokens", [*GENERATE, "--prompts", "{w}/prompts.jsonl", "--out", "{w}/kept.jsonl", "--max-tokens", "0"], "'--max-tokens'"),
     ("generate-prompts-folder", [*GENERATE, "--prompts", "{w}/folder", "--out", "{w}/o.jsonl"], "folder"),
     ("generate-prompts-wizard", [*GENERATE, "--prompts", "{w}/wizard_prompts.jsonl", "--out", "{w}/o.jsonl"], "wizard_prompts.jsonl:1"),
     ("generate-out-folder", [*GENERATE, "--prompts", "{w}/prompts.jsonl", "--out", "{w}/folder"], "folder"),
