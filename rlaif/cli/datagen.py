@@ -9,6 +9,7 @@ and a step there.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +39,14 @@ from rlaif.datagen import (
 )
 from rlaif.datagen.dry_run import dry_run as estimate_run
 from rlaif.datagen.dry_run import estimate_against_actual
+from rlaif.datagen.label import judging_mode
 from rlaif.errors import ConfigError
 from rlaif.eval import check_agreement_gate
+from rlaif.eval.loaders import pair_file
 from rlaif.judge.pairwise import MODES
 from rlaif.judge.sampling import SamplingSettings
 from rlaif.judge.shortening import DEFAULT_MAX_PROMPT_CHARS
+from rlaif.models.estimate import estimating
 from rlaif.runs import RunSummary
 
 STRATEGIES = ("judge", "revision", "contrastive")
@@ -401,26 +405,18 @@ def label(
 
     With --min-agreement/--min-consistency, the judge must have been measured against human
     labels (--agreement metrics.json) and reach the thresholds, or nothing is labelled."""
-    if min_agreement is not None or min_consistency is not None:
-        if agreement is None:
-            raise ConfigError(
-                "--min-agreement/--min-consistency need --agreement: the metrics.json of "
-                f"`rlaif eval agreement --judge {judge} ...`"
-            )
-        gate = check_agreement_gate(
-            judge,
-            agreement,
-            min_agreement=min_agreement,
-            min_consistency=min_consistency,
-            mode=None if mode == "auto" else mode,
+    gated = min_agreement is not None or min_consistency is not None
+    if gated and agreement is None:
+        raise ConfigError(
+            "--min-agreement/--min-consistency need --agreement: the metrics.json of "
+            f"`rlaif eval agreement --judge {judge} ...`"
         )
-        echo(f"agreement gate passed: {gate.summary()}")
 
     options = LabelOptions(
         **_job_inputs(constitution, out, prompts, candidates, policy, policy_option, batch),
         judge=judge,
         judge_options=model_options(judge_option, "--judge-option", batch=batch),
-        pairs=pairs,
+        pairs=None if pairs is None else pair_file(pairs),
         sft=sft,
         strategy=_choice(strategy, STRATEGIES, "--strategy"),
         mode=_choice(mode, MODES, "--mode"),
@@ -446,5 +442,18 @@ def label(
             seed, limit, output_format, push_to_hub, concurrency, progress, max_prompt_chars
         ),
     )
+    if gated and agreement is not None:
+        # The gate judges the mode that will label: `auto` resolved for this judge (a dry run
+        # sends nothing, so it resolves without an API key).
+        with estimating() if dry_run else nullcontext():
+            labelling_mode = judging_mode(options)
+        gate = check_agreement_gate(
+            judge,
+            agreement,
+            min_agreement=min_agreement,
+            min_consistency=min_consistency,
+            mode=labelling_mode,
+        )
+        echo(f"agreement gate passed: {gate.summary()}")
     if not _printed_estimate(run_labelling, options, dry_run):
         label_from_options(options)

@@ -25,7 +25,7 @@ from rlaif.errors import RlaifError
 from rlaif.eval.agreement import verdict_sentence
 from rlaif.eval.agreement_run import AgreementSettings, JudgeMode, JudgeSpec, run_agreement
 from rlaif.eval.human_agreement import human_labelled_pairs
-from rlaif.eval.loaders import LoadedPairs
+from rlaif.eval.loaders import LoadedPairs, pair_file
 from rlaif.eval.policy_eval import PolicyEvalSettings, run_policy_eval
 from rlaif.eval.principle_agreement import principle_table
 from rlaif.eval.report import write_report
@@ -53,6 +53,8 @@ DEVICE = re.compile(r"auto|cpu|mps|(cuda|xpu)(:\d+)?")
 
 def model_folder(folder: Path, option: str) -> Path:
     """``folder`` if it holds a saved model (``config.json``), checked before anything loads."""
+    if not folder.exists():
+        raise RlaifError(f"{option}: model folder not found: {folder}")
     if not (folder / "config.json").is_file():
         raise RlaifError(f"{option} {folder}: not a model folder (no config.json)")
     return folder
@@ -148,7 +150,7 @@ def _human_labels(
         return None
     return human_labelled_pairs(
         data,
-        load_annotation_pairs(pairs, seed=pairs_seed),
+        load_annotation_pairs(pair_file(pairs), seed=pairs_seed),
         pairs_source=str(pairs),
         limit=settings.limit,
         seed=settings.seed,

@@ -19,7 +19,8 @@ from rlaif.datagen.label_options import LabelOptions, LabelSummary
 from rlaif.datagen.labeller import Labeller
 from rlaif.datagen.run_options import output_paths, resume_settings
 from rlaif.errors import ConfigError
-from rlaif.models import Model, blocking
+from rlaif.judge.pairwise import auto_choice
+from rlaif.models import Model, blocking, get_model, run_sync
 from rlaif.runs import ResumableJob, open_model
 
 __all__ = ["LabelOptions", "LabelSummary", "label_settings", "run_labelling", "run_labelling_async"]
@@ -45,6 +46,21 @@ def _inputs(options: LabelOptions) -> str:
     if source == "prompts" and not options.policy:
         raise ConfigError("--prompts needs --policy, the model that samples the responses")
     return source
+
+
+def judging_mode(options: LabelOptions) -> str:
+    """The mode the judge of a labelling run with ``options`` judges in: ``options.mode``, or
+    what ``auto`` stands for with this judge and constitution (:func:`~rlaif.judge.auto_choice`,
+    as :class:`~rlaif.judge.PairwiseJudge` resolves it). What an agreement gate must have
+    measured; the judge model is created, not loaded or called."""
+    if options.mode != "auto":
+        return options.mode
+    constitution = load_constitution(options.constitution)
+    model = get_model(options.judge, **options.judge_options)
+    try:
+        return auto_choice(model, constitution)[0]
+    finally:
+        run_sync(model.aclose())
 
 
 def label_settings(

@@ -37,6 +37,7 @@ from rlaif.judge.calibration import calibrate_judgment, estimate_position_prior
 from rlaif.judge.judgment import Judgment
 from rlaif.judge.pairwise import Mode
 from rlaif.models import Model, blocking
+from rlaif.models.registry import check_credentials
 from rlaif.runs import open_model, run_keyed
 from rlaif.runs.terminal import announce
 
@@ -221,6 +222,9 @@ async def run_agreement_async(
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise RlaifError(f"judge names must be distinct: {names}")
+    for spec in specs:  # every judge's key, before the first one judges (and loads data)
+        if spec.options or spec.model not in (models or {}):
+            check_credentials(spec.model, spec.options)
     loaded = loaded or load_labelled_pairs(
         settings.data,
         data_dir=settings.data_dir,

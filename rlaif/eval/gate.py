@@ -127,26 +127,37 @@ def load_agreement_metrics(source: str | Path | Mapping[str, Any] | Any) -> tupl
 
 
 def find_judge_row(metrics: Mapping[str, Any], judge: str, mode: str | None) -> str:
-    """The result row measuring ``judge`` (a model name or a row name), optionally in ``mode``."""
+    """The result row measuring ``judge`` (a model name or a row name), optionally in ``mode``
+    (the mode the row was asked for, or the one its ``auto`` resolved to, as its results
+    record it): a row measured in another mode never stands in for it."""
     results = metrics.get("results", {})
-    if judge in results and results[judge].get("kind") == "judge":
-        return judge
     measured = metrics.get("settings", {}).get("judges", [])
+    asked = {j.get("name"): j.get("mode") for j in measured}
+
+    def in_mode(name: str) -> bool:
+        return mode is None or mode in (asked.get(name), results[name].get("mode"))
+
+    if judge in results and results[judge].get("kind") == "judge" and in_mode(judge):
+        return judge
     candidates = [
         j["name"]
         for j in measured
-        if j.get("model") == judge
-        and j["name"] in results
-        and (mode is None or mode in (j.get("mode"), results[j["name"]].get("mode")))
+        if j.get("model") == judge and j["name"] in results and in_mode(j["name"])
     ]
     if len(candidates) == 1:
         return candidates[0]
-    known = ", ".join(metrics.get("judges", [])) or "none"
+    known = ", ".join(
+        f"{name} ({results[name]['mode']})"
+        if name in results and results[name].get("mode") and results[name]["mode"] not in name
+        else name
+        for name in metrics.get("judges", [])
+    )
     if not candidates:
         wanted = f"{judge}" + (f" in mode {mode}" if mode else "")
+        again = f" --mode {mode}" if mode else ""
         raise AgreementGateError(
-            f"agreement gate: {wanted} was not measured in these metrics (measured: {known}); "
-            f"run `rlaif eval agreement --judge {judge}` first"
+            f"agreement gate: {wanted} was not measured in these metrics (measured: "
+            f"{known or 'none'}); run `rlaif eval agreement --judge {judge}{again}` first"
         )
     raise AgreementGateError(
         f"agreement gate: {judge} was measured in several modes ({', '.join(candidates)}); "

@@ -263,6 +263,17 @@ def labelled_pairs_file(data: str, *, relative_to: Path | None = None) -> Path:
     ``rlaif train rm --human-eval`` measures accuracy on; a hub suite or one that maps other
     columns raises :class:`~rlaif.data.DataFileError` (``rlaif eval rm`` reads any suite)."""
     suite = resolve_source(data, relative_to=relative_to)
+    if not _local_plain_pairs(suite):
+        raise DataFileError(
+            f"{data}: not a local file of prompt/chosen/rejected pairs (a hub set or a suite "
+            f"that maps other columns); measure the reward model on it with `rlaif eval rm "
+            f"--data {data}`"
+        )
+    return suite.resolve_path()
+
+
+def _local_plain_pairs(suite: Suite) -> bool:
+    """Whether ``suite`` reads a local file of ``prompt``/``chosen``/``rejected`` pairs."""
     cols = suite.columns
     plain = (cols.prompt, cols.chosen, cols.rejected, cols.preferred) == (
         "prompt",
@@ -270,10 +281,32 @@ def labelled_pairs_file(data: str, *, relative_to: Path | None = None) -> Path:
         "rejected",
         None,
     )
-    if suite.source.startswith("hf:") or suite.format == "hh-rlhf" or not plain:
+    return plain and not suite.source.startswith("hf:") and suite.format != "hh-rlhf"
+
+
+def pair_file(value: str | Path, *, option: str = "--pairs") -> Path:
+    """The local pair file that ``option`` (``--pairs``) names: the file itself, or the file a
+    suite (built-in name or YAML, resolved as ``--data`` resolves it: :func:`resolve_source`)
+    reads, when that is a local file of prompt/chosen/rejected pairs. Anything else raises
+    :class:`~rlaif.data.DataFileError` saying what ``option`` takes."""
+    text = str(value)
+    path = Path(text).expanduser()
+    if path.exists() and path.suffix not in {".yaml", ".yml"}:
+        return path
+    local = [
+        name for name, file in builtin_suites().items() if _local_plain_pairs(load_suite(file))
+    ]
+    takes = (
+        f"{option} takes a pair file, or a suite of local pairs such as "
+        f"{', '.join(local) or 'a suite YAML'}"
+    )
+    try:
+        suite = resolve_source(text)
+    except DataFileError:
+        raise DataFileError(f"file not found: {text} ({takes})") from None
+    if not _local_plain_pairs(suite):
         raise DataFileError(
-            f"{data}: not a local file of prompt/chosen/rejected pairs (a hub set or a suite "
-            f"that maps other columns); measure the reward model on it with `rlaif eval rm "
-            f"--data {data}`"
+            f"{option} {text}: suite {suite.name} reads {suite.source}, not a local file of "
+            f"prompt/chosen/rejected pairs ({takes}; --data takes any suite)"
         )
     return suite.resolve_path()

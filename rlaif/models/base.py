@@ -92,6 +92,13 @@ class Backend(ABC):
                 f"accepted: {', '.join(cls.option_names())}"
             )
 
+    @classmethod
+    def check_credentials(cls, name: str, options: Mapping[str, Any]) -> None:
+        """Raise :class:`~rlaif.errors.ConfigError` when ``name`` with these options could not
+        be created for want of credentials (an API key), without creating it (nothing loaded,
+        no network); backends that need none accept everything."""
+        return None
+
     @property
     def name(self) -> str:
         """The full ``provider/model`` name."""

@@ -86,6 +86,18 @@ def check_model_options(name: str, options: Mapping[str, Any]) -> None:
         raise ConfigError(f"option(s) for {provider}/{model}: {problems}") from None
 
 
+def check_credentials(name: str, options: Mapping[str, Any]) -> None:
+    """Check, without creating the backend (nothing loaded, no network), that ``name`` with
+    ``options`` (ModelSpec fields and backend options, as :func:`get_model` takes them) has the
+    credentials it needs: an API model's key, unless a dry run is in progress. Raises the
+    :class:`ConfigError` creating the model would raise. Lets a job with several models refuse
+    before the first one is called, not after."""
+    provider, _ = split_name(name)
+    nested = options.get("options")
+    merged = {**(nested if isinstance(nested, Mapping) else {}), **options}
+    backend_class(provider).check_credentials(name, merged)
+
+
 def output_shaping_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
     """``options`` without those that only change how calls are made (timeouts, concurrency,
     prices, retries, batch sizes): what a resumed run must share with the first one."""

@@ -9,11 +9,12 @@ import asyncio
 import contextlib
 import os
 from abc import abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from rlaif.errors import ConfigError, register_secret
 from rlaif.models.base import Backend
+from rlaif.models.estimate import current_estimator
 from rlaif.models.retry import http_client
 
 
@@ -73,18 +74,53 @@ class SDKBackend(Backend):
         self._api_key = api_key or os.environ.get(variable)
         register_secret(self._api_key)  # redacted from every error from now on
         if not self._api_key:
-            if not (self.key_optional_with_base_url and self.base_url is not None):
-                local = (
-                    " (or give base_url for a local OpenAI-compatible server)"
-                    if self.key_optional_with_base_url
-                    else ""
-                )
-                raise ConfigError(f"{self.name} needs an API key: set {variable}{local}")
-            self._api_key = "not-needed"
+            problem = self.missing_key(
+                self.name, api_key=api_key, api_key_env=api_key_env, base_url=base_url
+            )
+            if problem is not None:
+                raise ConfigError(problem)
+            self._api_key = "not-needed"  # a local server, or a dry run that sends nothing
         self.http_client_factory: Callable[[float], Any] | None = None
         """Makes the ``httpx2.AsyncClient`` (given the timeout) to use instead of ours (tests
         replay recorded traffic through it)."""
         self._clients = LoopClients(self._make_client)
+
+    @classmethod
+    def missing_key(
+        cls,
+        name: str,
+        *,
+        api_key: str | None = None,
+        api_key_env: str | None = None,
+        base_url: str | None = None,
+    ) -> str | None:
+        """What is wrong when ``name`` has no API key (the given one, else the environment's),
+        or ``None`` when it has one or needs none: a local server (``base_url``, where the
+        provider allows one without a key), or a dry run, which sends nothing
+        (:func:`~rlaif.models.estimate.estimating`). Reads only options and the environment."""
+        variable = api_key_env or cls.api_key_env_default
+        if api_key or os.environ.get(variable) or current_estimator() is not None:
+            return None
+        server = base_url or os.environ.get(cls.base_url_env) or None
+        if cls.key_optional_with_base_url and server is not None:
+            return None
+        local = (
+            " (or give base_url for a local OpenAI-compatible server)"
+            if cls.key_optional_with_base_url
+            else ""
+        )
+        return f"{name} needs an API key: set {variable}{local}"
+
+    @classmethod
+    def check_credentials(cls, name: str, options: Mapping[str, Any]) -> None:
+        problem = cls.missing_key(
+            name,
+            api_key=options.get("api_key"),
+            api_key_env=options.get("api_key_env"),
+            base_url=options.get("base_url"),
+        )
+        if problem is not None:
+            raise ConfigError(problem)
 
     @abstractmethod
     def sdk_client_class(self) -> Callable[..., Any]:

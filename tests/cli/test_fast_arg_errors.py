@@ -129,10 +129,14 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     (
         "policy-reward-model",
         [*POLICY_EVAL, "--reward-model", "{w}/no-rm"],
-        ["--reward-model {w}/no-rm: not a model folder"],
+        ["--reward-model: model folder not found: {w}/no-rm"],
     ),
     ("rm-device", [*RM_EVAL, "--model", "{w}", "--device", "gpu9"], ["--device", "'gpu9'"]),
-    ("rm-model", [*RM_EVAL, "--model", "{w}/no-rm"], ["--model {w}/no-rm: not a model folder"]),
+    (
+        "rm-model",
+        [*RM_EVAL, "--model", "{w}/no-rm"],
+        ["--model: model folder not found: {w}/no-rm"],
+    ),
     (
         "run-from",
         ["run", "{w}/run.yaml", "--from", "bogus"],
@@ -245,7 +249,7 @@ def _fresh_cli(args: list[str], cwd: Path) -> tuple[dict[str, object], str]:
         (["train", "sft", "--config", "{w}/missing.yaml"], "training config not found"),
         (["train", "rm", "lora"], "override 'lora' is not key=value"),
         ([*RM_EVAL, "--model", "{w}", "--device", "gpu9"], "--device"),
-        ([*RM_EVAL, "--model", "{w}/no-rm"], "not a model folder"),
+        ([*RM_EVAL, "--model", "{w}/no-rm"], "model folder not found"),
         ([*GENERATE, "-n", "0"], "'-n'"),
     ],
     ids=["run-from", "run-only", "train-config", "train-override", "rm-device", "rm-model", "n"],

@@ -33,7 +33,7 @@ def _human_file(folder: Path) -> Path:
 def test_label_refuses_below_the_gate_and_runs_above_it(tmp_path: Path) -> None:
     human = _human_file(tmp_path)
     run_agreement(
-        [JudgeSpec(model="fake/prefer-first", constitution="minimal")],
+        [JudgeSpec(model="fake/prefer-first", mode="logprob", constitution="minimal")],
         AgreementSettings(data=str(human), seed=0, n_resamples=200),
         out=tmp_path / "agreement",
     )
