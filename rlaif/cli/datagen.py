@@ -416,7 +416,6 @@ def label(
         **_job_inputs(constitution, out, prompts, candidates, policy, policy_option, batch),
         judge=judge,
         judge_options=model_options(judge_option, "--judge-option", batch=batch),
-        pairs=None if pairs is None else pair_file(pairs),
         sft=sft,
         strategy=_choice(strategy, STRATEGIES, "--strategy"),
         mode=_choice(mode, MODES, "--mode"),
@@ -428,6 +427,7 @@ def label(
         partial_ensembles=partial_ensembles,
         retry_failed=retry_failed,
         cot_band=_band(cot_band),
+        pairs=None if pairs is None else pair_file(pairs),  # after the option checks
         confirm=confirm or audit,
         confirm_mode="audit" if audit else "filter",
         affix_form=(
