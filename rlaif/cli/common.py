@@ -13,7 +13,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console, ConsoleDimensions
 
-from rlaif.config import closest, describe_validation_error, parse_key_values
+from rlaif.config import describe_validation_error, parse_key_values
 from rlaif.constitution import library
 from rlaif.errors import ConfigError, RlaifError, redact
 from rlaif.runs.terminal import LOG_WIDTH
@@ -111,13 +111,12 @@ def warn(text: str) -> None:
 def constitution_name(value: str, option: str = "--constitution") -> str:
     """``value`` if it names a built-in constitution or an existing file (its contents are
     checked when it is loaded), else a :class:`ConfigError` that begins with ``option``."""
-    built_in = library.builtin_constitution_files()
-    if value in built_in or Path(value).exists():
+    problem = library.unknown_constitution(value, Path.cwd())
+    if problem is None:
         return value
-    if Path(value).suffix in (".yaml", ".yml") or "/" in value:
+    kind, known = problem
+    if kind == "file":
         raise ConfigError(f"{option} {value}: no such file")
-    hint = closest(value, built_in)
-    known = f"did you mean {hint!r}?" if hint else f"built-in: {', '.join(built_in)}"
     raise ConfigError(f"{option} {value!r}: no such built-in constitution or file; {known}")
 
 

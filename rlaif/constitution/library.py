@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rlaif.config import closest
+
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 
@@ -47,6 +49,19 @@ def builtin_principle_files() -> list[Path]:
 def builtin_constitution_files() -> dict[str, Path]:
     """Built-in constitutions by name (file stem)."""
     return {path.stem: path for path in sorted(constitutions_dir().glob("*.yaml"))}
+
+
+def unknown_constitution(value: str, base: Path) -> tuple[str, str] | None:
+    """``None`` when ``value`` names a built-in constitution or a file (relative to ``base``);
+    else what it is: ``("file", "")`` for a path that is not there, ``("name", hint)`` for an
+    unknown name, ``hint`` being "did you mean ...?" or the built-in names."""
+    built_in = builtin_constitution_files()
+    if value in built_in or (base / value).exists():
+        return None
+    if Path(value).suffix in (".yaml", ".yml") or "/" in value:
+        return "file", ""
+    hint = closest(value, built_in)
+    return "name", f"did you mean {hint!r}?" if hint else f"built-in: {', '.join(built_in)}"
 
 
 def display_path(path: Path) -> str:

@@ -12,7 +12,6 @@ from rlaif.config import (
     FieldPath,
     ValidationIssue,
     YamlDocument,
-    closest,
     issues_from_validation_error,
     load_yaml_mapping,
 )
@@ -294,17 +293,16 @@ def constitution_issues(
     """``constitution`` and ``helpfulness_constitution`` values that are neither a built-in
     constitution nor a path beside the config (``folder``), located at their line in
     ``document``; their contents are checked when a stage loads them."""
-    built_in = library.builtin_constitution_files()
     issues = []
     for field in ("constitution", "helpfulness_constitution"):
         name: str = getattr(config, field)
-        if name in built_in or (folder / name).exists():
+        problem = library.unknown_constitution(name, folder)
+        if problem is None:
             continue
-        if Path(name).suffix in (".yaml", ".yml") or "/" in name:
+        kind, known = problem
+        if kind == "file":
             message = f"no such file: {folder / name} (a path is relative to this config)"
         else:
-            hint = closest(name, built_in)
-            known = f"did you mean {hint!r}?" if hint else f"built-in: {', '.join(built_in)}"
             message = (
                 f"{name!r} is neither a built-in constitution nor a file beside this config; "
                 f"{known}"
