@@ -293,20 +293,25 @@ def pair_file(value: str | Path, *, option: str = "--pairs") -> Path:
     path = Path(text).expanduser()
     if path.exists() and path.suffix not in {".yaml", ".yml"}:
         return path
-    local = [
-        name for name, file in builtin_suites().items() if _local_plain_pairs(load_suite(file))
-    ]
-    takes = (
-        f"{option} takes a pair file, or a suite of local pairs such as "
-        f"{', '.join(local) or 'a suite YAML'}"
-    )
     try:
         suite = resolve_source(text)
     except DataFileError:
-        raise DataFileError(f"file not found: {text} ({takes})") from None
+        raise DataFileError(f"file not found: {text} ({_pairs_takes(option)})") from None
     if not _local_plain_pairs(suite):
         raise DataFileError(
             f"{option} {text}: suite {suite.name} reads {suite.source}, not a local file of "
-            f"prompt/chosen/rejected pairs ({takes}; --data takes any suite)"
+            f"prompt/chosen/rejected pairs ({_pairs_takes(option)}; --data takes any suite)"
         )
     return suite.resolve_path()
+
+
+def _pairs_takes(option: str) -> str:
+    """What ``option`` takes, naming the built-in suites of local pairs (read only for an
+    error message)."""
+    local = [
+        name for name, file in builtin_suites().items() if _local_plain_pairs(load_suite(file))
+    ]
+    return (
+        f"{option} takes a pair file, or a suite of local pairs such as "
+        f"{', '.join(local) or 'a suite YAML'}"
+    )
