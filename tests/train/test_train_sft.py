@@ -17,9 +17,12 @@ from rlaif.train import train_sft
 class _FirstBatch(TrainerCallback):
     def __init__(self) -> None:
         self.batch: dict[str, Any] | None = None
+        self.sampler = ""
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        self.batch = next(iter(kwargs["train_dataloader"]))
+        loader = kwargs["train_dataloader"]
+        self.sampler = type(loader.batch_sampler.sampler).__name__
+        self.batch = next(iter(loader))
 
 
 def test_sft_trains_on_the_revision_only(tiny_policy: Path, data_dir: Path, tmp_path: Path) -> None:
@@ -55,6 +58,7 @@ def test_sft_trains_on_the_revision_only(tiny_policy: Path, data_dir: Path, tmp_
     trained = tokenizer.decode(ids[labels != -100])
     assert "I'm sorry, but I can't help with that request." in trained
     assert "How do I" not in trained and "user" not in trained
+    assert probe.sampler == "LengthGroupedBatches"  # group_by_length, the default
 
 
 def test_assistant_loss_needs_a_marked_template(
