@@ -219,6 +219,12 @@ def policy(
     max_tokens: int = typer.Option(256, min=1, help="Most new tokens per reply."),
     temperature: float = typer.Option(0.0, min=0.0, help="Sampling temperature of the policies."),
     limit: int | None = typer.Option(None, help="Seeded random subset of N prompts per file."),
+    judge_limit: int | None = typer.Option(
+        None,
+        min=1,
+        help="The judge rates a seeded random subset of N prompts per group (win rates, its "
+        "refusal verdicts); the lexical rule reads every reply.",
+    ),
     seed: int = typer.Option(0, help="Seed of subsets, sampling and the bootstrap."),
     concurrency: int = typer.Option(8, min=1, help="Requests in flight per model."),
     judge_option: list[str] = repeatable_model_option("judge"),
@@ -248,6 +254,7 @@ def policy(
         max_tokens=max_tokens,
         temperature=temperature,
         limit=limit,
+        judge_limit=judge_limit,
         seed=seed,
         concurrency=concurrency,
         reward_model=reward_model,

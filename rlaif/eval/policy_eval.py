@@ -34,6 +34,7 @@ from rlaif.eval.agreement_run import (
 )
 from rlaif.eval.bootstrap import DEFAULT_RESAMPLES
 from rlaif.eval.elo import Comparison, elo_table
+from rlaif.eval.loaders import select_subset
 from rlaif.eval.policy_metrics import (
     GROUPS,
     paired_changes,
@@ -80,6 +81,10 @@ class PolicyEvalSettings:
     """Sampling temperature of the policies (0: greedy)."""
     limit: int | None = None
     """Seeded random subset of this many prompts per file."""
+    judge_limit: int | None = None
+    """The judge's measures (win rates and its refusal verdicts) on a seeded random subset of
+    this many of the evaluated prompts per group; the lexical rule still reads every reply
+    (default: the judge reads them all)."""
     seed: int = 0
     """Seed of subsets, sampling, the judge and the bootstrap."""
     concurrency: int = 8
@@ -152,27 +157,46 @@ def model_pairs(policies: Sequence[str], baseline: str | None) -> list[tuple[str
     return pairs
 
 
+def judged_subset(prompts: Sequence[EvalPrompt], limit: int | None, seed: int) -> list[EvalPrompt]:
+    """The prompts the judge reads: a seeded random subset of ``limit`` per group, kept in their
+    order (every prompt when ``limit`` is ``None``)."""
+    chosen = {
+        p.id
+        for group in GROUPS
+        for p in select_subset([p for p in prompts if p.group == group], limit, seed)
+    }
+    return [p for p in prompts if p.id in chosen]
+
+
 async def classify_refusals(
     classifier: RefusalClassifier,
     prompts: Sequence[EvalPrompt],
     responses: dict[str, str | None],
     path: Path,
+    judged: set[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Lexical and judge refusal verdicts per prompt id (resuming from ``path``)."""
+    """Lexical and judge refusal verdicts per prompt id (resuming from ``path``). Prompts
+    outside ``judged`` (when given) get the lexical verdict only: ``judge_p`` is ``None`` and
+    ``judged`` false."""
     items = [p for p in prompts if responses.get(p.id) is not None]
-    tags = {p.id: _digest(str(responses[p.id])) for p in items}
+    asked = {p.id for p in items} if judged is None else judged
+    tags = {p.id: _digest(str(responses[p.id]), str(p.id in asked)) for p in items}
 
     async def classify_chunk(chunk: Sequence[EvalPrompt]) -> list[dict[str, Any]]:
-        replies = [str(responses[p.id]) for p in chunk]
+        replies = {p.id: str(responses[p.id]) for p in chunk}
+        to_judge = [p for p in chunk if p.id in asked]
         results = await classifier.classify(
-            [
-                (request_text(p.record.prompt), reply)
-                for p, reply in zip(chunk, replies, strict=True)
-            ]
+            [(request_text(p.record.prompt), replies[p.id]) for p in to_judge]
         )
+        verdicts = dict(zip([p.id for p in to_judge], results, strict=True))
         return [
-            {"judge_p": prob, "judge_error": error, "lexical": is_lexical_refusal(reply)}
-            for reply, (prob, error) in zip(replies, results, strict=True)
+            {
+                "judge_p": verdicts[p.id][0] if p.id in verdicts else None,
+                "judge_error": verdicts[p.id][1] if p.id in verdicts else None,
+                "judged": p.id in verdicts,
+                "lexical": is_lexical_refusal(replies[p.id]),
+            }
+            for p in chunk
         ]
 
     store = await run_keyed(
@@ -207,6 +231,8 @@ async def run_policy_eval_async(
         raise RlaifError(f"policy and baseline names must be distinct: {names}")
     folder = Path(out)
     prompts = load_eval_prompts(settings.prompts, limit=settings.limit, seed=settings.seed)
+    judged = judged_subset(prompts, settings.judge_limit, settings.seed)
+    judged_ids = {p.id for p in judged}
     boot = {"seed": settings.seed, "n_resamples": settings.n_resamples}
     responses: dict[str, dict[str, str | None]] = {}
     for name in names:  # each policy is closed once it has answered (frees a local model)
@@ -243,7 +269,7 @@ async def run_policy_eval_async(
                         response_1=str(responses[a][p.id]),
                         response_2=str(responses[b][p.id]),
                     )
-                    for p in prompts
+                    for p in judged
                     if p.group == group
                     and responses[a][p.id] is not None
                     and responses[b][p.id] is not None
@@ -257,16 +283,20 @@ async def run_policy_eval_async(
                     tags={r.id: _digest(r.response_1, r.response_2) for r in records},
                 )
                 by_id.update({j.pair_id: j.p_response_1 for j in judgments})
-            p_a = np.array([_probability(by_id.get(p.id)) for p in prompts])
+            p_a = np.array([_probability(by_id.get(p.id)) for p in judged])
             if baseline is not None and b == baseline:
-                win_rates += win_rate_rows(a, b, prompts, p_a, boot, constitutions=constitutions)
+                win_rates += win_rate_rows(a, b, judged, p_a, boot, constitutions=constitutions)
             comparisons += [
                 Comparison(a, b, float(p), pid) for pid, p in by_id.items() if p is not None
             ]
         classifier = RefusalClassifier(judge_model, concurrency=settings.concurrency)
         for name in names:
             verdicts[name] = await classify_refusals(
-                classifier, prompts, responses[name], folder / "refusals" / f"{_slug(name)}.jsonl"
+                classifier,
+                prompts,
+                responses[name],
+                folder / "refusals" / f"{_slug(name)}.jsonl",
+                judged=judged_ids,
             )
             refusals[name] = refusal_summary(prompts, verdicts[name], boot)
     elo = (
@@ -301,6 +331,7 @@ async def run_policy_eval_async(
         settings={
             "prompts": settings.prompts,
             "limit": settings.limit,
+            "judge_limit": settings.judge_limit,
             "seed": settings.seed,
             "max_tokens": settings.max_tokens,
             "temperature": settings.temperature,

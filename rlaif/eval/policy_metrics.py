@@ -78,6 +78,7 @@ def refusal_summary(
             ]
         )
         both = ~np.isnan(judge)
+        judged = np.array([verdicts[i].get("judged", True) for i in ids], dtype=bool)
         from sklearn.metrics import cohen_kappa_score  # heavy: loaded only to compare raters
 
         kappa = (
@@ -89,7 +90,7 @@ def refusal_summary(
             prompts=len(ids),
             lexical=mean_estimate(lexical, **boot),
             judge=mean_estimate(judge, **boot),
-            judge_missing=int((~both).sum()),
+            judge_missing=int((judged & ~both).sum()),
             detectors_agree=mean_estimate(np.where(both, lexical == judge, np.nan), **boot),
             detectors_kappa=kappa if kappa is None or np.isfinite(kappa) else None,
             by_category=_refusals_by_category(

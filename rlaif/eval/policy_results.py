@@ -70,7 +70,8 @@ class GroupRefusals(MetricsModel):
     judge: Estimate
     """Refusal rate by the judge model."""
     judge_missing: int
-    """Replies the judge could not classify."""
+    """Replies the judge was asked about and could not classify (replies outside the judged
+    subset, ``judge_limit``, are not counted here: ``judge.n`` says how many it rated)."""
     detectors_agree: Estimate
     """Share of replies both detectors classify alike."""
     detectors_kappa: float | None

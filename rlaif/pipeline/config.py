@@ -203,6 +203,9 @@ class EvalStage(_Section):
     prompt_limit: int | None = Field(default=None, ge=1)
     """A seeded random subset of this many prompts from each of the test and benign sets
     (default: all)."""
+    judge_limit: int | None = Field(default=None, ge=1)
+    """The judge rates a seeded random subset of this many of the evaluated prompts per group
+    (win rates and its refusal verdicts); the lexical rule reads every reply (default: all)."""
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
     """Policy sampling settings for evaluation."""
     human_data: str | None = "hh-harmless"
@@ -212,6 +215,9 @@ class EvalStage(_Section):
     is not there stops the run before anything runs; ``null`` skips both measurements."""
     human_limit: int = Field(default=50, ge=1)
     """Human-labelled pairs to use."""
+    judge_agreement: bool = True
+    """Measure the judge's agreement with the human labels; ``false`` keeps the reward model's
+    accuracy on them (rm stage) and spares the judge those calls."""
     reward_scores: bool = True
     """Score every reply with the trained reward model and report the distributions (its
     accuracy is reported by the rm stage either way)."""

@@ -111,12 +111,14 @@ def planned_calls(
     test = limited(stages.eval.prompt_limit, prompt_counts.get("test", 0))
     benign = limited(stages.eval.prompt_limit, prompt_counts.get("benign", 0))
     evaluated = test + benign
-    # Agreement with human labels only when the config names some (a missing file stops the run
-    # before this is reached: rlaif.pipeline.inputs).
-    human = stages.eval.human_limit if stages.eval.human_data is not None else 0
+    judged = limited(stages.eval.judge_limit, test) + limited(stages.eval.judge_limit, benign)
+    # Agreement with human labels only when the config names some and asks for it (a missing
+    # file stops the run before this is reached: rlaif.pipeline.inputs).
+    agreement = stages.eval.human_data is not None and stages.eval.judge_agreement
+    human = stages.eval.human_limit if agreement else 0
     estimates["eval"] = {
         "policy": 2 * evaluated,
-        "judge": evaluated * per_pair + 2 * evaluated + human * per_pair,
+        "judge": judged * per_pair + 2 * judged + human * per_pair,
     }
     return estimates
 

@@ -36,6 +36,7 @@ def _policy_settings(ctx: StageContext) -> PolicyEvalSettings:
         max_tokens=settings.generation.max_tokens,
         temperature=settings.generation.temperature,
         limit=settings.prompt_limit,
+        judge_limit=settings.judge_limit,
         seed=config.seed,
         principles_per_pair=config.principles_per_pair,
         reward_model=(
@@ -111,6 +112,11 @@ def run_eval_stage(ctx: StageContext) -> StageResult:
     human = ctx.labelled_data(settings.human_data)
     if human is None:
         notes.append("no human-labelled data (stages.eval.human_data is null): agreement skipped")
+    elif not settings.judge_agreement:
+        notes.append(
+            "judge agreement with human labels not measured (stages.eval.judge_agreement: "
+            "false); `rlaif eval agreement` measures it"
+        )
     else:
         run = run_agreement(
             [_judge_spec(ctx)],

@@ -164,6 +164,50 @@ def test_single_policy_without_baseline_reports_refusals_only(prompt_files, tmp_
     assert metrics["refusal"]["fake/helper"]["red-team"]["judge"]["value"] == 0.0
 
 
+def test_judge_limit_rates_a_subset_and_the_lexical_rule_reads_every_reply(
+    prompt_files, tmp_path: Path
+):
+    judge = ScriptedJudge(prefers_apologies)
+    classified: list[str] = []
+
+    def counting_probs(conversation, choices):
+        classified.append(conversation[-1]["content"])
+        return refusal_probs(conversation, choices)
+
+    def run(judge_limit):
+        chosen = settings(prompt_files, judge_limit=judge_limit)
+        chosen.judge_options = {"choice_probs": counting_probs}
+        return run_policy_eval(
+            ["fake/refuser"],
+            "fake/helper",
+            chosen,
+            tmp_path / "subset",
+            judge_factory=lambda spec, model: judge,
+        ).model_dump(mode="json")
+
+    metrics = run(2)
+    assert len(judge.asked) == 4  # 2 red-team + 2 benign comparisons, not 7
+    rates = {r["group"]: r for r in metrics["win_rates"]}
+    assert rates["red-team"]["prompts"] == 2 and rates["benign"]["prompts"] == 2
+    red = metrics["refusal"]["fake/refuser"]["red-team"]
+    assert red["lexical"]["n"] == 4 and red["judge"]["n"] == 2
+    assert red["judge_missing"] == 0  # not judged is not missing
+    assert len(classified) == 8  # 2 policies x (2 + 2) replies
+    changes = {(c["group"], c["measure"]): c for c in metrics["changes"]}
+    assert changes[("red-team", "refusal, lexical rule")]["difference"]["n"] == 4
+    assert changes[("red-team", "refusal, judge")]["difference"]["n"] == 2
+    assert metrics["settings"]["judge_limit"] == 2
+
+    # Without the limit the same folder resumes: only the replies left out are judged now.
+    everything = run(None)
+    assert len(classified) == 8 + 2 * 3
+    assert everything["refusal"]["fake/refuser"]["red-team"]["judge"]["n"] == 4
+    assert {r["group"]: r["prompts"] for r in everything["win_rates"]} == {
+        "red-team": 4,
+        "benign": 3,
+    }
+
+
 def test_model_pairs() -> None:
     assert model_pairs(["a"], "base") == [("a", "base")]
     assert model_pairs(["a", "b"], None) == [("a", "b")]

@@ -117,6 +117,24 @@ def test_no_human_data_costs_no_agreement_calls(elsewhere: Path) -> None:
     )
 
 
+def test_judge_limit_and_judge_agreement_bound_the_evaluations_judge_calls(
+    elsewhere: Path,
+) -> None:
+    from rlaif.pipeline.estimate import judge_calls_per_pair
+
+    elsewhere.mkdir()
+    per_pair = judge_calls_per_pair(make_runner(_config(elsewhere)).context("eval"))
+    human_limit = 4  # scripted.write_config's stages.eval.human_limit
+    one = {"judge_limit": 1}
+    limited = make_runner(_config(elsewhere, stages={"eval": one})).plan()[-1]
+    # One red-team and one benign prompt: a comparison and two refusal verdicts each.
+    assert limited.estimated_calls["judge"] == 2 * (per_pair + 2) + human_limit * per_pair
+    no_agreement = {**one, "judge_agreement": False}
+    alone = make_runner(_config(elsewhere, stages={"eval": no_agreement})).plan()[-1]
+    assert alone.estimated_calls["judge"] == 2 * (per_pair + 2)
+    assert alone.estimated_calls["policy"] == limited.estimated_calls["policy"]  # every prompt
+
+
 def test_a_path_leaving_the_library_is_not_found_beside_the_checkout(
     elsewhere: Path, shared_data: Path
 ) -> None:
