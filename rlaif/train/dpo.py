@@ -16,6 +16,7 @@ from pydantic import Field
 from rlaif.errors import ConfigError
 from rlaif.train.config import PreferenceTrainConfig, coerce_config
 from rlaif.train.data import split_holdout
+from rlaif.train.fused_head import during_training
 from rlaif.train.loading import load_tokenizer, load_training_lm
 from rlaif.train.runs import TrainResult, finish, fit, last_logged
 
@@ -63,6 +64,7 @@ def _label_smoothing(config: DPOTrainConfig, rows: list[dict[str, Any]]) -> floa
     return float(config.label_smoothing)
 
 
+@during_training
 def train_dpo(
     config: DPOTrainConfig | dict[str, Any] | str | Path, *, callbacks: list[Any] | None = None
 ) -> TrainResult:

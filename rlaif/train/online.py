@@ -17,6 +17,7 @@ from rlaif.judge.reward import JudgeReward
 from rlaif.models import get_model
 from rlaif.train.config import TrainConfig, _Config
 from rlaif.train.data import DataStats, prompts_within_length
+from rlaif.train.fused_head import during_training
 from rlaif.train.loading import load_reward_model, load_tokenizer, load_training_lm
 from rlaif.train.runs import (
     TrainResult,
@@ -163,6 +164,7 @@ def judge_reward(settings: JudgeRewardSettings, *, seed: int = 0) -> Any:
     )
 
 
+@during_training
 def run_online(
     algorithm: Literal["grpo", "rloo"],
     config: OnlineRLConfig,
