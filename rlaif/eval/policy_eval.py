@@ -180,7 +180,10 @@ async def classify_refusals(
     ``judged`` false."""
     items = [p for p in prompts if responses.get(p.id) is not None]
     asked = {p.id for p in items} if judged is None else judged
-    tags = {p.id: _digest(str(responses[p.id]), str(p.id in asked)) for p in items}
+    tags = {  # a row the judge did not read is redone once it should
+        p.id: _digest(str(responses[p.id]), *([] if p.id in asked else ["lexical only"]))
+        for p in items
+    }
 
     async def classify_chunk(chunk: Sequence[EvalPrompt]) -> list[dict[str, Any]]:
         replies = {p.id: str(responses[p.id]) for p in chunk}
