@@ -1,11 +1,13 @@
 """Two savings in CPU training, each against its baseline in the same run (issue 28).
 
-``dpo-head``: DPO steps with TRL's fused LM head projecting every position (TRL's path on a CPU)
-and only the labelled ones (:mod:`rlaif.train.fused_head`), alternating which goes first; the
-same model, pairs and seed, so the losses must match.
+``head``: DPO or SFT steps with TRL's fused LM head projecting every position (TRL's path on a
+CPU) and only the labelled ones (:mod:`rlaif.train.fused_head`), alternating which goes first;
+the same model, data and seed, so the losses must match.
 
-    .venv/bin/python -m benchmarks.bench_cpu_training dpo-head \\
-        --model runs/quickstart/sft/model --pairs runs/quickstart/label/preferences.jsonl
+    .venv/bin/python -m benchmarks.bench_cpu_training head --algorithm dpo \\
+        --model runs/quickstart/sft/model --data runs/quickstart/label/preferences.jsonl
+    .venv/bin/python -m benchmarks.bench_cpu_training head --algorithm sft \\
+        --model hf/smollm2-135m-instruct --data runs/quickstart/critique/sft.jsonl
 
 ``padding``: tokens an SFT epoch computes when batches are padded to their longest example,
 with random batches and with :mod:`rlaif.train.sampling`'s length-grouped ones, on a
@@ -27,11 +29,15 @@ from typing import Any
 import numpy as np
 
 
-def _dpo_steps(model: str, pairs: Path, out: Path, *, compact: bool, steps: int) -> dict[str, Any]:
-    """Train ``steps`` DPO steps of 8 pairs and time every step after the first."""
+def _steps(
+    algorithm: str, model: str, data: Path, out: Path, *, compact: bool, steps: int
+) -> dict[str, Any]:
+    """Train ``steps`` steps of 8 pairs (DPO) or records (SFT) as the quickstart does, and time
+    every step after the first."""
     from transformers import TrainerCallback
 
     from rlaif.train.dpo import train_dpo
+    from rlaif.train.sft import train_sft
 
     class Clock(TrainerCallback):  # type: ignore[misc]
         def __init__(self) -> None:
@@ -45,21 +51,21 @@ def _dpo_steps(model: str, pairs: Path, out: Path, *, compact: bool, steps: int)
             self.seconds.append(time.perf_counter() - self.started)
 
     clock = Clock()
-    run = train_dpo if compact else train_dpo.__wrapped__  # type: ignore[attr-defined]
-    result = run(
-        {
-            "model": model,
-            "dataset": str(pairs),
-            "output_dir": str(out),
-            "max_steps": steps,
-            "per_device_train_batch_size": 8,
-            "learning_rate": 6e-6,
-            "beta": 0.1,
-            "max_length": 256,
-            "logging_steps": 1,
-        },
-        callbacks=[clock],
+    train = train_dpo if algorithm == "dpo" else train_sft
+    run = train if compact else train.__wrapped__  # type: ignore[attr-defined]
+    config: dict[str, Any] = {
+        "model": model,
+        "dataset": str(data),
+        "output_dir": str(out),
+        "max_steps": steps,
+        "per_device_train_batch_size": 8,
+        "max_length": 256,
+        "logging_steps": 1,
+    }
+    config.update(
+        {"learning_rate": 6e-6, "beta": 0.1} if algorithm == "dpo" else {"learning_rate": 4e-5}
     )
+    result = run(config, callbacks=[clock])
     history = [json.loads(line) for line in (result.output_dir / "log_history.jsonl").open()]
     return {
         "step_seconds": clock.seconds[1:],
@@ -68,7 +74,7 @@ def _dpo_steps(model: str, pairs: Path, out: Path, *, compact: bool, steps: int)
     }
 
 
-def dpo_head(args: argparse.Namespace) -> dict[str, Any]:
+def head(args: argparse.Namespace) -> dict[str, Any]:
     """Both heads, ``args.repeats`` times each, alternating which runs first."""
     runs: dict[str, list[dict[str, Any]]] = {"every position": [], "labelled only": []}
     with tempfile.TemporaryDirectory() as scratch:
@@ -77,14 +83,16 @@ def dpo_head(args: argparse.Namespace) -> dict[str, Any]:
             for compact in order:
                 name = "labelled only" if compact else "every position"
                 out = Path(scratch) / f"{repeat}-{int(compact)}"
-                runs[name].append(
-                    _dpo_steps(args.model, args.pairs, out, compact=compact, steps=args.steps)
+                done = _steps(
+                    args.algorithm, args.model, args.data, out, compact=compact, steps=args.steps
                 )
+                runs[name].append(done)
     means = {
         name: float(np.mean([s for run in done for s in run["step_seconds"]]))
         for name, done in runs.items()
     }
     summary = {
+        "algorithm": args.algorithm,
         "seconds_a_step": means,
         "ratio": means["every position"] / means["labelled only"],
         "same_losses": all(
@@ -95,9 +103,9 @@ def dpo_head(args: argparse.Namespace) -> dict[str, Any]:
         "runs": runs,
     }
     print(
-        f"DPO step: every position {means['every position']:.1f} s, labelled only "
-        f"{means['labelled only']:.1f} s: {summary['ratio']:.2f}x; same losses and gradient "
-        f"norms: {summary['same_losses']}"
+        f"{args.algorithm.upper()} step: every position {means['every position']:.1f} s, "
+        f"labelled only {means['labelled only']:.1f} s: {summary['ratio']:.2f}x; "
+        f"same losses and gradient norms: {summary['same_losses']}"
     )
     return summary
 
@@ -143,12 +151,13 @@ def padding(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    head = commands.add_parser("dpo-head", help="DPO steps with both fused-head paths")
-    head.add_argument("--model", required=True, help="policy folder (the SFT model)")
-    head.add_argument("--pairs", type=Path, required=True, help="preference pairs (JSONL)")
-    head.add_argument("--steps", type=int, default=3, help="steps a run (the first is not timed)")
-    head.add_argument("--repeats", type=int, default=2)
-    head.add_argument("--out", type=Path, default=Path("benchmarks/results/cpu_dpo_head.json"))
+    heads = commands.add_parser("head", help="training steps with both fused-head paths")
+    heads.add_argument("--algorithm", choices=("dpo", "sft"), default="dpo")
+    heads.add_argument("--model", required=True, help="the policy to train")
+    heads.add_argument("--data", type=Path, required=True, help="pairs (DPO) or records (SFT)")
+    heads.add_argument("--steps", type=int, default=3, help="steps a run (the first not timed)")
+    heads.add_argument("--repeats", type=int, default=2)
+    heads.add_argument("--out", type=Path, help="default: benchmarks/results/cpu_<algo>_head.json")
     pad = commands.add_parser("padding", help="SFT padding, random against grouped batches")
     pad.add_argument("--data", type=Path, required=True, help="SFT records (critique output)")
     pad.add_argument("--model", default="hf/smollm2-135m-instruct", help="whose tokenizer")
@@ -156,7 +165,9 @@ def main() -> None:
     pad.add_argument("--repeats", type=int, default=20, help="seeds averaged")
     pad.add_argument("--out", type=Path, default=Path("benchmarks/results/cpu_sft_padding.json"))
     args = parser.parse_args()
-    summary = dpo_head(args) if args.command == "dpo-head" else padding(args)
+    summary = head(args) if args.command == "head" else padding(args)
+    if args.out is None:
+        args.out = Path(f"benchmarks/results/cpu_{args.algorithm}_head.json")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
 

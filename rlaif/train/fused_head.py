@@ -1,14 +1,14 @@
 """TRL's fused LM head, projecting only the positions that carry a label on a CPU too.
 
-TRL's DPO, GRPO and RLOO trainers get per-token log-probabilities from a fused LM head
+TRL's SFT, DPO, GRPO and RLOO trainers get per-token log-probabilities from a fused LM head
 (``trl.trainer.utils.add_fused_lm_head``) that never builds the whole logits tensor. On CUDA and
 XPU it projects only the positions whose label is not -100; on any other device it projects every
 position and zeroes the unlabelled ones afterwards, so that the tile shapes stay fixed for
 compilers (Neuron). On a CPU in eager mode nothing is compiled, and the prompt's positions are
 pure waste: in DPO on the quickstart's pairs (SmolLM2-135M, fp32, 2 AVX2 cores) they are two
 thirds of the positions, and the head's forward and backward over them took a third of each
-step (26.4 s against 17.8 s, the same loss and gradient norm; benchmarks/README.md, "Quickstart
-on 2 AVX2 cores").
+step (26.4 s against 17.8 s, the same loss and gradient norm); in SFT with the loss on the
+completion, the prompt's positions (benchmarks/README.md, "Quickstart on 2 AVX2 cores").
 
 :func:`labelled_positions_only` makes TRL take its compact path on a CPU for the duration of a
 training run. It changes which rows go through the head, not what the head computes.

@@ -15,6 +15,7 @@ from pydantic import Field
 from rlaif.errors import ConfigError
 from rlaif.train.config import TrainConfig, coerce_config
 from rlaif.train.data import sft_rows, split_holdout
+from rlaif.train.fused_head import during_training
 from rlaif.train.loading import load_tokenizer, load_training_lm
 from rlaif.train.runs import TrainResult, finish, first_logged, fit
 from rlaif.train.sampling import LengthGroupedBatches
@@ -45,6 +46,7 @@ def _rows_for(loss_on: str, rows: list[dict[str, Any]]) -> tuple[list[dict[str, 
     return rows, ["messages"]
 
 
+@during_training
 def train_sft(
     config: SFTTrainConfig | dict[str, Any] | str | Path, *, callbacks: list[Any] | None = None
 ) -> TrainResult:
