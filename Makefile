@@ -46,8 +46,11 @@ format: setup
 	$(BIN)/ruff check --fix rlaif tests benchmarks
 
 # pytest exits 5 when it collects no test; make treats that (like any non-zero exit) as failure.
+# The tests run in TEST_WORKERS processes of one thread each (pytest-xdist): most of them wait
+# on subprocesses, servers and small models, and one process kept two cores less than half busy.
+TEST_WORKERS ?= 2
 test: setup check
-	$(BIN)/pytest -m "not slow and not live" $(PYTEST_ARGS)
+	OMP_NUM_THREADS=1 $(BIN)/pytest -n $(TEST_WORKERS) -m "not slow and not live" $(PYTEST_ARGS)
 
 test-slow: setup setup-judge
 	$(BIN)/pytest -m "slow" $(PYTEST_ARGS)

@@ -34,10 +34,13 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory):
     between runs."""
     with pytest.MonkeyPatch.context() as patch:
         base = tmp_path_factory.getbasetemp()
+        # Parallel workers (pytest -n) each have a folder inside the run's: they share the
+        # converted models (a conversion is locked and renamed into place), not the cache.
+        run = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
         if "RLAIF_CACHE_DIR" not in os.environ:
             patch.setenv("RLAIF_CACHE_DIR", str(base / "rlaif-cache"))
         if "RLAIF_MODELS_DIR" not in os.environ:
-            patch.setenv("RLAIF_MODELS_DIR", str(base / "rlaif-models"))
+            patch.setenv("RLAIF_MODELS_DIR", str(run / "rlaif-models"))
         yield
 
 

@@ -136,5 +136,6 @@ _NOT_IMPORTED = {
     "ruff": "make check",
     "import-linter": "make check (lint-imports, the layer contract)",
     "types-pyyaml": "mypy stubs",
+    "pytest-xdist": "make test runs the tests in two processes (pytest -n)",
 }
 """Declared packages that nothing imports, and why each is needed."""
