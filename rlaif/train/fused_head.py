@@ -8,7 +8,8 @@ compilers (Neuron). On a CPU in eager mode nothing is compiled, and the prompt's
 pure waste: in DPO on the quickstart's pairs (SmolLM2-135M, fp32, 2 AVX2 cores) they are two
 thirds of the positions, and the head's forward and backward over them took a third of each
 step (26.4 s against 17.8 s, the same loss and gradient norm); in SFT with the loss on the
-completion, the prompt's positions (benchmarks/README.md, "Quickstart on 2 AVX2 cores").
+completion they are the prompt's (18.6 s against 15.6 s a step; benchmarks/README.md,
+"Quickstart on 2 AVX2 cores").
 
 :func:`labelled_positions_only` makes TRL take its compact path on a CPU for the duration of a
 training run. It changes which rows go through the head, not what the head computes.
