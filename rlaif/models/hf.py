@@ -26,6 +26,11 @@ from rlaif.models.hf_loading import (
     select_device,
     select_dtype,
 )
+from rlaif.models.prefix_generation import (
+    common_prefix_length,
+    generate_on_shared_prefix,
+    worth_sharing,
+)
 from rlaif.models.prefix_scoring import ScoringStats, forward_tails, supports_prefix_reuse
 from rlaif.models.registry import register_backend
 from rlaif.models.types import ChoiceScores, Completion, Conversation, GenerateConfig
@@ -39,7 +44,8 @@ class HFBackend(Backend):
     bf16 where supported, else fp32; or ``float32``, ``bfloat16``, ``float16``),
     ``max_batch_size`` (16), ``trust_remote_code`` (False), ``revision`` (hub models),
     ``prefix_reuse`` (True: prompts of a batch that share a token prefix compute it once, see
-    :mod:`rlaif.models.prefix_scoring`; ``False`` runs every prompt in full)."""
+    :mod:`rlaif.models.prefix_scoring` and, for generation, :mod:`rlaif.models.prefix_generation`;
+    ``False`` runs every prompt in full)."""
 
     supports_choice_logprobs = True
     runs_locally = True
@@ -174,7 +180,9 @@ class HFBackend(Backend):
         if texts:
             if kind == "generate":
                 config = GenerateConfig.model_validate_json(argument)
-                done = generate_batch(model, tokenizer, texts, config)
+                done = generate_batch(
+                    model, tokenizer, texts, config, prefix_reuse=self.prefix_reuse
+                )
             else:
                 done = score_batch(
                     model,
@@ -222,13 +230,19 @@ def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
 
 
 def generate_batch(
-    model: Any, tokenizer: Any, texts: list[str], config: GenerateConfig
+    model: Any,
+    tokenizer: Any,
+    texts: list[str],
+    config: GenerateConfig,
+    *,
+    prefix_reuse: bool = False,
 ) -> list[Completion]:
-    """Generate for every prompt text at once (left-padded); greedy when temperature is 0."""
+    """Generate for every prompt text at once (left-padded); greedy when temperature is 0. With
+    ``prefix_reuse``, the token prefix every prompt starts with is run once
+    (:mod:`rlaif.models.prefix_generation`)."""
     import torch
     from transformers import GenerationConfig
 
-    batch = _encode(model, tokenizer, texts)
     eos = _eos_ids(model, tokenizer)
     settings: dict[str, Any] = {
         "max_new_tokens": config.max_tokens,
@@ -244,23 +258,36 @@ def generate_batch(
         settings["stop_strings"] = list(config.stop)
     if config.seed is not None:
         torch.manual_seed(config.seed)
+    extra = {"tokenizer": tokenizer if config.stop else None}
+    sequences = (
+        [tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
+        if prefix_reuse
+        else []
+    )
+    shared = common_prefix_length(sequences)
     start = time.perf_counter()
-    with torch.inference_mode():
-        output = model.generate(
-            **batch,
-            generation_config=GenerationConfig(**settings),
-            tokenizer=tokenizer if config.stop else None,
+    if prefix_reuse and worth_sharing(model, sequences, shared):
+        output, prompt_width = generate_on_shared_prefix(
+            model, sequences, shared, tokenizer.pad_token_id, GenerationConfig(**settings), **extra
         )
+        prompt_tokens = [len(sequence) for sequence in sequences]
+    else:
+        batch = _encode(model, tokenizer, texts)
+        with torch.inference_mode():
+            output = model.generate(
+                **batch, generation_config=GenerationConfig(**settings), **extra
+            )
+        prompt_width = batch["input_ids"].shape[1]
+        prompt_tokens = [int(mask.sum()) for mask in batch["attention_mask"]]
     elapsed = time.perf_counter() - start
-    prompt_width = batch["input_ids"].shape[1]
     completions = []
-    for row, mask in zip(output, batch["attention_mask"], strict=True):
+    for row, used_prompt in zip(output, prompt_tokens, strict=True):
         new_tokens = row[prompt_width:].tolist()
         text, used, finish = _finish(tokenizer, new_tokens, eos, config)
         completions.append(
             Completion(
                 text=text,
-                input_tokens=int(mask.sum()),
+                input_tokens=used_prompt,
                 output_tokens=used,
                 finish_reason=finish,
                 latency_s=elapsed,
