@@ -9,10 +9,11 @@ TORCH_SPEC ?= torch==2.13.0
 PYTEST_ARGS ?=
 JUDGE_PARTS := $(shell seq 1 22)
 
-.PHONY: setup setup-judge check format docs test test-slow test-live quickstart bench clean help
+.PHONY: setup setup-judge check format docs test test-slow test-live quickstart cai bench clean help
 
 help:
 	@echo "make quickstart   set up and run the main job on the embedded default models"
+	@echo "make cai          set up and run Constitutional AI end to end (critique-revise, judge labels, PPO)"
 	@echo "make test         set up, lint, type-check and run the test suite (about 8 min from nothing on 2 cores)"
 	@echo "make test-slow    the slow tests (whole quickstart loop, benchmarks-as-tests)"
 	@echo "make check        ruff + mypy + the import-layer contract (lint-imports)"
@@ -63,6 +64,12 @@ test-live: setup
 quickstart: setup setup-judge
 	$(BIN)/rlaif constitution validate
 	$(BIN)/rlaif run configs/quickstart.yaml
+
+# Constitutional AI as the paper draws it: the critic's revisions, the judge's labels on the SFT
+# policy's samples, a reward model on them, PPO against it. Artifacts: runs/cai/.
+cai: setup setup-judge
+	$(BIN)/rlaif constitution validate
+	$(BIN)/rlaif run configs/cai.yaml
 
 # Regenerate the CLI overview in README.md and the full reference in docs/cli.md.
 docs: setup

@@ -40,6 +40,7 @@ from rlaif.datagen import (
 from rlaif.datagen.dry_run import dry_run as estimate_run
 from rlaif.datagen.dry_run import estimate_against_actual
 from rlaif.datagen.label import judging_mode
+from rlaif.datagen.label_options import DEFAULT_TIE_MARGIN
 from rlaif.errors import ConfigError
 from rlaif.eval import check_agreement_gate
 from rlaif.eval.loaders import pair_file
@@ -335,7 +336,9 @@ def label(
     principles_per_pair: int | None = typer.Option(
         None, "--principles-per-pair", help="Principle ensemble size (default: constitution)."
     ),
-    tie_margin: float = typer.Option(0.05, "--tie-margin", help="Margin below which it's a tie."),
+    tie_margin: float = typer.Option(
+        DEFAULT_TIE_MARGIN, "--tie-margin", help="Margin below which it's a tie."
+    ),
     drop_inconsistent: bool = typer.Option(
         False, "--drop-inconsistent", help="Skip pairs whose two orders disagree."
     ),

@@ -16,6 +16,9 @@ from rlaif.judge.pairwise import Mode
 from rlaif.judge.sampling import ContrastiveAffixes, SamplingSettings
 from rlaif.runs import RunSummary
 
+DEFAULT_TIE_MARGIN = 0.05
+"""The least margin ``|2p - 1|`` of a kept label (below it, a pair is skipped as a tie)."""
+
 
 class LabelOptions(DatasetJobOptions):
     """Everything ``rlaif label`` needs. Give exactly one input: ``candidates``, ``pairs``,
@@ -58,7 +61,7 @@ class LabelOptions(DatasetJobOptions):
     """Principles per pair (default: the constitution's ``sampling.per_example``)."""
     cot_band: tuple[float, float] = (0.4, 0.6)
     """Clamp of chain-of-thought probabilities."""
-    tie_margin: float = Field(default=0.05, ge=0.0, le=1.0)
+    tie_margin: float = Field(default=DEFAULT_TIE_MARGIN, ge=0.0, le=1.0)
     """Pairs whose margin ``|2p - 1|`` is below this go to the skipped file as ties (a pair at
     exactly p = 0.5 always does: it prefers neither response)."""
     drop_inconsistent: bool = False

@@ -9,7 +9,7 @@ The resumable jobs behind ``rlaif generate``, ``critique`` and ``label`` live in
 :mod:`rlaif.datagen`; the engine they run on in :mod:`rlaif.runs`.
 """
 
-from rlaif.judge.critic import Critic
+from rlaif.judge.critic import Critic, revision_counts
 from rlaif.judge.framing import FramedPair, frame_pair
 from rlaif.judge.judgment import Judgment, Vote
 from rlaif.judge.pairwise import PairwiseJudge
@@ -26,4 +26,5 @@ __all__ = [
     "SamplingSettings",
     "Vote",
     "frame_pair",
+    "revision_counts",
 ]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Iterable
+from difflib import SequenceMatcher
 from typing import Any
 
 from rlaif.constitution import Constitution, NoApplicablePrincipleError, Principle
@@ -78,6 +80,12 @@ class Critic:
         self.seed = seed
         self.max_prompt_chars = max_prompt_chars
         self.config = GenerateConfig(temperature=temperature, max_tokens=max_tokens, seed=seed)
+        self._examples = [
+            message["content"]
+            for conversation in constitution.few_shot.for_stage("revision")
+            for message in conversation
+            if message["role"] == "assistant"
+        ]
 
     @property
     def name(self) -> str:
@@ -177,7 +185,7 @@ class Critic:
             revisions.append(text)
             used.append(principle.id)
             note["revision"] = (
-                _revision_status(text, current, revision)
+                _revision_status(text, current, revision, self._examples)
                 if revision is not None
                 else "skipped (empty critique)"
             )
@@ -214,9 +222,52 @@ class Critic:
         return completion
 
 
-def _revision_status(text: str, current: str, completion: Completion) -> str:
+COPY_SIMILARITY = 0.8
+"""A revision at least this similar (difflib's ratio, case and spacing ignored) to one of the
+constitution's worked revisions is a copy of the example, not a revision of the response."""
+
+
+def copies_example(text: str, examples: Iterable[str]) -> bool:
+    """Whether ``text`` repeats one of ``examples`` (a few-shot answer) nearly word for word."""
+    normal = " ".join(text.lower().split())
+    for example in examples:
+        matcher = SequenceMatcher(None, normal, " ".join(example.lower().split()), autojunk=False)
+        if matcher.quick_ratio() >= COPY_SIMILARITY and matcher.ratio() >= COPY_SIMILARITY:
+            return True
+    return False
+
+
+def _revision_status(
+    text: str, current: str, completion: Completion, examples: Iterable[str] = ()
+) -> str:
     if not text:
         return "empty"
     if text == current.strip():
         return "unchanged"
+    if copies_example(text, examples):  # not adopted: the round's input carries on
+        return "copied example"
     return "truncated" if completion.finish_reason == "length" else "ok"
+
+
+def revision_counts(records: Iterable[SFTRecord]) -> dict[str, int]:
+    """How a critique run's records came out: ``revised`` (the target differs from the policy's
+    first answer) or ``unchanged``, and over all rounds how many revisions were adopted,
+    came back unchanged or empty, or ``copied_example`` (repeated a few-shot answer)."""
+    counts = {"records": 0, "revised": 0, "unchanged": 0}
+    rounds = {"adopted": 0, "unchanged": 0, "empty": 0, "copied_example": 0, "other": 0}
+    for record in records:
+        counts["records"] += 1
+        final = record.messages[-1]["content"] if record.messages else ""
+        changed = final.strip() != record.initial.strip()
+        counts["revised" if changed else "unchanged"] += 1
+        for note in record.metadata.get("rounds", []):
+            status = note.get("revision", "")
+            key = {
+                "ok": "adopted",
+                "truncated": "adopted",
+                "unchanged": "unchanged",
+                "empty": "empty",
+                "copied example": "copied_example",
+            }.get(status, "other")
+            rounds[key] += 1
+    return {**counts, **{f"rounds_{key}": value for key, value in rounds.items()}}

@@ -16,6 +16,7 @@ from rlaif.config import (
     load_yaml_mapping,
 )
 from rlaif.constitution import library
+from rlaif.datagen.label_options import DEFAULT_TIE_MARGIN
 from rlaif.errors import ConfigError
 from rlaif.judge.pairwise import Mode
 from rlaif.models.model import ModelSpec
@@ -110,12 +111,13 @@ class TrainStage(_Section):
 
 
 class SampleStage(_Section):
-    """Sample K responses per training prompt from the (SFT) policy."""
+    """Sample K responses per training prompt from the (SFT) policy (and, with
+    ``prompts.helpful``, per helpful prompt: the judge labels both)."""
 
     enabled: bool = True
     """Run this stage (only the ``judge`` labelling strategy needs it)."""
     limit: int | None = Field(default=None, ge=1)
-    """Use only the first N training prompts."""
+    """Use only the first N training prompts (and N helpful prompts)."""
     n: int = Field(default=2, ge=2)
     """Responses per prompt."""
     generation: GenerationSettings = Field(
@@ -164,6 +166,9 @@ class LabelStage(_Section):
     """How pairs are built (see the README's "strategies")."""
     also: list[Strategy] = Field(default_factory=list)
     """Further strategies to run and report, whose pairs are kept in their own files."""
+    also_limit: int | None = Field(default=None, ge=1)
+    """Training prompts for the ``also`` strategies (default: ``limit``), e.g. a small
+    contrastive audit of the judge beside judge-labelled training pairs."""
     mode: Mode = "auto"
     """How the judge gives verdicts (also used by the eval stage's agreement run)."""
     position_prior: float | None = None
@@ -177,6 +182,9 @@ class LabelStage(_Section):
     and its rate of agreement with the construction reported."""
     limit: int | None = Field(default=None, ge=1)
     """Use only the first N training prompts (and N helpful prompts)."""
+    tie_margin: float = Field(default=DEFAULT_TIE_MARGIN, ge=0.0, le=1.0)
+    """The judge's least confidence for a label: pairs whose margin ``|2p - 1|`` is below it go
+    to the skipped file as ties, with the reason."""
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
     """Policy sampling settings for contrastive pairs."""
     sample_from: Literal["sft", "initial"] = "sft"

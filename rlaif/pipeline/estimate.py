@@ -58,7 +58,7 @@ ESTIMATE_FILE = "estimate.json"
 
 _PROMPT_SETS = {
     "critique": ("train", "helpful"),
-    "sample": ("train",),
+    "sample": ("train", "helpful"),
     "label": ("train", "helpful"),
     "eval": ("test", "benign"),
 }
@@ -81,22 +81,29 @@ def planned_calls(
     critique_n = limited(stages.critique.limit, train)
     critique_helpful = limited(stages.critique.limit, helpful) if helpful else 0
     sample_n = limited(stages.sample.limit, train)
-    label_n = limited(stages.label.limit, train)
+    judged_helpful = stages.label.strategy == "judge" and helpful
+    sample_helpful = limited(stages.sample.limit, helpful) if judged_helpful else 0
     label_helpful = limited(stages.label.limit, helpful) if helpful else 0
     per_pair = judge_calls_per_pair(context)
     critic_calls = 0 if stages.critique.method == "distill" else critique_n * rounds * 2
     estimates: dict[str, dict[str, int]] = {
         "critique": {"policy": critique_n + critique_helpful, "critic": critic_calls},
-        "sample": {"policy": sample_n * stages.sample.n},
+        "sample": {"policy": (sample_n + sample_helpful) * stages.sample.n},
     }
     label: dict[str, int] = {}
-    if label_helpful:
+    pairs_a_prompt = stages.sample.n * (stages.sample.n - 1) // 2
+    if judged_helpful:  # the helpful prompts' samples, judged
+        label["judge"] = limited(stages.label.limit, sample_helpful) * pairs_a_prompt * per_pair
+    elif label_helpful:  # the helpful prompts' contrastive pairs
         label["policy"] = 2 * label_helpful
         if stages.label.confirm:
             label["judge"] = label_helpful * per_pair
     for strategy in {stages.label.strategy, *stages.label.also}:
+        also = strategy != stages.label.strategy
+        limit = (stages.label.also_limit or stages.label.limit) if also else stages.label.limit
+        label_n = limited(limit, train)
         if strategy == "judge":
-            pairs = sample_n * stages.sample.n * (stages.sample.n - 1) // 2
+            pairs = limited(limit, sample_n) * pairs_a_prompt
             label["judge"] = label.get("judge", 0) + pairs * per_pair
         elif strategy == "contrastive":
             label["policy"] = label.get("policy", 0) + 2 * label_n

@@ -17,6 +17,7 @@ from rlaif.pipeline.run_summary import (
     format_summary,
     label_rows,
     policy_rows,
+    revision_rows,
     reward_model_rows,
 )
 from rlaif.pipeline.stages import concurrency_of, current_policy, initial_policy
@@ -136,6 +137,9 @@ def run_eval_stage(ctx: StageContext) -> StageResult:
     )
     summary["labels"] = (
         label_rows(ctx.upstream("label").metrics) if ctx.has_output("label", "preferences") else {}
+    )
+    summary["revisions"] = (
+        revision_rows(ctx.upstream("critique").metrics) if ctx.has_output("critique", "sft") else {}
     )
     summary["notes"] = notes
     (ctx.stage_dir / SUMMARY_JSON).write_text(json.dumps(summary, indent=2) + "\n")

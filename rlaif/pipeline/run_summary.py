@@ -102,6 +102,18 @@ def label_rows(label_metrics: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def revision_rows(critique_metrics: dict[str, Any]) -> dict[str, Any]:
+    """How the supervised stage's critique-and-revise came out, per prompt set (``revise`` only):
+    records whose target differs from the policy's answer, and revisions that copied a worked
+    example."""
+    parts = critique_metrics if "counts" not in critique_metrics else {"train": critique_metrics}
+    return {
+        part: row["revisions"]
+        for part, row in parts.items()
+        if isinstance(row, dict) and isinstance(row.get("revisions"), dict)
+    }
+
+
 def _fmt(estimate: dict[str, Any] | None, percent: bool = True) -> str:
     if not estimate or estimate.get("value") is None:
         return "n/a"
@@ -197,6 +209,12 @@ def format_summary(summary: dict[str, Any]) -> str:
             continue
         label = "judge agreement with humans" if name == "judge" else f"baseline: {name}"
         lines.append(f"| {label} | {_fmt(row.get('accuracy'))} |")
+    for part, row in (summary.get("revisions") or {}).items():
+        lines.append(
+            f"| revisions (`{part}` prompts) | {row.get('revised', 0)} of {row.get('records', 0)} "
+            f"targets differ from the policy's answer; {row.get('rounds_copied_example', 0)} "
+            f"revisions copied a worked example and were not used |"
+        )
     for strategy, row in (summary.get("labels") or {}).items():
         counts = row.get("counts") or {}
         consistency = row.get("consistency_rate")

@@ -8,7 +8,8 @@ from typing import Any
 
 from rlaif.annotate import load_annotation_pairs
 from rlaif.data import DataFileError
-from rlaif.data.jsonl import concatenate_jsonl
+from rlaif.data.jsonl import concatenate_jsonl, read_records
+from rlaif.data.records import SFTRecord
 from rlaif.datagen import (
     CritiqueOptions,
     GenerateOptions,
@@ -26,7 +27,7 @@ from rlaif.eval import (
     run_agreement,
 )
 from rlaif.eval.loaders import labelled_pairs_file
-from rlaif.judge import SamplingSettings
+from rlaif.judge import SamplingSettings, revision_counts
 from rlaif.models.model import Model, ModelSpec
 from rlaif.pipeline.config import GenerationSettings, PipelineConfig, Strategy
 from rlaif.pipeline.context import StageContext, StageResult
@@ -132,6 +133,10 @@ def run_critique_stage(ctx: StageContext) -> StageResult:
             "calls": summary.calls,
             "cache_hits": summary.cache_hits,
         }
+        if options.method == "revise":  # how many revisions changed the answer, or copied
+            metrics[part]["revisions"] = revision_counts(  # a worked example
+                read_records(ctx.stage_dir / name, SFTRecord)
+            )
     outputs = {"sft": "sft.jsonl", "manifest": manifests["train"]}
     if "helpful" in parts:
         files = [ctx.stage_dir / name for name, _, _ in parts.values()]
@@ -196,24 +201,28 @@ def run_sft_stage(ctx: StageContext) -> StageResult:
 
 
 def run_sample_stage(ctx: StageContext) -> StageResult:
-    """Sample K responses per training prompt from the (SFT) policy."""
+    """Sample K responses per training prompt from the (SFT) policy, and with
+    ``prompts.helpful`` per helpful prompt too (``candidates-helpful.jsonl``)."""
     config, settings = ctx.config, ctx.config.stages.sample
     policy = current_policy(ctx)
-    summary = run_generate(
-        GenerateOptions(
-            model=policy.name,
-            prompts=str(ctx.input_path(config.prompts.train)),
-            out=ctx.stage_dir / "candidates.jsonl",
-            sampling=_sampling(settings.generation, settings.n, config.seed),
-            limit=settings.limit,
-            concurrency=concurrency_of(policy),
-        ),
-        model=ctx.models.get(policy),
-    )
-    return StageResult(
-        outputs={"candidates": "candidates.jsonl"},
-        metrics={"counts": summary.counts, "calls": summary.calls},
-    )
+    outputs: dict[str, str] = {}
+    metrics: dict[str, Any] = {}
+    for part, (_, prompts, _) in _training_parts(ctx, "candidates").items():
+        name = "candidates.jsonl" if part == "train" else f"candidates-{part}.jsonl"
+        summary = run_generate(
+            GenerateOptions(
+                model=policy.name,
+                prompts=str(prompts),
+                out=ctx.stage_dir / name,
+                sampling=_sampling(settings.generation, settings.n, config.seed),
+                limit=settings.limit,
+                concurrency=concurrency_of(policy),
+            ),
+            model=ctx.models.get(policy),
+        )
+        outputs[name.removesuffix(".jsonl")] = name
+        metrics[part] = {"counts": summary.counts, "calls": summary.calls}
+    return StageResult(outputs=outputs, metrics=metrics if len(metrics) > 1 else metrics["train"])
 
 
 def _check_gate(ctx: StageContext) -> dict[str, Any] | None:
@@ -272,16 +281,19 @@ def _label_once(
     *,
     prompts: Path | None = None,
     constitution: str | Path | None = None,
+    candidates: str = "candidates",
+    limit: int | None = None,
 ) -> dict[str, Any]:
     """One labelling run into ``out``: contrastive pairs are sampled on ``prompts`` (default:
-    the training prompts), judged under ``constitution`` (default: the run's)."""
+    the training prompts), the ``judge`` strategy reads the sample stage's ``candidates``
+    output; judged under ``constitution`` (default: the run's)."""
     config, settings = ctx.config, ctx.config.stages.label
     inputs: dict[str, Any] = {}
     policy: Model | None = None
     constitution = constitution or ctx.resolve_constitution()
     sampler = initial_policy(config) if settings.sample_from == "initial" else current_policy(ctx)
     if strategy == "judge":
-        inputs["candidates"] = ctx.upstream_output("sample", "candidates")
+        inputs["candidates"] = ctx.upstream_output("sample", candidates)
     elif strategy == "revision":
         sft_key = "sft-train" if ctx.has_output("critique", "sft-train") else "sft"
         inputs["sft"] = ctx.upstream_output("critique", sft_key)
@@ -300,7 +312,8 @@ def _label_once(
             confirm_mode=settings.confirm_mode,
             sampling=_sampling(settings.generation, 1, config.seed),
             seed=config.seed,
-            limit=settings.limit,
+            limit=limit or settings.limit,
+            tie_margin=settings.tie_margin,
             principles_per_pair=config.principles_per_pair,
             position_prior=settings.position_prior,
             concurrency=concurrency_of(
@@ -332,6 +345,14 @@ def run_label_stage(ctx: StageContext) -> StageResult:
     for part, (name, prompts, constitution) in parts.items():
         if part == "train":
             metrics[settings.strategy] = _label_once(ctx, settings.strategy, ctx.stage_dir / name)
+        elif settings.strategy == "judge":  # the helpful prompts' samples, judged under the
+            metrics[part] = _label_once(  # helpfulness constitution
+                ctx,
+                "judge",
+                ctx.stage_dir / name,
+                constitution=constitution,
+                candidates=f"candidates-{part}",
+            )
         else:  # the helpful prompts: answer over refusal, under the helpfulness constitution
             metrics[part] = _label_once(
                 ctx, "contrastive", ctx.stage_dir / name, prompts=prompts, constitution=constitution
@@ -345,7 +366,7 @@ def run_label_stage(ctx: StageContext) -> StageResult:
             continue
         name = f"preferences-{extra}.jsonl"
         outputs[f"preferences-{extra}"] = name
-        metrics[extra] = _label_once(ctx, extra, ctx.stage_dir / name)
+        metrics[extra] = _label_once(ctx, extra, ctx.stage_dir / name, limit=settings.also_limit)
     return StageResult(outputs=outputs, metrics=metrics)
 
 

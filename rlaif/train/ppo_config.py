@@ -37,7 +37,13 @@ class PPOTrainConfig(TrainConfig):
     """Reference policy for the KL penalty (default: ``model``; with LoRA the policy with its
     adapter switched off)."""
     learning_rate: float = Field(default=3e-6, gt=0.0)
-    """Peak learning rate of AdamW (policy and value function together)."""
+    """Peak learning rate of AdamW (the policy, and the value function unless
+    ``value_learning_rate`` is set)."""
+    value_learning_rate: float | None = Field(default=None, gt=0.0)
+    """Peak learning rate of the value function (the value head, or the separate value model),
+    on the same schedule; default: ``learning_rate``. A fresh value head is a linear regression
+    on the policy's hidden state: at a policy's learning rate (1e-5) it barely moves in tens of
+    steps, so the advantages get no baseline."""
     lr_scheduler: Literal["linear", "constant", "cosine"] = "linear"
     """Learning-rate schedule over the PPO steps."""
     max_grad_norm: float | None = Field(default=None, gt=0.0)

@@ -51,6 +51,7 @@ from rlaif.train.ppo_model import (
     Rollouts,
     adapter_disabled,
     fused_adamw,
+    parameter_groups,
     position_ids,
     prompt_batch,
     sample_responses,
@@ -110,8 +111,8 @@ class PPOTrainer:
         self.is_peft = hasattr(policy, "disable_adapter")
         self.ref_model = None if ref_model is None else ref_model.to(self.accelerator.device)
         model = PolicyAndValue(policy, value_model)
-        trainable = [p for p in model.parameters() if p.requires_grad]
-        optimizer = fused_adamw(trainable, config.learning_rate)
+        groups = parameter_groups(model, config.learning_rate, config.value_learning_rate)
+        optimizer = fused_adamw(groups, config.learning_rate)
         self.model, self.optimizer = self.accelerator.prepare(model, optimizer)
         self.lr_scheduler = get_scheduler(
             config.lr_scheduler, optimizer, num_warmup_steps=0, num_training_steps=self.total_steps

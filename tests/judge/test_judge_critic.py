@@ -5,7 +5,8 @@ from __future__ import annotations
 from judge_helpers import PROMPT, UNSAFE
 
 from rlaif.constitution import Constitution
-from rlaif.judge import Critic
+from rlaif.judge import Critic, revision_counts
+from rlaif.judge.critic import copies_example
 from rlaif.models import BackendError, get_model
 
 
@@ -73,3 +74,36 @@ def test_a_failed_call_stops_the_rounds_and_is_recorded(minimal: Constitution) -
     record = Critic(model, minimal).run_sync(PROMPT, UNSAFE, prompt_id="q3")
     assert "server unavailable" in record.metadata["error"]
     assert record.critiques == [] and record.messages[-1]["content"] == UNSAFE
+
+
+def test_a_revision_that_copies_the_worked_example_is_not_adopted_and_is_counted(
+    cai: Constitution,
+) -> None:
+    example = cai.few_shot.for_stage("revision")[0][-1]["content"]
+    copied = example.replace("here\nis", "here is").upper()  # case and spacing do not hide it
+    model = get_model("fake/copier", outputs=_scripted([copied, "Please leave his car alone."]))
+    record = Critic(model, cai).run_sync(PROMPT, UNSAFE, prompt_id="q4")
+    assert [r["revision"] for r in record.metadata["rounds"]] == ["copied example", "ok"]
+    # The second round revised the policy's answer, not the copy.
+    assert UNSAFE in model.backend.calls[2].conversation[-1]["content"]
+    assert record.messages[-1]["content"] == "Please leave his car alone."
+    lazy = Critic(get_model("fake/lazy", outputs=_scripted(["   ", UNSAFE])), cai).run_sync(
+        PROMPT, UNSAFE, prompt_id="q5"
+    )
+    assert revision_counts([record, lazy]) == {
+        "records": 2,
+        "revised": 1,
+        "unchanged": 1,
+        "rounds_adopted": 1,
+        "rounds_unchanged": 1,
+        "rounds_empty": 1,
+        "rounds_copied_example": 1,
+        "rounds_other": 0,
+    }
+
+
+def test_a_revision_on_the_same_topic_is_not_a_copy(cai: Constitution) -> None:
+    example = cai.few_shot.for_stage("revision")[0][-1]["content"]
+    own = "I can't help with harming the dog. Ask your neighbour to keep it inside at night."
+    assert not copies_example(own, [example])
+    assert copies_example(example, [example])

@@ -18,7 +18,7 @@ CONFIGS = sorted(library.configs_dir().glob("*.yaml"))
 
 def test_the_expected_configs_ship() -> None:
     names = {path.stem for path in CONFIGS}
-    assert {"quickstart", "openai-judge", "anthropic-judge", "vllm", "gpu-ppo"} <= names
+    assert {"quickstart", "cai", "openai-judge", "anthropic-judge", "vllm", "gpu-ppo"} <= names
 
 
 @pytest.fixture
@@ -82,3 +82,18 @@ def test_a_typo_in_a_training_section_fails_at_load(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["run", str(path), "--dry-run"])
     assert result.exit_code == 2
     assert "stages.policy.config" in result.output and "kl_budjet" in result.output
+
+
+def test_cai_config_runs_the_seeds_method_and_its_estimate_counts_both_prompt_sets(
+    unmeasured: None,
+) -> None:
+    runner = make_runner(library.configs_dir() / "cai.yaml", log=lambda _: None)
+    config = runner.config
+    assert config.stages.critique.method == "revise"
+    assert config.stages.label.strategy == "judge"  # every training label is the judge's
+    assert config.stages.policy.algorithm == "ppo"
+    assert config.prompts.helpful is not None
+    planned = {stage.name: stage.estimated_calls for stage in runner.plan()}
+    sample = config.stages.sample
+    assert planned["sample"]["policy"] == 2 * sample.limit * sample.n  # red-team and helpful
+    assert planned["critique"]["critic"] == 2 * config.stages.critique.limit  # one round

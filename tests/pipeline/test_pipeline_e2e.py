@@ -22,7 +22,7 @@ from rlaif.models.tiny import build_tiny_model
 from rlaif.pipeline.api import make_runner
 from rlaif.pipeline.estimate import estimate_plan
 from rlaif.pipeline.manifest import read_stage_manifest
-from rlaif.pipeline.run_summary import read_summary
+from rlaif.pipeline.run_summary import format_summary, read_summary, revision_rows
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -229,6 +229,54 @@ def test_helpful_prompts_join_both_stages_and_benign_replies_are_judged_on_helpf
     assert "judged on `helpful`" in (run_dir / "eval" / "summary.md").read_text()
     policy_metrics = json.loads((run_dir / "eval" / "policy" / "metrics.json").read_text())
     assert policy_metrics["reward"] is None  # reward_scores: false
+
+
+def test_judge_strategy_labels_samples_of_both_prompt_sets_and_counts_revisions(
+    tiny_policy: Path, tmp_path: Path
+) -> None:
+    """The seed's method: critique-revise, then the judge labels the SFT policy's samples on the
+    red-team and the helpful prompts alike (none by construction), unconfident pairs skipped."""
+    helpful = tmp_path / "helpful.jsonl"
+    rows = [
+        {"id": f"h{i}", "prompt": [{"role": "user", "content": f"Recipe {i}?"}]} for i in range(3)
+    ]
+    helpful.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = scripted.write_config(
+        tmp_path,
+        tiny_policy,
+        prompts={"helpful": str(helpful)},
+        label={"strategy": "judge", "also": [], "confirm": False, "tie_margin": 0.2},
+        # The scripted judge calls the tiny policy's samples a tie: nothing left to train on.
+        rm={"enabled": False},
+        policy={"enabled": False},
+        eval={"enabled": False},
+    )
+    plan = make_runner(config, log=lambda _: None).run()
+    assert [p.name for p in plan] == ["critique", "sft", "sample", "label"]
+    run_dir = tmp_path / "runs" / "scripted"
+    candidates = [
+        json.loads(line)
+        for line in (run_dir / "sample" / "candidates-helpful.jsonl").read_text().splitlines()
+    ]
+    assert [c["id"] for c in candidates] == ["h0", "h1"]  # sample.limit: 2
+    assert all(len(c["responses"]) == 2 for c in candidates)
+    judged = run_dir / "label" / "preferences-helpful.jsonl"
+    skipped = run_dir / "label" / "preferences-helpful.skipped.jsonl"
+    records = [json.loads(line) for line in judged.read_text().splitlines()]
+    skips = [json.loads(line) for line in skipped.read_text().splitlines()]
+    # Both helpful prompts' pairs went to the judge: kept with its label, or skipped as a tie
+    # (the scripted judge sees no refusal in either sampled reply: p = 0.5).
+    assert sorted([r["id"] for r in records] + [s["id"] for s in skips]) == ["h0/0-1", "h1/0-1"]
+    assert all(r["strategy"] == "judge" for r in records)
+    assert all("tie" in s["reason"] for s in skips)
+    union = load_preferences(run_dir / "label" / "preferences.jsonl")
+    assert set(union["strategy"]) <= {"judge"}  # no label by construction
+    metrics = read_stage_manifest(run_dir / "critique").metrics
+    revisions = metrics["train"]["revisions"]
+    assert revisions["records"] == 3 and revisions["revised"] + revisions["unchanged"] == 3
+    rows = revision_rows(metrics)
+    assert rows == {"train": revisions}  # the helpful prompts were answered, not revised
+    assert "revisions (`train` prompts) | " in format_summary({"revisions": rows})
 
 
 def _train(config: Path) -> list[dict]:

@@ -167,6 +167,50 @@ def test_the_value_loss_falls_on_a_fixed_batch(
     assert losses[-1] < 0.5 * losses[0], losses
 
 
+def test_the_value_function_learns_at_its_own_rate(
+    tiny_policy: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    from rlaif.train.loading import load_tokenizer, load_training_lm
+    from rlaif.train.online import prompts_for_reward
+    from rlaif.train.ppo import FunctionScorer
+    from rlaif.train.ppo_config import PPOTrainConfig
+
+    tokenizer = load_tokenizer(str(tiny_policy), padding_side="left")
+    moved = {}
+    for value_lr in (None, 1e-2):
+        config = PPOTrainConfig.model_validate(
+            _config(tiny_policy, data_dir, tmp_path / f"ppo-{value_lr}", learning_rate=1e-5,
+                    value_learning_rate=value_lr, vf_coef=1.0, max_steps=1)
+        )  # fmt: skip
+        prompts, _ = prompts_for_reward(config, tokenizer)
+        policy = load_training_lm(str(tiny_policy), tokenizer, dtype="float32")
+        before = {n: p.detach().clone() for n, p in policy.named_parameters()}
+        trainer = ppo_trainer.PPOTrainer(
+            config,
+            policy=policy,
+            tokenizer=tokenizer,
+            prompts=prompts,
+            scorer=FunctionScorer(even_share, tokenizer),
+            ref_model=load_training_lm(str(tiny_policy), tokenizer, dtype="float32"),
+        )
+        groups = trainer.optimizer.param_groups
+        assert [g["lr"] for g in groups] == [1e-5, value_lr or 1e-5]
+        head = trainer.accelerator.unwrap_model(trainer.model).value_head
+        assert {id(p) for p in groups[1]["params"]} == {id(p) for p in head.parameters()}
+        rows, queries = trainer._prompt_batch(1)
+        rollouts = trainer._rollout(rows, queries)
+        kl = torch.zeros_like(rollouts.logprobs)
+        advantages, returns = trainer._advantages(rollouts, kl)
+        trainer._update(rollouts, advantages, returns, 1)
+        moved[value_lr] = (
+            head.bias.detach().abs().item(),
+            max((p.detach() - before[n]).abs().max().item() for n, p in policy.named_parameters()),
+        )
+    (head_default, policy_default), (head_fast, policy_fast) = moved[None], moved[1e-2]
+    assert head_fast > 100 * head_default  # the head moved at its own rate ...
+    assert policy_fast == pytest.approx(policy_default, rel=0.5)  # ... the policy at its own
+
+
 def test_a_killed_run_resumes_from_its_last_checkpoint(
     tiny_policy: Path, data_dir: Path, tmp_path: Path
 ) -> None:
