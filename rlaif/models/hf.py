@@ -9,6 +9,7 @@ Loading is lazy (first call) and takes safetensors only; ``trust_remote_code`` i
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import threading
 import time
@@ -114,11 +115,12 @@ class HFBackend(Backend):
             return self._loaded
 
     async def generate(self, conversation: Conversation, config: GenerateConfig) -> Completion:
-        if config.temperature == 0:  # greedy: the seed changes nothing, so requests that differ
-            config = config.model_copy(update={"seed": None})  # only by it share a batch
-        result: Completion = await self.batcher.submit(
-            ("generate", config.model_dump_json()), conversation
-        )
+        # Requests that differ only by their seed share a batch: greedy ones ignore it, and a
+        # sampled batch is seeded from its rows' seeds (batch_seed), so K seeded samples of a
+        # prompt decode together instead of one after another.
+        seed = None if config.temperature == 0 else config.seed
+        group = ("generate", config.model_copy(update={"seed": None}).model_dump_json())
+        result: Completion = await self.batcher.submit(group, (conversation, seed))
         return result.model_copy()
 
     async def score_choices(
@@ -165,9 +167,13 @@ class HFBackend(Backend):
     # The methods below run in the batcher's worker thread.
 
     def _run_batch(
-        self, group: Hashable, conversations: list[Conversation]
+        self, group: Hashable, items: list[Any]
     ) -> list[Completion | ChoiceScores | BaseException]:
         kind, argument = cast(tuple[str, Any], group)
+        seeds: list[int | None] = []
+        conversations: list[Conversation] = items
+        if kind == "generate":
+            conversations, seeds = [c for c, _ in items], [s for _, s in items]
         model, tokenizer = self.load()
         prompts: list[str | BaseException] = []
         for conversation in conversations:
@@ -179,7 +185,12 @@ class HFBackend(Backend):
         done: list[Any] = []
         if texts:
             if kind == "generate":
-                config = GenerateConfig.model_validate_json(argument)
+                seed = batch_seed(
+                    [s for s, p in zip(seeds, prompts, strict=True) if isinstance(p, str)]
+                )
+                config = GenerateConfig.model_validate_json(argument).model_copy(
+                    update={"seed": seed}
+                )
                 done = generate_batch(
                     model, tokenizer, texts, config, prefix_reuse=self.prefix_reuse
                 )
@@ -194,6 +205,16 @@ class HFBackend(Backend):
                 )
         results = iter(done)
         return [p if isinstance(p, BaseException) else next(results) for p in prompts]
+
+
+def batch_seed(seeds: list[int | None]) -> int | None:
+    """One seed for a sampled batch, from its rows' seeds in order (None when no row has one): a
+    seeded request gives the same text whenever it meets the same batch, and the response cache,
+    whose key holds each request's own seed, gives it back on every rerun."""
+    if all(seed is None for seed in seeds):
+        return None
+    digest = hashlib.sha256(repr(seeds).encode()).digest()
+    return int.from_bytes(digest[:4], "big")
 
 
 def _log_step(line: str) -> None:

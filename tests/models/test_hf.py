@@ -54,9 +54,10 @@ def test_concurrent_requests_are_batched_and_match_one_by_one(tiny_model: Path) 
         )
 
 
-def test_greedy_requests_share_a_batch_whatever_their_seed(tiny_model: Path) -> None:
+def test_requests_share_a_batch_whatever_their_seed(tiny_model: Path) -> None:
     """Per-prompt seeds (as sampled jobs give every request) change nothing in greedy decoding,
-    so they must not split a batch; sampled requests with different seeds still run apart."""
+    so they must not split a batch; sampled requests that differ only by their seed share one
+    too, seeded from their seeds: the same batch samples the same texts again."""
     model = tiny(tiny_model)
 
     async def together(temperature: float):
@@ -72,8 +73,22 @@ def test_greedy_requests_share_a_batch_whatever_their_seed(tiny_model: Path) -> 
     assert [c.text for c in greedy] == [
         model.generate_sync(p, GenerateConfig(max_tokens=4)).text for p in PROMPTS
     ]
-    asyncio.run(together(1.0))
-    assert model.backend.batcher.batch_sizes[-len(PROMPTS) :] == [1] * len(PROMPTS)
+    sampled = [c.text for c in asyncio.run(together(1.0))]
+    assert model.backend.batcher.batch_sizes[-1] == len(PROMPTS)
+    assert [c.text for c in asyncio.run(together(1.0))] == sampled
+
+
+def test_k_seeded_samples_of_one_prompt_decode_together_and_differ(tiny_model: Path) -> None:
+    model = tiny(tiny_model)
+
+    async def samples() -> list[str]:
+        configs = [GenerateConfig(max_tokens=8, temperature=1.0, seed=s) for s in range(6)]
+        done = await asyncio.gather(*(model.generate(PROMPTS[1], c) for c in configs))
+        return [c.text for c in done]
+
+    texts = asyncio.run(samples())
+    assert model.backend.batcher.batch_sizes[-1] == 6
+    assert len(set(texts)) > 1  # one batch, still six draws
 
 
 def _full_forward_logprobs(model, tokenizer, conversation, continuation: list[int]) -> float:
