@@ -77,9 +77,7 @@ class HFBackend(Backend):
         self.prefix_reuse = prefix_reuse
         self.scoring = ScoringStats()
         """What ``score_choices`` has computed (tokens, forward passes)."""
-        self.batcher: MicroBatcher[Conversation, Any] = MicroBatcher(
-            self._run_batch, max_batch_size
-        )
+        self.batcher: MicroBatcher[Any, Any] = MicroBatcher(self._run_batch, max_batch_size)
         self._source: ModelSource | None = None
         self._loaded: tuple[Any, Any] | None = None
         self._lock = threading.Lock()
