@@ -201,13 +201,17 @@ def run_sft_stage(ctx: StageContext) -> StageResult:
 
 
 def run_sample_stage(ctx: StageContext) -> StageResult:
-    """Sample K responses per training prompt from the (SFT) policy, and with
-    ``prompts.helpful`` per helpful prompt too (``candidates-helpful.jsonl``)."""
+    """Sample K responses per training prompt from the (SFT) policy, and, when the judge labels
+    the helpful prompts too (``strategy: judge`` with ``prompts.helpful``), per helpful prompt
+    (``candidates-helpful.jsonl``)."""
     config, settings = ctx.config, ctx.config.stages.sample
     policy = current_policy(ctx)
+    parts = {"train": ctx.input_path(config.prompts.train)}
+    if config.prompts.helpful is not None and config.stages.label.strategy == "judge":
+        parts["helpful"] = ctx.input_path(config.prompts.helpful)
     outputs: dict[str, str] = {}
     metrics: dict[str, Any] = {}
-    for part, (_, prompts, _) in _training_parts(ctx, "candidates").items():
+    for part, prompts in parts.items():
         name = "candidates.jsonl" if part == "train" else f"candidates-{part}.jsonl"
         summary = run_generate(
             GenerateOptions(
