@@ -190,9 +190,13 @@ def run_trl112(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_ours(args: argparse.Namespace) -> dict[str, Any]:
-    """``rlaif.train.train_ppo`` with the same settings."""
-    from rlaif.train import train_ppo
+    """``rlaif.train.train_ppo`` with the same settings (``--no-packing``: every training pass
+    over the padded batch, as before rows were packed with their shared prefix run once)."""
+    from rlaif.train import packing, train_ppo
     from rlaif.train.runs import StepTimer
+
+    if args.no_packing:
+        packing.MASKED_ATTENTION = ()
 
     timer = StepTimer()
     config = {
@@ -293,13 +297,18 @@ def summarise(name: str, result: dict[str, Any], peak_mb: float) -> dict[str, An
     }
 
 
-def sides(trl_python: Path) -> list[tuple[str, str, list[str]]]:
-    """The three runs of each comparison: name, interpreter, side arguments."""
-    return [
+def sides(trl_python: Path, unshared: bool = False) -> list[tuple[str, str, list[str]]]:
+    """The runs of each comparison: name, interpreter, side arguments (``unshared``: a fourth,
+    rlaif's default over the padded batch, the baseline of packing)."""
+    runs = [
         ("trl 1.12 (policy + value model)", str(trl_python), ["--side=trl112"]),
         ("rlaif (policy + value model)", sys.executable, ["--side=ours", "--value-model"]),
         ("rlaif (value head, default)", sys.executable, ["--side=ours"]),
     ]
+    if unshared:
+        extra = ["--side=ours", "--no-packing"]
+        runs.append(("rlaif (value head, rows not packed)", sys.executable, extra))
+    return runs
 
 
 def settings(args: argparse.Namespace) -> list[str]:
@@ -333,7 +342,7 @@ def orchestrate(args: argparse.Namespace) -> None:
     prompts = prepare_prompts(WORK, args.steps * args.batch)
     common = [f"--policy={policy}", f"--reward={reward}", f"--prompts={prompts}", *settings(args)]
     rows = []
-    for index, (name, python, extra) in enumerate(sides(ensure_trl112())):
+    for index, (name, python, extra) in enumerate(sides(ensure_trl112(), unshared=True)):
         arguments = [*common, *extra, f"--out={WORK / f'run{index}'}"]
         payload = run_side(name, python, arguments, WORK / f"run{index}.json")
         rows.append(summarise(name, payload["result"], payload["peak_rss_mb"]))
@@ -426,6 +435,7 @@ def main() -> None:
     parser.add_argument("--out")
     parser.add_argument("--result")
     parser.add_argument("--value-model", action="store_true")
+    parser.add_argument("--no-packing", action="store_true")
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=4)

@@ -73,15 +73,25 @@ class ModelScorer:
         self, rows: list[dict[str, Any]], queries: torch.Tensor, responses: torch.Tensor,
         mask: torch.Tensor,
     ) -> torch.Tensor:  # fmt: skip
-        from rlaif.train.ppo_model import position_ids, sequence_attention
+        from rlaif.train.packing import packed_forward, position_ids
+        from rlaif.train.ppo_model import sequence_attention
 
-        attention = sequence_attention(queries, mask, self.pad_id)
-        output = self.model(
-            input_ids=torch.cat([queries, responses], dim=1).to(self.model.device),
-            attention_mask=attention.to(self.model.device),
-            position_ids=position_ids(attention).to(self.model.device),
-        )
-        return output.logits[:, 0].float().cpu()
+        device = self.model.device
+        attention = sequence_attention(queries, mask, self.pad_id).to(device)
+        sequences = torch.cat([queries, responses], dim=1).to(device)
+        head = getattr(self.model, "score", None)
+        if head is None:  # a classifier without rlaif's usual head: its own pooling, padded
+            output = self.model(
+                input_ids=sequences, attention_mask=attention, position_ids=position_ids(attention)
+            )
+            return output.logits[:, 0].float().cpu()
+        # The score at each row's last real token: the prompt's last (kept column 0) plus the
+        # response's tokens; the rows packed (rlaif.train.packing).
+        backbone = getattr(self.model, self.model.base_model_prefix)
+        state: Any = packed_forward(backbone, sequences, attention, responses.shape[1] + 1).hidden
+        last = mask.to(device).long().sum(1)
+        pooled = state[torch.arange(state.shape[0], device=device), last]
+        return head(pooled)[:, 0].float().cpu()
 
 
 class FunctionScorer:

@@ -12,10 +12,7 @@ import torch
 from torch import nn
 from transformers import GenerationConfig
 
-
-def position_ids(attention_mask: torch.Tensor) -> torch.Tensor:
-    """Positions counted from each row's first real token (the prompts are left-padded)."""
-    return (attention_mask.long().cumsum(1) - 1).clamp(min=0)
+from rlaif.train.packing import packed_forward
 
 
 def sequence_attention(queries: torch.Tensor, mask: torch.Tensor, pad_id: int) -> torch.Tensor:
@@ -63,31 +60,21 @@ class PolicyAndValue(nn.Module):
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, response_width: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits predicting each of the last ``response_width`` tokens, and the value at the
-        position before each (the state the token was sampled in)."""
-        positions = position_ids(attention_mask)
-        shared = self.value_model is None
-        output = self.policy(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            position_ids=positions,
-            logits_to_keep=response_width + 1,
-            output_hidden_states=shared,
-            use_cache=False,
-        )
-        logits = output.logits[:, :-1]
-        if shared:
-            hidden = output.hidden_states[-1][:, -(response_width + 1) : -1]
-            values = self.value_head(hidden.detach()).squeeze(-1)
+        position before each (the state the token was sampled in). The rows are packed, their
+        shared prompt prefix run once (:mod:`rlaif.train.packing`)."""
+        keep = response_width + 1
+        if self.value_model is None:
+            output = packed_forward(self.policy, input_ids, attention_mask, keep, hidden=True)
+            hidden: Any = output.hidden
+            values = self.value_head(hidden[:, :-1].detach()).squeeze(-1)
         else:
+            output = packed_forward(self.policy, input_ids, attention_mask, keep)
             value_model: Any = self.value_model
             backbone = getattr(value_model, value_model.base_model_prefix)
-            hidden = backbone(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                position_ids=positions,
-                use_cache=False,
-            ).last_hidden_state[:, -(response_width + 1) : -1]
-            values = value_model.score(hidden).squeeze(-1)
+            state: Any = packed_forward(backbone, input_ids, attention_mask, keep).hidden
+            values = value_model.score(state[:, :-1]).squeeze(-1)
+        logits: Any = output.logits
+        logits = logits[:, :-1]
         return logits, values.float()
 
 

@@ -9,10 +9,12 @@ policy and value losses over ``num_mini_batches`` mini-batches update the policy
 lives in :mod:`rlaif.train.ppo_core`, the trained module and rollouts in
 :mod:`rlaif.train.ppo_model`, checkpoints in :mod:`rlaif.train.ppo_checkpoint`.
 
-What makes it cheaper than TRL 1.12's deleted ``PPOTrainer`` on the same settings (about 2x a
-step, benchmarks/README.md "PPO"): the value function is by default a head on the policy (one
-forward and backward pass for both, where TRL ran a second full model), no separate rollout pass
-where the update's first pass serves, logits for the response tokens only, fused AdamW.
+What makes it cheaper than TRL 1.12's deleted ``PPOTrainer`` on the same settings (RATIO a step,
+benchmarks/README.md "PPO"): the value function is by default a head on the policy (one forward
+and backward pass for both, where TRL ran a second full model), no separate rollout pass where
+the update's first pass serves, the prompt prefix every rollout shares (the chat template's
+system prompt) run once per pass and no padding computed (:mod:`rlaif.train.packing`), logits
+for the response tokens only, fused AdamW.
 
 Logged names follow TRL's (``objective/kl``, ``objective/scores``, ``val/ratio``, ...), so
 reports and safeguards read either. A killed run resumes from its last checkpoint.
@@ -34,6 +36,7 @@ from transformers.trainer_callback import CallbackHandler, DefaultFlowCallback, 
 from trl.models.utils import unwrap_model_for_generation
 from trl.trainer.utils import disable_dropout_in_model, entropy_from_logits, selective_log_softmax
 
+from rlaif.train.packing import packed_forward
 from rlaif.train.ppo_checkpoint import load_checkpoint, save_checkpoint
 from rlaif.train.ppo_config import PPOTrainConfig
 from rlaif.train.ppo_core import (
@@ -52,7 +55,6 @@ from rlaif.train.ppo_model import (
     adapter_disabled,
     fused_adamw,
     parameter_groups,
-    position_ids,
     prompt_batch,
     sample_responses,
     sequence_attention,
@@ -218,13 +220,10 @@ class PPOTrainer:
                             logits.float(), response, self.config.temperature
                         )
                     with self._reference(unwrapped) as reference:
-                        ref_logits = reference(
-                            input_ids=sequences,
-                            attention_mask=attention,
-                            position_ids=position_ids(attention),
-                            logits_to_keep=width + 1,
-                            use_cache=False,
-                        ).logits[:, :-1]
+                        ref_logits: Any = packed_forward(
+                            reference, sequences, attention, width + 1
+                        ).logits
+                    ref_logits = ref_logits[:, :-1]
                     ref_logprobs = selective_log_softmax(
                         ref_logits.float(), response, self.config.temperature
                     )
