@@ -9,7 +9,7 @@ policy and value losses over ``num_mini_batches`` mini-batches update the policy
 lives in :mod:`rlaif.train.ppo_core`, the trained module and rollouts in
 :mod:`rlaif.train.ppo_model`, checkpoints in :mod:`rlaif.train.ppo_checkpoint`.
 
-What makes it cheaper than TRL 1.12's deleted ``PPOTrainer`` on the same settings (RATIO a step,
+What makes it cheaper than TRL 1.12's deleted ``PPOTrainer`` on the same settings (2.1× a step,
 benchmarks/README.md "PPO"): the value function is by default a head on the policy (one forward
 and backward pass for both, where TRL ran a second full model), no separate rollout pass where
 the update's first pass serves, the prompt prefix every rollout shares (the chat template's
