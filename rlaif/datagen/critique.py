@@ -136,7 +136,7 @@ async def run_critique_async(
     async with AsyncExitStack() as owned:
         if options.method == "distill":
             policy = await open_model(owned, policy_model, policy_name, **options.policy_options)
-            work = _distill_worker(policy, constitution, one, options.seed, job)
+            work = _distill_worker(policy, constitution, one, options.seed)
         else:
             critic_name = str(options.model)
             critic_model = await open_model(owned, model, critic_name, **options.model_options)
@@ -159,7 +159,7 @@ async def run_critique_async(
                 max_prompt_chars=options.max_prompt_chars,
             )
             settings["rounds"] = critic.rounds
-            work = _revise_worker(critic, policy, initial, one, job)
+            work = _revise_worker(critic, policy, initial, one)
         await job.run(
             [Unit([p.id], p) for p in prompts],
             work,
@@ -180,16 +180,11 @@ def _distill_worker(
     constitution: Constitution,
     sampling: SamplingSettings,
     seed: int,
-    job: ResumableJob,
 ) -> Callable[[Unit], Awaitable[Outputs]]:
     """The worker of the ``distill`` method: one steered policy answer per prompt."""
 
     async def work(unit: Unit) -> Outputs:
-        record, completion = await distilled_record(
-            policy, unit.payload, constitution, sampling, seed
-        )
-        if completion is not None:
-            job.progress.add_calls(1, int(completion.cached), completion.cost_usd)
+        record = await distilled_record(policy, unit.payload, constitution, sampling, seed)
         return Outputs(records=[record])
 
     return work
@@ -200,7 +195,6 @@ def _revise_worker(
     policy: Model,
     initial: dict[str, str],
     sampling: SamplingSettings,
-    job: ResumableJob,
 ) -> Callable[[Unit], Awaitable[Outputs]]:
     """The worker of the ``revise`` method: the policy's answer (or the given one), critiqued
     and revised."""
@@ -217,12 +211,9 @@ def _revise_worker(
                 reason = f"failed: initial response: {type(error).__name__}: {error}"
                 return Outputs(records=[skipped_prompt(prompt, reason, "critique")])
             response = completions[0].text
-            job.progress.add_calls(1, int(completions[0].cached))
         record = await critic.run(
             prompt.prompt, response, prompt_id=prompt.id, category=prompt.category or None
         )
-        usage = record.metadata.get("usage", {})
-        job.progress.add_calls(usage.get("calls", 0), usage.get("cache_hits", 0), usage.get("cost"))
         if "error" in record.metadata:
             skipped = skipped_prompt(prompt, f"failed: {record.metadata['error']}", "critique")
             skipped.response_1 = response

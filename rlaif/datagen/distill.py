@@ -20,7 +20,7 @@ from rlaif.judge.sampling import (
     trimmed_to_sentence,
 )
 from rlaif.judge.strategies import with_category
-from rlaif.models import AuthenticationError, Completion, Model
+from rlaif.models import AuthenticationError, Model
 
 
 async def distilled_record(
@@ -29,8 +29,9 @@ async def distilled_record(
     constitution: Constitution,
     sampling: SamplingSettings,
     seed: int,
-) -> tuple[SFTRecord | SkippedRecord, Completion | None]:
-    """The SFT record of ``prompt`` (or why it was skipped), and the policy's completion."""
+) -> SFTRecord | SkippedRecord:
+    """The SFT record of ``prompt``, or why it was skipped (the policy's call is counted from
+    its usage event, as every call is)."""
     principle = contrast_principle(
         constitution, prompt.prompt, prompt.id, prompt.category or None, seed
     )
@@ -43,12 +44,12 @@ async def distilled_record(
         raise
     except Exception as error:  # recorded, and the run goes on
         reason = f"failed: steered response: {type(error).__name__}: {error}"
-        return skipped_prompt(prompt, reason, "critique"), None
+        return skipped_prompt(prompt, reason, "critique")
     trimmed = completion.finish_reason == "length"
     if trimmed:
         text = trimmed_to_sentence(text, keep=len(opening) if affixes.keep_prefill else 0)
     if not text.strip():
-        return skipped_prompt(prompt, "empty response", "critique"), completion
+        return skipped_prompt(prompt, "empty response", "critique")
     metadata = {"method": "distill", "opening": opening, "trimmed": trimmed}
     record = SFTRecord(
         messages=[*prompt.prompt, {"role": "assistant", "content": text}],
@@ -59,4 +60,4 @@ async def distilled_record(
         id=prompt.id,
         metadata=with_category(metadata, prompt.category or None),
     )
-    return record, completion
+    return record

@@ -76,7 +76,6 @@ async def run_generate_async(options: GenerateOptions, *, model: Model | None = 
             except Exception as error:  # recorded, and the run goes on
                 reason = f"failed: {type(error).__name__}: {error}"
                 return Outputs(records=[skipped_prompt(prompt, reason, "generate")])
-            job.progress.add_calls(len(completions), sum(int(c.cached) for c in completions))
             record = CandidateRecord(
                 id=prompt.id,
                 prompt=prompt.prompt,

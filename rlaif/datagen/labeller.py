@@ -207,11 +207,6 @@ class Labeller:
             raise
         except Exception as error:  # recorded as a skipped item
             return f"failed: sampling from {self.policy.name}: {type(error).__name__}: {error}"
-        self.bar.add_calls(
-            len(completions),
-            sum(int(c.cached) for c in completions),
-            sum(c.cost_usd or 0.0 for c in completions),
-        )
         return [c.text for c in completions]
 
     async def _judge_prompt(self, prompt: PromptRecord) -> Outputs:
@@ -263,8 +258,6 @@ class Labeller:
             record = await self.critic.run(
                 prompt, initial, prompt_id=payload.id, category=category or None
             )
-            usage = record.metadata.get("usage", {})
-            self.bar.add_calls(usage.get("calls", 0), usage.get("cache_hits", 0), usage.get("cost"))
         final = record.messages[-1]["content"]
         pair = PairRecord(
             id=record.id,
@@ -307,7 +300,6 @@ class Labeller:
             reason = f"failed: sampling from {self.policy.name}: {type(error).__name__}: {error}"
             return Outputs(records=[_skipped_prompt(prompt, reason, "contrastive")])
         details = contrast_details(principle, self.affixes, sides)
-        self.bar.add_calls(2, details["cache_hits"], details["cost"])
         pair = PairRecord(
             id=prompt.id,
             prompt=prompt.prompt,

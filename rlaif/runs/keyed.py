@@ -60,7 +60,7 @@ async def run_keyed(
 
     batches = side_path(Path(path), "batch.json")
     rounds = 0
-    bar = RunProgress(len(items), label, enabled=progress, count_calls=True, transient=True)
+    bar = RunProgress(len(items), label, enabled=progress, transient=True)
     with bar, batch_scope() as queues:
         while True:
             todo = [item for item in items if pending(item)]

@@ -45,9 +45,10 @@ def progress_display(middle: str, field: str, *, transient: bool = False) -> Pro
 
 class RunProgress:
     """Counts finished items and draws a rich progress bar on the terminal when ``enabled``; the
-    statistics column shows ``tally``, which the run's workers update. While it is open, every
-    model's usage events add their tokens to the tally, and their calls and cache hits too when
-    ``count_calls`` (for runs whose workers do not count calls themselves)."""
+    statistics column shows ``tally``. While it is open, every model's usage events (calls,
+    cache hits, tokens, cost) add to the tally: no worker counts calls by hand, so what a run
+    prints is what its usage journal and manifest record. Workers add judge statistics only
+    (:meth:`add_judgment`)."""
 
     def __init__(
         self,
@@ -56,21 +57,19 @@ class RunProgress:
         *,
         enabled: bool = True,
         tally: RunTally | None = None,
-        count_calls: bool = False,
         transient: bool = False,
     ):
         self.total = total
         self.description = description
         self.enabled = enabled
         self.tally = tally or RunTally()
-        self.count_calls = count_calls
         self.transient = transient
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         self._listening = contextlib.ExitStack()
 
     def _observe(self, model: str, delta: Usage) -> None:
-        self.tally.add_usage(delta, calls=self.count_calls)
+        self.tally.add_usage(delta)
 
     def __enter__(self) -> RunProgress:
         self._listening.enter_context(observe_usage(self._observe))
@@ -95,13 +94,9 @@ class RunProgress:
         self._listening.close()
 
     def add_judgment(self, judgment: CountedJudgment) -> None:
-        """Count a judgment in the tally and refresh the statistics (does not advance)."""
+        """Count a judgment's statistics in the tally and refresh them (does not advance)."""
         self.tally.add_judgment(judgment)
         self.advance(0)
-
-    def add_calls(self, calls: int, cache_hits: int = 0, cost_usd: float | None = None) -> None:
-        """Count model calls made outside a judgment (sampling, critiques)."""
-        self.tally.add_calls(calls, cache_hits, cost_usd)
 
     def restart(self, done: int = 0) -> None:
         """Count from ``done`` again (the next pass over the same units, after a provider batch,

@@ -14,15 +14,6 @@ class CountedJudgment(Protocol):
     """The parts of a judgment a tally counts (``rlaif.judge.Judgment`` has them)."""
 
     @property
-    def votes(self) -> Sequence[object]: ...
-
-    @property
-    def cache_hits(self) -> int: ...
-
-    @property
-    def cost_usd(self) -> float | None: ...
-
-    @property
     def missing(self) -> bool: ...
 
     @property
@@ -65,26 +56,23 @@ class RunTally:
             return None
         return self.consistent / self.judged_both_orders
 
-    def add_calls(self, calls: int, cache_hits: int = 0, cost_usd: float | None = None) -> None:
-        """Count ``calls`` model calls (``cache_hits`` of them from the cache) made outside a
-        judgment (sampling, critiques)."""
-        self.usage.calls += calls - cache_hits
-        self.usage.cache_hits += cache_hits
-        self.usage.cost_usd += cost_usd or 0.0
-
-    def add_usage(self, delta: Usage, *, calls: bool) -> None:
-        """Count a model's usage event: its tokens always, its calls and cache hits too when
-        ``calls`` (a run that does not count them itself with :meth:`add_calls`)."""
+    def add_usage(self, delta: Usage) -> None:
+        """Count a model's usage event (calls, cache hits, tokens, cost): the one source of
+        what a run spent, the same events its usage journal and manifest record."""
+        self.usage.calls += delta.calls
+        self.usage.cache_hits += delta.cache_hits
         self.usage.input_tokens += delta.input_tokens
         self.usage.output_tokens += delta.output_tokens
-        if calls:
-            self.usage.calls += delta.calls
-            self.usage.cache_hits += delta.cache_hits
-            self.usage.cost_usd += delta.cost_usd
+        self.usage.cost_usd += delta.cost_usd
+
+    def add_batch_cost(self, cost_usd: float) -> None:
+        """Count what a provider batch cost: its answers are then read from the cache, as cache
+        hits that cost nothing."""
+        self.usage.cost_usd += cost_usd
 
     def add_judgment(self, judgment: CountedJudgment) -> None:
-        """Count one judgment's calls, cache hits, cost, consistency and whether it is missing."""
-        self.add_calls(len(judgment.votes), judgment.cache_hits, judgment.cost_usd)
+        """Count one judgment's consistency and whether it is missing (its calls arrive as
+        usage events)."""
         if judgment.missing:
             self.missing += 1
         if judgment.consistent is not None:
