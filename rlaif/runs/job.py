@@ -168,9 +168,9 @@ class ResumableJob:
                 )
                 rounds = 0
                 batches = side_path(self.out, "batch.json")
-                while (cost := await settle_batches(batches, queues, rounds)) is not None:
+                # A settled batch's cost reaches the tally and the journal as usage events.
+                while await settle_batches(batches, queues, rounds) is not None:
                     rounds += 1  # answers are in the cache now: this pass writes them
-                    self.tally.add_batch_cost(cost)  # its answers are read as cache hits
                     self.progress.restart()
                     await run_units(units, work, sink, concurrency=concurrency, bar=self.progress)
             self.manifest_file = end_manifest(self.manifest, sink, self.tally, journal)

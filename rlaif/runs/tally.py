@@ -65,11 +65,6 @@ class RunTally:
         self.usage.output_tokens += delta.output_tokens
         self.usage.cost_usd += delta.cost_usd
 
-    def add_batch_cost(self, cost_usd: float) -> None:
-        """Count what a provider batch cost: its answers are then read from the cache, as cache
-        hits that cost nothing."""
-        self.usage.cost_usd += cost_usd
-
     def add_judgment(self, judgment: CountedJudgment) -> None:
         """Count one judgment's consistency and whether it is missing (its calls arrive as
         usage events)."""
