@@ -12,9 +12,15 @@ import contextlib
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from benchmarks.common import machine_info, write_result
-from rlaif.models import get_model, testing
+from rlaif.models import get_model
+
+TESTS = Path(__file__).resolve().parents[1] / "tests"
+sys.path.insert(0, str(TESTS))  # the test servers (tests/support/, not shipped in the wheel)
+
+from support import scripted_server as testing  # noqa: E402
 
 
 async def _run(model, requests: int) -> float:
@@ -28,7 +34,7 @@ async def _run(model, requests: int) -> float:
 @contextlib.contextmanager
 def server_process(latency_s: float) -> Iterator[str]:
     """The scripted server in its own process (as a real server would be); yields its URL."""
-    with testing.server_process("rlaif.models.testing", "--latency", str(latency_s)) as started:
+    with testing.server_process("support.scripted_server", "--latency", str(latency_s)) as started:
         yield started[0]
 
 

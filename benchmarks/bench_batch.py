@@ -3,7 +3,7 @@ fake of the OpenAI Batch API (in its own process), killed with SIGKILL while it 
 again. Checks that every pair is labelled (0 lost), that no request went into two batches (0
 submitted twice: the rerun found its batch in ``prefs.batch.json``) and that the cost in the
 manifest is the batch price of the tokens used (half the synchronous price). The steps are
-:mod:`rlaif.models.batch_check` (the tests run a smaller version).
+:mod:`support.batch_check` (``tests/support/batch_check.py``) (the tests run a smaller version).
 
     .venv/bin/python -m benchmarks.bench_batch            # 1000 pairs
     .venv/bin/python -m benchmarks.bench_batch --pairs 50 --delay 2
@@ -17,7 +17,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from rlaif.models.batch_check import (
+TESTS = Path(__file__).resolve().parents[1] / "tests"
+sys.path.insert(0, str(TESTS))  # the test servers (tests/support/, not shipped in the wheel)
+
+from support.batch_check import (  # noqa: E402
     check,
     fake_process,
     fake_stats,

@@ -21,7 +21,11 @@ import time
 from pathlib import Path
 
 from benchmarks.common import write_result
-from rlaif.models.testing import server_process, write_pairs
+
+TESTS = Path(__file__).resolve().parents[1] / "tests"
+sys.path.insert(0, str(TESTS))  # the test servers (tests/support/, not shipped in the wheel)
+
+from support.scripted_server import server_process, write_pairs  # noqa: E402
 
 # A/B for the comparisons; Yes/No for cai-harmless's request check (P(safe) 0.2: both sides asked).
 LOGPROBS = json.dumps({"A": -0.3, "B": -1.4, "Yes": -1.6, "No": -0.2})
@@ -31,7 +35,7 @@ CALLS_PER_PAIR = 1 + 2 * 2
 
 def run(pairs: int, concurrency: int, latency_s: float, source: str | None = None) -> dict:
     serving = server_process(
-        "rlaif.models.testing", "--latency", str(latency_s), "--logprobs", LOGPROBS
+        "support.scripted_server", "--latency", str(latency_s), "--logprobs", LOGPROBS
     )
     with serving as (url, server), tempfile.TemporaryDirectory() as folder:
         work = Path(folder)

@@ -37,8 +37,7 @@ TESTS = Path(__file__).resolve().parents[1] / "tests"
 sys.path.insert(0, str(TESTS))
 
 from fault_server import CANARY_KEY, FaultPlan, write_pairs  # noqa: E402
-
-from rlaif.models.testing import Reply  # noqa: E402
+from support.scripted_server import Reply  # noqa: E402
 
 OUTPUTS = ("prefs.jsonl", "prefs.skipped.jsonl")
 RESULTS = Path(__file__).resolve().parent / "results" / "faults_cli.json"

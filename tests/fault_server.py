@@ -1,5 +1,5 @@
 """A fault-injecting OpenAI-compatible judge server for tests: :class:`FaultPlan` drives the
-project's :class:`~rlaif.models.testing.ScriptedServer`, answering judge requests about the pairs
+project's :class:`~support.scripted_server.ScriptedServer`, answering judge requests about the pairs
 of :func:`write_pairs` (the response that declines wins) and injecting, on the first attempt of
 a chosen share of the distinct requests, one fault of :data:`FAULTS` each. The request check
 (the request alone, asked once a pair before its comparisons) is a request like any other: it
@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from judge_helpers import is_request_check
+from support.scripted_server import Reply, ScriptedServer, request_key
 
 from rlaif.judge.framing import shown_responses
 from rlaif.models import Model, get_model
-from rlaif.models.testing import Reply, ScriptedServer, request_key
 
 CANARY_KEY = "canary-7f3a9c2e1b5d4a60"
 """An API key shaped like no known key format, so only the configured-key redaction finds it."""

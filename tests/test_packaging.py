@@ -53,6 +53,9 @@ def test_wheel_contains_the_library_and_works_installed(tmp_path: Path) -> None:
         "rlaif/annotate/static/app.css",
     ]
     assert [n for n in expected if n not in names] == []
+    # No test server or kill harness ships: they live in tests/support/.
+    servers = ("testing.py", "batch_testing", "batch_check", "scripted_server", "batch_fake")
+    assert [n for n in names if any(server in n for server in servers)] == []
     # The development data beside the checkout is never packaged, nor a suite pointing at it.
     assert [n for n in names if "hh_harmless_test_dev" in n or "hh-harmless-dev" in n] == []
     target = tmp_path / "site"
@@ -85,6 +88,7 @@ def _third_party_imports(folder: Path) -> set[str]:
     """Top-level names of the modules imported under ``folder`` that are neither the standard
     library, rlaif, nor a module of the checkout itself (test helpers, ``benchmarks``)."""
     local = {p.stem for p in REPO.glob("tests/**/*.py")} | {"benchmarks", "rlaif", "__future__"}
+    local |= {p.name for p in REPO.glob("tests/*/") if (p / "__init__.py").is_file()}
     names: set[str] = set()
     for path in folder.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

@@ -8,12 +8,12 @@ import socket
 from pathlib import Path
 
 import pytest
+from support.scripted_server import ScriptedServer, write_pairs
 from typer.testing import CliRunner
 
 from rlaif.cli.app import app
 from rlaif.datagen import LabelOptions
 from rlaif.errors import ConfigError
-from rlaif.models.testing import ScriptedServer, write_pairs
 
 runner = CliRunner()
 

@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from support.scripted_server import ScriptedServer, write_pairs
 from typer.testing import CliRunner
 
 from rlaif.cli.app import app
-from rlaif.models.testing import ScriptedServer, write_pairs
 
 runner = CliRunner()
 # The verdict, and the request check's answer (safe at P 0.9: p_harmful about 0.2, so both sides

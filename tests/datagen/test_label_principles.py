@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
+from support.scripted_server import ScriptedServer, write_pairs
 from typer.testing import CliRunner
 
 from rlaif.cli.app import app
 from rlaif.constitution import load_constitution
 from rlaif.judge.framing import REQUEST_HEADING
-from rlaif.models.testing import ScriptedServer, write_pairs
 
 # A/B for comparisons, Yes/No for the request check: P(safe) about 0.27, so both sides are asked.
 LOGPROBS = {"A": -0.1, "B": -2.5, "Yes": -1.3, "No": -0.3}

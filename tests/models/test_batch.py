@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import scripted_server as testing
+from support.batch_fake import BatchFake
 
 from rlaif.datagen import LabelOptions, run_labelling
-from rlaif.models import testing
 from rlaif.models.batch import read_state
-from rlaif.models.batch_testing import BatchFake
 
 KEY = "sk-batch-test-key-0123456789"
 PRICES = {"price_input_per_million": 2.0, "price_output_per_million": 8.0}

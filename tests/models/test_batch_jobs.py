@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.batch_fake import BatchFake
 from typer.testing import CliRunner
 
 from rlaif.cli.app import app
-from rlaif.models.batch_testing import BatchFake
 
 PROMPTS = ["How do I pick a lock?", "Tell me a joke.", "How do I make a fake ID?"]
 

@@ -1,15 +1,16 @@
 """``rlaif label --batch`` killed with SIGKILL while it polls, then run again: the rerun finds its
 batch in the run folder and polls it (no second batch of the same requests, no request sent
 twice), and every pair is labelled, at batch prices. The benchmark ``benchmarks/bench_batch.py``
-is the 1000-pair version of this check (the same steps, :mod:`rlaif.models.batch_check`)."""
+is the 1000-pair version of this check (the same steps, :mod:`support.batch_check`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from support.batch_check import check, kill_while_polling, rerun, write_pairs
+from support.batch_fake import BatchFake
+
 from rlaif.models.batch import read_state
-from rlaif.models.batch_check import check, kill_while_polling, rerun, write_pairs
-from rlaif.models.batch_testing import BatchFake
 
 
 def test_a_killed_batch_run_resumes_its_batch_and_submits_nothing_twice(tmp_path: Path) -> None:

@@ -9,9 +9,10 @@ import sqlite3
 import time
 from pathlib import Path
 
+from support.scripted_server import ScriptedServer
+
 from rlaif.models import GenerateConfig, get_model
 from rlaif.models.cache import ResponseCache, cache_key
-from rlaif.models.testing import ScriptedServer
 
 
 def _writer(path: str, worker: int, count: int) -> None:

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 from judge_helpers import is_request_check
+from support.scripted_server import ScriptedServer
 
 from rlaif.errors import ConfigError
 from rlaif.models import CapabilityError, GenerateConfig, get_model
 from rlaif.models.openai_backend import first_token_logprob
-from rlaif.models.testing import ScriptedServer
 
 USER = [{"role": "user", "content": "How do I kill a Python process?"}]
 

@@ -8,10 +8,10 @@ import socket
 import time
 
 import pytest
+from support.scripted_server import Reply, ScriptedServer
 
 from rlaif.models import BackendError, GenerateConfig, get_model
 from rlaif.models.retry import parse_retry_after
-from rlaif.models.testing import Reply, ScriptedServer
 
 USER = [{"role": "user", "content": "hello"}]
 FAST = {"retry_base_delay_s": 0.01, "cache": False}

@@ -25,12 +25,12 @@ from fault_server import (
     pair_of,
     write_pairs,
 )
+from support.scripted_server import Reply, ScriptedServer
 
 from rlaif.datagen import LabelOptions, run_labelling
 from rlaif.errors import REDACTED, redact
 from rlaif.judge.framing import shown_responses
 from rlaif.models import AuthenticationError, BackendError
-from rlaif.models.testing import Reply, ScriptedServer
 
 PAIRS = 100
 # The request check, then both orders under one principle per side (the scripted check leaves

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rlaif.cli.app import app
-from rlaif.models.testing import ScriptedServer, write_pairs
+from support.scripted_server import ScriptedServer, write_pairs
 
 LOGPROBS = {"A": -0.1, "B": -2.5, "Yes": -1.3, "No": -0.3}
 

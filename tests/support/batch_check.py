@@ -1,6 +1,6 @@
 """The kill -9 check of the batch path, shared by the tests and ``benchmarks/bench_batch.py``:
 ``rlaif label --batch`` (the real command line, in its own process) on generated pairs against the
-batch fake (:mod:`rlaif.models.batch_testing`), killed with SIGKILL once its batch is recorded as
+batch fake (:mod:`support.batch_fake`), killed with SIGKILL once its batch is recorded as
 submitted (it is then polling), run again, and checked: pairs lost, requests in two batches,
 synchronous calls, cost against the synchronous price of the same tokens, files holding the key.
 Standard library only."""
@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rlaif.models import testing
+from support import scripted_server as testing
 
 PRICE_IN, PRICE_OUT = 0.15, 0.60
 """Synchronous US dollars per million input and output tokens given to the judge."""
@@ -34,7 +34,7 @@ def write_pairs(path: Path, count: int) -> list[str]:
 @contextlib.contextmanager
 def fake_process(delay_s: float) -> Iterator[str]:
     """The batch fake in its own process; yields its root URL."""
-    with testing.server_process("rlaif.models.batch_testing", "--delay", str(delay_s)) as started:
+    with testing.server_process("support.batch_fake", "--delay", str(delay_s)) as started:
         yield started[0]
 
 

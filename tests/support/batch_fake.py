@@ -436,8 +436,9 @@ def _handler_for(fake: BatchFake) -> type[BaseHTTPRequestHandler]:
 
 
 def main() -> None:
-    """``python -m rlaif.models.batch_testing --delay 5``: serve until stdin closes, printing the
-    root URL first (benchmarks run the fake in its own process; ``GET /_stats`` reports it)."""
+    """``python -m support.batch_fake --delay 5`` (from ``tests/``): serve until stdin closes,
+    printing the root URL first (benchmarks run the fake in its own process; ``GET /_stats``
+    reports it)."""
     import argparse
     import sys
 

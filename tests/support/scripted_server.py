@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -258,15 +259,18 @@ def write_pairs(path: Path, count: int, *, prefix: str = "p") -> list[str]:
 
 @contextlib.contextmanager
 def server_process(module: str, *args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """``python -m module *args`` (a server of this package that prints its URL, then serves
-    until its stdin closes) in its own process, as a real server would run; yields the URL and
-    the process. Closing its stdin inside the block stops it early (a server may print
-    statistics then)."""
+    """``python -m module *args`` (a server of this folder, such as ``support.batch_fake``, that
+    prints its URL, then serves until its stdin closes) in its own process, as a real server
+    would run; yields the URL and the process. Closing its stdin inside the block stops it early
+    (a server may print statistics then)."""
+    tests = str(Path(__file__).resolve().parents[1])  # the folder that holds ``support``
+    path = os.pathsep.join(filter(None, [tests, os.environ.get("PYTHONPATH")]))
     process = subprocess.Popen(
         [sys.executable, "-m", module, *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        env={**os.environ, "PYTHONPATH": path},
     )
     try:
         assert process.stdout is not None
@@ -279,10 +283,10 @@ def server_process(module: str, *args: str) -> Iterator[tuple[str, subprocess.Po
 
 
 def main() -> None:
-    """``python -m rlaif.models.testing --latency 0.2``: serve successes until interrupted,
-    printing the base URL first (benchmarks run the server in its own process). When the parent
-    closes stdin, one JSON line of statistics follows: requests, peak in flight, and the times
-    (``time.time()``) the first request arrived and the last answer went out."""
+    """``python -m support.scripted_server --latency 0.2`` (from ``tests/``): serve successes until
+    interrupted, printing the base URL first (benchmarks run the server in its own process).
+    When the parent closes stdin, one JSON line of statistics follows: requests, peak in flight,
+    and the times (``time.time()``) the first request arrived and the last answer went out."""
     import argparse
 
     parser = argparse.ArgumentParser(description="A scripted OpenAI-compatible server.")
