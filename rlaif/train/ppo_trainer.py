@@ -9,15 +9,10 @@ policy and value losses over ``num_mini_batches`` mini-batches update the policy
 lives in :mod:`rlaif.train.ppo_core`, the trained module and rollouts in
 :mod:`rlaif.train.ppo_model`, checkpoints in :mod:`rlaif.train.ppo_checkpoint`.
 
-What makes it cheaper than TRL 1.12's deleted ``PPOTrainer`` on the same settings (2.1× a step,
-benchmarks/README.md "PPO"): the value function is by default a head on the policy (one forward
-and backward pass for both, where TRL ran a second full model), no separate rollout pass where
-the update's first pass serves, the prompt prefix every rollout shares (the chat template's
-system prompt) run once per pass and no padding computed (:mod:`rlaif.train.packing`), logits
-for the response tokens only, fused AdamW.
-
-Logged names follow TRL's (``objective/kl``, ``objective/scores``, ``val/ratio``, ...), so
-reports and safeguards read either. A killed run resumes from its last checkpoint.
+Why a step costs about half of TRL 1.12's deleted ``PPOTrainer`` (benchmarks/README.md, "PPO"):
+a value head on the policy shares its passes (TRL ran a second model), the update's first pass is
+the rollout pass, passes are packed (:mod:`rlaif.train.packing`), logits cover the response only.
+Logged names follow TRL's (``objective/kl``, ``val/ratio``, ...). A killed run resumes.
 """
 
 from __future__ import annotations
