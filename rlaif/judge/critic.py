@@ -13,6 +13,7 @@ import random
 import re
 from collections.abc import Iterable
 from difflib import SequenceMatcher
+from enum import StrEnum
 from typing import Any
 
 from rlaif.constitution import Constitution, NoApplicablePrincipleError, Principle
@@ -184,12 +185,13 @@ class Critic:
             critiques.append(critique.text.strip())
             revisions.append(text)
             used.append(principle.id)
-            note["revision"] = (
+            status = (
                 _revision_status(text, current, revision, self._examples)
                 if revision is not None
-                else "skipped (empty critique)"
+                else RevisionStatus.SKIPPED
             )
-            if note["revision"] in ("ok", "truncated"):
+            note["revision"] = status.value
+            if status.adopted:
                 current = text
             notes.append(note)
         metadata: dict[str, Any] = {"rounds": notes, "critic": self.name, "usage": usage}
@@ -237,16 +239,42 @@ def copies_example(text: str, examples: Iterable[str]) -> bool:
     return False
 
 
+class RevisionStatus(StrEnum):
+    """What became of one round's revision; its value is what a record's ``rounds`` store."""
+
+    OK = "ok"
+    TRUNCATED = "truncated"
+    """Adopted, though the critic ran out of tokens."""
+    UNCHANGED = "unchanged"
+    EMPTY = "empty"
+    COPIED_EXAMPLE = "copied example"
+    """Repeated one of the constitution's worked revisions (:func:`copies_example`)."""
+    SKIPPED = "skipped (empty critique)"
+
+    @property
+    def adopted(self) -> bool:
+        """Whether the revision became the response the next round critiques."""
+        return self in (RevisionStatus.OK, RevisionStatus.TRUNCATED)
+
+    @property
+    def counted_as(self) -> str:
+        """The ``rounds_<count>`` of :func:`revision_counts` it is counted in."""
+        if self.adopted:
+            return "adopted"
+        return "other" if self is RevisionStatus.SKIPPED else self.name.lower()
+
+
 def _revision_status(
     text: str, current: str, completion: Completion, examples: Iterable[str] = ()
-) -> str:
+) -> RevisionStatus:
     if not text:
-        return "empty"
+        return RevisionStatus.EMPTY
     if text == current.strip():
-        return "unchanged"
+        return RevisionStatus.UNCHANGED
     if copies_example(text, examples):  # not adopted: the round's input carries on
-        return "copied example"
-    return "truncated" if completion.finish_reason == "length" else "ok"
+        return RevisionStatus.COPIED_EXAMPLE
+    length = completion.finish_reason == "length"
+    return RevisionStatus.TRUNCATED if length else RevisionStatus.OK
 
 
 def revision_counts(records: Iterable[SFTRecord]) -> dict[str, int]:
@@ -261,13 +289,6 @@ def revision_counts(records: Iterable[SFTRecord]) -> dict[str, int]:
         changed = final.strip() != record.initial.strip()
         counts["revised" if changed else "unchanged"] += 1
         for note in record.metadata.get("rounds", []):
-            status = note.get("revision", "")
-            key = {
-                "ok": "adopted",
-                "truncated": "adopted",
-                "unchanged": "unchanged",
-                "empty": "empty",
-                "copied example": "copied_example",
-            }.get(status, "other")
-            rounds[key] += 1
+            known = note.get("revision") in set(RevisionStatus)
+            rounds[RevisionStatus(note["revision"]).counted_as if known else "other"] += 1
     return {**counts, **{f"rounds_{key}": value for key, value in rounds.items()}}
