@@ -40,7 +40,7 @@ from rlaif.datagen import (
 from rlaif.datagen.dry_run import dry_run as estimate_run
 from rlaif.datagen.dry_run import estimate_against_actual
 from rlaif.datagen.label import judging_mode
-from rlaif.datagen.label_options import DEFAULT_TIE_MARGIN
+from rlaif.datagen.label_options import DEFAULT_TIE_MARGIN, STRATEGIES
 from rlaif.errors import ConfigError
 from rlaif.eval import check_agreement_gate
 from rlaif.eval.loaders import pair_file
@@ -50,7 +50,6 @@ from rlaif.judge.shortening import DEFAULT_MAX_PROMPT_CHARS
 from rlaif.models.estimate import estimating
 from rlaif.runs import RunSummary
 
-STRATEGIES = ("judge", "revision", "contrastive")
 FORMATS = ("jsonl", "parquet")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import Field, model_validator
 
@@ -15,6 +15,12 @@ from rlaif.datagen.run_options import (
 from rlaif.judge.pairwise import Mode
 from rlaif.judge.sampling import ContrastiveAffixes, SamplingSettings
 from rlaif.runs import RunSummary
+
+Strategy = Literal["judge", "revision", "contrastive"]
+"""How preference pairs are built: judged samples, revision over initial, or RLCD contrast."""
+
+STRATEGIES: tuple[str, ...] = get_args(Strategy)
+"""The strategies, in the order ``--help`` lists them."""
 
 DEFAULT_TIE_MARGIN = 0.05
 """The least margin ``|2p - 1|`` of a kept label (below it, a pair is skipped as a tie)."""
@@ -36,7 +42,7 @@ class LabelOptions(DatasetJobOptions):
     (``base_url``, ``max_concurrency``, ``timeout_s``, ...), as ``get_model(judge, **options)``."""
     out: OutputFile
     """Output preference file (``.jsonl``; with ``format=parquet`` a ``.parquet`` copy too)."""
-    strategy: Literal["judge", "revision", "contrastive"] = "judge"
+    strategy: Strategy = "judge"
     """How pairs are built: judged samples, revision over initial, or RLCD contrast."""
     mode: Mode = "auto"
     """How the judge gives verdicts (``auto``: logprob where the backend supports it)."""

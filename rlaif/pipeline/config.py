@@ -16,14 +16,11 @@ from rlaif.config import (
     load_yaml_mapping,
 )
 from rlaif.constitution import library
-from rlaif.datagen.label_options import DEFAULT_TIE_MARGIN
+from rlaif.datagen.label_options import DEFAULT_TIE_MARGIN, Strategy
 from rlaif.errors import ConfigError
 from rlaif.judge.pairwise import Mode
 from rlaif.models.model import ModelSpec
 from rlaif.models.registry import check_model_options
-
-Strategy = Literal["judge", "revision", "contrastive"]
-"""How preference pairs are built."""
 
 STAGE_ORDER = ("critique", "sft", "sample", "label", "rm", "policy", "eval")
 """Stages in the order they run; ``policy`` is PPO, DPO, GRPO or RLOO."""

@@ -18,6 +18,7 @@ from rlaif.datagen import (
     run_generate,
     run_labelling,
 )
+from rlaif.datagen.label_options import Strategy
 from rlaif.errors import ConfigError, RlaifError
 from rlaif.eval import (
     AgreementSettings,
@@ -29,7 +30,7 @@ from rlaif.eval import (
 from rlaif.eval.loaders import labelled_pairs_file
 from rlaif.judge import SamplingSettings, revision_counts
 from rlaif.models.model import Model, ModelSpec
-from rlaif.pipeline.config import GenerationSettings, PipelineConfig, Strategy
+from rlaif.pipeline.config import GenerationSettings, PipelineConfig
 from rlaif.pipeline.context import StageContext, StageResult
 from rlaif.train import config_class, run_training
 
