@@ -41,6 +41,7 @@ console = _CliConsole(highlight=False)
 err_console = _CliConsole(stderr=True, highlight=False)
 
 F = TypeVar("F", bound=Callable[..., Any])
+C = TypeVar("C", bound=str)
 
 
 class _State:
@@ -118,6 +119,14 @@ def constitution_name(value: str, option: str = "--constitution") -> str:
     if kind == "file":
         raise ConfigError(f"{option} {value}: no such file")
     raise ConfigError(f"{option} {value!r}: no such built-in constitution or file; {known}")
+
+
+def one_of(value: str, allowed: tuple[C, ...], option: str) -> C:
+    """``value`` when it is one of ``allowed`` (typed as they are); otherwise a
+    :class:`ConfigError` naming ``option`` and the choices (exit status 2)."""
+    if value not in allowed:
+        raise ConfigError(f"{option} must be one of {', '.join(allowed)}; got {value!r}")
+    return allowed[allowed.index(value)]
 
 
 def within(low: float, high: float | None = None) -> Callable[[Any], Any]:

@@ -17,17 +17,16 @@ import typer
 
 from rlaif.cli.common import (
     BATCH,
-    RUN_FAILED_EXIT,
     constitution_name,
     echo,
-    err_console,
     model_options,
+    one_of,
     repeatable_model_option,
     user_errors,
-    warn,
     within,
 )
-from rlaif.cli.estimates import DRY_RUN, print_estimate
+from rlaif.cli.estimates import DRY_RUN
+from rlaif.cli.job_report import print_run, printed_estimate
 from rlaif.datagen import (
     CritiqueOptions,
     GenerateOptions,
@@ -37,8 +36,6 @@ from rlaif.datagen import (
     run_generate,
     run_labelling,
 )
-from rlaif.datagen.dry_run import dry_run as estimate_run
-from rlaif.datagen.dry_run import estimate_against_actual
 from rlaif.datagen.label import judging_mode
 from rlaif.datagen.label_options import DEFAULT_TIE_MARGIN, STRATEGIES
 from rlaif.errors import ConfigError
@@ -48,20 +45,12 @@ from rlaif.judge.pairwise import MODES
 from rlaif.judge.sampling import SamplingSettings
 from rlaif.judge.shortening import DEFAULT_MAX_PROMPT_CHARS
 from rlaif.models.estimate import estimating
-from rlaif.runs import RunSummary
 
 FORMATS = ("jsonl", "parquet")
 
 
-def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
-
-    if value not in allowed:
-        raise ConfigError(f"{option} must be one of {', '.join(allowed)}; got {value!r}")
-    return value
-
-
 def _band(text: str) -> tuple[float, float]:
-
+    """The ``--cot-band`` ``LOW,HIGH`` pair."""
     try:
         low, high = (float(x) for x in text.split(","))
     except ValueError:
@@ -106,28 +95,11 @@ def _dataset_job(
         "max_prompt_chars": max_prompt_chars,
         "seed": seed,
         "limit": limit,
-        "format": _choice(output_format, FORMATS, "--format"),
+        "format": one_of(output_format, FORMATS, "--format"),
         "push_to_hub": push_to_hub,
         "concurrency": concurrency,
         "progress": progress,
     }
-
-
-def _printed_estimate(run: Any, options: Any, dry_run: bool) -> bool:
-    """With ``--dry-run``, print what ``run(options)`` would cost instead of running it."""
-    if dry_run:
-        print_estimate(*estimate_run(run, options))
-    return dry_run
-
-
-def _print_counts(summary: Any) -> None:
-    for key, value in summary.counts.items():
-        echo(f"  {key}: {value}")
-    echo(f"  calls this run: {summary.calls} ({summary.cache_hits} from cache)")
-    if summary.already_done:
-        echo(f"  resumed: {summary.already_done} of {summary.units} already done")
-    if summary.retried:
-        echo(f"  retried: {summary.retried} items an earlier run skipped as failed")
 
 
 def _source(options: LabelOptions | CritiqueOptions) -> str:
@@ -149,32 +121,8 @@ def label_from_options(options: LabelOptions) -> LabelSummary:
         )
     if summary.cost_usd:
         lines.append(f"cost: ${summary.cost_usd:.4f}")
-    _print_run(summary, lines, source=_source(options))
+    print_run(summary, lines, source=_source(options))
     return summary
-
-
-def _print_run(summary: RunSummary, details: list[str] | None = None, *, source: str) -> None:
-    """What a dataset job wrote: the file, its counts, ``details``, the copies and manifest;
-    a warning first when ``source`` (the input) held nothing to process."""
-    if summary.units == 0:
-        warn(f"{source} has no records: nothing to process")
-    echo(f"wrote {summary.out}")
-    _print_counts(summary)
-    for line in details or []:
-        echo(f"  {line}")
-    if summary.parquet is not None:
-        echo(f"  parquet: {summary.parquet}")
-    echo(f"  manifest: {summary.manifest}")
-    for line in estimate_against_actual(summary.out):
-        echo(f"  {line}")
-    if summary.all_failed:
-        err_console.print(
-            f"error: every item of this run failed ({sum(summary.this_run.values())}); "
-            f"the first: {summary.first_failure}",
-            markup=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(RUN_FAILED_EXIT)
 
 
 CONSTITUTION = typer.Option(..., "--constitution", help="Built-in name or YAML path.")
@@ -234,8 +182,8 @@ def generate(
         concurrency=concurrency,
         progress=progress,
     )
-    if not _printed_estimate(run_generate, options, dry_run):
-        _print_run(run_generate(options), source=prompts)
+    if not printed_estimate(run_generate, options, dry_run):
+        print_run(run_generate(options), source=prompts)
 
 
 @user_errors
@@ -285,7 +233,7 @@ def critique(
 ) -> None:
     """Critique and revise responses against the constitution (supervised stage, resumable)."""
 
-    method = _choice(method, ("revise", "distill"), "--method")
+    method = one_of(method, ("revise", "distill"), "--method")
     options = CritiqueOptions(
         **_job_inputs(constitution, out, prompts, candidates, policy, policy_option, batch),
         model=model,
@@ -306,8 +254,8 @@ def critique(
             seed, limit, output_format, push_to_hub, concurrency, progress, max_prompt_chars
         ),
     )
-    if not _printed_estimate(run_critique, options, dry_run):
-        _print_run(run_critique(options), source=_source(options))
+    if not printed_estimate(run_critique, options, dry_run):
+        print_run(run_critique(options), source=_source(options))
 
 
 @user_errors
@@ -419,8 +367,8 @@ def label(
         judge=judge,
         judge_options=model_options(judge_option, "--judge-option", batch=batch),
         sft=sft,
-        strategy=_choice(strategy, STRATEGIES, "--strategy"),
-        mode=_choice(mode, MODES, "--mode"),
+        strategy=one_of(strategy, STRATEGIES, "--strategy"),
+        mode=one_of(mode, MODES, "--mode"),
         both_orders=not single_order,
         principles_per_pair=principles_per_pair,
         position_prior=position_prior,
@@ -435,7 +383,7 @@ def label(
         affix_form=(
             None
             if affix_form is None
-            else _choice(affix_form, ("system", "prefill", "both"), "--affix-form")
+            else one_of(affix_form, ("system", "prefill", "both"), "--affix-form")
         ),
         sampling=SamplingSettings(n=n, temperature=temperature, max_tokens=max_tokens, seed=seed),
         max_pairs_per_prompt=max_pairs_per_prompt,
@@ -457,5 +405,5 @@ def label(
             mode=labelling_mode,
         )
         echo(f"agreement gate passed: {gate.summary()}")
-    if not _printed_estimate(run_labelling, options, dry_run):
+    if not printed_estimate(run_labelling, options, dry_run):
         label_from_options(options)

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import typer
 
-from rlaif.cli.common import echo, user_errors
+from rlaif.cli.common import echo, one_of, user_errors
 from rlaif.config.paths import check_output_file
 from rlaif.data.exporters import KINDS, TARGETS, export_dataset
-from rlaif.errors import ConfigError
 
 
 def register(app: typer.Typer) -> None:
@@ -31,12 +30,10 @@ def export(
 ) -> None:
     """Export prompts, SFT records or preference pairs in the format TRL, OpenRLHF or verl read."""
 
-    if target not in TARGETS:
-        raise ConfigError(f"--to must be one of {', '.join(TARGETS)}; got {target!r}")
-    if kind is not None and kind not in KINDS:
-        raise ConfigError(f"--kind must be one of {', '.join(KINDS)}; got {kind!r}")
+    chosen = one_of(target, TARGETS, "--to")
+    detected = None if kind is None else one_of(kind, KINDS, "--kind")
     result = export_dataset(
-        source, check_output_file(out, "--out"), target=target, kind=kind, split=split
+        source, check_output_file(out, "--out"), target=chosen, kind=detected, split=split
     )
     echo(f"wrote {result.out}: {result.rows} {result.kind} rows for {result.target}")
     echo(f"  read it with: {result.usage}")
