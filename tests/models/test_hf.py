@@ -230,7 +230,7 @@ def test_bf16_choice_logits_are_computed_in_fp32(tiny_model: Path) -> None:
 
 
 def test_length_chunks_bound_padding() -> None:
-    from rlaif.models.hf import length_chunks
+    from rlaif.models.hf_scoring import length_chunks
 
     lengths = [100, 500, 110, 480, 105, 90]
     chunks = length_chunks(lengths)

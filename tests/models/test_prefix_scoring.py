@@ -15,7 +15,7 @@ from rlaif.data.records import PairRecord
 from rlaif.errors import ConfigError
 from rlaif.judge import PairwiseJudge
 from rlaif.models import get_model
-from rlaif.models.hf import score_batch
+from rlaif.models.hf_scoring import score_batch
 from rlaif.models.prefix_scoring import (
     ScoringStats,
     Segment,
