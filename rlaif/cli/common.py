@@ -126,7 +126,7 @@ def one_of(value: str, allowed: tuple[C, ...], option: str) -> C:
     :class:`ConfigError` naming ``option`` and the choices (exit status 2)."""
     if value not in allowed:
         raise ConfigError(f"{option} must be one of {', '.join(allowed)}; got {value!r}")
-    return allowed[allowed.index(value)]
+    return value
 
 
 def within(low: float, high: float | None = None) -> Callable[[Any], Any]:

@@ -289,6 +289,9 @@ def revision_counts(records: Iterable[SFTRecord]) -> dict[str, int]:
         changed = final.strip() != record.initial.strip()
         counts["revised" if changed else "unchanged"] += 1
         for note in record.metadata.get("rounds", []):
-            known = note.get("revision") in set(RevisionStatus)
-            rounds[RevisionStatus(note["revision"]).counted_as if known else "other"] += 1
+            try:
+                key = RevisionStatus(note.get("revision")).counted_as
+            except ValueError:  # no revision in that round (it failed), or an unknown status
+                key = "other"
+            rounds[key] += 1
     return {**counts, **{f"rounds_{key}": value for key, value in rounds.items()}}
