@@ -77,7 +77,7 @@ def ceiling_tokens(judge: PairwiseJudge, block: list[Any]) -> tuple[int, int]:
     for pair in block:
         principles, orders = judge.plan(pair.prompt, pair.response_1, pair.response_2)
         for principle in principles:
-            if judge.mode == "pointwise":
+            if not judge.mode.ordered:
                 rendered = [
                     judge.render_score(pair.prompt, text, principle)
                     for text in (pair.response_1, pair.response_2)

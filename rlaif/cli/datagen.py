@@ -41,7 +41,7 @@ from rlaif.datagen.label_options import DEFAULT_TIE_MARGIN, STRATEGIES
 from rlaif.errors import ConfigError
 from rlaif.eval import check_agreement_gate
 from rlaif.eval.loaders import pair_file
-from rlaif.judge.pairwise import MODES
+from rlaif.judge.modes import mode_names
 from rlaif.judge.sampling import SamplingSettings
 from rlaif.judge.shortening import DEFAULT_MAX_PROMPT_CHARS
 from rlaif.models.estimate import estimating
@@ -368,7 +368,7 @@ def label(
         judge_options=model_options(judge_option, "--judge-option", batch=batch),
         sft=sft,
         strategy=one_of(strategy, STRATEGIES, "--strategy"),
-        mode=one_of(mode, MODES, "--mode"),
+        mode=one_of(mode, mode_names(), "--mode"),
         both_orders=not single_order,
         principles_per_pair=principles_per_pair,
         position_prior=position_prior,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import cast
 
 import typer
 
@@ -15,6 +14,7 @@ from rlaif.cli.common import (
     constitution_name,
     echo,
     model_options,
+    one_of,
     repeatable_model_option,
     user_errors,
 )
@@ -23,7 +23,7 @@ from rlaif.data import is_human_labels_file
 from rlaif.datagen.dry_run import dry_run_into
 from rlaif.errors import RlaifError
 from rlaif.eval.agreement import verdict_sentence
-from rlaif.eval.agreement_run import AgreementSettings, JudgeMode, JudgeSpec, run_agreement
+from rlaif.eval.agreement_run import AgreementSettings, JudgeSpec, run_agreement
 from rlaif.eval.human_agreement import human_labelled_pairs
 from rlaif.eval.loaders import LoadedPairs, pair_file
 from rlaif.eval.policy_eval import PolicyEvalSettings, run_policy_eval
@@ -31,7 +31,7 @@ from rlaif.eval.principle_agreement import principle_table
 from rlaif.eval.report import write_report
 from rlaif.eval.rm_eval import evaluate_reward_model
 from rlaif.eval.training_report import training_metrics
-from rlaif.judge.pairwise import MODES
+from rlaif.judge.modes import mode_names
 from rlaif.models.registry import check_model_options
 
 eval_app = typer.Typer(
@@ -40,11 +40,9 @@ eval_app = typer.Typer(
 )
 
 
-def judge_mode(value: str) -> JudgeMode:
-    """Validate a ``--mode`` value."""
-    if value not in MODES:
-        raise RlaifError(f"--mode must be one of {', '.join(MODES)}, got {value!r}")
-    return cast("JudgeMode", value)
+def judge_mode(value: str) -> str:
+    """Validate a ``--mode`` value against the registered judge modes."""
+    return one_of(value, mode_names(), "--mode")
 
 
 DEVICE = re.compile(r"auto|cpu|mps|(cuda|xpu)(:\d+)?")

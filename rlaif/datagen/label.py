@@ -19,7 +19,7 @@ from rlaif.datagen.label_options import LabelOptions, LabelSummary
 from rlaif.datagen.labeller import Labeller
 from rlaif.datagen.run_options import output_paths, resume_settings
 from rlaif.errors import ConfigError
-from rlaif.judge.pairwise import auto_choice
+from rlaif.judge.modes import JUDGE_MODES, auto_choice
 from rlaif.models import Model, blocking, get_model, run_sync
 from rlaif.runs import ResumableJob, open_model
 
@@ -50,10 +50,11 @@ def _inputs(options: LabelOptions) -> str:
 
 def judging_mode(options: LabelOptions) -> str:
     """The mode the judge of a labelling run with ``options`` judges in: ``options.mode``, or
-    what ``auto`` stands for with this judge and constitution (:func:`~rlaif.judge.auto_choice`,
-    as :class:`~rlaif.judge.PairwiseJudge` resolves it). What an agreement gate must have
-    measured; the judge model is created, not loaded or called."""
-    if options.mode != "auto":
+    what ``auto`` stands for with this judge and constitution
+    (:func:`~rlaif.judge.modes.auto_choice`, as :class:`~rlaif.judge.PairwiseJudge` resolves
+    it). What an agreement gate must have measured; the judge model is created, not loaded or
+    called."""
+    if options.mode in JUDGE_MODES:
         return options.mode
     constitution = load_constitution(options.constitution)
     model = get_model(options.judge, **options.judge_options)

@@ -12,7 +12,7 @@ from rlaif.datagen.run_options import (
     InputFile,
     OutputFile,
 )
-from rlaif.judge.pairwise import Mode
+from rlaif.judge.modes import Mode
 from rlaif.judge.sampling import ContrastiveAffixes, SamplingSettings
 from rlaif.runs import RunSummary
 

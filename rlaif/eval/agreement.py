@@ -34,6 +34,7 @@ from rlaif.eval.results import (
     JudgeMetrics,
     LeaderboardRow,
 )
+from rlaif.judge.modes import position_free
 
 LEADERBOARD_COLUMNS = {
     "accuracy": "Human agreement",
@@ -76,8 +77,8 @@ def judge_metrics(
     picked, decided = m.first_position_counts(by_order)
     longer_mask, shorter_mask = m.human_prefers_longer(frame.chosen_is_1, frame.len_1, frame.len_2)
     calib = m.calibration(p, frame.chosen_is_1, calibration_bins)
-    position_free = preds.mode == "pointwise"
-    if position_free:
+    unordered = position_free(preds.mode)
+    if unordered:
         # Each response is scored alone: swapping the presentation cannot change the label.
         count = int(answered.sum())
         consistency: Estimate | None = Estimate(value=1.0, low=1.0, high=1.0, n=count)
@@ -99,7 +100,7 @@ def judge_metrics(
         soft_accuracy=mean_estimate(m.p_chosen(p, frame.chosen_is_1), **boot),
         kappa=kappa_estimate(human[answered], verdict[answered], **boot),
         consistency=consistency,
-        position_free=position_free,
+        position_free=unordered,
         first_position_rate=ratio_estimate(picked, decided, **boot),
         prefer_longer_rate=mean_estimate(m.prefers_longer(p, frame.len_1, frame.len_2), **boot),
         accuracy_human_longer=mean_estimate(correct[longer_mask], **boot),

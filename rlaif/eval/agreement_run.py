@@ -35,14 +35,12 @@ from rlaif.eval.results import AgreementMetrics
 from rlaif.judge import PairwiseJudge
 from rlaif.judge.calibration import calibrate_judgment, estimate_position_prior
 from rlaif.judge.judgment import Judgment
-from rlaif.judge.pairwise import Mode
+from rlaif.judge.modes import JUDGE_MODES, Mode
 from rlaif.models import Model, blocking
 from rlaif.models.registry import check_credentials
 from rlaif.runs import open_model, run_keyed
 from rlaif.runs.terminal import announce
 
-JudgeMode = Mode
-"""How the judge reads verdicts (``auto``: logprob where the backend can score choices)."""
 CHUNK_SIZE = 16
 """Pairs judged between two appends to the judgments file (what a killed run can lose)."""
 
@@ -62,7 +60,7 @@ class JudgeSpec:
     """One judge to measure: model name, verdict mode and model options."""
 
     model: str
-    mode: JudgeMode = "auto"
+    mode: Mode = "auto"
     """``auto``, ``logprob``, ``generate``, ``cot`` or ``pointwise``."""
     options: dict[str, Any] = field(default_factory=dict)
     """Model options (``base_url``, ``api_key_env``, prices, backend options)."""
@@ -79,7 +77,8 @@ class JudgeSpec:
     @property
     def name(self) -> str:
         """The leaderboard name."""
-        return self.label or (self.model if self.mode == "auto" else f"{self.model} [{self.mode}]")
+        named = f"{self.model} [{self.mode}]" if self.mode in JUDGE_MODES else self.model
+        return self.label or named
 
     @property
     def slug(self) -> str:

@@ -27,7 +27,6 @@ from rlaif.data.records import PairRecord
 from rlaif.errors import RlaifError
 from rlaif.eval.agreement_run import (
     JudgeFactory,
-    JudgeMode,
     JudgeSpec,
     build_pairwise_judge,
     judge_records,
@@ -53,6 +52,7 @@ from rlaif.eval.prompts import EvalPrompt, load_eval_prompts
 from rlaif.eval.refusal import RefusalClassifier, is_lexical_refusal, request_text
 from rlaif.eval.report import write_report
 from rlaif.eval.results import BootstrapInfo
+from rlaif.judge.modes import Mode
 from rlaif.models import AuthenticationError, GenerateConfig, Model, blocking
 from rlaif.models.reward_model import RewardScorer
 from rlaif.runs import open_model, run_keyed
@@ -71,7 +71,7 @@ class PolicyEvalSettings:
     group_constitutions: dict[str, str] = field(default_factory=dict)
     """A different constitution per prompt group (``red-team``, ``benign``), e.g.
     ``{"benign": "helpful"}`` to judge the benign replies on helpfulness."""
-    mode: JudgeMode = "auto"
+    mode: Mode = "auto"
     """Judge mode."""
     principles_per_pair: int | None = None
     """Principles the pairwise judge asks about per comparison (default: the constitution's)."""

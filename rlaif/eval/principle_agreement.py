@@ -21,6 +21,7 @@ from rlaif.eval.bootstrap import DEFAULT_RESAMPLES, mean_estimate
 from rlaif.eval.predictions import PairFrame
 from rlaif.eval.results import JudgeMetrics, PrincipleAgreement
 from rlaif.judge.judgment import Judgment, Vote, pointwise_p
+from rlaif.judge.modes import position_free
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -44,7 +45,7 @@ def principle_probabilities(judgment: Judgment) -> dict[str, float | None]:
     for vote in judgment.votes:
         if vote.principle in votes:
             votes[vote.principle].append(vote)
-    if judgment.mode == "pointwise":
+    if position_free(judgment.mode):
         return {pid: pointwise_p(votes[pid]) for pid in listed}
     kept = [v for pid in listed for v in votes[pid]]
     orders = list(judgment.orders) or sorted({v.order for v in kept if v.order is not None})

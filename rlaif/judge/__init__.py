@@ -1,7 +1,9 @@
 """The AI-judge layer: critique-and-revise, pairwise judging, prompt framing, verdict parsing.
 
 - :class:`PairwiseJudge`: ``await judge.compare(prompt, response_1, response_2) -> Judgment``
-  (both orders, principle ensembles, soft labels; ``logprob``, ``generate`` or ``cot`` mode).
+  (both orders, principle ensembles, soft labels).
+- :class:`JudgeMode`: how a judge turns a pair into votes (``logprob``, ``generate``, ``cot``,
+  ``pointwise``: :mod:`rlaif.judge.modes`); :class:`ComparisonMode` to write one that compares.
 - :class:`Critic`: ``await critic.run(prompt, response, prompt_id=...) -> SFTRecord``.
 - :class:`JudgeReward`: the judge as a TRL GRPO/RLOO reward function.
 
@@ -12,14 +14,17 @@ The resumable jobs behind ``rlaif generate``, ``critique`` and ``label`` live in
 from rlaif.judge.critic import Critic, revision_counts
 from rlaif.judge.framing import FramedPair, frame_pair
 from rlaif.judge.judgment import Judgment, Vote
+from rlaif.judge.modes import ComparisonMode, JudgeMode
 from rlaif.judge.pairwise import PairwiseJudge
 from rlaif.judge.reward import JudgeReward
 from rlaif.judge.sampling import ContrastiveAffixes, SamplingSettings
 
 __all__ = [
+    "ComparisonMode",
     "ContrastiveAffixes",
     "Critic",
     "FramedPair",
+    "JudgeMode",
     "JudgeReward",
     "Judgment",
     "PairwiseJudge",

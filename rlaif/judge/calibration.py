@@ -19,6 +19,7 @@ import math
 from collections.abc import Iterable
 
 from rlaif.judge.judgment import PARTIAL_NOTE, Judgment, Vote, combine_votes, sigmoid
+from rlaif.judge.modes import position_free
 
 _EDGE = 1e-6
 """Probabilities are kept within [1e-6, 1 - 1e-6] before taking logits."""
@@ -67,7 +68,7 @@ def calibrate_vote(vote: Vote, prior_logit: float) -> Vote:
 def calibrate_judgment(judgment: Judgment, prior_logit: float) -> Judgment:
     """``judgment`` recombined from calibrated votes, with a note giving the prior removed.
     Pointwise judgments have no position and are returned unchanged."""
-    if judgment.mode == "pointwise" or not judgment.orders:
+    if position_free(judgment.mode) or not judgment.orders:
         return judgment
     votes = [calibrate_vote(v, prior_logit) for v in judgment.votes]
     note = f"position prior removed: {prior_logit:+.3f} logits toward the first-shown response"

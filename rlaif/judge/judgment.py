@@ -66,8 +66,9 @@ class Judgment(BaseModel):
     """Id of the compared pair."""
     judge: str
     """``provider/model`` of the judge."""
-    mode: Literal["logprob", "generate", "cot", "pointwise"]
-    """How verdicts were obtained."""
+    mode: str
+    """How verdicts were obtained: the name of the judge's mode (a built-in one of
+    :data:`rlaif.judge.modes.JUDGE_MODES`, or a user's)."""
     principles: list[str] = Field(default_factory=list)
     """Principle ids used (an ensemble when more than one)."""
     orders: list[Order] = Field(default_factory=list)
@@ -199,7 +200,7 @@ def _mean(values: Sequence[float]) -> float | None:
 def combine_votes(
     pair_id: str,
     judge: str,
-    mode: Literal["logprob", "generate", "cot", "pointwise"],
+    mode: str,
     principles: list[str],
     orders: list[Order],
     votes: list[Vote],

@@ -7,7 +7,8 @@ over a prompt whose assistant turn is prefilled with the answer's opening, a sof
 from parsed text (``generate``), from reasoning followed by a verdict line (``cot``, clamped to a
 band because reasoning makes judges overconfident), or from scoring each response alone
 (``pointwise``: ``p = sigmoid(s1 - s2)`` of the two log-odds, free of position bias by
-construction).
+construction). Each mode is an object of :mod:`rlaif.judge.modes`; this module samples what a
+pair is judged under and leaves the votes to the mode.
 """
 
 from __future__ import annotations
@@ -17,23 +18,15 @@ import hashlib
 import json
 import random
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from rlaif.constitution import Constitution, Principle
 from rlaif.constitution.schema import RequestSide
 from rlaif.errors import ConfigError
 from rlaif.judge.calibration import calibrate_judgment
 from rlaif.judge.framing import comparison_messages, score_messages
-from rlaif.judge.judgment import (
-    BACKEND_ERROR,
-    Judgment,
-    Order,
-    Vote,
-    account_call,
-    combine_scores,
-    combine_votes,
-    yes_no_vote,
-)
+from rlaif.judge.judgment import BACKEND_ERROR, Judgment, Order
+from rlaif.judge.modes import JUDGE_MODES, JudgeMode, Mode, choose_mode
 from rlaif.judge.request_check import (
     SIDES,
     check_failed,
@@ -50,27 +43,10 @@ from rlaif.judge.shortening import (
     shorten_text,
 )
 from rlaif.judge.strategies import metadata_category
-from rlaif.judge.verdict import (
-    CHOICES,
-    VERDICT_SCHEMA,
-    choice_probability,
-    parse_cot_verdict,
-    parse_prefilled_verdict,
-    parse_verdict,
-)
-from rlaif.models import (
-    AuthenticationError,
-    CapabilityError,
-    Conversation,
-    GenerateConfig,
-    Model,
-    blocking,
-)
+from rlaif.judge.verdict import CHOICES
+from rlaif.models import CapabilityError, Conversation, Model, blocking
 from rlaif.runs import RunProgress
 
-Mode = Literal["auto", "logprob", "generate", "cot", "pointwise"]
-MODES: tuple[str, ...] = ("auto", "logprob", "generate", "cot", "pointwise")
-"""Every judge mode, as the command line and config files accept it."""
 ORDERS: tuple[Order, Order] = ("12", "21")
 
 
@@ -96,39 +72,16 @@ def pair_category(pair: object) -> str | None:
     return str(category) if category else None
 
 
-def _sides(first: str, second: str) -> tuple[tuple[Literal["1", "2"], str], ...]:
-    """The two responses of a pair with their side, for pointwise scoring."""
-    return (("1", first), ("2", second))
-
-
-def auto_choice(
-    model: Model, constitution: Constitution
-) -> tuple[Literal["pointwise", "logprob", "generate"], str]:
-    """The mode ``auto`` stands for, and why, by what the judge can do: a judge that cannot
-    score choices generates its verdict (``generate``); an API judge or OpenAI-compatible
-    server that can judges pairwise under the sampled principles in both orders (``logprob``,
-    as CAI does); a judge that runs on this machine (the embedded model) gets the constitution's
-    ``judge.auto_mode`` (``pointwise`` by default, where the constitution has a ``score``
-    template), the mode measured best for it (docs/judge.md)."""
-    if not model.supports_choice_logprobs:
-        return "generate", "returns no log-probabilities"
-    if not model.runs_locally:
-        return "logprob", "API judge that returns log-probabilities"
-    if constitution.judge.auto_mode == "pointwise" and constitution.templates.score is not None:
-        return "pointwise", "local judge, the constitution's auto_mode"
-    return "logprob", "local judge, the constitution's auto_mode"
-
-
 class PairwiseJudge:
     """An AI judge that labels preference pairs under a constitution.
 
     Args:
         model: the judge model.
         constitution: principles, templates and few-shot examples.
-        mode: ``auto`` (see :func:`auto_mode`: the constitution's ``judge.auto_mode``, by
-            default ``pointwise``, when the backend can score choices, else ``generate``),
-            ``logprob``, ``generate``, ``cot`` or ``pointwise`` (each response scored alone
-            with the constitution's ``score`` template; needs choice log-probabilities).
+        mode: ``auto`` (see :func:`auto_choice`: by what the judge can do), ``logprob``,
+            ``generate``, ``cot`` or ``pointwise`` (each response scored alone with the
+            constitution's ``score`` template; needs choice log-probabilities), or a
+            :class:`~rlaif.judge.modes.JudgeMode`; the judge's :attr:`mode` is the object.
         both_orders: judge (1, 2) and (2, 1) and average (default); ``False`` judges one random
             order per pair, recorded in :attr:`Judgment.orders`.
         cot_band: ``(low, high)`` clamp for ``cot`` probabilities (CAI paper: 0.4–0.6).
@@ -156,7 +109,7 @@ class PairwiseJudge:
         model: Model,
         constitution: Constitution,
         *,
-        mode: Mode = "auto",
+        mode: Mode | JudgeMode = "auto",
         both_orders: bool = True,
         cot_band: tuple[float, float] = (0.4, 0.6),
         principles_per_pair: int | None = None,
@@ -168,26 +121,12 @@ class PairwiseJudge:
         partial_ensembles: bool = False,
         position_prior: float | None = None,
     ):
-        if mode not in MODES:
-            raise ConfigError(f"unknown judge mode {mode!r}; modes: {', '.join(MODES)}")
-        self.falls_back = mode == "auto"
+        choice = choose_mode(mode, model, constitution)
+        self.falls_back = choice.automatic
         """Whether a judge that turns out to return no log-probabilities switches to
         ``generate`` (only when the mode was ``auto``)."""
-        self.mode_reason = "chosen"
+        self.mode_reason = choice.reason
         """Why the judge has its mode: ``chosen``, or what ``auto`` went by."""
-        if mode == "auto":
-            mode, reason = auto_choice(model, constitution)
-            self.mode_reason = f"auto: {reason}"
-        if mode in ("logprob", "pointwise") and not model.supports_choice_logprobs:
-            raise ConfigError(
-                f"judge {model.name} cannot score choices, so mode {mode!r} is unavailable; "
-                "use --mode generate or cot"
-            )
-        if mode == "pointwise" and constitution.templates.score is None:
-            raise ConfigError(
-                f"constitution {constitution.name!r} has no 'score' template, so mode "
-                "'pointwise' is unavailable; add templates.score (see constitution/templates)"
-            )
         if max_prompt_chars < 1 or max_response_chars < 1:
             raise ConfigError("max_prompt_chars and max_response_chars must be at least 1")
         low, high = cot_band
@@ -204,7 +143,8 @@ class PairwiseJudge:
             )
         self.model = model
         self.constitution = constitution
-        self.mode: Literal["logprob", "generate", "cot", "pointwise"] = mode
+        self.mode: JudgeMode = choice.mode
+        """How this judge judges a pair (:mod:`rlaif.judge.modes`); ``mode.name`` names it."""
         self.both_orders = both_orders
         self.cot_band = (low, high)
         self.principles_per_pair = count
@@ -228,25 +168,16 @@ class PairwiseJudge:
 
     @property
     def prefill(self) -> str | None:
-        """The answer opening sent as the start of the judge's turn (see :meth:`prefill_for`)
-        in the judge's mode."""
-        return self.prefill_for(self.mode)
-
-    def prefill_for(self, mode: str) -> str | None:
-        """The answer opening sent as the start of the judge's turn in ``logprob`` and
-        ``generate`` modes (``None`` when the constitution has none, the backend cannot
-        continue an assistant turn, or ``generate`` asks for structured output)."""
-        if mode not in ("logprob", "generate") or not self.model.supports_prefill:
-            return None
-        if mode == "generate" and self.model.supports_json_schema:
-            return None  # structured output answers {"verdict": ...}; a prefill would break it
-        return self.constitution.judge.prefill or None
+        """The answer opening sent as the start of the judge's turn in its mode (``None`` when
+        the constitution has none, the backend cannot continue an assistant turn, the mode
+        prefills nothing, or ``generate`` asks for structured output)."""
+        return self.mode.prefill(self)
 
     def settings(self) -> dict[str, Any]:
         """Everything that shapes this judge's labels (for manifests)."""
         return {
             "judge": self.name,
-            "mode": self.mode,
+            "mode": self.mode.name,
             "both_orders": self.both_orders,
             "cot_band": list(self.cot_band),
             "principles_per_pair": self.principles_per_pair,
@@ -267,9 +198,9 @@ class PairwiseJudge:
         check = self.constitution.judge.request_check
         return {
             "judge": self.name,
-            "mode": self.mode,
+            "mode": self.mode.name,
             "why": self.mode_reason,
-            "orders": "none" if self.mode == "pointwise" else "both" if self.both_orders else "one",
+            "orders": "none" if not self.mode.ordered else "both" if self.both_orders else "one",
             "principles_per_pair": self.principles_per_pair,
             "request_check": check.question if check is not None else None,
             "constitution": self.constitution.name,
@@ -288,7 +219,7 @@ class PairwiseJudge:
         if plan["request_check"]:
             principles += " on each side of a request check (harmful: harmlessness; else help)"
         return (
-            f"judge {self.name}: {self.mode} ({self.mode_reason}), {orders}, {principles}, "
+            f"judge {self.name}: {self.mode.name} ({self.mode_reason}), {orders}, {principles}, "
             f"constitution {plan['constitution']}"
         )
 
@@ -305,7 +236,7 @@ class PairwiseJudge:
         self, prompt: Conversation, response_1: str, response_2: str, category: str | None
     ) -> tuple[dict[RequestSide, list[Principle]] | None, list[Principle], list[Order]]:
         rng = random.Random(f"{self.seed}:{pair_key(prompt, response_1, response_2)}")
-        stage = "compare_cot" if self.mode == "cot" else "compare"
+        stage = self.mode.stage
         constitution = self.constitution
         sides: dict[RequestSide, list[Principle]] | None = None
         if weighs_sides(constitution, stage, prompt=prompt, category=category):
@@ -335,22 +266,21 @@ class PairwiseJudge:
         first: str,
         second: str,
         principle: Principle,
-        mode: str | None = None,
+        mode: JudgeMode | None = None,
     ) -> list[dict[str, str]]:
-        """The messages the judge reads for one call in ``mode`` (default: the judge's):
+        """The messages the judge reads for one comparison in ``mode`` (default: the judge's):
         ``first`` shown as A, ``second`` as B, ending with the prefilled opening of the answer
         where there is one."""
         mode = mode or self.mode
-        stage = "compare_cot" if mode == "cot" else "compare"
         return comparison_messages(
             self.constitution,
-            stage,
+            mode.stage,
             prompt,
             first,
             second,
             principle,
             seed=self.seed,
-            prefill=self.prefill_for(mode),
+            prefill=mode.prefill(self),
         )
 
     def render_score(
@@ -386,13 +316,16 @@ class PairwiseJudge:
         pair_id = pair_id or pair_key(prompt, response_1, response_2)
         shown = (shown_prompt, shown_1, shown_2)
         planned = (sides, principles, orders)
-        judgment = await self._judged_plan(pair_id, shown, planned, self.mode, notes)
-        if self._lost_logprobs(judgment):
-            self.mode = "generate"  # for every later pair, as auto would have chosen had it known
+        mode = self.mode
+        judgment = await self._judged_plan(pair_id, shown, planned, mode, notes)
+        if self.falls_back and mode.soft and not self.model.supports_choice_logprobs:
+            # The judge turned out to return no log-probabilities: every later pair is judged
+            # by generate, as auto would have chosen had it known.
+            self.mode = JUDGE_MODES["generate"]
             if _refused_scoring(judgment):
                 note = f"auto: {self.name} returned no log-probabilities; judged by generate"
                 judgment = await self._judged_plan(
-                    pair_id, shown, planned, "generate", [*notes, note]
+                    pair_id, shown, planned, self.mode, [*notes, note]
                 )
         if self.position_prior is not None:
             judgment = calibrate_judgment(judgment, self.position_prior)
@@ -403,7 +336,7 @@ class PairwiseJudge:
         pair_id: str,
         shown: tuple[Conversation, str, str],
         planned: tuple[dict[RequestSide, list[Principle]] | None, list[Principle], list[Order]],
-        mode: Literal["logprob", "generate", "cot", "pointwise"],
+        mode: JudgeMode,
         notes: list[str],
     ) -> Judgment:
         """The judgment of one pair: under the request check when the plan has sides (the
@@ -416,7 +349,7 @@ class PairwiseJudge:
         harmful = p_harmful(check)
         request_check = self.constitution.judge.request_check
         if harmful is None or request_check is None:
-            return check_failed(check, self.name, mode, pair_id, notes)
+            return check_failed(check, self.name, mode.name, pair_id, notes)
         weights = side_weights(harmful, request_check.skip_below)
         sided: dict[str, list[str]] = {side: [p.id for p in sides[side]] for side in weights}
         asked = {p.id: p for side in weights for p in sides[side]}
@@ -425,7 +358,7 @@ class PairwiseJudge:
         for side in weights:
             ids = sided[side]
             votes = [v for v in whole.votes if v.principle in ids]
-            by_side[side] = self._combined(pair_id, mode, ids, orders, votes)
+            by_side[side] = mode.combine(self, pair_id, ids, orders, votes, [])
         return mix_sides(
             by_side,
             weights,
@@ -435,49 +368,19 @@ class PairwiseJudge:
             notes=notes,
         )
 
-    def _combined(
-        self,
-        pair_id: str,
-        mode: Literal["logprob", "generate", "cot", "pointwise"],
-        ids: list[str],
-        orders: list[Order],
-        votes: list[Vote],
-    ) -> Judgment:
-        """One judgment from votes already made (pointwise scores or comparisons)."""
-        partial = self.partial_ensembles
-        if mode == "pointwise":
-            return combine_scores(pair_id, self.name, ids, votes, [], partial=partial)
-        return combine_votes(pair_id, self.name, mode, ids, orders, votes, [], partial=partial)
-
     async def _judged(
         self,
         pair_id: str,
         shown: tuple[Conversation, str, str],
         principles: list[Principle],
         orders: list[Order],
-        mode: Literal["logprob", "generate", "cot", "pointwise"],
+        mode: JudgeMode,
         notes: list[str],
     ) -> Judgment:
         """The judgment of one pair in ``mode``: every planned vote, combined."""
-        prompt, shown_1, shown_2 = shown
+        votes = await mode.votes(self, shown, principles, orders)
         ids = [p.id for p in principles]
-        partial = self.partial_ensembles
-        if mode == "pointwise":
-            votes = await self._score_votes(prompt, shown_1, shown_2, principles)
-            return combine_scores(pair_id, self.name, ids, votes, notes, partial=partial)
-        calls = [(p, o) for p in principles for o in orders]
-        votes = await asyncio.gather(
-            *(self._vote(prompt, shown_1, shown_2, p, o, mode) for p, o in calls)
-        )
-        return combine_votes(
-            pair_id, self.name, mode, ids, orders, list(votes), notes, partial=partial
-        )
-
-    def _lost_logprobs(self, judgment: Judgment) -> bool:
-        """Whether the mode was ``auto``, ``judgment`` was made in a soft mode, and the judge
-        has turned out to return no log-probabilities."""
-        soft = judgment.mode in ("logprob", "pointwise")
-        return self.falls_back and soft and not self.model.supports_choice_logprobs
+        return mode.combine(self, pair_id, ids, orders, votes, notes)
 
     compare_sync = blocking(compare)
 
@@ -521,114 +424,6 @@ class PairwiseJudge:
             note = f"{label} shortened for the judge: {hidden} of {len(text)} characters hidden"
             notes.append(note)
         return shown
-
-    async def _vote(
-        self,
-        prompt: Conversation,
-        response_1: str,
-        response_2: str,
-        principle: Principle,
-        order: Order,
-        mode: str,
-    ) -> Vote:
-        first, second = (response_1, response_2) if order == "12" else (response_2, response_1)
-        messages = self.render(prompt, first, second, principle, mode)
-        vote = Vote(principle=principle.id, order=order)
-        try:
-            if mode == "logprob":
-                p_first = await self._logprob_verdict(messages, vote)
-            elif mode == "generate":
-                p_first = await self._generate_verdict(messages, vote)
-            else:
-                p_first = await self._cot_verdict(messages, vote)
-        except AuthenticationError:  # refused credentials stop the whole run
-            raise
-        except Exception as error:  # a failed call is recorded, never turned into a verdict
-            vote.error = f"{BACKEND_ERROR}{type(error).__name__}: {error}"
-            p_first = None
-        if p_first is not None:
-            vote.p_response_1 = p_first if order == "12" else 1.0 - p_first
-        return vote
-
-    async def _score_votes(
-        self, prompt: Conversation, shown_1: str, shown_2: str, principles: list[Principle]
-    ) -> list[Vote]:
-        """Both responses scored under every principle. A score template that does not name
-        the principle renders the same request for each one: it is sent once and its vote
-        repeated (with no tokens or cost counted twice)."""
-        planned = []
-        requests: dict[str, Conversation] = {}
-        for principle in principles:
-            for side, text in _sides(shown_1, shown_2):
-                messages = self.render_score(prompt, text, principle)
-                key = json.dumps(messages, ensure_ascii=False)
-                requests.setdefault(key, messages)
-                planned.append((principle, side, key))
-        answered = await asyncio.gather(*(yes_no_vote(self.model, m) for m in requests.values()))
-        by_request = dict(zip(requests, answered, strict=True))
-        counted: set[str] = set()
-        votes: list[Vote] = []
-        for principle, side, key in planned:
-            vote = by_request[key].model_copy(update={"principle": principle.id, "response": side})
-            if key in counted:  # a repeat of a request already counted
-                vote = vote.model_copy(
-                    update={
-                        "input_tokens": 0,
-                        "output_tokens": 0,
-                        "cost_usd": None,
-                        "latency_s": 0.0,
-                    }
-                )
-            counted.add(key)
-            votes.append(vote)
-        return votes
-
-    async def _logprob_verdict(self, messages: Conversation, vote: Vote) -> float | None:
-        scores = await self.model.score_choices(messages, list(CHOICES))
-        account_call(vote, scores, first=True)
-        vote.raw = json.dumps(scores.logprobs)
-        p_first = choice_probability(scores.logprobs, *CHOICES)
-        if p_first is None:
-            vote.error = f"judge gave no usable probabilities for A/B: {vote.raw}"
-        return p_first
-
-    async def _generate_verdict(self, messages: Conversation, vote: Vote) -> float | None:
-        schema = VERDICT_SCHEMA if self.model.supports_json_schema else None
-        config = GenerateConfig(
-            temperature=0.0, max_tokens=self.max_verdict_tokens, json_schema=schema
-        )
-        completion = await self.model.generate(messages, config)
-        account_call(vote, completion, first=True)
-        vote.raw = completion.text
-        read = parse_prefilled_verdict if messages[-1]["role"] == "assistant" else parse_verdict
-        verdict = read(completion.text)
-        if verdict.choice is None:
-            vote.error = verdict.reason
-            return None
-        return 1.0 if verdict.choice == "A" else 0.0
-
-    async def _cot_verdict(self, messages: Conversation, vote: Vote) -> float | None:
-        config = GenerateConfig(temperature=0.0, max_tokens=self.max_reasoning_tokens)
-        completion = await self.model.generate(messages, config)
-        account_call(vote, completion, first=True)
-        vote.raw = completion.text
-        verdict = parse_cot_verdict(completion.text)
-        if verdict.choice is None:
-            vote.error = verdict.reason
-            return None
-        p_first = 1.0 if verdict.choice == "A" else 0.0
-        if self.model.supports_choice_logprobs and self.model.supports_prefill:
-            # Read the verdict's probability where the reasoning ends, as in the CAI paper.
-            prefill = completion.text[: verdict.position].rstrip() + "\nVerdict:"
-            scored = [*messages, {"role": "assistant", "content": prefill.lstrip()}]
-            scores = await self.model.score_choices(scored, [" A", " B"])
-            account_call(vote, scores, first=False)
-            vote.raw += "\n" + json.dumps(scores.logprobs)
-            soft = choice_probability(scores.logprobs, " A", " B")
-            if soft is not None:
-                p_first = soft
-        low, high = self.cot_band
-        return min(max(p_first, low), high)
 
 
 def _refused_scoring(judgment: Judgment) -> bool:

@@ -152,7 +152,7 @@ def mix_sides(
 def check_failed(
     check: Vote,
     judge: str,
-    mode: Literal["logprob", "generate", "cot", "pointwise"],
+    mode: str,
     pair_id: str,
     notes: list[str],
 ) -> Judgment:

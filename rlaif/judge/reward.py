@@ -21,6 +21,7 @@ from typing import Any
 from rlaif.constitution import Constitution, load_constitution
 from rlaif.errors import ConfigError
 from rlaif.judge.judgment import Judgment
+from rlaif.judge.modes import LogprobMode
 from rlaif.judge.pairwise import PairwiseJudge
 from rlaif.judge.shortening import DEFAULT_MAX_PROMPT_CHARS
 from rlaif.models import Model, get_model
@@ -68,10 +69,10 @@ class JudgeReward:
         concurrency: int = 8,
         name: str = "judge_reward",
     ):
-        if judge.mode != "logprob":
+        if not isinstance(judge.mode, LogprobMode):
             raise ConfigError(
                 "JudgeReward needs a judge in 'logprob' mode (one forward pass per order, soft "
-                f"probabilities); got mode {judge.mode!r}"
+                f"probabilities); got mode {judge.mode.name!r}"
             )
         self.judge = judge
         self.baseline_column = baseline_column

@@ -63,7 +63,7 @@ class Backend(ABC):
     """Whether a final assistant turn is continued (a prefill) rather than rejected."""
     runs_locally: ClassVar[bool] = False
     """Whether the model runs on this machine (a local Hugging Face or embedded model) rather
-    than behind an API; ``auto`` judge modes differ (see :func:`rlaif.judge.auto_choice`)."""
+    than behind an API; ``auto`` judge modes differ (see :func:`rlaif.judge.modes.auto_choice`)."""
     default_max_concurrency: ClassVar[int] = 8
     """Requests in flight at once when the model spec does not say."""
     caches_by_default: ClassVar[bool] = True

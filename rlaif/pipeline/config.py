@@ -18,7 +18,7 @@ from rlaif.config import (
 from rlaif.constitution import library
 from rlaif.datagen.label_options import DEFAULT_TIE_MARGIN, Strategy
 from rlaif.errors import ConfigError
-from rlaif.judge.pairwise import Mode
+from rlaif.judge.modes import Mode
 from rlaif.models.model import ModelSpec
 from rlaif.models.registry import check_model_options
 

@@ -29,7 +29,6 @@ from types import SimpleNamespace
 from typing import Any
 
 from rlaif.config.paths import write_json_atomic
-from rlaif.constitution.templates import template_variables
 from rlaif.data import load_prompts
 from rlaif.errors import RlaifError
 from rlaif.judge import PairwiseJudge
@@ -131,12 +130,12 @@ def planned_calls(
 
 
 def judge_calls_per_pair(context: StageContext) -> int:
-    """Calls the judge makes for one pair: both orders under each principle in the pairwise
-    modes; in ``pointwise``, one per response, or one per response and principle where the score
-    template reads the principle or its question; under a request check, one call more and
-    principles drawn for each side (an upper bound: a side the check makes too light to matter
-    is not asked). (``cot`` may add a scored call after each reasoning on backends that score
-    choices; not counted.)"""
+    """Calls the judge makes for one pair, as its mode counts them
+    (:meth:`~rlaif.judge.modes.JudgeMode.calls_per_pair`: both orders under each principle in
+    the comparison modes; in ``pointwise`` one per response, or one per response and principle
+    where the score template reads the principle or its question); under a request check, one
+    call more and principles drawn for each side (an upper bound: a side the check makes too
+    light to matter is not asked)."""
     config = context.config
     constitution = context.constitution
     principles = config.principles_per_pair or constitution.sampling.per_example
@@ -144,18 +143,15 @@ def judge_calls_per_pair(context: StageContext) -> int:
     check = 1 if checked else 0  # the request check, once a pair
     sides = 2 if checked else 1  # principles drawn for each side (an upper bound)
     try:
-        mode = PairwiseJudge(
+        judge = PairwiseJudge(
             context.models.get(config.models.judge),
             constitution,
             mode=config.stages.label.mode,
             principles_per_pair=principles,
-        ).mode
+        )
     except RlaifError:  # no key here, or a judge setting the label stage will report itself:
         return check + 2 * principles * sides  # count as the pairwise modes do (the larger)
-    if mode != "pointwise":
-        return check + 2 * principles * sides
-    read = template_variables(constitution.template_source("score"))
-    return check + 2 * (principles * sides if read & {"question", "principle"} else 1)
+    return check + judge.mode.calls_per_pair(judge, principles * sides)
 
 
 def stand_in(tokens: int) -> str:
@@ -307,10 +303,5 @@ def _requests(
     requests = []
     for prompt in prompts:
         principle = judge.plan(prompt, response, response)[0][0]
-        if judge.mode == "pointwise":
-            requests.append(judge.render_score(prompt, response, principle))
-        else:
-            requests.append(judge.render(prompt, response, response, principle))
-    if judge.mode == "cot":
-        return requests, judge.max_reasoning_tokens
-    return requests, judge.max_verdict_tokens if judge.mode == "generate" else 1
+        requests.append(judge.mode.sample_request(judge, prompt, response, principle))
+    return requests, judge.mode.output_tokens(judge)

@@ -135,10 +135,10 @@ def test_cot_without_a_verdict_line_is_missing(minimal: Constitution) -> None:
 
 
 def test_auto_mode_and_capability_errors(minimal: Constitution) -> None:
-    assert PairwiseJudge(get_model("fake/a"), minimal).mode == "logprob"
+    assert PairwiseJudge(get_model("fake/a"), minimal).mode.name == "logprob"
     text_only = get_model("fake/b", outputs=["A"])
     text_only.backend.supports_choice_logprobs = False  # type: ignore[misc]
-    assert PairwiseJudge(text_only, minimal).mode == "generate"
+    assert PairwiseJudge(text_only, minimal).mode.name == "generate"
     with pytest.raises(ConfigError, match="cannot score choices"):
         PairwiseJudge(text_only, minimal, mode="logprob")
     with pytest.raises(ConfigError, match="principles_per_pair"):
@@ -318,8 +318,8 @@ def test_pointwise_sends_a_request_shared_by_several_principles_once(
 
 def test_auto_is_the_constitutions_mode_for_a_local_judge() -> None:
     scorer = get_model("fake/auto", choice_probs=content_judge())
-    assert PairwiseJudge(scorer, load_constitution("cai-harmless")).mode == "pointwise"
-    assert PairwiseJudge(scorer, load_constitution("hhh")).mode == "pointwise"
+    assert PairwiseJudge(scorer, load_constitution("cai-harmless")).mode.name == "pointwise"
+    assert PairwiseJudge(scorer, load_constitution("hhh")).mode.name == "pointwise"
     words = get_model("fake/auto-words")
     words.backend.supports_choice_logprobs = False
-    assert PairwiseJudge(words, load_constitution("cai-harmless")).mode == "generate"
+    assert PairwiseJudge(words, load_constitution("cai-harmless")).mode.name == "generate"

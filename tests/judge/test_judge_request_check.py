@@ -11,7 +11,7 @@ from judge_helpers import judge_prompt
 
 from rlaif.constitution import Constitution, load_constitution
 from rlaif.judge import PairwiseJudge
-from rlaif.judge.pairwise import auto_choice
+from rlaif.judge.modes import auto_choice
 from rlaif.judge.request_check import REQUEST_CHECK
 from rlaif.models import get_model
 

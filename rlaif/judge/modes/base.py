@@ -1,0 +1,195 @@
+"""What every judge mode is: :class:`JudgeMode`, and :class:`ComparisonMode` for the modes that
+show both responses in presentation orders."""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
+
+from rlaif.errors import ConfigError
+from rlaif.judge.judgment import BACKEND_ERROR, Judgment, Order, Vote, combine_votes
+from rlaif.models import AuthenticationError
+from rlaif.models.types import Conversation
+
+if TYPE_CHECKING:
+    from rlaif.constitution import Constitution, Principle
+    from rlaif.models import Model
+
+Shown = tuple[Conversation, str, str]
+"""A pair as the judge reads it: the (possibly shortened) conversation and the two responses."""
+
+
+class Judging(Protocol):
+    """What a mode reads from the judge it judges for (:class:`~rlaif.judge.PairwiseJudge`)."""
+
+    model: Model
+    constitution: Constitution
+    both_orders: bool
+    cot_band: tuple[float, float]
+    max_verdict_tokens: int
+    max_reasoning_tokens: int
+    partial_ensembles: bool
+
+    @property
+    def name(self) -> str:
+        """``provider/model`` of the judge."""
+
+    def render(
+        self,
+        prompt: Conversation,
+        first: str,
+        second: str,
+        principle: Principle,
+        mode: JudgeMode | None = None,
+    ) -> Conversation:
+        """The messages of one comparison, ``first`` shown as A."""
+
+    def render_score(
+        self, prompt: Conversation, response: str, principle: Principle
+    ) -> Conversation:
+        """The messages of one pointwise call."""
+
+
+class JudgeMode(ABC):
+    """How a judge judges a pair: the votes it asks for and how they combine."""
+
+    name: ClassVar[str]
+    """The mode's name, as ``--mode`` and config files give it and judgments record it."""
+    soft: ClassVar[bool]
+    """Verdicts are read from choice log-probabilities: the backend must return them, and a
+    judge in ``auto`` whose backend turns out not to falls back to ``generate``."""
+    ordered: ClassVar[bool] = True
+    """The pair is shown in presentation orders, so position can bias the verdict."""
+    stage: ClassVar[Literal["compare", "compare_cot"]] = "compare"
+    """The stage whose principles are sampled for a pair (:meth:`Constitution.sample`)."""
+    template: ClassVar[Literal["compare", "compare_cot", "score"]] = "compare"
+    """The constitution's template a request renders; a constitution without it cannot judge
+    in this mode."""
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"<judge mode {self.name}>"
+
+    def require(self, model: Model, constitution: Constitution) -> None:
+        """Raise :class:`ConfigError` when ``model`` or ``constitution`` cannot judge in this
+        mode: a soft mode needs choice log-probabilities, every mode its template."""
+        if self.soft and not model.supports_choice_logprobs:
+            raise ConfigError(
+                f"judge {model.name} cannot score choices, so mode {self.name!r} is "
+                "unavailable; use --mode generate or cot"
+            )
+        if getattr(constitution.templates, self.template) is None:
+            raise ConfigError(
+                f"constitution {constitution.name!r} has no {self.template!r} template, so "
+                f"mode {self.name!r} is unavailable; add templates.{self.template} (see "
+                "constitution/templates)"
+            )
+
+    def prefill(self, judge: Judging) -> str | None:
+        """The answer opening sent as the start of the judge's turn (``None``: none)."""
+        return None
+
+    @abstractmethod
+    async def votes(
+        self,
+        judge: Judging,
+        shown: Shown,
+        principles: list[Principle],
+        orders: list[Order],
+    ) -> list[Vote]:
+        """Every vote of one pair under ``principles`` (and ``orders``, for an ordered mode);
+        a failed call is a vote with an error, never a verdict."""
+
+    @abstractmethod
+    def combine(
+        self,
+        judge: Judging,
+        pair_id: str,
+        principles: list[str],
+        orders: list[Order],
+        votes: list[Vote],
+        notes: list[str],
+    ) -> Judgment:
+        """One judgment from a pair's votes."""
+
+    @abstractmethod
+    def sample_request(
+        self, judge: Judging, prompt: Conversation, response: str, principle: Principle
+    ) -> Conversation:
+        """One request of this mode for ``prompt`` (both sides ``response``), as sent: what a
+        ``--dry-run`` estimate counts tokens on."""
+
+    def output_tokens(self, judge: Judging) -> int:
+        """The most tokens one request of this mode generates."""
+        return 1
+
+    @abstractmethod
+    def calls_per_pair(self, judge: Judging, principles: int) -> int:
+        """The calls one pair costs when judged under ``principles`` principles (an upper
+        bound where calls can be shared)."""
+
+
+class ComparisonMode(JudgeMode):
+    """A mode that shows both responses, one vote per principle and presentation order."""
+
+    async def votes(
+        self,
+        judge: Judging,
+        shown: Shown,
+        principles: list[Principle],
+        orders: list[Order],
+    ) -> list[Vote]:
+        calls = [(p, o) for p in principles for o in orders]
+        return list(await asyncio.gather(*(self._vote(judge, shown, p, o) for p, o in calls)))
+
+    def combine(
+        self,
+        judge: Judging,
+        pair_id: str,
+        principles: list[str],
+        orders: list[Order],
+        votes: list[Vote],
+        notes: list[str],
+    ) -> Judgment:
+        partial = judge.partial_ensembles
+        return combine_votes(
+            pair_id, judge.name, self.name, principles, orders, votes, notes, partial=partial
+        )
+
+    def sample_request(
+        self, judge: Judging, prompt: Conversation, response: str, principle: Principle
+    ) -> Conversation:
+        return judge.render(prompt, response, response, principle, self)
+
+    def calls_per_pair(self, judge: Judging, principles: int) -> int:
+        """One call a principle and order (a ``cot`` judge that scores choices adds a scored
+        call after each reasoning; not counted)."""
+        return principles * (2 if judge.both_orders else 1)
+
+    async def _vote(self, judge: Judging, shown: Shown, principle: Principle, order: Order) -> Vote:
+        prompt, response_1, response_2 = shown
+        first, second = (response_1, response_2) if order == "12" else (response_2, response_1)
+        messages = judge.render(prompt, first, second, principle, self)
+        vote = Vote(principle=principle.id, order=order)
+        try:
+            p_first = await self.verdict(judge, messages, vote, (first, second))
+        except AuthenticationError:  # refused credentials stop the whole run
+            raise
+        except Exception as error:  # a failed call is recorded, never turned into a verdict
+            vote.error = f"{BACKEND_ERROR}{type(error).__name__}: {error}"
+            p_first = None
+        if p_first is not None:
+            vote.p_response_1 = p_first if order == "12" else 1.0 - p_first
+        return vote
+
+    @abstractmethod
+    async def verdict(
+        self, judge: Judging, messages: Conversation, vote: Vote, shown: tuple[str, str]
+    ) -> float | None:
+        """P(the response shown first is better) of one call on ``messages``, which show the
+        responses ``shown`` (first, second) as the judge reads them; the call's usage and raw
+        answer recorded on ``vote`` (``None`` with ``vote.error`` when the answer has no
+        verdict)."""
