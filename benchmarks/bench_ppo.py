@@ -14,6 +14,10 @@ model, the update). The policy is the embedded SmolLM2-135M-Instruct; the reward
 network with a score head drawn from seed 0; the prompts are the quickstart's PPO prompts
 (``eval/prompts/red_team_train.jsonl`` then ``benign_train.jsonl``).
 
+``--quickstart-steps`` instead compares the quickstart's PPO stage: TRL 1.12 at 4 epochs (the 8
+steps it ran) against rlaif's default at 2 epochs (the 32 it runs), and how many rlaif steps fit
+in TRL's time (``benchmarks/results/ppo_quickstart_steps.json``).
+
 Each side runs this file with ``--side ours|trl112`` (the TRL side imports nothing from rlaif).
 """
 
@@ -361,6 +365,51 @@ def orchestrate(args: argparse.Namespace) -> None:
     print(json.dumps(rows, indent=2))
 
 
+def orchestrate_quickstart_steps(args: argparse.Namespace) -> None:
+    """What the quickstart's PPO stage can afford: TRL 1.12's step at 4 PPO epochs (its
+    quickstart ran 8 steps) against rlaif's default step at 2 epochs (configs/quickstart-ppo.yaml,
+    32 steps), same prompts, batch and response length, in one run; each stage's projected time
+    is its first step plus the median step for the rest."""
+    sys.path.insert(0, str(REPO))
+    from benchmarks.common import machine_info
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    policy, reward = prepare_models(WORK / "models")
+    prompts = prepare_prompts(WORK, args.steps * args.batch)
+    common = [f"--policy={policy}", f"--reward={reward}", f"--prompts={prompts}"]
+    plan = [
+        ("trl 1.12, 4 epochs", str(ensure_trl112()), ["--side=trl112"], 4, 8),
+        ("rlaif default, 2 epochs", sys.executable, ["--side=ours"], 2, 32),
+    ]
+    rows = []
+    for index, (name, python, extra, epochs, steps) in enumerate(plan):
+        arguments = [*common, *settings(argparse.Namespace(**{**vars(args), "epochs": epochs}))]
+        arguments += [*extra, f"--out={WORK / f'quickstart{index}'}"]
+        payload = run_side(name, python, arguments, WORK / f"quickstart{index}.json")
+        row = summarise(name, payload["result"], payload["peak_rss_mb"])
+        row["quickstart_steps"] = steps
+        row["projected_stage_seconds"] = round(
+            row["first_step_seconds"] + (steps - 1) * row["seconds_per_step"], 1
+        )
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    report = {
+        "command": "python benchmarks/bench_ppo.py " + " ".join(sys.argv[1:]),
+        "machine": machine_info(),
+        "settings": vars(args),
+        "runs": rows,
+        "rlaif_steps_in_trl_time": round(
+            1
+            + (rows[0]["projected_stage_seconds"] - rows[1]["first_step_seconds"])
+            / rows[1]["seconds_per_step"],
+            1,
+        ),
+    }
+    target = REPO / "benchmarks" / "results" / "ppo_quickstart_steps.json"
+    target.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(report["runs"], indent=2), report["rlaif_steps_in_trl_time"])
+
+
 def orchestrate_curve(args: argparse.Namespace) -> None:
     """Learning curves on a tiny random 2-layer model (built from a config, nothing downloaded)
     with the even-token rule reward, for seeds 0-2: TRL 1.12, rlaif with a value model, rlaif's
@@ -450,9 +499,20 @@ def main() -> None:
         action="store_true",
         help="compare learning curves on a tiny random model with a rule reward instead",
     )
+    parser.add_argument(
+        "--quickstart-steps",
+        action="store_true",
+        help="the PPO stage of configs/quickstart-ppo.yaml: TRL 1.12 at 4 epochs (8 steps fitted "
+        "the stage's time) against rlaif's default at 2 epochs (32 steps), in one run",
+    )
     args = parser.parse_args()
     if args.side is None:
-        orchestrate_curve(args) if args.curve else orchestrate(args)
+        if args.curve:
+            orchestrate_curve(args)
+        elif args.quickstart_steps:
+            orchestrate_quickstart_steps(args)
+        else:
+            orchestrate(args)
         return
     result = run_ours(args) if args.side == "ours" else run_trl112(args)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
