@@ -39,8 +39,8 @@ from rlaif.errors import ConfigError
 from rlaif.judge.critic import Critic
 from rlaif.judge.sampling import SamplingSettings, sample_responses
 from rlaif.judge.strategies import metadata_category
-from rlaif.models import AuthenticationError, Model, blocking
-from rlaif.runs import Outputs, ResumableJob, RunSummary, Unit, open_model
+from rlaif.models import Model, blocking
+from rlaif.runs import CallFailure, Outputs, ResumableJob, RunSummary, Unit, attempt, open_model
 
 
 class CritiqueOptions(DatasetJobOptions):
@@ -203,12 +203,11 @@ def _revise_worker(
         prompt: PromptRecord = unit.payload
         response = initial.get(prompt.id)
         if response is None:
-            try:
-                completions = await sample_responses(policy, prompt.prompt, prompt.id, sampling)
-            except AuthenticationError:  # refused credentials stop the whole run
-                raise
-            except Exception as error:  # recorded, and the run goes on
-                reason = f"failed: initial response: {type(error).__name__}: {error}"
+            completions = await attempt(
+                sample_responses(policy, prompt.prompt, prompt.id, sampling)
+            )
+            if isinstance(completions, CallFailure):  # recorded, and the run goes on
+                reason = f"failed: initial response: {completions}"
                 return Outputs(records=[skipped_prompt(prompt, reason, "critique")])
             response = completions[0].text
         record = await critic.run(

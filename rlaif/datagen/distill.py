@@ -20,7 +20,8 @@ from rlaif.judge.sampling import (
     trimmed_to_sentence,
 )
 from rlaif.judge.strategies import with_category
-from rlaif.models import AuthenticationError, Model
+from rlaif.models import Model
+from rlaif.runs import CallFailure, attempt
 
 
 async def distilled_record(
@@ -36,15 +37,12 @@ async def distilled_record(
         constitution, prompt.prompt, prompt.id, prompt.category or None, seed
     )
     affixes = constitution.contrast
-    try:
-        text, opening, completion = await steered_response(
-            policy, prompt.prompt, prompt.id, principle, affixes, sampling
-        )
-    except AuthenticationError:  # refused credentials stop the whole run
-        raise
-    except Exception as error:  # recorded, and the run goes on
-        reason = f"failed: steered response: {type(error).__name__}: {error}"
-        return skipped_prompt(prompt, reason, "critique")
+    steered = await attempt(
+        steered_response(policy, prompt.prompt, prompt.id, principle, affixes, sampling)
+    )
+    if isinstance(steered, CallFailure):  # recorded, and the run goes on
+        return skipped_prompt(prompt, f"failed: steered response: {steered}", "critique")
+    text, opening, completion = steered
     trimmed = completion.finish_reason == "length"
     if trimmed:
         text = trimmed_to_sentence(text, keep=len(opening) if affixes.keep_prefill else 0)

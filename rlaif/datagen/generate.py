@@ -20,8 +20,8 @@ from rlaif.datagen.run_options import (
     resume_settings,
 )
 from rlaif.judge.sampling import SamplingSettings, sample_responses
-from rlaif.models import AuthenticationError, Model, blocking
-from rlaif.runs import Outputs, ResumableJob, RunSummary, Unit, open_model
+from rlaif.models import Model, blocking
+from rlaif.runs import CallFailure, Outputs, ResumableJob, RunSummary, Unit, attempt, open_model
 
 
 class GenerateOptions(JobOptions):
@@ -67,14 +67,11 @@ async def run_generate_async(options: GenerateOptions, *, model: Model | None = 
 
         async def work(unit: Unit) -> Outputs:
             prompt: PromptRecord = unit.payload
-            try:
-                completions = await sample_responses(
-                    policy, prompt.prompt, prompt.id, options.sampling
-                )
-            except AuthenticationError:  # refused credentials stop the whole run
-                raise
-            except Exception as error:  # recorded, and the run goes on
-                reason = f"failed: {type(error).__name__}: {error}"
+            completions = await attempt(
+                sample_responses(policy, prompt.prompt, prompt.id, options.sampling)
+            )
+            if isinstance(completions, CallFailure):  # recorded, and the run goes on
+                reason = f"failed: {completions}"
                 return Outputs(records=[skipped_prompt(prompt, reason, "generate")])
             record = CandidateRecord(
                 id=prompt.id,

@@ -30,8 +30,8 @@ from rlaif.judge.strategies import (
     skipped_pair,
     with_category,
 )
-from rlaif.models import AuthenticationError, Model
-from rlaif.runs import Outputs, RunProgress, Unit
+from rlaif.models import Model
+from rlaif.runs import CallFailure, Outputs, RunProgress, Unit, attempt
 
 
 class Labeller:
@@ -201,12 +201,11 @@ class Labeller:
         """``n`` policy responses, or the failure message."""
         assert self.policy is not None
         settings = self.options.sampling.model_copy(update={"n": n})
-        try:
-            completions = await sample_responses(self.policy, prompt.prompt, prompt.id, settings)
-        except AuthenticationError:  # refused credentials stop the whole run
-            raise
-        except Exception as error:  # recorded as a skipped item
-            return f"failed: sampling from {self.policy.name}: {type(error).__name__}: {error}"
+        completions = await attempt(
+            sample_responses(self.policy, prompt.prompt, prompt.id, settings)
+        )
+        if isinstance(completions, CallFailure):  # recorded as a skipped item
+            return f"failed: sampling from {self.policy.name}: {completions}"
         return [c.text for c in completions]
 
     async def _judge_prompt(self, prompt: PromptRecord) -> Outputs:
@@ -279,8 +278,8 @@ class Labeller:
         principle = contrast_principle(
             self.constitution, prompt.prompt, prompt.id, prompt.category, self.options.seed
         )
-        try:  # both sides with the same seed
-            sides = await asyncio.gather(
+        sides = await attempt(  # both sides with the same seed
+            asyncio.gather(
                 *(
                     steered_response(
                         self.policy,
@@ -294,10 +293,9 @@ class Labeller:
                     for side in ("positive", "negative")
                 )
             )
-        except AuthenticationError:  # refused credentials stop the whole run
-            raise
-        except Exception as error:  # recorded as a skipped item
-            reason = f"failed: sampling from {self.policy.name}: {type(error).__name__}: {error}"
+        )
+        if isinstance(sides, CallFailure):  # recorded as a skipped item
+            reason = f"failed: sampling from {self.policy.name}: {sides}"
             return Outputs(records=[_skipped_prompt(prompt, reason, "contrastive")])
         details = contrast_details(principle, self.affixes, sides)
         pair = PairRecord(

@@ -53,9 +53,9 @@ from rlaif.eval.refusal import RefusalClassifier, is_lexical_refusal, request_te
 from rlaif.eval.report import write_report
 from rlaif.eval.results import BootstrapInfo
 from rlaif.judge.modes import Mode
-from rlaif.models import AuthenticationError, GenerateConfig, Model, blocking
+from rlaif.models import GenerateConfig, Model, blocking
 from rlaif.models.reward_model import RewardScorer
-from rlaif.runs import open_model, run_keyed
+from rlaif.runs import CallFailure, attempt, open_model, run_keyed
 
 
 @dataclass
@@ -124,14 +124,20 @@ async def generate_responses(
 
     async def one(prompt: EvalPrompt) -> dict[str, Any]:
         async with limit:
-            try:
-                completion = await model.generate(prompt.record.prompt, config)
-                text, finish, error = completion.text, completion.finish_reason, None
-            except AuthenticationError:  # refused credentials stop the whole run
-                raise
-            except Exception as exc:  # recorded per prompt; the run goes on
-                text, finish, error = None, "error", f"{type(exc).__name__}: {exc}"
-        return {"model": model.name, "response": text, "finish_reason": finish, "error": error}
+            completion = await attempt(model.generate(prompt.record.prompt, config))
+        if isinstance(completion, CallFailure):  # recorded per prompt; the run goes on
+            return {
+                "model": model.name,
+                "response": None,
+                "finish_reason": "error",
+                "error": str(completion),
+            }
+        return {
+            "model": model.name,
+            "response": completion.text,
+            "finish_reason": completion.finish_reason,
+            "error": None,
+        }
 
     async def generate_chunk(chunk: Sequence[EvalPrompt]) -> list[dict[str, Any]]:
         return list(await asyncio.gather(*(one(p) for p in chunk)))

@@ -22,13 +22,13 @@ from rlaif.errors import ConfigError
 from rlaif.judge.framing import critic_messages
 from rlaif.judge.shortening import DEFAULT_MAX_PROMPT_CHARS, shorten_conversation
 from rlaif.models import (
-    AuthenticationError,
     Completion,
     Conversation,
     GenerateConfig,
     Model,
     blocking,
 )
+from rlaif.runs import CallFailure, attempt
 
 _PREAMBLE = re.compile(
     r"^\s*(?:(?:here(?:'s| is) (?:the |a |my )?revised response|revised response|revision)"
@@ -159,28 +159,13 @@ class Critic:
             error = f"principles: {failure}"
         for number, principle in enumerate(principles, start=1):
             note: dict[str, Any] = {"round": number, "principle": principle.id}
-            try:
-                critique = await self._ask(
-                    "critique", usage, prompt=shown, response=current, principle=principle
-                )
-                note["critique"] = "ok" if critique.text.strip() else "empty"
-                revision = None
-                if critique.text.strip():
-                    revision = await self._ask(
-                        "revision",
-                        usage,
-                        prompt=shown,
-                        response=current,
-                        critique=critique.text.strip(),
-                        principle=principle,
-                    )
-            except AuthenticationError:  # refused credentials stop the whole run
-                raise
-            except Exception as failure:  # recorded on the record, never silently dropped
-                error = f"round {number}: {type(failure).__name__}: {failure}"
+            asked = await attempt(self._round(note, usage, shown, current, principle))
+            if isinstance(asked, CallFailure):  # recorded on the record, never silently dropped
+                error = f"round {number}: {asked}"
                 note["error"] = error
                 notes.append(note)
                 break
+            critique, revision = asked
             text = clean_revision(revision.text) if revision is not None else ""
             critiques.append(critique.text.strip())
             revisions.append(text)
@@ -212,6 +197,32 @@ class Critic:
         )
 
     run_sync = blocking(run)
+
+    async def _round(
+        self,
+        note: dict[str, Any],
+        usage: dict[str, Any],
+        prompt: Conversation,
+        current: str,
+        principle: Principle,
+    ) -> tuple[Completion, Completion | None]:
+        """One round's critique of ``current`` under ``principle``, then its revision (none
+        when the critique is empty); ``note`` records whether the critique said anything."""
+        critique = await self._ask(
+            "critique", usage, prompt=prompt, response=current, principle=principle
+        )
+        note["critique"] = "ok" if critique.text.strip() else "empty"
+        if not critique.text.strip():
+            return critique, None
+        revision = await self._ask(
+            "revision",
+            usage,
+            prompt=prompt,
+            response=current,
+            critique=critique.text.strip(),
+            principle=principle,
+        )
+        return critique, revision
 
     async def _ask(self, stage: str, usage: dict[str, Any], **variables: Any) -> Completion:
         messages = critic_messages(self.constitution, stage, **variables)

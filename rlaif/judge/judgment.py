@@ -10,8 +10,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from rlaif.judge.verdict import SCORE_CHOICES, score_log_odds
-from rlaif.models import AuthenticationError, Model
+from rlaif.models import Model
 from rlaif.models.types import ChoiceScores, Completion, Conversation
+from rlaif.runs import CallFailure, attempt
 
 Order = Literal["12", "21"]
 """Presentation order: ``"12"`` shows response 1 as A, ``"21"`` shows response 2 as A."""
@@ -159,6 +160,11 @@ def orders_agree(present: Sequence[float]) -> bool | None:
     return (present[0] > 0.5) == (present[1] > 0.5)
 
 
+def failed_call(failure: CallFailure) -> str:
+    """A vote's ``error`` for a call that failed (:data:`BACKEND_ERROR` and the failure)."""
+    return f"{BACKEND_ERROR}{failure}"
+
+
 async def yes_no_vote(model: Model, messages: Conversation, principle: str = "") -> Vote:
     """One Yes/No call read from choice log-probabilities (the choices carry a leading space
     when the judge's turn is prefilled): the vote's ``score`` is ``log P(Yes) - log P(No)``, or
@@ -167,12 +173,9 @@ async def yes_no_vote(model: Model, messages: Conversation, principle: str = "")
     vote = Vote(principle=principle)
     prefilled = messages[-1]["role"] == "assistant"
     choices = SCORE_CHOICES if prefilled else tuple(c.strip() for c in SCORE_CHOICES)
-    try:
-        scores = await model.score_choices(messages, list(choices))
-    except AuthenticationError:
-        raise
-    except Exception as error:  # a failed call is recorded, never turned into a score
-        vote.error = f"{BACKEND_ERROR}{type(error).__name__}: {error}"
+    scores = await attempt(model.score_choices(messages, list(choices)))
+    if isinstance(scores, CallFailure):  # recorded, never turned into a score
+        vote.error = failed_call(scores)
         return vote
     account_call(vote, scores, first=True)
     vote.raw = json.dumps(scores.logprobs)

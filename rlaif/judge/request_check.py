@@ -23,15 +23,16 @@ from rlaif.constitution import Constitution
 from rlaif.constitution.schema import RequestSide
 from rlaif.judge.framing import request_check_messages
 from rlaif.judge.judgment import (
-    BACKEND_ERROR,
     Judgment,
     Vote,
     account_call,
+    failed_call,
     orders_agree,
     sigmoid,
     yes_no_vote,
 )
-from rlaif.models import AuthenticationError, Conversation, GenerateConfig, Model
+from rlaif.models import Conversation, GenerateConfig, Model
+from rlaif.runs import CallFailure, attempt
 
 REQUEST_CHECK = "request-check"
 """The ``principle`` of the vote that records the request check (no principle has this id in a
@@ -69,12 +70,9 @@ async def check_request(model: Model, constitution: Constitution, prompt: Conver
             return vote
     else:
         vote = Vote(principle=REQUEST_CHECK)
-        try:
-            completion = await model.generate(messages, GenerateConfig(max_tokens=4))
-        except AuthenticationError:  # refused credentials stop the whole run
-            raise
-        except Exception as error:  # a failed call is recorded, never turned into a weight
-            vote.error = f"{BACKEND_ERROR}{type(error).__name__}: {error}"
+        completion = await attempt(model.generate(messages, GenerateConfig(max_tokens=4)))
+        if isinstance(completion, CallFailure):  # recorded, never turned into a weight
+            vote.error = failed_call(completion)
             return vote
         account_call(vote, completion, first=True)
         vote.raw = completion.text

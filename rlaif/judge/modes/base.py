@@ -8,9 +8,9 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 from rlaif.errors import ConfigError
-from rlaif.judge.judgment import BACKEND_ERROR, Judgment, Order, Vote, combine_votes
-from rlaif.models import AuthenticationError
+from rlaif.judge.judgment import Judgment, Order, Vote, combine_votes, failed_call
 from rlaif.models.types import Conversation
+from rlaif.runs import CallFailure, attempt
 
 if TYPE_CHECKING:
     from rlaif.constitution import Constitution, Principle
@@ -174,14 +174,10 @@ class ComparisonMode(JudgeMode):
         first, second = (response_1, response_2) if order == "12" else (response_2, response_1)
         messages = judge.render(prompt, first, second, principle, self)
         vote = Vote(principle=principle.id, order=order)
-        try:
-            p_first = await self.verdict(judge, messages, vote, (first, second))
-        except AuthenticationError:  # refused credentials stop the whole run
-            raise
-        except Exception as error:  # a failed call is recorded, never turned into a verdict
-            vote.error = f"{BACKEND_ERROR}{type(error).__name__}: {error}"
-            p_first = None
-        if p_first is not None:
+        p_first = await attempt(self.verdict(judge, messages, vote, (first, second)))
+        if isinstance(p_first, CallFailure):  # recorded, never turned into a verdict
+            vote.error = failed_call(p_first)
+        elif p_first is not None:
             vote.p_response_1 = p_first if order == "12" else 1.0 - p_first
         return vote
 
