@@ -392,6 +392,24 @@ def test_the_real_server_answers_bad_requests_with_4xx_one_line_each(
     assert len(server.out.read_text().splitlines()) == 1
 
 
+def _wait_until_commands_load(pid: int, timeout: float = 30.0) -> None:
+    """Until ``pid`` is loading the commands (Linux: the first compiled extension they import,
+    pydantic's core, is mapped into the process; ``import rlaif`` and the interpreter's start-up
+    map none), so that a Ctrl-C sent next lands where ``rlaif.__main__`` handles it, not in the
+    interpreter's own start-up, which no program can make quiet. A fixed sleep raced with
+    start-up on a loaded machine. Elsewhere, a short sleep."""
+    maps = Path(f"/proc/{pid}/maps")
+    if not maps.exists():
+        time.sleep(0.3)
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if "pydantic_core" in maps.read_text():
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"process {pid} never started loading the commands")
+
+
 def test_ctrl_c_in_the_first_second_exits_quietly(tmp_path: Path) -> None:
     process = subprocess.Popen(
         _serve_command(tmp_path, "--port", str(_free_port())),
@@ -399,7 +417,7 @@ def test_ctrl_c_in_the_first_second_exits_quietly(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    time.sleep(0.3)
+    _wait_until_commands_load(process.pid)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=30)
     assert b"Traceback" not in stderr, stderr.decode()
