@@ -26,7 +26,7 @@ from rlaif.errors import ConfigError
 from rlaif.judge.calibration import calibrate_judgment
 from rlaif.judge.framing import comparison_messages, score_messages
 from rlaif.judge.judgment import BACKEND_ERROR, Judgment, Order
-from rlaif.judge.modes import JUDGE_MODES, JudgeMode, Mode, choose_mode
+from rlaif.judge.modes import JUDGE_MODES, Ballot, JudgeMode, Mode, choose_mode
 from rlaif.judge.request_check import (
     SIDES,
     check_failed,
@@ -358,7 +358,7 @@ class PairwiseJudge:
         for side in weights:
             ids = sided[side]
             votes = [v for v in whole.votes if v.principle in ids]
-            by_side[side] = mode.combine(self, pair_id, ids, orders, votes, [])
+            by_side[side] = mode.combine(self, Ballot(pair_id, ids, orders, votes))
         return mix_sides(
             by_side,
             weights,
@@ -380,7 +380,7 @@ class PairwiseJudge:
         """The judgment of one pair in ``mode``: every planned vote, combined."""
         votes = await mode.votes(self, shown, principles, orders)
         ids = [p.id for p in principles]
-        return mode.combine(self, pair_id, ids, orders, votes, notes)
+        return mode.combine(self, Ballot(pair_id, ids, orders, votes, notes))
 
     compare_sync = blocking(compare)
 

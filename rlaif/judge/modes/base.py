@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 from rlaif.errors import ConfigError
@@ -18,6 +20,20 @@ if TYPE_CHECKING:
 
 Shown = tuple[Conversation, str, str]
 """A pair as the judge reads it: the (possibly shortened) conversation and the two responses."""
+
+
+@dataclass
+class Ballot:
+    """A pair's votes, and what they were cast under, to combine into one judgment."""
+
+    pair_id: str
+    principles: list[str]
+    """The ids of the principles asked."""
+    orders: list[Order]
+    """The presentation orders asked (none in a mode without orders)."""
+    votes: list[Vote]
+    notes: list[str] = field(default_factory=list)
+    """What the judgment should say about how it was made (shortened text, a fallback)."""
 
 
 class Judging(Protocol):
@@ -35,20 +51,14 @@ class Judging(Protocol):
     def name(self) -> str:
         """``provider/model`` of the judge."""
 
-    def render(
-        self,
-        prompt: Conversation,
-        first: str,
-        second: str,
-        principle: Principle,
-        mode: JudgeMode | None = None,
-    ) -> Conversation:
-        """The messages of one comparison, ``first`` shown as A."""
+    @property
+    def render(self) -> Callable[..., Conversation]:
+        """``render(prompt, first, second, principle, mode)``: the messages of one comparison,
+        ``first`` shown as A (:meth:`~rlaif.judge.PairwiseJudge.render`)."""
 
-    def render_score(
-        self, prompt: Conversation, response: str, principle: Principle
-    ) -> Conversation:
-        """The messages of one pointwise call."""
+    @property
+    def render_score(self) -> Callable[[Conversation, str, Principle], Conversation]:
+        """``render_score(prompt, response, principle)``: the messages of one pointwise call."""
 
 
 class JudgeMode(ABC):
@@ -104,15 +114,7 @@ class JudgeMode(ABC):
         a failed call is a vote with an error, never a verdict."""
 
     @abstractmethod
-    def combine(
-        self,
-        judge: Judging,
-        pair_id: str,
-        principles: list[str],
-        orders: list[Order],
-        votes: list[Vote],
-        notes: list[str],
-    ) -> Judgment:
+    def combine(self, judge: Judging, ballot: Ballot) -> Judgment:
         """One judgment from a pair's votes."""
 
     @abstractmethod
@@ -145,18 +147,16 @@ class ComparisonMode(JudgeMode):
         calls = [(p, o) for p in principles for o in orders]
         return list(await asyncio.gather(*(self._vote(judge, shown, p, o) for p, o in calls)))
 
-    def combine(
-        self,
-        judge: Judging,
-        pair_id: str,
-        principles: list[str],
-        orders: list[Order],
-        votes: list[Vote],
-        notes: list[str],
-    ) -> Judgment:
-        partial = judge.partial_ensembles
+    def combine(self, judge: Judging, ballot: Ballot) -> Judgment:
         return combine_votes(
-            pair_id, judge.name, self.name, principles, orders, votes, notes, partial=partial
+            ballot.pair_id,
+            judge.name,
+            self.name,
+            ballot.principles,
+            ballot.orders,
+            ballot.votes,
+            ballot.notes,
+            partial=judge.partial_ensembles,
         )
 
     def sample_request(

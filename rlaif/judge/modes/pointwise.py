@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from rlaif.constitution.templates import template_variables
 from rlaif.judge.judgment import Judgment, Order, Vote, combine_scores, yes_no_vote
-from rlaif.judge.modes.base import JudgeMode, Judging, Shown
+from rlaif.judge.modes.base import Ballot, JudgeMode, Judging, Shown
 from rlaif.models.types import Conversation
 
 if TYPE_CHECKING:
@@ -59,17 +59,11 @@ class PointwiseMode(JudgeMode):
             votes.append(vote)
         return votes
 
-    def combine(
-        self,
-        judge: Judging,
-        pair_id: str,
-        principles: list[str],
-        orders: list[Order],
-        votes: list[Vote],
-        notes: list[str],
-    ) -> Judgment:
-        partial = judge.partial_ensembles
-        return combine_scores(pair_id, judge.name, principles, votes, notes, partial=partial)
+    def combine(self, judge: Judging, ballot: Ballot) -> Judgment:
+        principles, partial = ballot.principles, judge.partial_ensembles
+        return combine_scores(
+            ballot.pair_id, judge.name, principles, ballot.votes, ballot.notes, partial=partial
+        )
 
     def calls_per_pair(self, judge: Judging, principles: int) -> int:
         """One call a response, or one a response and principle where the score template
