@@ -12,8 +12,8 @@ from rlaif.datagen.run_options import (
     InputFile,
     OutputFile,
 )
-from rlaif.judge.modes import Mode
 from rlaif.judge.sampling import ContrastiveAffixes, SamplingSettings
+from rlaif.judge.settings import JudgeSettings
 from rlaif.runs import RunSummary
 
 Strategy = Literal["judge", "revision", "contrastive"]
@@ -26,9 +26,11 @@ DEFAULT_TIE_MARGIN = 0.05
 """The least margin ``|2p - 1|`` of a kept label (below it, a pair is skipped as a tie)."""
 
 
-class LabelOptions(DatasetJobOptions):
+class LabelOptions(DatasetJobOptions, JudgeSettings):
     """Everything ``rlaif label`` needs. Give exactly one input: ``candidates``, ``pairs``,
-    ``prompts`` (with ``policy``) or ``sft`` (revision strategy)."""
+    ``prompts`` (with ``policy``) or ``sft`` (revision strategy). How the judge labels (mode,
+    orders, principles a pair, CoT band, position prior, partial ensembles) is
+    :class:`~rlaif.judge.settings.JudgeSettings`'s, declared there."""
 
     model_roles = ("judge", "policy")
     input_options = ("candidates", "pairs", "prompts", "sft")
@@ -44,11 +46,6 @@ class LabelOptions(DatasetJobOptions):
     """Output preference file (``.jsonl``; with ``format=parquet`` a ``.parquet`` copy too)."""
     strategy: Strategy = "judge"
     """How pairs are built: judged samples, revision over initial, or RLCD contrast."""
-    mode: Mode = "auto"
-    """How the judge gives verdicts (``auto``: logprob where the backend supports it)."""
-    position_prior: float | None = None
-    """The judge's prior logit for the first-shown response, removed from each soft vote
-    (``position_prior_logit`` of an ``rlaif eval agreement`` run of the same judge)."""
     candidates: InputFile | None = None
     """``rlaif generate`` output: K responses per prompt."""
     pairs: InputFile | None = None
@@ -61,21 +58,11 @@ class LabelOptions(DatasetJobOptions):
     """Options of ``policy`` (as ``judge_options``)."""
     sft: InputFile | None = None
     """``rlaif critique`` output, for the ``revision`` strategy without new critiques."""
-    both_orders: bool = True
-    """Judge both presentation orders and average (else one random order, recorded)."""
-    principles_per_pair: int | None = Field(default=None, ge=1)
-    """Principles per pair (default: the constitution's ``sampling.per_example``)."""
-    cot_band: tuple[float, float] = (0.4, 0.6)
-    """Clamp of chain-of-thought probabilities."""
     tie_margin: float = Field(default=DEFAULT_TIE_MARGIN, ge=0.0, le=1.0)
     """Pairs whose margin ``|2p - 1|`` is below this go to the skipped file as ties (a pair at
     exactly p = 0.5 always does: it prefers neither response)."""
     drop_inconsistent: bool = False
     """Also skip pairs whose two presentation orders disagree."""
-    partial_ensembles: bool = False
-    """When one of a pair's votes fails after every retry, label the pair from the votes that
-    answered (each order needs one; the judgment's notes name the gap) instead of skipping it as
-    failed (the default: a failed call is never averaged away)."""
     retry_failed: bool = False
     """Also try again the pairs an earlier run into ``out`` skipped as missing verdicts
     (unreadable answers). Pairs skipped because a call failed are always tried again."""

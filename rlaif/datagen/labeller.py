@@ -21,6 +21,7 @@ from rlaif.judge.sampling import (
     sample_responses,
     steered_response,
 )
+from rlaif.judge.settings import JudgeSettings
 from rlaif.judge.strategies import (
     constructed_preference,
     identical,
@@ -60,16 +61,11 @@ class Labeller:
         self.judge: PairwiseJudge | None = None
         needs_judge = options.strategy == "judge" or options.confirm
         if needs_judge and judge_model is not None:
-            self.judge = PairwiseJudge(
+            self.judge = PairwiseJudge.from_settings(
                 judge_model,
                 constitution,
-                mode=options.mode,
-                both_orders=options.both_orders,
-                cot_band=options.cot_band,
-                principles_per_pair=options.principles_per_pair,
+                JudgeSettings.of(options),
                 seed=options.seed,
-                partial_ensembles=options.partial_ensembles,
-                position_prior=options.position_prior,
                 max_prompt_chars=options.max_prompt_chars,
             )
         if (

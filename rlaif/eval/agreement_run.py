@@ -36,6 +36,7 @@ from rlaif.judge import PairwiseJudge
 from rlaif.judge.calibration import calibrate_judgment, estimate_position_prior
 from rlaif.judge.judgment import Judgment
 from rlaif.judge.modes import JUDGE_MODES, Mode
+from rlaif.judge.settings import JudgeSettings
 from rlaif.models import Model, blocking
 from rlaif.models.registry import check_credentials
 from rlaif.runs import open_model, run_keyed
@@ -113,14 +114,8 @@ def build_pairwise_judge(spec: JudgeSpec, model: Model) -> PairJudge:
     """The project's :class:`rlaif.judge.PairwiseJudge` for ``spec`` (both orders)."""
 
     constitution = load_constitution(spec.constitution)
-    judge: PairJudge = PairwiseJudge(
-        model,
-        constitution,
-        mode=spec.mode,
-        both_orders=True,
-        seed=spec.seed,
-        principles_per_pair=spec.principles_per_pair,
-    )
+    settings = JudgeSettings(mode=spec.mode, principles_per_pair=spec.principles_per_pair)
+    judge: PairJudge = PairwiseJudge.from_settings(model, constitution, settings, seed=spec.seed)
     return judge
 
 

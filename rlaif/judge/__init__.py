@@ -1,7 +1,7 @@
 """The AI-judge layer: critique-and-revise, pairwise judging, prompt framing, verdict parsing.
 
 - :class:`PairwiseJudge`: ``await judge.compare(prompt, response_1, response_2) -> Judgment``
-  (both orders, principle ensembles, soft labels).
+  (both orders, principle ensembles, soft labels), built from :class:`JudgeSettings`.
 - :class:`JudgeMode`: how a judge turns a pair into votes (``logprob``, ``generate``, ``cot``,
   ``pointwise``: :mod:`rlaif.judge.modes`); :class:`ComparisonMode` to write one that compares.
 - :class:`Critic`: ``await critic.run(prompt, response, prompt_id=...) -> SFTRecord``.
@@ -18,6 +18,7 @@ from rlaif.judge.modes import ComparisonMode, JudgeMode
 from rlaif.judge.pairwise import PairwiseJudge
 from rlaif.judge.reward import JudgeReward
 from rlaif.judge.sampling import ContrastiveAffixes, SamplingSettings
+from rlaif.judge.settings import JudgeSettings
 
 __all__ = [
     "ComparisonMode",
@@ -26,6 +27,7 @@ __all__ = [
     "FramedPair",
     "JudgeMode",
     "JudgeReward",
+    "JudgeSettings",
     "Judgment",
     "PairwiseJudge",
     "SamplingSettings",

@@ -36,6 +36,7 @@ from rlaif.judge.request_check import (
     side_weights,
     weighs_sides,
 )
+from rlaif.judge.settings import DEFAULT_COT_BAND, JudgeSettings
 from rlaif.judge.shortening import (
     DEFAULT_MAX_PROMPT_CHARS,
     DEFAULT_MAX_RESPONSE_CHARS,
@@ -111,7 +112,7 @@ class PairwiseJudge:
         *,
         mode: Mode | JudgeMode = "auto",
         both_orders: bool = True,
-        cot_band: tuple[float, float] = (0.4, 0.6),
+        cot_band: tuple[float, float] = DEFAULT_COT_BAND,
         principles_per_pair: int | None = None,
         seed: int = 0,
         max_verdict_tokens: int = 16,
@@ -155,6 +156,14 @@ class PairwiseJudge:
         self.max_prompt_chars = max_prompt_chars
         self.partial_ensembles = partial_ensembles
         self.position_prior = position_prior
+
+    @classmethod
+    def from_settings(
+        cls, model: Model, constitution: Constitution, settings: JudgeSettings, **options: Any
+    ) -> PairwiseJudge:
+        """The judge ``settings`` describe; ``options`` are the rest of the arguments (``seed``,
+        ``max_prompt_chars``...)."""
+        return cls(model, constitution, **settings.judge_arguments(), **options)
 
     @property
     def name(self) -> str:
