@@ -9,7 +9,6 @@ and a step there.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ import typer
 from rlaif.cli.common import (
     BATCH,
     constitution_name,
-    echo,
     model_options,
     one_of,
     repeatable_model_option,
@@ -36,15 +34,13 @@ from rlaif.datagen import (
     run_generate,
     run_labelling,
 )
-from rlaif.datagen.label import judging_mode
 from rlaif.datagen.label_options import DEFAULT_TIE_MARGIN, STRATEGIES
 from rlaif.errors import ConfigError
-from rlaif.eval import check_agreement_gate
 from rlaif.eval.loaders import pair_file
+from rlaif.judge.gate import AgreementGate
 from rlaif.judge.modes import mode_names
 from rlaif.judge.sampling import SamplingSettings
 from rlaif.judge.shortening import DEFAULT_MAX_PROMPT_CHARS
-from rlaif.models.estimate import estimating
 
 FORMATS = ("jsonl", "parquet")
 
@@ -388,22 +384,18 @@ def label(
         sampling=SamplingSettings(n=n, temperature=temperature, max_tokens=max_tokens, seed=seed),
         max_pairs_per_prompt=max_pairs_per_prompt,
         rounds=rounds,
+        gate=(
+            AgreementGate(
+                metrics=str(agreement),
+                min_agreement=min_agreement,
+                min_consistency=min_consistency,
+            )
+            if gated
+            else None
+        ),
         **_dataset_job(
             seed, limit, output_format, push_to_hub, concurrency, progress, max_prompt_chars
         ),
     )
-    if gated and agreement is not None:
-        # The gate judges the mode that will label: `auto` resolved for this judge (a dry run
-        # sends nothing, so it resolves without an API key).
-        with estimating() if dry_run else nullcontext():
-            labelling_mode = judging_mode(options)
-        gate = check_agreement_gate(
-            judge,
-            agreement,
-            min_agreement=min_agreement,
-            min_consistency=min_consistency,
-            mode=labelling_mode,
-        )
-        echo(f"agreement gate passed: {gate.summary()}")
     if not printed_estimate(run_labelling, options, dry_run):
         label_from_options(options)

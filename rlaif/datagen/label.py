@@ -19,9 +19,11 @@ from rlaif.datagen.label_options import LabelOptions, LabelSummary
 from rlaif.datagen.labeller import Labeller
 from rlaif.datagen.run_options import output_paths, resume_settings
 from rlaif.errors import ConfigError
+from rlaif.judge.gate import GateResult
 from rlaif.judge.modes import JUDGE_MODES, auto_choice
 from rlaif.models import Model, blocking, get_model, run_sync
 from rlaif.runs import ResumableJob, open_model
+from rlaif.runs.terminal import announce
 
 __all__ = ["LabelOptions", "LabelSummary", "label_settings", "run_labelling", "run_labelling_async"]
 
@@ -48,20 +50,35 @@ def _inputs(options: LabelOptions) -> str:
     return source
 
 
-def judging_mode(options: LabelOptions) -> str:
+def judging_mode(options: LabelOptions, judge_model: Model | None = None) -> str:
     """The mode the judge of a labelling run with ``options`` judges in: ``options.mode``, or
     what ``auto`` stands for with this judge and constitution
     (:func:`~rlaif.judge.modes.auto_choice`, as :class:`~rlaif.judge.PairwiseJudge` resolves
-    it). What an agreement gate must have measured; the judge model is created, not loaded or
-    called."""
+    it). What an agreement gate must have measured; the judge model (``judge_model``, or one
+    created from ``options``) is neither loaded nor called."""
     if options.mode in JUDGE_MODES:
         return options.mode
     constitution = load_constitution(options.constitution)
+    if judge_model is not None:
+        return auto_choice(judge_model, constitution)[0]
     model = get_model(options.judge, **options.judge_options)
     try:
         return auto_choice(model, constitution)[0]
     finally:
         run_sync(model.aclose())
+
+
+def passed_gate(options: LabelOptions, judge_model: Model | None = None) -> GateResult | None:
+    """``options.gate`` checked for the mode this run's judge labels in (or the mode the gate
+    names): the passed gate, ``None`` when there is none. Raises
+    :class:`~rlaif.judge.gate.AgreementGateError` when the judge falls short, before anything
+    is labelled."""
+    gate = options.gate
+    if gate is None:
+        return None
+    if gate.mode is None:
+        gate = gate.model_copy(update={"mode": judging_mode(options, judge_model)})
+    return gate.check(options.judge)
 
 
 def label_settings(
@@ -70,7 +87,16 @@ def label_settings(
     """The settings a resumed run must share with the first one."""
     settings = resume_settings(
         options,
-        {"out", "concurrency", "format", "push_to_hub", "progress", "limit", "retry_failed"},
+        {
+            "out",
+            "concurrency",
+            "format",
+            "push_to_hub",
+            "progress",
+            "limit",
+            "retry_failed",
+            "gate",
+        },
         judge=options.judge,
         policy=options.policy,
     )
@@ -85,13 +111,17 @@ async def run_labelling_async(
     judge_model: Model | None = None,
     policy_model: Model | None = None,
 ) -> LabelSummary:
-    """Run (or resume) a labelling job and return its summary.
+    """Run (or resume) a labelling job and return its summary; with ``options.gate``, only
+    once the judge has passed it (:func:`passed_gate`).
 
     ``judge_model``/``policy_model`` replace the models named in ``options`` (for tests and for
     callers holding a loaded model; the caller keeps them open).
     """
     source = _inputs(options)
     constitution = load_constitution(options.constitution)
+    gate = passed_gate(options, judge_model)
+    if gate is not None:
+        announce(gate.summary())
     out, parquet_copy = output_paths(options.out, options.format)
     needs_judge_model = options.strategy == "revision" and source != "sft"
     needs_judge_model = needs_judge_model or options.strategy == "judge" or options.confirm
@@ -134,6 +164,7 @@ async def run_labelling_async(
         cost_usd=job.tally.cost_usd,
         consistency_rate=job.tally.consistency_rate,
         confirmation_rate=confirmation_rate(out, options.tie_margin),
+        gate=gate.summary() if gate is not None else None,
     )
 
 

@@ -12,6 +12,7 @@ from rlaif.datagen.run_options import (
     InputFile,
     OutputFile,
 )
+from rlaif.judge.gate import AgreementGate
 from rlaif.judge.sampling import ContrastiveAffixes, SamplingSettings
 from rlaif.judge.settings import JudgeSettings
 from rlaif.runs import RunSummary
@@ -85,6 +86,10 @@ class LabelOptions(DatasetJobOptions, JudgeSettings):
     """Critique-revision rounds of the revision strategy (default: the constitution's)."""
     critic_max_tokens: int = Field(default=256, ge=1)
     """Token budget of each critique and revision."""
+    gate: AgreementGate | None = None
+    """Refuse to label unless the judge's measured agreement with human labels (an ``rlaif eval
+    agreement`` run, for the mode this judge labels in) reaches the gate's thresholds; checked
+    before any call. Not part of what a resumed run must share."""
     seed: int = 0
     """Seeds principle sampling, pair selection and delimiter codes."""
 
@@ -103,6 +108,8 @@ class LabelSummary(RunSummary):
     """Price of this run's calls."""
     consistency_rate: float | None
     """Share of pairs judged in both orders whose orders agreed (this run)."""
+    gate: str | None = None
+    """The agreement gate the judge passed before labelling (its summary line), if any."""
     confirmation_rate: float | None = None
     """Share of judged revision/contrastive pairs on which the judge preferred the constructed
     better response by at least the tie margin (over every run into ``out``; None if none)."""

@@ -8,7 +8,6 @@ plot needs them.
   human-labelled pairs; :func:`agreement_metrics` computes every metric from aligned arrays.
 - :func:`human_labelled_pairs` turns your own labels (``rlaif annotate serve``) and their pair
   file into those pairs, by majority, with the annotators' agreement (kappa, alpha) beside.
-- :func:`check_agreement_gate` / :class:`AgreementGate` refuse a judge below a threshold.
 - :func:`evaluate_reward_model`, :func:`run_policy_eval`, :func:`write_report`,
   :func:`load_labelled_pairs`.
 - The results are typed: :class:`AgreementMetrics` (one :class:`JudgeMetrics` per judge),
@@ -18,7 +17,6 @@ plot needs them.
 
 from rlaif.eval.agreement import agreement_metrics
 from rlaif.eval.agreement_run import AgreementSettings, JudgeSpec, run_agreement
-from rlaif.eval.gate import AgreementGate, AgreementGateError, check_agreement_gate
 from rlaif.eval.human_agreement import human_labelled_pairs
 from rlaif.eval.loaders import load_labelled_pairs
 from rlaif.eval.policy_eval import PolicyEvalSettings, run_policy_eval
@@ -34,8 +32,6 @@ from rlaif.eval.results import (
 from rlaif.eval.rm_eval import evaluate_reward_model
 
 __all__ = [
-    "AgreementGate",
-    "AgreementGateError",
     "AgreementMetrics",
     "AgreementSettings",
     "HumanAgreementMetrics",
@@ -47,7 +43,6 @@ __all__ = [
     "Predictions",
     "RewardModelMetrics",
     "agreement_metrics",
-    "check_agreement_gate",
     "evaluate_reward_model",
     "human_labelled_pairs",
     "load_labelled_pairs",

@@ -6,6 +6,8 @@
   ``pointwise``: :mod:`rlaif.judge.modes`); :class:`ComparisonMode` to write one that compares.
 - :class:`Critic`: ``await critic.run(prompt, response, prompt_id=...) -> SFTRecord``.
 - :class:`JudgeReward`: the judge as a TRL GRPO/RLOO reward function.
+- :class:`AgreementGate` / :func:`check_agreement_gate`: refuse a judge whose measured agreement
+  with human labels is below a threshold (a labelling job checks its gate before any call).
 
 The resumable jobs behind ``rlaif generate``, ``critique`` and ``label`` live in
 :mod:`rlaif.datagen`; the engine they run on in :mod:`rlaif.runs`.
@@ -13,6 +15,7 @@ The resumable jobs behind ``rlaif generate``, ``critique`` and ``label`` live in
 
 from rlaif.judge.critic import Critic, revision_counts
 from rlaif.judge.framing import FramedPair, frame_pair
+from rlaif.judge.gate import AgreementGate, AgreementGateError, check_agreement_gate
 from rlaif.judge.judgment import Judgment, Vote
 from rlaif.judge.modes import ComparisonMode, JudgeMode
 from rlaif.judge.pairwise import PairwiseJudge
@@ -21,6 +24,8 @@ from rlaif.judge.sampling import ContrastiveAffixes, SamplingSettings
 from rlaif.judge.settings import JudgeSettings
 
 __all__ = [
+    "AgreementGate",
+    "AgreementGateError",
     "ComparisonMode",
     "ContrastiveAffixes",
     "Critic",
@@ -32,6 +37,7 @@ __all__ = [
     "PairwiseJudge",
     "SamplingSettings",
     "Vote",
+    "check_agreement_gate",
     "frame_pair",
     "revision_counts",
 ]

@@ -23,12 +23,12 @@ from rlaif.errors import ConfigError, RlaifError
 from rlaif.eval import (
     AgreementSettings,
     JudgeSpec,
-    check_agreement_gate,
     human_labelled_pairs,
     run_agreement,
 )
 from rlaif.eval.loaders import labelled_pairs_file
 from rlaif.judge import SamplingSettings, revision_counts
+from rlaif.judge.gate import AgreementGate
 from rlaif.models.model import Model, ModelSpec
 from rlaif.pipeline.config import GenerationSettings, PipelineConfig
 from rlaif.pipeline.context import StageContext, StageResult
@@ -230,8 +230,9 @@ def run_sample_stage(ctx: StageContext) -> StageResult:
     return StageResult(outputs=outputs, metrics=metrics if len(metrics) > 1 else metrics["train"])
 
 
-def _check_gate(ctx: StageContext) -> dict[str, Any] | None:
-    """Measure the judge on human labels and refuse its labels below the configured bar."""
+def _measured_gate(ctx: StageContext) -> AgreementGate | None:
+    """Measure the judge on human labels and return the gate its labelling run must pass (the
+    label job checks it before any call); ``None`` when the stage sets no gate."""
     gate = ctx.config.stages.label.gate
     if gate.min_agreement is None and gate.min_consistency is None:
         return None
@@ -270,13 +271,11 @@ def _check_gate(ctx: StageContext) -> dict[str, Any] | None:
         models={judge.name: ctx.models.get(judge)},
         loaded=loaded,
     )
-    result = check_agreement_gate(
-        judge.name,
-        folder / "metrics.json",
+    return AgreementGate(
+        metrics=str(folder / "metrics.json"),
         min_agreement=gate.min_agreement,
         min_consistency=gate.min_consistency,
     )
-    return {"gate": result.summary()}
 
 
 def _label_once(
@@ -288,10 +287,12 @@ def _label_once(
     constitution: str | Path | None = None,
     candidates: str = "candidates",
     limit: int | None = None,
+    gate: AgreementGate | None = None,
 ) -> dict[str, Any]:
     """One labelling run into ``out``: contrastive pairs are sampled on ``prompts`` (default:
     the training prompts), the ``judge`` strategy reads the sample stage's ``candidates``
-    output; judged under ``constitution`` (default: the run's)."""
+    output; judged under ``constitution`` (default: the run's), once the judge passes
+    ``gate``."""
     config, settings = ctx.config, ctx.config.stages.label
     inputs: dict[str, Any] = {}
     policy: Model | None = None
@@ -321,6 +322,7 @@ def _label_once(
             tie_margin=settings.tie_margin,
             principles_per_pair=config.principles_per_pair,
             position_prior=settings.position_prior,
+            gate=gate,
             concurrency=concurrency_of(
                 config.models.judge, *([sampler] if policy is not None else [])
             ),
@@ -335,6 +337,7 @@ def _label_once(
         "cache_hits": summary.cache_hits,
         "consistency_rate": summary.consistency_rate,
         "confirmation_rate": summary.confirmation_rate,
+        **({"gate": summary.gate} if summary.gate is not None else {}),
     }
 
 
@@ -342,14 +345,15 @@ def run_label_stage(ctx: StageContext) -> StageResult:
     """Build AI preference pairs with the chosen strategy (and any others asked for)."""
     settings = ctx.config.stages.label
     metrics: dict[str, Any] = {}
-    gate = _check_gate(ctx)
-    if gate:
-        metrics.update(gate)
+    gate = _measured_gate(ctx)
     outputs = {"preferences": "preferences.jsonl"}
     parts = _training_parts(ctx, "preferences")
     for part, (name, prompts, constitution) in parts.items():
-        if part == "train":
-            metrics[settings.strategy] = _label_once(ctx, settings.strategy, ctx.stage_dir / name)
+        if part == "train":  # first: a judge below the gate stops the stage before any label
+            labelled = _label_once(ctx, settings.strategy, ctx.stage_dir / name, gate=gate)
+            if "gate" in labelled:
+                metrics["gate"] = labelled.pop("gate")
+            metrics[settings.strategy] = labelled
         elif settings.strategy == "judge":  # the helpful prompts' samples, judged under the
             metrics[part] = _label_once(  # helpfulness constitution
                 ctx,

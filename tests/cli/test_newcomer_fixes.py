@@ -11,16 +11,16 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import rlaif.cli.datagen as datagen_cli
 from rlaif.cli.app import app
 from rlaif.data import DataFileError
 from rlaif.datagen import LabelOptions
 from rlaif.datagen.label import judging_mode
 from rlaif.errors import ConfigError
 from rlaif.eval.agreement_run import AgreementSettings, JudgeSpec, run_agreement
-from rlaif.eval.gate import AgreementGateError, check_agreement_gate
 from rlaif.eval.loaders import pair_file
 from rlaif.eval.suites import find_suite
+from rlaif.judge import gate as gate_module
+from rlaif.judge.gate import AgreementGateError, check_agreement_gate
 from rlaif.models import get_model
 from rlaif.models.registry import check_credentials
 
@@ -106,7 +106,7 @@ def test_the_label_gate_consults_the_resolved_mode(
         asked.append(kwargs["mode"])
         raise AgreementGateError("stop here")
 
-    monkeypatch.setattr(datagen_cli, "check_agreement_gate", gate)
+    monkeypatch.setattr(gate_module, "check_agreement_gate", gate)
     metrics = tmp_path / "metrics.json"
     metrics.write_text("{}")
     args = _label(_pairs(tmp_path), tmp_path / "prefs.jsonl", "--agreement", str(metrics))

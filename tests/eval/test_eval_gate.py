@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rlaif.eval.gate import AgreementGate, AgreementGateError, check_agreement_gate
+from rlaif.judge.gate import AgreementGate, AgreementGateError, check_agreement_gate
 
 
 def estimate(value, low=None, high=None, n=100):

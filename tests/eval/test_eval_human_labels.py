@@ -19,7 +19,7 @@ from rlaif.data import DataFileError, PairRecord, load_pairs
 from rlaif.errors import RlaifError
 from rlaif.eval import human_labelled_pairs
 from rlaif.eval.agreement_run import AgreementSettings, JudgeSpec, run_agreement
-from rlaif.eval.gate import AgreementGateError, check_agreement_gate
+from rlaif.judge.gate import AgreementGateError, check_agreement_gate
 
 runner = CliRunner()
 
@@ -334,7 +334,7 @@ def test_pipeline_gate_measures_the_judge_on_labels_and_refuses_it(tmp_path: Pat
     from rlaif.models import get_model
     from rlaif.models.model import ModelSpec
     from rlaif.pipeline.config import GateSettings
-    from rlaif.pipeline.stages import _check_gate
+    from rlaif.pipeline.stages import _measured_gate
 
     labels, pairs = two_annotator_table(tmp_path)
     judge = ModelSpec(name="fake/first")
@@ -357,12 +357,16 @@ def test_pipeline_gate_measures_the_judge_on_labels_and_refuses_it(tmp_path: Pat
             models=SimpleNamespace(get=lambda spec: model),
         )
 
-    passed = _check_gate(context(0.3))  # type: ignore[arg-type]
-    assert passed is not None and "human–human 80.0%" in passed["gate"]
+    # The stage measures the judge; the label job checks the gate before any call.
+    gate = _measured_gate(context(0.3))  # type: ignore[arg-type]
+    assert gate is not None and gate.metrics == str(tmp_path / "label" / "gate" / "metrics.json")
+    assert "human–human 80.0%" in gate.check("fake/first").summary()
     metrics = json.loads((tmp_path / "label" / "gate" / "metrics.json").read_text())
     assert metrics["human"]["labels_file"] == str(labels)
+    refusing = _measured_gate(context(0.5))  # type: ignore[arg-type]
+    assert refusing is not None
     with pytest.raises(AgreementGateError, match="failed the agreement gate"):
-        _check_gate(context(0.5))  # type: ignore[arg-type]
+        refusing.check("fake/first")
 
 
 def test_pairs_of_any_shape_work_with_their_ids(tmp_path: Path):

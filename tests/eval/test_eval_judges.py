@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from rlaif.cli.app import app
 from rlaif.constitution import load_constitution
 from rlaif.eval.agreement_run import AgreementSettings, JudgeSpec, run_agreement
-from rlaif.eval.gate import AgreementGateError, check_agreement_gate
+from rlaif.judge.gate import AgreementGateError, check_agreement_gate
 
 
 def test_gate_on_fake_judges_scripted_to_agree_and_to_disagree(pairs_file: Path, tmp_path: Path):

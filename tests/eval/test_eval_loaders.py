@@ -243,6 +243,6 @@ def test_package_import_stays_light() -> None:
     heavy = ("sklearn", "scipy", "matplotlib", "torch", "transformers")
     code = (
         f"import sys, rlaif.eval as e; loaded = [m for m in {heavy!r} if m in sys.modules]; "
-        "assert not loaded, loaded; assert callable(e.check_agreement_gate)"
+        "assert not loaded, loaded; assert callable(e.run_agreement)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -11,7 +11,7 @@ from eval_helpers import ScriptedJudge, oracle, synthetic_pairs
 
 from rlaif.errors import RlaifError
 from rlaif.eval.agreement_run import AgreementSettings, JudgeSpec, run_agreement
-from rlaif.eval.gate import AgreementGateError, check_agreement_gate
+from rlaif.judge.gate import AgreementGateError, check_agreement_gate
 from rlaif.runs import ResultStore
 
 

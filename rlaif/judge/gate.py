@@ -1,9 +1,12 @@
 """The agreement gate: refuse a judge's labels unless its measured agreement with humans (and
 position consistency) reach the required levels.
 
-Labelling and pipeline commands call :func:`check_agreement_gate` (or :meth:`AgreementGate.check`)
-with an agreement ``metrics.json`` (or its run folder, or the metrics of a run made in-process)
-before they use a judge's labels.
+A labelling job given a gate (``LabelOptions.gate``, ``rlaif label --agreement ...
+--min-agreement ...``, a pipeline's ``stages.label.gate``) checks it before it makes any call, for
+the mode its judge labels in; :func:`check_agreement_gate` (or :meth:`AgreementGate.check`) reads
+an agreement ``metrics.json`` (or its run folder, or the metrics of a run made in-process). It
+reads what ``rlaif eval agreement`` wrote, as data, so the label job below the evaluations can
+apply it.
 """
 
 from __future__ import annotations
@@ -12,14 +15,13 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from rlaif.data import is_human_labels_file
+from rlaif.data.estimate import Estimate
 from rlaif.errors import RlaifError
-from rlaif.eval.bootstrap import Estimate
-from rlaif.eval.results import AgreementMetrics
 
 
 class AgreementGateError(RlaifError):
@@ -96,10 +98,10 @@ def load_agreement_metrics(source: str | Path | Mapping[str, Any] | Any) -> tupl
     :class:`~rlaif.eval.results.AgreementMetrics`, or an object with such a ``metrics``
     attribute (an :class:`~rlaif.eval.agreement_run.AgreementRun`)."""
     run_metrics = getattr(source, "metrics", None)
-    if isinstance(run_metrics, AgreementMetrics):
+    if _is_agreement(run_metrics):
         where = str(getattr(source, "out", None) or "agreement run")
         return run_metrics.model_dump(mode="json"), where
-    if isinstance(source, AgreementMetrics):
+    if _is_agreement(source):
         return source.model_dump(mode="json"), "agreement metrics"
     if isinstance(source, Mapping):
         return dict(source), "agreement metrics"
@@ -124,6 +126,12 @@ def load_agreement_metrics(source: str | Path | Mapping[str, Any] | Any) -> tupl
     if not isinstance(metrics, dict) or metrics.get("kind") != "agreement":
         raise AgreementGateError(f"{path} is not an agreement metrics file (kind 'agreement')")
     return metrics, str(path)
+
+
+def _is_agreement(value: Any) -> TypeGuard[BaseModel]:
+    """Whether ``value`` is agreement metrics held in memory (a pydantic model of kind
+    ``agreement``, as :class:`~rlaif.eval.results.AgreementMetrics` is)."""
+    return isinstance(value, BaseModel) and getattr(value, "kind", None) == "agreement"
 
 
 def find_judge_row(metrics: Mapping[str, Any], judge: str, mode: str | None) -> str:
