@@ -1,9 +1,21 @@
-"""Backends registered by provider name, and :func:`get_model`."""
+"""Backends registered by provider name, and :func:`get_model`.
+
+A provider is served by a built-in backend (``fake``, ``hf``, ``openai``, ``anthropic``), by a
+class decorated with :func:`register_backend` in code that has run, or by an installed package
+through an entry point in the ``rlaif.backends`` group (:data:`ENTRY_POINT_GROUP`), named after
+the provider and pointing at its :class:`~rlaif.models.base.Backend` subclass::
+
+    [project.entry-points."rlaif.backends"]
+    mylab = "my_package.backend:MyLabBackend"
+
+so that ``get_model("mylab/some-model")`` works with no change to rlaif.
+"""
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
+from importlib.metadata import entry_points
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -21,7 +33,21 @@ _BUILTIN_MODULES = {
     "anthropic": "rlaif.models.anthropic_backend",
 }
 
+ENTRY_POINT_GROUP = "rlaif.backends"
+"""The entry-point group through which an installed package adds a provider: the entry's name is
+the provider, its value a :class:`~rlaif.models.base.Backend` subclass."""
+
 B = TypeVar("B", bound=type[Backend])
+
+
+def _installed_providers() -> dict[str, Any]:
+    """The entry points of installed packages' providers, by provider name."""
+    return {entry.name: entry for entry in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def _known_providers() -> str:
+    names = set(_BACKENDS) | set(_BUILTIN_MODULES) | set(_installed_providers())
+    return ", ".join(sorted(names))
 
 
 def register_backend(provider: str) -> Callable[[B], B]:
@@ -40,19 +66,30 @@ def split_name(name: str) -> tuple[str, str]:
     provider, sep, model = name.partition("/")
     if not sep or not provider or not model:
         raise ConfigError(
-            f"model name {name!r} must look like 'provider/model' "
-            f"(providers: {', '.join(sorted(set(_BACKENDS) | set(_BUILTIN_MODULES)))})"
+            f"model name {name!r} must look like 'provider/model' (providers: {_known_providers()})"
         )
     return provider, model
 
 
 def backend_class(provider: str) -> type[Backend]:
-    """The backend class for ``provider``, importing its module (and SDK) only now."""
+    """The backend class for ``provider``, importing its module (and SDK) only now: a built-in
+    one, or an installed package's (:data:`ENTRY_POINT_GROUP`)."""
     if provider not in _BACKENDS and provider in _BUILTIN_MODULES:
         importlib.import_module(_BUILTIN_MODULES[provider])
     if provider not in _BACKENDS:
-        known = ", ".join(sorted(set(_BACKENDS) | set(_BUILTIN_MODULES)))
-        raise ConfigError(f"unknown model provider {provider!r}; known providers: {known}")
+        installed = _installed_providers().get(provider)
+        if installed is not None:
+            loaded = installed.load()
+            if not (isinstance(loaded, type) and issubclass(loaded, Backend)):
+                raise ConfigError(
+                    f"entry point {provider!r} ({installed.value}) in {ENTRY_POINT_GROUP} is "
+                    "not a rlaif.models.Backend subclass"
+                )
+            register_backend(provider)(loaded)
+    if provider not in _BACKENDS:
+        raise ConfigError(
+            f"unknown model provider {provider!r}; known providers: {_known_providers()}"
+        )
     return _BACKENDS[provider]
 
 
