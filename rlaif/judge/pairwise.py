@@ -26,7 +26,7 @@ from rlaif.errors import ConfigError
 from rlaif.judge.calibration import calibrate_judgment
 from rlaif.judge.framing import comparison_messages, score_messages
 from rlaif.judge.judgment import BACKEND_ERROR, Judgment, Order
-from rlaif.judge.modes import JUDGE_MODES, Ballot, JudgeMode, Mode, choose_mode
+from rlaif.judge.modes import JUDGE_MODES, Ballot, JudgeMode, Mode, Plan, choose_mode
 from rlaif.judge.request_check import (
     SIDES,
     check_failed,
@@ -387,7 +387,7 @@ class PairwiseJudge:
         notes: list[str],
     ) -> Judgment:
         """The judgment of one pair in ``mode``: every planned vote, combined."""
-        votes = await mode.votes(self, shown, principles, orders)
+        votes = await mode.votes(self, Plan(shown, principles, orders))
         ids = [p.id for p in principles]
         return mode.combine(self, Ballot(pair_id, ids, orders, votes, notes))
 

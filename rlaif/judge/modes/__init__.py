@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import AfterValidator
 
 from rlaif.errors import ConfigError
-from rlaif.judge.modes.base import Ballot, ComparisonMode, JudgeMode, Shown
+from rlaif.judge.modes.base import Ballot, ComparisonMode, JudgeMode, Plan, Shown
 from rlaif.judge.modes.cot import CotMode
 from rlaif.judge.modes.generate import GenerateMode
 from rlaif.judge.modes.logprob import LogprobMode
@@ -55,6 +55,7 @@ __all__ = [
     "LogprobMode",
     "Mode",
     "ModeChoice",
+    "Plan",
     "PointwiseMode",
     "Shown",
     "auto_choice",

@@ -23,6 +23,16 @@ Shown = tuple[Conversation, str, str]
 
 
 @dataclass
+class Plan:
+    """What a pair is judged under: the pair as the judge reads it, the principles and the
+    presentation orders (none in a mode without orders)."""
+
+    shown: Shown
+    principles: list[Principle]
+    orders: list[Order]
+
+
+@dataclass
 class Ballot:
     """A pair's votes, and what they were cast under, to combine into one judgment."""
 
@@ -103,15 +113,9 @@ class JudgeMode(ABC):
         return None
 
     @abstractmethod
-    async def votes(
-        self,
-        judge: Judging,
-        shown: Shown,
-        principles: list[Principle],
-        orders: list[Order],
-    ) -> list[Vote]:
-        """Every vote of one pair under ``principles`` (and ``orders``, for an ordered mode);
-        a failed call is a vote with an error, never a verdict."""
+    async def votes(self, judge: Judging, plan: Plan) -> list[Vote]:
+        """Every vote of one pair under the plan's principles (and orders, for an ordered
+        mode); a failed call is a vote with an error, never a verdict."""
 
     @abstractmethod
     def combine(self, judge: Judging, ballot: Ballot) -> Judgment:
@@ -137,15 +141,9 @@ class JudgeMode(ABC):
 class ComparisonMode(JudgeMode):
     """A mode that shows both responses, one vote per principle and presentation order."""
 
-    async def votes(
-        self,
-        judge: Judging,
-        shown: Shown,
-        principles: list[Principle],
-        orders: list[Order],
-    ) -> list[Vote]:
-        calls = [(p, o) for p in principles for o in orders]
-        return list(await asyncio.gather(*(self._vote(judge, shown, p, o) for p, o in calls)))
+    async def votes(self, judge: Judging, plan: Plan) -> list[Vote]:
+        calls = [(p, o) for p in plan.principles for o in plan.orders]
+        return list(await asyncio.gather(*(self._vote(judge, plan.shown, p, o) for p, o in calls)))
 
     def combine(self, judge: Judging, ballot: Ballot) -> Judgment:
         return combine_votes(

@@ -9,8 +9,8 @@ import json
 from typing import TYPE_CHECKING
 
 from rlaif.constitution.templates import template_variables
-from rlaif.judge.judgment import Judgment, Order, Vote, combine_scores, yes_no_vote
-from rlaif.judge.modes.base import Ballot, JudgeMode, Judging, Shown
+from rlaif.judge.judgment import Judgment, Vote, combine_scores, yes_no_vote
+from rlaif.judge.modes.base import Ballot, JudgeMode, Judging, Plan
 from rlaif.models.types import Conversation
 
 if TYPE_CHECKING:
@@ -26,20 +26,14 @@ class PointwiseMode(JudgeMode):
     ordered = False
     template = "score"
 
-    async def votes(
-        self,
-        judge: Judging,
-        shown: Shown,
-        principles: list[Principle],
-        orders: list[Order],
-    ) -> list[Vote]:
+    async def votes(self, judge: Judging, plan: Plan) -> list[Vote]:
         """Both responses scored under every principle. A score template that does not name
         the principle renders the same request for each one: it is sent once and its vote
         repeated (with no tokens or cost counted twice)."""
-        prompt, shown_1, shown_2 = shown
+        prompt, shown_1, shown_2 = plan.shown
         planned = []
         requests: dict[str, Conversation] = {}
-        for principle in principles:
+        for principle in plan.principles:
             for side, text in (("1", shown_1), ("2", shown_2)):
                 messages = judge.render_score(prompt, text, principle)
                 key = json.dumps(messages, ensure_ascii=False)
