@@ -157,6 +157,13 @@ class ComparisonMode(JudgeMode):
             partial=judge.partial_ensembles,
         )
 
+    def prefill(self, judge: Judging) -> str | None:
+        """The constitution's answer opening, where the backend can continue an assistant
+        turn."""
+        if not judge.model.supports_prefill:
+            return None
+        return judge.constitution.judge.prefill or None
+
     def sample_request(
         self, judge: Judging, prompt: Conversation, response: str, principle: Principle
     ) -> Conversation:

@@ -21,6 +21,9 @@ class CotMode(ComparisonMode):
     stage = "compare_cot"
     template = "compare_cot"
 
+    def prefill(self, judge: Judging) -> str | None:
+        return None  # the reasoning comes first; the verdict's opening is read after it
+
     def output_tokens(self, judge: Judging) -> int:
         return judge.max_reasoning_tokens
 

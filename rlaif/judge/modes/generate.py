@@ -17,9 +17,9 @@ class GenerateMode(ComparisonMode):
     soft = False
 
     def prefill(self, judge: Judging) -> str | None:
-        if not judge.model.supports_prefill or judge.model.supports_json_schema:
+        if judge.model.supports_json_schema:
             return None  # structured output answers {"verdict": ...}; a prefill would break it
-        return judge.constitution.judge.prefill or None
+        return super().prefill(judge)
 
     def output_tokens(self, judge: Judging) -> int:
         return judge.max_verdict_tokens

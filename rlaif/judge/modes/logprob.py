@@ -17,11 +17,6 @@ class LogprobMode(ComparisonMode):
     name = "logprob"
     soft = True
 
-    def prefill(self, judge: Judging) -> str | None:
-        if not judge.model.supports_prefill:
-            return None
-        return judge.constitution.judge.prefill or None
-
     async def verdict(
         self, judge: Judging, messages: Conversation, vote: Vote, shown: tuple[str, str]
     ) -> float | None:
