@@ -130,3 +130,24 @@ def test_an_installed_package_adds_a_mode_through_its_entry_point(
         LabelOptions(
             constitution="minimal", judge="fake/a", out=tmp_path / "p.jsonl", mode="shortest"
         )
+
+
+def test_an_installed_modes_judgments_are_read_by_its_own_traits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "alone_mode.py").write_text(
+        "from rlaif.judge.modes import PointwiseMode\n\n\n"
+        "class AloneMode(PointwiseMode):\n    name = 'alone'\n",
+        encoding="utf-8",
+    )
+    info = tmp_path / "alone_mode-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: alone-mode\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(
+        f"[{modes.ENTRY_POINT_GROUP}]\nalone = alone_mode:AloneMode\n", encoding="utf-8"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(modes, "JUDGE_MODES", dict(modes.JUDGE_MODES))
+    monkeypatch.setattr(modes, "_plugins_loaded", False)
+    # A metrics file or judgments read back before anything else named the mode.
+    assert position_free("alone") and not position_free("logprob")

@@ -135,7 +135,9 @@ registry when a settings model is validated."""
 
 def position_free(mode: str) -> bool:
     """Whether judgments recorded in ``mode`` (a :attr:`Judgment.mode`) have no presentation
-    order, so that swapping the responses cannot change them."""
+    order, so that swapping the responses cannot change them (an installed package's mode
+    included)."""
+    _load_plugins()
     known = JUDGE_MODES.get(mode)
     return known is not None and not known.ordered
 
