@@ -133,15 +133,17 @@ def test_two_processes_make_the_same_ppo_update_as_one(
     tiny_policy: Path, tiny_reward_model: Path, data_dir: Path, tmp_path: Path
 ) -> None:
     """The same global batch of 8 greedy rollouts, split over two gloo processes or held by one:
-    the logged statistics agree to 1e-5 (relative) and every weight to 2e-4, 2% of the learning
+    the logged statistics agree to 1e-4 (relative) and every weight to 5e-4, 5% of the learning
     rate (Adam's first step moves a weight by about the learning rate whatever its gradient, so a
-    gradient that is 0 up to float rounding may move either way by up to that much)."""
+    gradient that is 0 up to float rounding may move either way by up to that much). Measured in
+    fp32: 2e-5 and 2.3e-4 at most on an AVX-512 CPU, whose kernels reduce in another order."""
     from safetensors.torch import load_file
 
     common = [
         f"model={tiny_policy}", f"reward_model={tiny_reward_model}",
         f"dataset={data_dir / 'prompts.jsonl'}", "max_steps=1", "sample=false",
         "response_length=8", "learning_rate=0.01", "num_ppo_epochs=2", "ratio_band=null",
+        "precision=fp32",  # the arithmetic compared, not a CPU's bf16 rounding (AVX512-BF16)
     ]  # fmt: skip
     two, one = tmp_path / "two", tmp_path / "one"
     _launch_two_processes(
@@ -158,7 +160,7 @@ def test_two_processes_make_the_same_ppo_update_as_one(
     moved = max((after_one[k] - before[k]).abs().max().item() for k in before if k in after_one)
     assert moved > 1e-3
     for name, tensor in after_one.items():
-        assert torch.allclose(tensor, after_two[name], atol=2e-4), name
+        assert torch.allclose(tensor, after_two[name], atol=5e-4), name
     logged = [json.loads((out / "log_history.jsonl").read_text()) for out in (one, two)]
     for key in ("objective/scores", "loss/policy_avg", "loss/value_avg", "val/ratio"):
-        assert logged[0][key] == pytest.approx(logged[1][key], rel=1e-5, abs=1e-7), key
+        assert logged[0][key] == pytest.approx(logged[1][key], rel=1e-4, abs=1e-7), key
