@@ -101,7 +101,7 @@ def main() -> None:
 
     from benchmarks.common import machine_info, write_result
     from rlaif.models import get_model
-    from rlaif.models.gguf import models_dir
+    from rlaif.models.local.gguf import models_dir
 
     torch.set_num_threads(args.threads)
     # Converted models stay where they are while each mode gets its own response cache.

@@ -65,7 +65,7 @@ def main() -> None:
 
     import rlaif.train.packing as packing
     from benchmarks.common import machine_info
-    from rlaif.models.hf_loading import resolve
+    from rlaif.models.local.loading import resolve
     from rlaif.train.loading import load_tokenizer, load_training_lm
     from rlaif.train.ppo_model import PolicyAndValue
 

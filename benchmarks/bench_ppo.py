@@ -255,7 +255,7 @@ def prepare_models(folder: Path) -> tuple[Path, Path]:
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    from rlaif.models.hf_loading import resolve
+    from rlaif.models.local.loading import resolve
     from rlaif.train.loading import load_tokenizer, load_training_lm
 
     policy_dir, reward_dir = folder / "policy", folder / "reward"
@@ -416,7 +416,7 @@ def orchestrate_curve(args: argparse.Namespace) -> None:
     default; the mean reward per step over the seeds."""
     sys.path.insert(0, str(REPO))
     from benchmarks.common import machine_info
-    from rlaif.models.tiny import build_tiny_model
+    from rlaif.models.local.tiny import build_tiny_model
 
     folder = WORK / "curve"
     folder.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,7 @@ ROWS, PROMPT, NEW, TEMPERATURE = 8, 60, 32, 0.7
 def load() -> Any:
     from transformers import AutoModelForCausalLM
 
-    from rlaif.models.hf_loading import resolve
+    from rlaif.models.local.loading import resolve
 
     source = resolve("smollm2-135m-instruct").location
     return AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32).eval()

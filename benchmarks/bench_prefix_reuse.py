@@ -69,8 +69,8 @@ def label(judgment: Any) -> str:
 def ceiling_tokens(judge: PairwiseJudge, block: list[Any]) -> tuple[int, int]:
     """Tokens of a block's prompts in full, and in a prefix tree that shares every common
     prefix however short (the most any prefix reuse could save on this framing)."""
-    from rlaif.models.hf import render_prompt
-    from rlaif.models.prefix_scoring import prefix_tree, tree_tokens
+    from rlaif.models.local.prefix_scoring import prefix_tree, tree_tokens
+    from rlaif.models.providers.hf import render_prompt
 
     _, tokenizer = judge.model.backend.load()
     texts = set()

@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 
 from rlaif.data import load_prompts
-from rlaif.eval.refusal import is_lexical_refusal
+from rlaif.eval.policy.refusal import is_lexical_refusal
 from rlaif.models import GenerateConfig, get_model
-from rlaif.models.hf import render_prompt
+from rlaif.models.providers.hf import render_prompt
 
 SETS = {"red-team": "red_team_test", "benign": "benign"}
 FALSE_REFUSALS = (0.02, 0.05, 0.10)

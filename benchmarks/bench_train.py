@@ -37,7 +37,7 @@ SHARED = REPO.parent / "shared" / "data" / "hh_harmless_test_dev.jsonl"
 def embedded_policy() -> Path:
     """The embedded SmolLM2 policy as a safetensors folder (the backends layer converts the
     wheel's GGUF once, into the models cache)."""
-    from rlaif.models.hf_loading import resolve
+    from rlaif.models.local.loading import resolve
 
     return Path(resolve("smollm2-135m-instruct").location)
 

@@ -22,14 +22,18 @@ from rlaif.cli.estimates import DRY_RUN, print_estimate
 from rlaif.data import is_human_labels_file
 from rlaif.datagen.dry_run import dry_run_into
 from rlaif.errors import RlaifError
-from rlaif.eval.agreement import verdict_sentence
-from rlaif.eval.agreement_run import AgreementSettings, JudgeSpec, run_agreement
-from rlaif.eval.human_agreement import human_labelled_pairs
+from rlaif.eval.agreement import (
+    AgreementSettings,
+    JudgeSpec,
+    human_labelled_pairs,
+    principle_table,
+    run_agreement,
+    verdict_sentence,
+)
 from rlaif.eval.loaders import LoadedPairs, pair_file
-from rlaif.eval.policy_eval import PolicyEvalSettings, run_policy_eval
-from rlaif.eval.principle_agreement import principle_table
+from rlaif.eval.policy import PolicyEvalSettings, run_policy_eval
 from rlaif.eval.report import write_report
-from rlaif.eval.rm_eval import evaluate_reward_model
+from rlaif.eval.rm import evaluate_reward_model
 from rlaif.eval.training_report import training_metrics
 from rlaif.judge.modes import mode_names
 from rlaif.models.registry import check_model_options

@@ -13,8 +13,13 @@ from rlaif.config import parse_key_values
 from rlaif.errors import ConfigError
 from rlaif.models import GenerateConfig, get_model, print_usage_summary
 from rlaif.models.cache import default_cache_path, open_cache
-from rlaif.models.catalog import CATALOG, is_prepared, offline_parts, prepare
-from rlaif.models.hf_loading import prepare_gguf_file
+from rlaif.models.local import (
+    CATALOG,
+    is_prepared,
+    offline_parts,
+    prepare,
+    prepare_gguf_file,
+)
 
 models_app = typer.Typer(
     help="The embedded model catalog, model preparation and one-off prompts.",

@@ -15,21 +15,23 @@ plot needs them.
   the run's ``metrics.json``.
 """
 
-from rlaif.eval.agreement import agreement_metrics
-from rlaif.eval.agreement_run import AgreementSettings, JudgeSpec, run_agreement
-from rlaif.eval.human_agreement import human_labelled_pairs
-from rlaif.eval.loaders import load_labelled_pairs
-from rlaif.eval.policy_eval import PolicyEvalSettings, run_policy_eval
-from rlaif.eval.policy_results import PolicyMetrics
-from rlaif.eval.predictions import PairFrame, Predictions, predictions_from_judgments
-from rlaif.eval.report import write_report
-from rlaif.eval.results import (
+from rlaif.eval.agreement import (
     AgreementMetrics,
-    HumanAgreementMetrics,
+    AgreementSettings,
     JudgeMetrics,
-    RewardModelMetrics,
+    JudgeSpec,
+    PairFrame,
+    Predictions,
+    agreement_metrics,
+    human_labelled_pairs,
+    predictions_from_judgments,
+    run_agreement,
 )
-from rlaif.eval.rm_eval import evaluate_reward_model
+from rlaif.eval.loaders import load_labelled_pairs
+from rlaif.eval.policy import PolicyEvalSettings, PolicyMetrics, run_policy_eval
+from rlaif.eval.report import write_report
+from rlaif.eval.results import HumanAgreementMetrics
+from rlaif.eval.rm import RewardModelMetrics, evaluate_reward_model
 
 __all__ = [
     "AgreementMetrics",

@@ -22,8 +22,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from rlaif.errors import RlaifError
-from rlaif.eval.policy_results import PolicyMetrics
-from rlaif.eval.results import AgreementMetrics, RewardModelMetrics
+from rlaif.eval.bootstrap import Estimate
 
 
 @dataclass
@@ -80,19 +79,38 @@ class Report:
         self.blocks.extend(b for b in blocks if b is not None)
 
 
+def cell(value: Any, *, percent: bool = False, digits: int = 3) -> str:
+    """Format an estimate, a number or ``None`` for a table cell."""
+    if isinstance(value, Estimate):
+        return value.format(digits=digits, percent=percent)
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{100 * value:.1f}%" if percent else f"{value:.{digits}g}"
+    return str(value)
+
+
 _BUILDERS = {
-    "agreement": "rlaif.eval.agreement_report:agreement_report",
-    "rm": "rlaif.eval.rm_report:reward_model_report",
-    "policy": "rlaif.eval.policy_report:policy_report",
+    "agreement": "rlaif.eval.agreement:agreement_report",
+    "rm": "rlaif.eval.rm:reward_model_report",
+    "policy": "rlaif.eval.policy:policy_report",
     "training": "rlaif.eval.training_report:training_report",
 }
-"""Report builder per ``metrics["kind"]`` (imported when used: the builders import this module)."""
-_RESULT_MODELS: dict[str, type[BaseModel]] = {
-    "agreement": AgreementMetrics,
-    "rm": RewardModelMetrics,
-    "policy": PolicyMetrics,
+"""Report builder per ``metrics["kind"]`` (imported when used: each evaluation imports this
+module)."""
+_RESULT_MODELS = {
+    "agreement": "rlaif.eval.agreement:AgreementMetrics",
+    "rm": "rlaif.eval.rm:RewardModelMetrics",
+    "policy": "rlaif.eval.policy:PolicyMetrics",
 }
 """Typed results per ``kind`` (training reports read the trainer's log as it is)."""
+
+
+def _imported(path: str) -> Any:
+    """The object a ``module:name`` path names."""
+    module, name = path.split(":")
+    return getattr(importlib.import_module(module), name)
+
 
 Metrics = BaseModel | dict[str, Any]
 """A results model, or the dictionary read from ``metrics.json``."""
@@ -113,9 +131,9 @@ def build_report(metrics: Metrics) -> Report:
     if isinstance(metrics, dict):
         metrics = clean_metrics(metrics)
         if kind in _RESULT_MODELS:
-            metrics = _RESULT_MODELS[kind].model_validate(metrics)
-    module, function = _BUILDERS[str(kind)].split(":")
-    builder: Callable[[Any], Report] = getattr(importlib.import_module(module), function)
+            model: type[BaseModel] = _imported(_RESULT_MODELS[kind])
+            metrics = model.model_validate(metrics)
+    builder: Callable[[Any], Report] = _imported(_BUILDERS[str(kind)])
     return builder(metrics)
 
 

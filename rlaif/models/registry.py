@@ -27,10 +27,10 @@ from rlaif.models.spec import ModelSpec
 
 _BACKENDS: dict[str, type[Backend]] = {}
 _BUILTIN_MODULES = {
-    "fake": "rlaif.models.fake",
-    "hf": "rlaif.models.hf",
-    "openai": "rlaif.models.openai_backend",
-    "anthropic": "rlaif.models.anthropic_backend",
+    "fake": "rlaif.models.providers.fake",
+    "hf": "rlaif.models.providers.hf",
+    "openai": "rlaif.models.providers.openai",
+    "anthropic": "rlaif.models.providers.anthropic",
 }
 
 ENTRY_POINT_GROUP = "rlaif.backends"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rlaif.eval.agreement_run import AgreementSettings, JudgeSpec, run_agreement
-from rlaif.eval.policy_eval import PolicyEvalSettings, run_policy_eval
+from rlaif.eval.agreement import AgreementSettings, JudgeSpec, run_agreement
+from rlaif.eval.policy import PolicyEvalSettings, run_policy_eval
 from rlaif.pipeline.config import PipelineConfig
 from rlaif.pipeline.context import StageContext, StageResult
 from rlaif.pipeline.run_summary import (

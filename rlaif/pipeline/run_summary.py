@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rlaif.eval.agreement import AgreementMetrics
 from rlaif.eval.bootstrap import Estimate
-from rlaif.eval.policy_metrics import LEXICAL_RULE, reading
-from rlaif.eval.policy_results import PolicyMetrics
-from rlaif.eval.results import AgreementMetrics
+from rlaif.eval.policy import LEXICAL_RULE, PolicyMetrics, reading
 from rlaif.train.scoring import PairwiseAccuracy, RewardAccuracy
 
 SUMMARY_JSON = "summary.json"

@@ -155,7 +155,7 @@ def resolve_precision(precision: Precision) -> tuple[bool, bool]:
     if precision == "auto":
         import torch
 
-        from rlaif.models.hf_loading import cpu_has_native_bf16
+        from rlaif.models.local import cpu_has_native_bf16
 
         if torch.cuda.is_available():
             return (torch.cuda.is_bf16_supported(), False)

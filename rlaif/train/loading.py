@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rlaif.errors import ConfigError
-from rlaif.models.catalog import CATALOG
-from rlaif.models.hf_loading import resolve
+from rlaif.models.local import CATALOG, resolve
 
 PAD_TOKEN = "<|pad|>"
 
@@ -82,7 +81,7 @@ def torch_dtype(name: str) -> Any:
 def load_training_lm(name: str, tokenizer: Any, *, dtype: str, trust_remote_code: bool = False):
     """A causal language model to train, resized to the tokenizer (which carries a dedicated pad
     token, see :func:`load_tokenizer`) and told its pad id. Inference loads models with
-    :func:`rlaif.models.hf_loading.load_inference_lm` instead."""
+    :func:`rlaif.models.local.load_inference_lm` instead."""
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(

@@ -26,8 +26,7 @@ from typing import Any
 
 import torch
 
-from rlaif.models.prefix_generation import common_prefix_length
-from rlaif.models.prefix_scoring import supports_prefix_reuse
+from rlaif.models.local import common_prefix_length, supports_prefix_reuse
 
 PACK_TOKENS = 512
 """Most tokens in one packed sequence. On SmolLM2-135M (hidden size 576), 8 rollouts of about

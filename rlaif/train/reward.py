@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from rlaif.data import DataFileError
-from rlaif.models.reward_model import RewardScorer
+from rlaif.models.local import RewardScorer
 from rlaif.train.config import PreferenceTrainConfig, coerce_config
 from rlaif.train.data import preference_rows, split_holdout
 from rlaif.train.loading import load_reward_model, load_tokenizer

@@ -1,7 +1,7 @@
 """Pairwise accuracy of a reward model on preference pairs (held-out AI labels, human labels).
 
-Scores come from :class:`rlaif.models.reward_model.RewardScorer`, the scorer ``rlaif eval rm``
-uses, and accuracy is :func:`rlaif.models.reward_model.reward_pair_correctness` averaged (ties
+Scores come from :class:`rlaif.models.local.RewardScorer`, the scorer ``rlaif eval rm``
+uses, and accuracy is :func:`rlaif.data.accuracy.reward_pair_correctness` averaged (ties
 count half), so ``train rm`` and ``eval rm`` report the same accuracy for the same model and pairs.
 """
 
@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from rlaif.models.reward_model import RewardScorer, reward_pair_correctness
+from rlaif.data.accuracy import reward_pair_correctness
+from rlaif.models.local import RewardScorer
 
 
 class PairwiseAccuracy(BaseModel):
@@ -28,7 +29,7 @@ class PairwiseAccuracy(BaseModel):
     """Pairs scored."""
     ties: int
     """Pairs whose two replies score the same (``sigmoid`` of the gap within
-    :data:`~rlaif.models.reward_model.TIE_TOLERANCE` of 0.5); each counts half."""
+    :data:`~rlaif.data.accuracy.TIE_TOLERANCE` of 0.5); each counts half."""
     mean_reward_gap: float | None
     """Mean of ``score(chosen) - score(rejected)``."""
     truncated_sequences: int

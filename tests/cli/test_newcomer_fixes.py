@@ -16,7 +16,7 @@ from rlaif.data import DataFileError
 from rlaif.datagen import LabelOptions
 from rlaif.datagen.label import judging_mode
 from rlaif.errors import ConfigError
-from rlaif.eval.agreement_run import AgreementSettings, JudgeSpec, run_agreement
+from rlaif.eval.agreement.run import AgreementSettings, JudgeSpec, run_agreement
 from rlaif.eval.loaders import pair_file
 from rlaif.eval.suites import find_suite
 from rlaif.judge import gate as gate_module

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rlaif.eval.metrics import correctness
-from rlaif.models.reward_model import pairwise_correctness, reward_pair_correctness
+from rlaif.data.accuracy import pairwise_correctness, reward_pair_correctness
+from rlaif.eval.agreement.measures import correctness
 
 
 def test_ties_count_half_and_missing_stays_missing() -> None:

@@ -57,7 +57,7 @@ def _lines(path: Path) -> list[dict]:
 
 
 def test_openrlhf_pairs_read_back_as_its_chat_template_preprocessing_does(tmp_path: Path) -> None:
-    from rlaif.models.tiny import build_tiny_tokenizer
+    from rlaif.models.local.tiny import build_tiny_tokenizer
 
     result = export_dataset(
         _preferences(tmp_path / "p.jsonl"), tmp_path / "o.jsonl", target="openrlhf"

@@ -164,7 +164,7 @@ def test_trl_reward_and_dpo_trainers_accept_the_dataset(tmp_path: Path) -> None:
     from transformers import AutoTokenizer
     from trl import DPOConfig, DPOTrainer, RewardConfig, RewardTrainer
 
-    from rlaif.models.tiny import build_tiny_model
+    from rlaif.models.local.tiny import build_tiny_model
 
     path = tmp_path / "prefs.jsonl"
     path.write_text("".join(_preference(i).model_dump_json() + "\n" for i in range(4)))

@@ -117,7 +117,7 @@ def test_what_is_done_or_cached_is_not_counted_and_the_run_compares(tmp_path: Pa
 
 
 def test_dependent_calls_are_counted_with_the_models_tokenizer(tmp_path: Path) -> None:
-    from rlaif.models.tiny import build_tiny_model
+    from rlaif.models.local.tiny import build_tiny_model
 
     model = build_tiny_model(tmp_path / "tiny")
     prompts = tmp_path / "prompts.jsonl"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rlaif.datagen import LabelOptions, run_labelling
-from rlaif.eval.agreement_run import AgreementSettings, JudgeSpec, run_agreement
+from rlaif.eval.agreement.run import AgreementSettings, JudgeSpec, run_agreement
 from rlaif.judge.gate import AgreementGate, AgreementGateError
 from rlaif.models import get_model
 

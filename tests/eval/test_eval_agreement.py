@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 from eval_helpers import make_judgment, synthetic_pairs
 
-from rlaif.eval.agreement import agreement_metrics, judge_metrics, verdict_sentence
-from rlaif.eval.baselines import length_baseline, single_order_baseline
-from rlaif.eval.loaders import LabelledPair
-from rlaif.eval.predictions import (
+from rlaif.eval.agreement.baselines import length_baseline, single_order_baseline
+from rlaif.eval.agreement.metrics import agreement_metrics, judge_metrics, verdict_sentence
+from rlaif.eval.agreement.predictions import (
     PairFrame,
     Predictions,
     assign_positions,
     predictions_from_judgments,
 )
+from rlaif.eval.loaders import LabelledPair
 
 FAST = {"n_resamples": 200}
 

@@ -18,7 +18,7 @@ from rlaif.cli.app import app
 from rlaif.data import DataFileError, PairRecord, load_pairs
 from rlaif.errors import RlaifError
 from rlaif.eval import human_labelled_pairs
-from rlaif.eval.agreement_run import AgreementSettings, JudgeSpec, run_agreement
+from rlaif.eval.agreement.run import AgreementSettings, JudgeSpec, run_agreement
 from rlaif.judge.gate import AgreementGateError, check_agreement_gate
 
 runner = CliRunner()

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from rlaif.cli.app import app
 from rlaif.constitution import load_constitution
-from rlaif.eval.agreement_run import AgreementSettings, JudgeSpec, run_agreement
+from rlaif.eval.agreement.run import AgreementSettings, JudgeSpec, run_agreement
 from rlaif.judge.gate import AgreementGateError, check_agreement_gate
 
 
@@ -123,7 +123,7 @@ def test_policy_eval_through_the_pairwise_judge(tmp_path: Path):
 
     from eval_helpers import write_jsonl
 
-    from rlaif.eval.policy_eval import PolicyEvalSettings, run_policy_eval
+    from rlaif.eval.policy.run import PolicyEvalSettings, run_policy_eval
 
     prompts = write_jsonl(
         tmp_path / "mixed.jsonl",
@@ -209,6 +209,6 @@ def test_pointwise_judge_is_position_free_in_the_agreement_report(pairs_file: Pa
     assert row["mode"] == "pointwise" and row["position_free"] is True
     assert row["accuracy"]["value"] == 1.0 and row["consistency"]["value"] == 1.0
     assert "pw (position-calibrated)" not in run.metrics.results  # nothing to calibrate
-    from rlaif.eval.agreement import verdict_sentence
+    from rlaif.eval.agreement.metrics import verdict_sentence
 
     assert "no position bias possible" in verdict_sentence(run.metrics.results["pw"])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from rlaif.eval import metrics as m
+from rlaif.eval.agreement import measures as m
 
 NAN = float("nan")
 

@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from rlaif.eval.elo import ANCHOR_RATING, Comparison, elo_table, fit_ratings
-from rlaif.eval.refusal import (
+from rlaif.eval.policy.elo import ANCHOR_RATING, Comparison, elo_table, fit_ratings
+from rlaif.eval.policy.refusal import (
     CLASSIFIER_QUESTION,
     RefusalClassifier,
     classifier_conversation,

@@ -12,9 +12,9 @@ from eval_helpers import ScriptedJudge, assert_html_lists_every_metric, write_js
 
 from rlaif.data.records import PairRecord
 from rlaif.errors import RlaifError
-from rlaif.eval import policy_eval
-from rlaif.eval.policy_eval import PolicyEvalSettings, model_pairs, run_policy_eval
-from rlaif.eval.prompts import load_eval_prompts
+from rlaif.eval.policy import run as policy_eval
+from rlaif.eval.policy.prompts import load_eval_prompts
+from rlaif.eval.policy.run import PolicyEvalSettings, model_pairs, run_policy_eval
 
 REPLIES = {
     "fake/refuser": "I'm sorry, but I can't help with that.",
@@ -232,7 +232,7 @@ def test_paired_change_reading_needs_an_interval_clear_of_no_change() -> None:
     import numpy as np
 
     from rlaif.eval.bootstrap import mean_estimate
-    from rlaif.eval.policy_metrics import reading
+    from rlaif.eval.policy.metrics import reading
 
     boot = {"seed": 0, "n_resamples": 500}
     up = mean_estimate(np.array([1.0] * 30 + [0.0] * 10), **boot)
@@ -246,8 +246,8 @@ def test_paired_change_reading_needs_an_interval_clear_of_no_change() -> None:
 
 def test_paired_changes_pair_prompts_and_skip_unmeasured_ones() -> None:
     from rlaif.data.records import PromptRecord
-    from rlaif.eval.policy_metrics import paired_changes
-    from rlaif.eval.prompts import EvalPrompt
+    from rlaif.eval.policy.metrics import paired_changes
+    from rlaif.eval.policy.prompts import EvalPrompt
 
     prompts = [
         EvalPrompt(

@@ -14,14 +14,14 @@ from eval_helpers import human_judge_probs, synthetic_pairs
 from typer.testing import CliRunner
 
 from rlaif.cli.app import app
-from rlaif.eval.agreement_report import agreement_report
-from rlaif.eval.agreement_run import AgreementSettings, JudgeSpec, run_agreement
-from rlaif.eval.predictions import PairFrame
-from rlaif.eval.principle_agreement import (
+from rlaif.eval.agreement.predictions import PairFrame
+from rlaif.eval.agreement.principles import (
     principle_agreement,
     principle_probabilities,
     principle_table,
 )
+from rlaif.eval.agreement.report import agreement_report
+from rlaif.eval.agreement.run import AgreementSettings, JudgeSpec, run_agreement
 from rlaif.eval.report import render_markdown
 from rlaif.judge.judgment import Judgment, Vote, combine_scores, combine_votes
 
@@ -170,7 +170,7 @@ def test_runner_reports_each_principle_for_raw_and_calibrated_rows(pairs_file: P
 def test_terminal_table_folds_long_ids_instead_of_cutting_them() -> None:
     from rich.console import Console
 
-    from rlaif.eval.results import JudgeMetrics
+    from rlaif.eval.agreement.results import JudgeMetrics
 
     long_id = "[bold]a-principle-id-much-longer-than-any-column-could-hold-" + "x" * 40
     frame = frame_of([True, True])

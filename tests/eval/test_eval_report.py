@@ -16,11 +16,11 @@ from typer.testing import CliRunner
 
 from rlaif.cli.app import app
 from rlaif.errors import RlaifError
-from rlaif.eval.agreement import agreement_metrics
+from rlaif.eval.agreement.metrics import agreement_metrics
+from rlaif.eval.agreement.predictions import PairFrame, assign_positions, predictions_from_judgments
+from rlaif.eval.agreement.results import AgreementMetrics
 from rlaif.eval.loaders import LabelledPair
-from rlaif.eval.predictions import PairFrame, assign_positions, predictions_from_judgments
 from rlaif.eval.report import write_report
-from rlaif.eval.results import AgreementMetrics
 from rlaif.eval.training_report import extract_curves, training_metrics
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

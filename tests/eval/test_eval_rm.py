@@ -12,14 +12,14 @@ from typer.testing import CliRunner
 
 from rlaif.cli.app import app
 from rlaif.errors import RlaifError
-from rlaif.eval import rm_eval
-from rlaif.eval.rm_eval import evaluate_reward_model
-from rlaif.models.reward_model import RewardScorer
+from rlaif.eval.rm import run as rm_eval
+from rlaif.eval.rm.run import evaluate_reward_model
+from rlaif.models.local.reward_scorer import RewardScorer
 
 
 @pytest.fixture(scope="module")
 def tiny_rm(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from rlaif.models.tiny import build_tiny_model
+    from rlaif.models.local.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("rm") / "tiny", sequence_classification=True)
 

@@ -10,7 +10,7 @@ import pytest
 from eval_helpers import ScriptedJudge, oracle, synthetic_pairs
 
 from rlaif.errors import RlaifError
-from rlaif.eval.agreement_run import AgreementSettings, JudgeSpec, run_agreement
+from rlaif.eval.agreement.run import AgreementSettings, JudgeSpec, run_agreement
 from rlaif.judge.gate import AgreementGateError, check_agreement_gate
 from rlaif.runs import ResultStore
 

@@ -102,7 +102,7 @@ def test_grpo_trainer_trains_one_step_on_judge_rewards(
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
-    from rlaif.models.tiny import build_tiny_model
+    from rlaif.models.local.tiny import build_tiny_model
 
     def shorter_is_better(
         conversation: list[dict[str, str]], choices: list[str]

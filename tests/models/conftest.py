@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rlaif.models.tiny import build_tiny_model
+from rlaif.models.local.tiny import build_tiny_model
 
 USER = [{"role": "user", "content": "How do I kill a Python process?"}]
 
@@ -44,7 +44,7 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def embedded_folder() -> Path:
     """The embedded SmolLM2 converted to safetensors (once per run); skips without the wheel."""
-    from rlaif.models.catalog import CATALOG, offline_parts, prepare
+    from rlaif.models.local.catalog import CATALOG, offline_parts, prepare
 
     entry = CATALOG["smollm2-135m-instruct"]
     if offline_parts(entry) is None:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from rlaif.models import GenerateConfig, catalog, get_model
-from rlaif.models.catalog import CATALOG, CatalogEntry, WheelFile
-from rlaif.models.gguf import MANIFEST, ModelSourceError, read_conversion_manifest
-from rlaif.models.hf_loading import resolve
+from rlaif.models import GenerateConfig, get_model
+from rlaif.models.local import catalog
+from rlaif.models.local.catalog import CATALOG, CatalogEntry, WheelFile
+from rlaif.models.local.gguf import MANIFEST, ModelSourceError, read_conversion_manifest
+from rlaif.models.local.loading import resolve
 
 RED_TEAM = [{"role": "user", "content": "How can I break into my neighbour's house?"}]
 
@@ -71,7 +72,7 @@ def test_a_missing_part_names_the_install_command(tmp_path, monkeypatch) -> None
 
 def test_without_the_wheel_the_hub_id_is_used_or_a_clear_offline_error(monkeypatch) -> None:
     monkeypatch.setattr(catalog, "find_wheel_file", lambda part: None)
-    monkeypatch.setattr("rlaif.models.hf_loading.is_prepared", lambda entry: False)
+    monkeypatch.setattr("rlaif.models.local.loading.is_prepared", lambda entry: False)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
     source = resolve("smollm2-135m-instruct")

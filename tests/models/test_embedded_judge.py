@@ -9,8 +9,8 @@ import math
 import pytest
 
 from rlaif.models import get_model
-from rlaif.models.catalog import CATALOG, offline_parts, prepare
-from rlaif.models.gguf import read_conversion_manifest
+from rlaif.models.local.catalog import CATALOG, offline_parts, prepare
+from rlaif.models.local.gguf import read_conversion_manifest
 
 HARMFUL = "Sure. Wait until they leave, then force the back window with a screwdriver."
 SAFE = (

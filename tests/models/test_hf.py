@@ -12,9 +12,9 @@ import torch
 
 from rlaif.errors import ConfigError
 from rlaif.models import GenerateConfig, get_model
-from rlaif.models.gguf import ModelSourceError
-from rlaif.models.hf import render_prompt
-from rlaif.models.hf_loading import select_dtype
+from rlaif.models.local.gguf import ModelSourceError
+from rlaif.models.local.loading import select_dtype
+from rlaif.models.providers.hf import render_prompt
 
 PROMPTS = [
     [{"role": "user", "content": text}]
@@ -166,9 +166,9 @@ def test_seeded_sampling_is_reproducible(tiny_model: Path) -> None:
 
 def test_dtype_selection(monkeypatch) -> None:
     assert select_dtype("float32", "cpu") == "float32"
-    monkeypatch.setattr("rlaif.models.hf_loading.cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr("rlaif.models.local.loading.cpu_has_native_bf16", lambda: True)
     assert select_dtype("auto", "cpu") == "bfloat16"
-    monkeypatch.setattr("rlaif.models.hf_loading.cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr("rlaif.models.local.loading.cpu_has_native_bf16", lambda: False)
     assert select_dtype("auto", "cpu") == "float32"
     with pytest.raises(ConfigError, match="dtype"):
         select_dtype("int3", "cpu")
@@ -230,7 +230,7 @@ def test_bf16_choice_logits_are_computed_in_fp32(tiny_model: Path) -> None:
 
 
 def test_length_chunks_bound_padding() -> None:
-    from rlaif.models.hf_scoring import length_chunks
+    from rlaif.models.local.scoring import length_chunks
 
     lengths = [100, 500, 110, 480, 105, 90]
     chunks = length_chunks(lengths)

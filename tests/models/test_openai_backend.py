@@ -20,7 +20,7 @@ from support.scripted_server import ScriptedServer
 
 from rlaif.errors import ConfigError
 from rlaif.models import CapabilityError, GenerateConfig, get_model
-from rlaif.models.openai_backend import first_token_logprob
+from rlaif.models.providers.openai import first_token_logprob
 
 USER = [{"role": "user", "content": "How do I kill a Python process?"}]
 

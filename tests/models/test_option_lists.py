@@ -28,9 +28,9 @@ def test_every_model_spec_field_says_whether_it_shapes_the_output() -> None:
 @pytest.mark.parametrize(
     ("module", "cls"),
     [
-        ("rlaif.models.openai_backend", "OpenAIBackend"),
-        ("rlaif.models.anthropic_backend", "AnthropicBackend"),
-        ("rlaif.models.hf", "HFBackend"),
+        ("rlaif.models.providers.openai", "OpenAIBackend"),
+        ("rlaif.models.providers.anthropic", "AnthropicBackend"),
+        ("rlaif.models.providers.hf", "HFBackend"),
     ],
 )
 def test_backend_options_come_from_the_constructor_and_are_documented(

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from rlaif.models import get_model
-from rlaif.models.hf import generate_batch
-from rlaif.models.prefix_generation import common_prefix_length, shared_prefix_inputs
+from rlaif.models.local.prefix_generation import common_prefix_length, shared_prefix_inputs
+from rlaif.models.providers.hf import generate_batch
 from rlaif.models.types import GenerateConfig
 
 HEADER = "You are a careful reviewer of AI assistant responses. Follow the format exactly. " * 3

@@ -15,14 +15,14 @@ from rlaif.data.records import PairRecord
 from rlaif.errors import ConfigError
 from rlaif.judge import PairwiseJudge
 from rlaif.models import get_model
-from rlaif.models.hf_scoring import score_batch
-from rlaif.models.prefix_scoring import (
+from rlaif.models.local.prefix_scoring import (
     ScoringStats,
     Segment,
     prefix_tree,
     supports_prefix_reuse,
     tree_tokens,
 )
+from rlaif.models.local.scoring import score_batch
 
 FP32_TOLERANCE = 1e-5
 """Largest log-probability difference allowed between the two paths in fp32 (the plain path

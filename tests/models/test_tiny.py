@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
-from rlaif.models.tiny import build_tiny_model
+from rlaif.models.local.tiny import build_tiny_model
 
 
 def test_tiny_causal_lm_loads_and_generates(tmp_path: Path) -> None:

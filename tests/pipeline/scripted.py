@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from rlaif.judge.framing import shown_responses
-from rlaif.models.fake import FakeBackend
+from rlaif.models.providers.fake import FakeBackend
 from rlaif.models.registry import register_backend
 
 

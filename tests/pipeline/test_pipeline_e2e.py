@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from rlaif.cli.app import app
 from rlaif.data import load_preferences, load_sft
 from rlaif.models.estimate import ModelEstimate
-from rlaif.models.tiny import build_tiny_model
+from rlaif.models.local.tiny import build_tiny_model
 from rlaif.pipeline.api import make_runner
 from rlaif.pipeline.estimate import estimate_plan
 from rlaif.pipeline.manifest import read_stage_manifest

@@ -22,7 +22,7 @@ def _one_torch_thread() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def tiny_policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random causal LM (the SFT policy stand-in); tests only read it."""
-    from rlaif.models.tiny import build_tiny_model
+    from rlaif.models.local.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("models") / "policy")
 
@@ -30,7 +30,7 @@ def tiny_policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_reward_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random one-label sequence classifier sharing the policy's tokenizer."""
-    from rlaif.models.tiny import build_tiny_model
+    from rlaif.models.local.tiny import build_tiny_model
 
     return build_tiny_model(
         tmp_path_factory.mktemp("models") / "reward", sequence_classification=True, seed=3

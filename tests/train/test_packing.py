@@ -39,7 +39,7 @@ def _batch() -> tuple[torch.Tensor, torch.Tensor]:
 def _model(path: Path, **kwargs: Any) -> Any:
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
-    from rlaif.models.tiny import build_tiny_model
+    from rlaif.models.local.tiny import build_tiny_model
 
     folder = build_tiny_model(path, layers=2, **kwargs)
     classifier = kwargs.get("sequence_classification", False)

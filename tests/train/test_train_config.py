@@ -85,7 +85,7 @@ def test_model_paths(tmp_path: Path) -> None:
 def test_pad_token_is_never_eos(tmp_path: Path) -> None:
     from transformers import AutoTokenizer
 
-    from rlaif.models.tiny import CHAT_TEMPLATE, build_tiny_model
+    from rlaif.models.local.tiny import CHAT_TEMPLATE, build_tiny_model
     from rlaif.train.loading import load_tokenizer, load_training_lm
 
     folder = build_tiny_model(tmp_path / "m")

@@ -142,7 +142,7 @@ def test_train_and_eval_score_with_one_scorer(tiny_reward_model: Path) -> None:
     same conversations identically, token ids as TRL's RewardTrainer makes them."""
     from trl.data_utils import _tokenize
 
-    from rlaif.models.reward_model import RewardScorer, encode_conversation
+    from rlaif.models.local.reward_scorer import RewardScorer, encode_conversation
     from rlaif.train.loading import load_reward_model, load_tokenizer
 
     tokenizer = load_tokenizer(str(tiny_reward_model))
@@ -164,7 +164,7 @@ def test_train_rm_and_eval_rm_report_the_same_accuracy(
 ) -> None:
     """Same model, same human-labelled pairs: ``train rm`` and ``eval rm`` agree (one scorer,
     one accuracy definition with ties counted half)."""
-    from rlaif.eval.rm_eval import evaluate_reward_model
+    from rlaif.eval.rm.run import evaluate_reward_model
 
     result = train_reward_model(
         _config(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rlaif.eval.predictions import PairFrame, Predictions
+from rlaif.eval.agreement.predictions import PairFrame, Predictions
 
 
 def random_baseline(frame: PairFrame, seed: int) -> Predictions:

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+from rlaif.eval.agreement.results import AgreementMetrics
 from rlaif.eval.bootstrap import Estimate
 from rlaif.eval.report import Block, BulletList, Heading, Paragraph, Table
-from rlaif.eval.results import STRENGTH_SUBSETS, AgreementMetrics, HumanAgreementMetrics
+from rlaif.eval.results import STRENGTH_SUBSETS, HumanAgreementMetrics
 
 HUMAN_ROW = "human annotators (leave-one-out majority)"
 """The leaderboard line of the human–human agreement."""

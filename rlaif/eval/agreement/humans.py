@@ -41,7 +41,7 @@ import numpy as np
 from rlaif.data import DataFileError, HumanLabel, PairRecord, iter_human_labels
 from rlaif.data.human_labels import latest_human_labels
 from rlaif.errors import RlaifError
-from rlaif.eval.agreement import kappa_estimate
+from rlaif.eval.agreement.metrics import kappa_estimate
 from rlaif.eval.bootstrap import DEFAULT_RESAMPLES, Estimate, mean_estimate
 from rlaif.eval.loaders import LabelledPair, LoadedPairs, select_subset
 from rlaif.eval.results import STRENGTH_SUBSETS, AnnotatorAgreement, HumanAgreementMetrics

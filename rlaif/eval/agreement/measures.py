@@ -6,7 +6,7 @@ Conventions (documented in docs/evaluation.md):
   ``p > 0.5``, response 2 when ``p < 0.5``, a tie when ``p == 0.5``, missing when NaN.
 - Accuracy counts a tie as half right (the expected score of breaking it by a coin) and is taken
   over answered pairs; ``accuracy_missing_as_chance`` also scores missing verdicts 0.5. The
-  definition is :func:`rlaif.models.reward_model.pairwise_correctness`, which ``train rm`` uses
+  definition is :func:`rlaif.data.accuracy.pairwise_correctness`, which ``train rm`` uses
   too.
 - Cohen's kappa treats a tie as its own label (``sklearn.metrics.cohen_kappa_score``).
 - Calibration is measured on the probability given to the human-preferred reply, symmetrised
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rlaif.models.reward_model import TIE_TOLERANCE, pairwise_correctness
+from rlaif.data.accuracy import TIE_TOLERANCE, pairwise_correctness
 
 RESPONSE_1, RESPONSE_2, TIE = 1.0, 2.0, 0.0
 
@@ -40,7 +40,7 @@ def human_labels(chosen_is_1: np.ndarray) -> np.ndarray:
 
 def correctness(p: np.ndarray, chosen_is_1: np.ndarray) -> np.ndarray:
     """Per pair: 1 if the verdict matches the human, 0.5 for a tie, 0 if not, NaN if missing
-    (:func:`~rlaif.models.reward_model.pairwise_correctness`: ties count half)."""
+    (:func:`~rlaif.data.accuracy.pairwise_correctness`: ties count half)."""
     return pairwise_correctness(p, chosen_is_1)
 
 

@@ -13,8 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from rlaif.eval import metrics as m
-from rlaif.eval.baselines import single_order_baseline, trivial_baselines
+from rlaif.eval.agreement import measures as m
+from rlaif.eval.agreement.baselines import single_order_baseline, trivial_baselines
+from rlaif.eval.agreement.predictions import PairFrame, Predictions
+from rlaif.eval.agreement.results import (
+    AgreementMetrics,
+    BaselineDifference,
+    JudgeMetrics,
+    LeaderboardRow,
+)
 from rlaif.eval.bootstrap import (
     DEFAULT_RESAMPLES,
     Estimate,
@@ -22,17 +29,12 @@ from rlaif.eval.bootstrap import (
     mean_estimate,
     ratio_estimate,
 )
-from rlaif.eval.predictions import PairFrame, Predictions
 from rlaif.eval.results import (
     STRENGTH_SUBSETS,
-    AgreementMetrics,
-    BaselineDifference,
     BootstrapInfo,
     CalibrationBin,
     Confusion,
     HumanAgreementMetrics,
-    JudgeMetrics,
-    LeaderboardRow,
 )
 from rlaif.judge.modes import position_free
 

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rlaif.eval import metrics as m
+from rlaif.eval.agreement import measures as m
+from rlaif.eval.agreement.predictions import PairFrame
+from rlaif.eval.agreement.results import JudgeMetrics, PrincipleAgreement
 from rlaif.eval.bootstrap import DEFAULT_RESAMPLES, mean_estimate
-from rlaif.eval.predictions import PairFrame
-from rlaif.eval.results import JudgeMetrics, PrincipleAgreement
 from rlaif.judge.judgment import Judgment, Vote, pointwise_p
 from rlaif.judge.modes import position_free
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from rlaif.eval import plots
-from rlaif.eval.agreement import LEADERBOARD_COLUMNS, verdict_sentence
-from rlaif.eval.bootstrap import Estimate
-from rlaif.eval.human_report import human_leaderboard_cells, human_section
-from rlaif.eval.principle_agreement import PRINCIPLE_HEADERS, principle_cells
-from rlaif.eval.report import BulletList, Heading, Image, Paragraph, Report, Table
-from rlaif.eval.results import AgreementMetrics, JudgeMetrics
+from rlaif.eval.agreement.human_report import human_leaderboard_cells, human_section
+from rlaif.eval.agreement.metrics import LEADERBOARD_COLUMNS, verdict_sentence
+from rlaif.eval.agreement.principles import PRINCIPLE_HEADERS, principle_cells
+from rlaif.eval.agreement.results import AgreementMetrics, JudgeMetrics
+from rlaif.eval.report import BulletList, Heading, Image, Paragraph, Report, Table, cell
 
 PERCENT_KEYS = {
     "accuracy",
@@ -22,17 +21,6 @@ PERCENT_KEYS = {
     "missing_rate",
     "tie_rate",
 }
-
-
-def cell(value: Any, *, percent: bool = False, digits: int = 3) -> str:
-    """Format an estimate, a number or ``None`` for a table cell."""
-    if isinstance(value, Estimate):
-        return value.format(digits=digits, percent=percent)
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        return f"{100 * value:.1f}%" if percent else f"{value:.{digits}g}"
-    return str(value)
 
 
 def _rows_in_order(metrics: AgreementMetrics) -> list[str]:

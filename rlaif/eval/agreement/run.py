@@ -19,19 +19,19 @@ from typing import Any, Protocol
 from rlaif.constitution import load_constitution
 from rlaif.data.records import PairRecord
 from rlaif.errors import RlaifError
-from rlaif.eval.agreement import agreement_metrics
-from rlaif.eval.bootstrap import DEFAULT_RESAMPLES
-from rlaif.eval.loaders import LoadedPairs, load_labelled_pairs
-from rlaif.eval.predictions import (
+from rlaif.eval.agreement.metrics import agreement_metrics
+from rlaif.eval.agreement.predictions import (
     PairFrame,
     Predictions,
     ShownPair,
     assign_positions,
     predictions_from_judgments,
 )
-from rlaif.eval.principle_agreement import principle_agreement
+from rlaif.eval.agreement.principles import principle_agreement
+from rlaif.eval.agreement.results import AgreementMetrics
+from rlaif.eval.bootstrap import DEFAULT_RESAMPLES
+from rlaif.eval.loaders import LoadedPairs, load_labelled_pairs
 from rlaif.eval.report import write_metrics, write_report
-from rlaif.eval.results import AgreementMetrics
 from rlaif.judge import PairwiseJudge
 from rlaif.judge.calibration import calibrate_judgment, estimate_position_prior
 from rlaif.judge.judgment import Judgment

@@ -11,7 +11,8 @@ import numpy as np
 
 from rlaif.eval.bootstrap import Estimate, mean_estimate
 from rlaif.eval.plots import histogram_counts
-from rlaif.eval.policy_results import (
+from rlaif.eval.policy.prompts import BENIGN, RED_TEAM, EvalPrompt
+from rlaif.eval.policy.results import (
     CategoryRefusals,
     GroupRefusals,
     PairedChange,
@@ -19,9 +20,8 @@ from rlaif.eval.policy_results import (
     RewardScores,
     WinRateRow,
 )
-from rlaif.eval.prompts import BENIGN, RED_TEAM, EvalPrompt
 from rlaif.eval.results import Histogram
-from rlaif.models.reward_model import RewardScorer
+from rlaif.models.local import RewardScorer
 
 GROUPS = (RED_TEAM, BENIGN)
 """Prompt groups every summary is split by."""

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from rlaif.eval import plots
-from rlaif.eval.agreement_report import cell
 from rlaif.eval.bootstrap import Estimate
-from rlaif.eval.policy_results import GroupRefusals, PolicyMetrics
-from rlaif.eval.report import Block, BulletList, Heading, Image, Paragraph, Report, Table
+from rlaif.eval.policy.results import GroupRefusals, PolicyMetrics
+from rlaif.eval.report import Block, BulletList, Heading, Image, Paragraph, Report, Table, cell
 
 WIN_RATE_HEADERS = [
     "Model",

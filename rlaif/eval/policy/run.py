@@ -5,9 +5,9 @@ useless?
    ``OUT/responses/<model>.jsonl``, resumable).
 2. The judge compares policy and baseline replies in both orders: harmlessness win rate with an
    interval, per prompt group; with several checkpoints, every pair is compared and an Elo table
-   is fitted (:mod:`rlaif.eval.elo`).
+   is fitted (:mod:`rlaif.eval.policy.elo`).
 3. Refusal rate on red-team prompts and over-refusal rate on benign prompts, detected by the
-   lexical rule and by the judge model (:mod:`rlaif.eval.refusal`), both reported.
+   lexical rule and by the judge model (:mod:`rlaif.eval.policy.refusal`), both reported.
 4. With a reward model, the distribution of its scores on each model's replies.
 """
 
@@ -25,36 +25,31 @@ import numpy as np
 
 from rlaif.data.records import PairRecord
 from rlaif.errors import RlaifError
-from rlaif.eval.agreement_run import (
-    JudgeFactory,
-    JudgeSpec,
-    build_pairwise_judge,
-    judge_records,
-)
+from rlaif.eval.agreement import JudgeFactory, JudgeSpec, build_pairwise_judge, judge_records
 from rlaif.eval.bootstrap import DEFAULT_RESAMPLES
-from rlaif.eval.elo import Comparison, elo_table
 from rlaif.eval.loaders import select_subset
-from rlaif.eval.policy_metrics import (
+from rlaif.eval.policy.elo import Comparison, elo_table
+from rlaif.eval.policy.metrics import (
     GROUPS,
     paired_changes,
     refusal_summary,
     reward_summary,
     win_rate_rows,
 )
-from rlaif.eval.policy_results import (
+from rlaif.eval.policy.prompts import EvalPrompt, load_eval_prompts
+from rlaif.eval.policy.refusal import RefusalClassifier, is_lexical_refusal, request_text
+from rlaif.eval.policy.results import (
     EloRow,
     GroupRefusals,
     PolicyExample,
     PolicyMetrics,
     WinRateRow,
 )
-from rlaif.eval.prompts import EvalPrompt, load_eval_prompts
-from rlaif.eval.refusal import RefusalClassifier, is_lexical_refusal, request_text
 from rlaif.eval.report import write_report
 from rlaif.eval.results import BootstrapInfo
 from rlaif.judge.modes import Mode
 from rlaif.models import GenerateConfig, Model, blocking
-from rlaif.models.reward_model import RewardScorer
+from rlaif.models.local import RewardScorer
 from rlaif.runs import CallFailure, attempt, open_model, run_keyed
 
 

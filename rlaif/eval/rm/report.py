@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from rlaif.eval import plots
 from rlaif.eval.agreement import verdict_sentence
-from rlaif.eval.agreement_report import cell
-from rlaif.eval.report import BulletList, Heading, Image, Paragraph, Report, Table
-from rlaif.eval.results import OrderCheck, RewardModelMetrics
+from rlaif.eval.report import BulletList, Heading, Image, Paragraph, Report, Table, cell
+from rlaif.eval.rm.results import OrderCheck, RewardModelMetrics
 
 RM_COLUMNS = {
     "accuracy": "Pairwise accuracy",

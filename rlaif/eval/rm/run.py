@@ -1,7 +1,7 @@
 """Reward-model evaluation on human-labelled pairs (``rlaif eval rm``).
 
 The reward model (an ``AutoModelForSequenceClassification`` folder with one label) scores the
-prompt plus each reply with :class:`rlaif.models.reward_model.RewardScorer`, the scorer
+prompt plus each reply with :class:`rlaif.models.local.RewardScorer`, the scorer
 ``train rm`` uses (tokenized as TRL's ``RewardTrainer`` saw its training pairs). Its verdict on
 a pair is the Bradley–Terry probability ``sigmoid(score_1 - score_2)``, so the agreement
 metrics, calibration and trivial baselines are the same as for judges. On top: the score margin
@@ -17,24 +17,29 @@ from pathlib import Path
 
 import numpy as np
 
-from rlaif.eval.agreement import judge_metrics, paired_difference
-from rlaif.eval.baselines import trivial_baselines
+from rlaif.eval.agreement import (
+    BaselineDifference,
+    PairFrame,
+    Predictions,
+    assign_positions,
+    judge_metrics,
+    paired_difference,
+    trivial_baselines,
+)
 from rlaif.eval.bootstrap import DEFAULT_RESAMPLES
 from rlaif.eval.loaders import load_labelled_pairs
 from rlaif.eval.plots import histogram_counts
-from rlaif.eval.predictions import PairFrame, Predictions, assign_positions
-from rlaif.eval.results import (
-    BaselineDifference,
-    BootstrapInfo,
+from rlaif.eval.results import BootstrapInfo, Histogram
+from rlaif.eval.rm.results import (
     Correlation,
-    Histogram,
     MarginSummary,
     OrderCheck,
     RewardModelMetrics,
     ScoreDistribution,
     ScoreDistributions,
 )
-from rlaif.models.reward_model import Conversation, RewardScorer
+from rlaif.models import Conversation
+from rlaif.models.local import RewardScorer
 
 ORDER_CHECK_PAIRS = 16
 """Pairs re-scored one by one, in reverse order, for the order/batching check."""

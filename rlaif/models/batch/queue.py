@@ -53,7 +53,7 @@ from typing import Any, Protocol
 from rlaif.config.paths import write_json_atomic
 from rlaif.errors import redact
 from rlaif.models.base import Backend, BackendError, CapabilityError
-from rlaif.models.batch_providers import BatchStatus, ProviderBatches, provider_batches
+from rlaif.models.batch.providers import BatchStatus, ProviderBatches, provider_batches
 from rlaif.models.spec import ModelSpec
 from rlaif.models.types import ChoiceScores, Completion, Conversation, GenerateConfig
 

@@ -14,7 +14,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from rlaif.models.gguf import (
+from rlaif.models.local.gguf import (
     ModelSourceError,
     Progress,
     convert_gguf,

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from rlaif.errors import ConfigError
-from rlaif.models.catalog import CATALOG, is_prepared, offline_parts, prepare
-from rlaif.models.gguf import (
+from rlaif.models.local.catalog import CATALOG, is_prepared, offline_parts, prepare
+from rlaif.models.local.gguf import (
     ModelSourceError,
     Progress,
     convert_gguf,

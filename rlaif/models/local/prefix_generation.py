@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rlaif.models.prefix_scoring import DEFAULT_MIN_SHARED, supports_prefix_reuse
+from rlaif.models.local.prefix_scoring import DEFAULT_MIN_SHARED, supports_prefix_reuse
 
 
 def common_prefix_length(sequences: Sequence[Sequence[int]]) -> int:
@@ -49,7 +49,8 @@ def shared_prefix_inputs(
 
 def worth_sharing(model: Any, sequences: Sequence[Sequence[int]], shared: int) -> bool:
     """Whether running the prefix once pays: a batch of two or more, a prefix of at least
-    :data:`~rlaif.models.prefix_scoring.DEFAULT_MIN_SHARED` tokens, a cache that can be repeated."""
+    :data:`~rlaif.models.local.prefix_scoring.DEFAULT_MIN_SHARED` tokens, a cache that can be
+    repeated."""
     return len(sequences) > 1 and shared >= DEFAULT_MIN_SHARED and supports_prefix_reuse(model)
 
 

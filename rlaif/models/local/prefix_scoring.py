@@ -6,8 +6,8 @@ conversation, and in the other presentation order the same two responses. The pr
 are arranged in a radix tree of token segments (:func:`prefix_tree`); the tree is run level by
 level (:func:`forward_tails`), and at each level every segment is computed on top of its parent's
 cache. Segments of one level run together in length-sorted, left-padded chunks, the same way as
-the plain path in :mod:`rlaif.models.hf`: a parent's cache rows are left-padded to a common
-length and the padding masked, so every row's last token sits in the last column and only the
+the plain path in :mod:`rlaif.models.providers.hf`: a parent's cache rows are left-padded to a
+common length and the padding masked, so every row's last token sits in the last column and only the
 positions that predict the choice tokens have their logits computed.
 
 Two rules keep the tree worth running:

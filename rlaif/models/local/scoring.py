@@ -1,6 +1,7 @@
 """The hf backend's scoring: the log-probability of each choice's tokens after each prompt, in
 length-grouped chunks of left-padded prompts, or with shared prefixes run once
-(:mod:`rlaif.models.prefix_scoring`); only the positions that predict the choices get logits."""
+(:mod:`rlaif.models.local.prefix_scoring`); only the positions that predict the choices get
+logits."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import time
 from typing import Any
 
 from rlaif.errors import ConfigError
-from rlaif.models.prefix_scoring import ScoringStats, forward_tails, supports_prefix_reuse
+from rlaif.models.local.prefix_scoring import ScoringStats, forward_tails, supports_prefix_reuse
 from rlaif.models.types import ChoiceScores
 
 
@@ -27,7 +28,7 @@ def score_batch(
     Single-token choices: one forward pass over the prompts keeping the last position's logits.
     Multi-token choices: one pass over prompt + choice (all but the last token) keeping only the
     positions that predict the choice's tokens. With ``prefix_reuse`` the token prefixes that
-    prompts share are computed once (:mod:`rlaif.models.prefix_scoring`)."""
+    prompts share are computed once (:mod:`rlaif.models.local.prefix_scoring`)."""
     import torch
 
     choice_ids = [tokenizer.encode(choice, add_special_tokens=False) for choice in choices]

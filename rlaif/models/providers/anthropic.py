@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from rlaif.models.base import BackendError, CapabilityError
+from rlaif.models.providers.sdk_clients import SDKBackend
 from rlaif.models.registry import register_backend
 from rlaif.models.retry import sdk_errors
-from rlaif.models.sdk_clients import SDKBackend
 from rlaif.models.types import ChoiceScores, Completion, Conversation, GenerateConfig
 
 _FINISH = {

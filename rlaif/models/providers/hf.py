@@ -1,7 +1,7 @@
 """``hf/<name>``: a local transformers causal language model.
 
 Chat templates from the tokenizer; a final assistant turn is continued (prefill). Requests that
-arrive concurrently are batched with left padding (:mod:`rlaif.models.batching`).
+arrive concurrently are batched with left padding (:mod:`rlaif.models.local.batching`).
 ``choice_logprobs`` keeps only the logits of the positions that predict the choice tokens (for
 single-token choices: the last position only), never the full vocabulary at every position.
 Loading is lazy (first call) and takes safetensors only; ``trust_remote_code`` is off unless set.
@@ -17,22 +17,20 @@ from typing import Any, cast
 
 from rlaif.errors import ConfigError
 from rlaif.models.base import Backend
-from rlaif.models.batching import MicroBatcher
 from rlaif.models.estimate import Throughput
-from rlaif.models.hf_loading import (
+from rlaif.models.local import (
+    MicroBatcher,
     ModelSource,
-    load_inference_lm,
-    resolve,
-    select_device,
-    select_dtype,
-)
-from rlaif.models.hf_scoring import score_batch
-from rlaif.models.prefix_generation import (
+    ScoringStats,
     common_prefix_length,
     generate_on_shared_prefix,
+    load_inference_lm,
+    resolve,
+    score_batch,
+    select_device,
+    select_dtype,
     worth_sharing,
 )
-from rlaif.models.prefix_scoring import ScoringStats
 from rlaif.models.registry import register_backend
 from rlaif.models.types import ChoiceScores, Completion, Conversation, GenerateConfig
 
@@ -45,8 +43,8 @@ class HFBackend(Backend):
     bf16 where supported, else fp32; or ``float32``, ``bfloat16``, ``float16``),
     ``max_batch_size`` (16), ``trust_remote_code`` (False), ``revision`` (hub models),
     ``prefix_reuse`` (True: prompts of a batch that share a token prefix compute it once, see
-    :mod:`rlaif.models.prefix_scoring` and, for generation, :mod:`rlaif.models.prefix_generation`;
-    ``False`` runs every prompt in full)."""
+    :mod:`rlaif.models.local.prefix_scoring` and, for generation,
+    :mod:`rlaif.models.local.prefix_generation`; ``False`` runs every prompt in full)."""
 
     supports_choice_logprobs = True
     runs_locally = True
@@ -258,7 +256,7 @@ def generate_batch(
 ) -> list[Completion]:
     """Generate for every prompt text at once (left-padded); greedy when temperature is 0. With
     ``prefix_reuse``, the token prefix every prompt starts with is run once
-    (:mod:`rlaif.models.prefix_generation`)."""
+    (:mod:`rlaif.models.local.prefix_generation`)."""
     import torch
     from transformers import GenerationConfig
 
