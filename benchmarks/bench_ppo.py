@@ -197,7 +197,7 @@ def run_ours(args: argparse.Namespace) -> dict[str, Any]:
     """``rlaif.train.train_ppo`` with the same settings (``--no-packing``: every training pass
     over the padded batch, as before rows were packed with their shared prefix run once)."""
     from rlaif.train import packing, train_ppo
-    from rlaif.train.runs import StepTimer
+    from rlaif.train.run_folder import StepTimer
 
     if args.no_packing:
         packing.MASKED_ATTENTION = ()

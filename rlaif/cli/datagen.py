@@ -23,7 +23,7 @@ from rlaif.cli.common import (
     user_errors,
     within,
 )
-from rlaif.cli.estimates import DRY_RUN
+from rlaif.cli.dry_run import DRY_RUN
 from rlaif.cli.job_report import print_run, printed_estimate
 from rlaif.datagen import (
     CritiqueOptions,

@@ -18,7 +18,7 @@ from rlaif.cli.common import (
     repeatable_model_option,
     user_errors,
 )
-from rlaif.cli.estimates import DRY_RUN, print_estimate
+from rlaif.cli.dry_run import DRY_RUN, print_estimate
 from rlaif.data import is_human_labels_file
 from rlaif.datagen.dry_run import dry_run_into
 from rlaif.errors import RlaifError

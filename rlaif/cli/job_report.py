@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from rlaif.cli.common import RUN_FAILED_EXIT, echo, err_console, warn
-from rlaif.cli.estimates import print_estimate
+from rlaif.cli.dry_run import print_estimate
 from rlaif.datagen.dry_run import dry_run as estimate_run
 from rlaif.datagen.dry_run import estimate_against_actual
 from rlaif.runs import RunSummary

@@ -8,11 +8,11 @@ import typer
 from rich.table import Table
 
 from rlaif.cli.common import console, echo, user_errors
-from rlaif.cli.estimates import print_estimate
-from rlaif.models.estimate import estimate_against_usage
+from rlaif.cli.dry_run import print_estimate
+from rlaif.models.dry_run import estimate_against_usage
 from rlaif.pipeline.api import make_runner
 from rlaif.pipeline.config import load_pipeline_config
-from rlaif.pipeline.estimate import estimate_plan, saved_estimate, write_estimate
+from rlaif.pipeline.dry_run import estimate_plan, saved_estimate, write_estimate
 from rlaif.pipeline.manifest import read_stage_manifest
 from rlaif.pipeline.registry import STAGES
 from rlaif.pipeline.run_summary import SUMMARY_MD

@@ -1,4 +1,6 @@
-"""``rlaif train sft|rm|ppo|dpo|grpo|rloo --config FILE [key=value ...]``: training through TRL.
+"""``rlaif train sft|rm|ppo|dpo|grpo|rloo --config FILE [key=value ...]``: training through TRL,
+and ``rlaif train NAME`` for an algorithm an installed package adds (``rlaif.trainers`` entry
+points, see :mod:`rlaif.train`), looked up only when ``train`` is asked for.
 
 Each command loads the YAML config, applies ``key=value`` overrides (dotted keys reach nested
 fields: ``lora.r=8``, ``trl_args.warmup_steps=10``) and calls :func:`rlaif.train.run_training`.
@@ -7,16 +9,18 @@ The same commands run unchanged under ``accelerate launch -m rlaif train ...``.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from rlaif.cli.common import echo, user_errors
 from rlaif.config import load_yaml_mapping, parse_key_values
 from rlaif.config.paths import check_input_file
 from rlaif.eval.loaders import labelled_pairs_file
-from rlaif.train import config_class, run_training
+from rlaif.train import config_class, installed_algorithm, installed_algorithms, run_training
 from rlaif.train.config import load_train_config
 
 CONFIG_OPTION = typer.Option(
@@ -90,15 +94,36 @@ def _summary_lines(metrics: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _command(algorithm: str) -> Any:
+def _command(algorithm: str, description: str) -> Any:
     def command(
         config: Path | None = CONFIG_OPTION,
         overrides: list[str] | None = OVERRIDES_ARGUMENT,
     ) -> None:
         _train(algorithm, config, overrides, {})
 
-    command.__doc__ = DESCRIPTIONS[algorithm]
+    command.__doc__ = description
     return user_errors(command)
+
+
+class _TrainGroup(TyperGroup):
+    """The ``train`` group: the built-in commands, and one for each algorithm an installed
+    package adds, found when the group lists or runs its commands (not at start-up)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *sorted(installed_algorithms())]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None or cmd_name not in installed_algorithms():
+            return command
+        entry = installed_algorithms()[cmd_name]
+        package = entry.dist.name if entry.dist is not None else entry.value
+        description = f"{cmd_name}, from the installed package {package}."
+        with contextlib.suppress(Exception):  # a broken plug-in still gets a command to fail in
+            description = installed_algorithm(cmd_name).description or description
+        single = typer.Typer()
+        single.command(cmd_name, help=description)(_command(cmd_name, description))
+        return typer.main.get_command(single)
 
 
 def _rm_command(
@@ -122,10 +147,13 @@ _rm_command.__doc__ = DESCRIPTIONS["rm"]
 def register(app: typer.Typer) -> None:
     """Add the ``train`` command group to ``app``."""
     train_app = typer.Typer(
+        cls=_TrainGroup,
         help="Train with TRL: sft, rm, ppo, dpo, grpo, rloo (configs in docs/training.md).",
         no_args_is_help=True,
     )
-    for algorithm in DESCRIPTIONS:
-        function = user_errors(_rm_command) if algorithm == "rm" else _command(algorithm)
+    for algorithm, description in DESCRIPTIONS.items():
+        function = (
+            user_errors(_rm_command) if algorithm == "rm" else _command(algorithm, description)
+        )
         train_app.command(algorithm, help=DESCRIPTIONS[algorithm])(function)
     app.add_typer(train_app, name="train")

@@ -1,5 +1,5 @@
 """``--dry-run`` for ``generate``, ``critique``, ``label`` and ``eval agreement``: the job run
-against stand-in answers (see :mod:`rlaif.models.estimate`) in a scratch copy of its output, so
+against stand-in answers (see :mod:`rlaif.models.dry_run`) in a scratch copy of its output, so
 that what is already done (resumed items, cached calls) is not counted, and nothing of the
 user's is touched but the estimate file (``<out>.estimate.json`` beside an output file,
 ``estimate.json`` in an output folder). A later real run into the same output
@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from rlaif.config.paths import write_json_atomic
 from rlaif.data.manifest import read_manifest
 from rlaif.errors import RlaifError
-from rlaif.models.estimate import (
+from rlaif.models.dry_run import (
     ModelEstimate,
     estimate_against_usage,
     estimate_table,

@@ -14,7 +14,7 @@ from typing import Any, ParamSpec, TypeVar
 from rlaif.models.base import Backend, BackendError, CapabilityError
 from rlaif.models.batch import BatchQueue
 from rlaif.models.cache import ResponseCache, cache_key, open_cache
-from rlaif.models.estimate import current_estimator
+from rlaif.models.dry_run import current_estimator
 from rlaif.models.limits import AdaptiveLimiter, RateLimiter
 from rlaif.models.registry import create_backend
 from rlaif.models.retry import RetryPolicy

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from rlaif.pipeline import stages
 from rlaif.pipeline.config import PipelineConfig
 from rlaif.pipeline.context import StageContext, StageFunction
-from rlaif.pipeline.estimate import planned_calls
+from rlaif.pipeline.dry_run import planned_calls
 from rlaif.pipeline.eval_stage import run_eval_stage
 from rlaif.pipeline.runner import StageSpec
 

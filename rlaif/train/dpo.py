@@ -18,7 +18,7 @@ from rlaif.train.config import PreferenceTrainConfig, coerce_config
 from rlaif.train.data import split_holdout
 from rlaif.train.fused_head import during_training
 from rlaif.train.loading import load_tokenizer, load_training_lm
-from rlaif.train.runs import TrainResult, finish, fit, last_logged
+from rlaif.train.run_folder import TrainResult, finish, fit, last_logged
 
 SMOOTHED_LOSSES = {"robust", "exo_pair", "aot"}
 """TRL DPO losses that use ``label_smoothing``."""

@@ -19,7 +19,7 @@ from rlaif.train.config import TrainConfig, _Config
 from rlaif.train.data import DataStats, prompts_within_length
 from rlaif.train.fused_head import during_training
 from rlaif.train.loading import load_reward_model, load_tokenizer, load_training_lm
-from rlaif.train.runs import (
+from rlaif.train.run_folder import (
     TrainResult,
     finish,
     first_logged,

@@ -34,7 +34,7 @@ from rlaif.train.loading import (
 from rlaif.train.lora import peft_config
 from rlaif.train.online import judge_reward, prompts_for_reward
 from rlaif.train.ppo_config import PPOTrainConfig
-from rlaif.train.runs import (
+from rlaif.train.run_folder import (
     StepTimer,
     TrainResult,
     first_logged,

@@ -23,7 +23,7 @@ from rlaif.models.local import RewardScorer
 from rlaif.train.config import PreferenceTrainConfig, coerce_config
 from rlaif.train.data import preference_rows, split_holdout
 from rlaif.train.loading import load_reward_model, load_tokenizer
-from rlaif.train.runs import TrainResult, finish, fit
+from rlaif.train.run_folder import TrainResult, finish, fit
 from rlaif.train.scoring import RewardAccuracy, pairwise_accuracy
 
 

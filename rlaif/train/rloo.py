@@ -11,7 +11,7 @@ from pydantic import Field
 
 from rlaif.train.config import coerce_config
 from rlaif.train.online import OnlineRLConfig, run_online
-from rlaif.train.runs import TrainResult
+from rlaif.train.run_folder import TrainResult
 
 
 class RLOOTrainConfig(OnlineRLConfig):

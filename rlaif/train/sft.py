@@ -17,7 +17,7 @@ from rlaif.train.config import TrainConfig, coerce_config
 from rlaif.train.data import sft_rows, split_holdout
 from rlaif.train.fused_head import during_training
 from rlaif.train.loading import load_tokenizer, load_training_lm
-from rlaif.train.runs import TrainResult, finish, first_logged, fit
+from rlaif.train.run_folder import TrainResult, finish, first_logged, fit
 from rlaif.train.sampling import LengthGroupedBatches
 
 

@@ -105,7 +105,7 @@ def test_single_order_baseline_uses_order_12_only() -> None:
     judge = Predictions("j", np.array([0.6]), {"12": np.array([0.9]), "21": np.array([0.3])})
     single = single_order_baseline(judge)
     assert single is not None and single.name == "j (one order)"
-    assert single.p_r1.tolist() == [0.9]
+    assert single.p_response_1.tolist() == [0.9]
     assert single_order_baseline(Predictions("k", np.array([0.6]), {"12": np.array([0.6])})) is None
 
 

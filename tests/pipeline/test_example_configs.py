@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from rlaif.cli.app import app
 from rlaif.constitution import library
-from rlaif.models.estimate import Throughput
-from rlaif.pipeline import estimate
+from rlaif.models.dry_run import Throughput
+from rlaif.pipeline import dry_run
 from rlaif.pipeline.api import make_runner
 
 CONFIGS = sorted(library.configs_dir().glob("*.yaml"))
@@ -25,9 +25,9 @@ def test_the_expected_configs_ship() -> None:
 def unmeasured(monkeypatch: pytest.MonkeyPatch) -> None:
     """Plan without loading weights: tokens as characters / 4, a fixed local clock. (The
     configs name 1.5B-7B models and GPUs; loading them is not what these tests are about.)"""
-    monkeypatch.setattr(estimate, "count_tokens", lambda model, conversation: 100)
+    monkeypatch.setattr(dry_run, "count_tokens", lambda model, conversation: 100)
     monkeypatch.setattr(
-        "rlaif.models.estimate._THROUGHPUT", _EveryModel(Throughput(1000.0, 10.0)), raising=True
+        "rlaif.models.dry_run._THROUGHPUT", _EveryModel(Throughput(1000.0, 10.0)), raising=True
     )
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
@@ -56,7 +56,7 @@ def test_config_dry_runs(
     plan = runner.plan()
     assert plan and all(stage.action == "run" for stage in plan)
     assert plan[-1].name == "eval"
-    rows = estimate.estimate_plan(runner, plan)
+    rows = dry_run.estimate_plan(runner, plan)
     assert sum(row.calls for row in rows) == sum(
         n for stage in plan for n in stage.estimated_calls.values()
     )
@@ -69,7 +69,7 @@ def test_config_dry_runs(
 
 def test_priced_configs_report_a_cost_at_both_prices(unmeasured: None) -> None:
     runner = make_runner(library.configs_dir() / "openai-judge.yaml", log=lambda _: None)
-    rows = {row.model: row for row in estimate.estimate_plan(runner, runner.plan())}
+    rows = {row.model: row for row in dry_run.estimate_plan(runner, runner.plan())}
     judge = rows["openai/gpt-4o-mini"]
     assert judge.usd is not None and judge.usd > 0
     assert judge.usd_batch == pytest.approx(judge.usd / 2)

@@ -17,10 +17,10 @@ from typer.testing import CliRunner
 
 from rlaif.cli.app import app
 from rlaif.data import load_preferences, load_sft
-from rlaif.models.estimate import ModelEstimate
+from rlaif.models.dry_run import ModelEstimate
 from rlaif.models.local.tiny import build_tiny_model
 from rlaif.pipeline.api import make_runner
-from rlaif.pipeline.estimate import estimate_plan
+from rlaif.pipeline.dry_run import estimate_plan
 from rlaif.pipeline.manifest import read_stage_manifest
 from rlaif.pipeline.run_summary import format_summary, read_summary, revision_rows
 

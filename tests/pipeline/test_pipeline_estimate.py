@@ -12,7 +12,7 @@ import yaml
 
 from rlaif.constitution import load_constitution
 from rlaif.pipeline.api import make_runner
-from rlaif.pipeline.estimate import (
+from rlaif.pipeline.dry_run import (
     estimate_plan,
     judge_calls_per_pair,
     saved_estimate,

@@ -109,7 +109,7 @@ def test_no_human_data_costs_no_agreement_calls(elsewhere: Path) -> None:
     with_data = make_runner(_config(elsewhere)).plan()[-1]
     without = make_runner(_config(elsewhere, stages={"eval": {"human_data": None}})).plan()[-1]
     per_pair = make_runner(_config(elsewhere)).context("eval")
-    from rlaif.pipeline.estimate import judge_calls_per_pair
+    from rlaif.pipeline.dry_run import judge_calls_per_pair
 
     human_limit = 4  # scripted.write_config's stages.eval.human_limit
     assert with_data.estimated_calls["judge"] - without.estimated_calls["judge"] == (
@@ -120,7 +120,7 @@ def test_no_human_data_costs_no_agreement_calls(elsewhere: Path) -> None:
 def test_judge_limit_and_judge_agreement_bound_the_evaluations_judge_calls(
     elsewhere: Path,
 ) -> None:
-    from rlaif.pipeline.estimate import judge_calls_per_pair
+    from rlaif.pipeline.dry_run import judge_calls_per_pair
 
     elsewhere.mkdir()
     per_pair = judge_calls_per_pair(make_runner(_config(elsewhere)).context("eval"))

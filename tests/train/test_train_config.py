@@ -107,7 +107,7 @@ def test_pad_token_is_never_eos(tmp_path: Path) -> None:
 
 
 def test_saved_config_redacts_secrets_and_prints_objects() -> None:
-    from rlaif.train.runs import printable_config
+    from rlaif.train.run_folder import printable_config
 
     saved = printable_config(
         {

@@ -44,7 +44,7 @@ def single_order_baseline(judge: Predictions, order: str = "12") -> Predictions 
     missing = np.isnan(p)
     return Predictions(
         name=f"{judge.name} (one order)",
-        p_r1=p.copy(),
+        p_response_1=p.copy(),
         p_by_order={order: p.copy()},
         kind="baseline",
         mode=f"{judge.mode + ', ' if judge.mode else ''}order {order} only",
@@ -65,7 +65,7 @@ def trivial_baselines(frame: PairFrame, seed: int) -> list[Predictions]:
 def _rule(name: str, mode: str, p: np.ndarray) -> Predictions:
     return Predictions(
         name=name,
-        p_r1=p.astype(float),
+        p_response_1=p.astype(float),
         p_by_order={"12": p.astype(float)},
         kind="baseline",
         mode=mode,

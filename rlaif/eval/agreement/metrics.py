@@ -69,7 +69,7 @@ def judge_metrics(
 ) -> JudgeMetrics:
     """All agreement metrics of one judge or baseline on ``frame``."""
     boot = {"seed": seed, "n_resamples": n_resamples}
-    p = preds.p_r1
+    p = preds.p_response_1
     n = len(frame)
     answered = ~np.isnan(p)
     correct = m.correctness(p, frame.chosen_is_1)
@@ -162,7 +162,9 @@ def paired_difference(
 ) -> Estimate:
     """Accuracy of ``a`` minus accuracy of ``b`` on the pairs both answered, with a paired
     bootstrap interval (the honest way to say whether a judge beats a baseline)."""
-    diff = m.correctness(a.p_r1, frame.chosen_is_1) - m.correctness(b.p_r1, frame.chosen_is_1)
+    diff = m.correctness(a.p_response_1, frame.chosen_is_1) - m.correctness(
+        b.p_response_1, frame.chosen_is_1
+    )
     return mean_estimate(diff, seed=seed, n_resamples=n_resamples)
 
 

@@ -83,7 +83,7 @@ class Predictions:
     Probabilities are "response 1 is better"; NaN marks a missing verdict."""
 
     name: str
-    p_r1: np.ndarray
+    p_response_1: np.ndarray
     p_by_order: dict[str, np.ndarray] = field(default_factory=dict)
     """Per presentation order (``"12"``: response 1 shown first); one key for single-order."""
     kind: str = "judge"
@@ -124,7 +124,7 @@ def predictions_from_judgments(
     """Align judgments with the frame's pair ids (a pair without a judgment is missing)."""
     by_id = {j.pair_id: j for j in judgments}
     rows = [by_id.get(pair_id) for pair_id in ids]
-    p_r1 = np.array([_prob(j.p_response_1) if j else np.nan for j in rows])
+    p_response_1 = np.array([_prob(j.p_response_1) if j else np.nan for j in rows])
     orders = sorted({o for j in rows if j for o in j.p_by_order}, key=ORDERS.index)
     p_by_order = {
         order: np.array([_prob(j.p_by_order.get(order)) if j else np.nan for j in rows])
@@ -138,7 +138,7 @@ def predictions_from_judgments(
     costs = [j.cost_usd for j in present if j.cost_usd is not None]
     return Predictions(
         name=name,
-        p_r1=p_r1,
+        p_response_1=p_response_1,
         p_by_order=p_by_order,
         kind="judge",
         mode=mode or (present[0].mode if present else ""),

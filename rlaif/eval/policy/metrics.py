@@ -31,18 +31,19 @@ def win_rate_rows(
     a: str,
     b: str,
     prompts: Sequence[EvalPrompt],
-    p_a: np.ndarray,
+    p_response_1: np.ndarray,
     boot: dict[str, int],
     constitutions: dict[str, str] | None = None,
 ) -> list[WinRateRow]:
-    """Soft win rate of ``a`` over ``b`` per prompt group, with hard win/tie/loss counts;
-    ``constitutions`` names the constitution each group was judged under."""
+    """Soft win rate of ``a`` over ``b`` per prompt group, with hard win/tie/loss counts, from
+    each prompt's ``p_response_1`` (``a``'s reply is response 1); ``constitutions`` names the
+    constitution each group was judged under."""
     rows = []
     for group in GROUPS:
         mask = np.array([p.group == group for p in prompts], dtype=bool)
         if not mask.any():
             continue
-        p = p_a[mask]
+        p = p_response_1[mask]
         answered = p[~np.isnan(p)]
         rows.append(
             WinRateRow(

@@ -287,9 +287,11 @@ async def run_policy_eval_async(
                     tags={r.id: _digest(r.response_1, r.response_2) for r in records},
                 )
                 by_id.update({j.pair_id: j.p_response_1 for j in judgments})
-            p_a = np.array([_probability(by_id.get(p.id)) for p in judged])
+            p_response_1 = np.array([_probability(by_id.get(p.id)) for p in judged])
             if baseline is not None and b == baseline:
-                win_rates += win_rate_rows(a, b, judged, p_a, boot, constitutions=constitutions)
+                win_rates += win_rate_rows(
+                    a, b, judged, p_response_1, boot, constitutions=constitutions
+                )
             comparisons += [
                 Comparison(a, b, float(p), pid) for pid, p in by_id.items() if p is not None
             ]

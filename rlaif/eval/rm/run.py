@@ -133,7 +133,7 @@ def evaluate_reward_model(
 
     preds = Predictions(
         name=name,
-        p_r1=expit(score_1 - score_2),
+        p_response_1=expit(score_1 - score_2),
         kind="judge",
         mode="Bradley-Terry sigmoid(score difference)",
         errors=[None] * len(frame),

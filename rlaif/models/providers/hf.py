@@ -17,7 +17,7 @@ from typing import Any, cast
 
 from rlaif.errors import ConfigError
 from rlaif.models.base import Backend
-from rlaif.models.estimate import Throughput
+from rlaif.models.dry_run import Throughput
 from rlaif.models.local import (
     MicroBatcher,
     ModelSource,

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from rlaif.errors import ConfigError, register_secret
 from rlaif.models.base import Backend
-from rlaif.models.estimate import current_estimator
+from rlaif.models.dry_run import current_estimator
 from rlaif.models.retry import http_client
 
 
@@ -97,7 +97,7 @@ class SDKBackend(Backend):
         """What is wrong when ``name`` has no API key (the given one, else the environment's),
         or ``None`` when it has one or needs none: a local server (``base_url``, where the
         provider allows one without a key), or a dry run, which sends nothing
-        (:func:`~rlaif.models.estimate.estimating`). Reads only options and the environment."""
+        (:func:`~rlaif.models.dry_run.estimating`). Reads only options and the environment."""
         variable = api_key_env or cls.api_key_env_default
         if api_key or os.environ.get(variable) or current_estimator() is not None:
             return None

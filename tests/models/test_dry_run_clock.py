@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from rlaif.models import estimate
-from rlaif.models.estimate import BATCHES_TO_FILL, CallEstimator, Throughput
+from rlaif.models import dry_run
+from rlaif.models.dry_run import BATCHES_TO_FILL, CallEstimator, Throughput
 from rlaif.models.spec import ModelSpec
 
 
@@ -33,7 +33,7 @@ def _model(name: str, measured: Throughput | Exception) -> SimpleNamespace:
 
 @pytest.fixture(autouse=True)
 def _fresh_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(estimate, "_THROUGHPUT", {})
+    monkeypatch.setattr(dry_run, "_THROUGHPUT", {})
 
 
 def _seconds(model: SimpleNamespace, generations: int) -> tuple[float | None, str]:

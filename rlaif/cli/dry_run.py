@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from rlaif.cli.common import console, echo
-from rlaif.models.estimate import ModelEstimate
+from rlaif.models.dry_run import ModelEstimate
 
 DRY_RUN = typer.Option(
     False,

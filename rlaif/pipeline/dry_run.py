@@ -10,7 +10,7 @@ call's prompt tokens are the mean over requests that role would send: the first
 stand-in of the stage's ``max_tokens``, rendered through the constitution's templates and counted
 with the model's tokenizer (characters / 4 for a model without one here). Output tokens are
 ``max_tokens`` a generation, 1 a scored verdict. Time and dollars come from the same
-:class:`~rlaif.models.estimate.CallEstimator` as every other dry run.
+:class:`~rlaif.models.dry_run.CallEstimator` as every other dry run.
 
 What it leaves out, so the tokens are an estimate, not a bound: the RLCD steering text of
 contrastive generations (a sentence a call), and the wording of the evaluation's refusal checks
@@ -34,7 +34,7 @@ from rlaif.errors import RlaifError
 from rlaif.judge import PairwiseJudge
 from rlaif.judge.framing import comparison_messages, critic_messages
 from rlaif.judge.request_check import weighs_sides
-from rlaif.models.estimate import (
+from rlaif.models.dry_run import (
     CallEstimator,
     ModelEstimate,
     characters_tokens,
