@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Sequence
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -51,6 +51,19 @@ class Vote(BaseModel):
     """Seconds the call took (0 for a cache hit)."""
     cached: bool = False
     """Whether the call was served from the response cache."""
+
+
+class _VoteTotal:
+    """A read-only attribute of :class:`Judgment`: the sum of one field over its votes."""
+
+    def __init__(self, field: str, doc: str):
+        self.field = field
+        self.__doc__ = doc
+
+    def __get__(self, judgment: Judgment | None, owner: type | None = None) -> Any:
+        if judgment is None:
+            return self
+        return sum(getattr(vote, self.field) for vote in judgment.votes)
 
 
 class Judgment(BaseModel):
@@ -107,15 +120,11 @@ class Judgment(BaseModel):
         not because the judge's answer could not be read."""
         return any((v.error or "").startswith(BACKEND_ERROR) for v in self.votes)
 
-    @property
-    def input_tokens(self) -> int:
-        """Prompt tokens over all votes."""
-        return sum(v.input_tokens for v in self.votes)
+    input_tokens: ClassVar[_VoteTotal] = _VoteTotal("input_tokens", "Prompt tokens over all votes.")
 
-    @property
-    def output_tokens(self) -> int:
-        """Generated tokens over all votes."""
-        return sum(v.output_tokens for v in self.votes)
+    output_tokens: ClassVar[_VoteTotal] = _VoteTotal(
+        "output_tokens", "Generated tokens over all votes."
+    )
 
     @property
     def cost_usd(self) -> float | None:
@@ -123,15 +132,9 @@ class Judgment(BaseModel):
         costs = [v.cost_usd for v in self.votes if v.cost_usd is not None]
         return sum(costs) if costs else None
 
-    @property
-    def latency_s(self) -> float:
-        """Seconds spent in judge calls."""
-        return sum(v.latency_s for v in self.votes)
+    latency_s: ClassVar[_VoteTotal] = _VoteTotal("latency_s", "Seconds spent in judge calls.")
 
-    @property
-    def cache_hits(self) -> int:
-        """Votes served from the response cache."""
-        return sum(v.cached for v in self.votes)
+    cache_hits: ClassVar[_VoteTotal] = _VoteTotal("cached", "Votes served from the response cache.")
 
 
 def sigmoid(x: float) -> float:

@@ -35,6 +35,11 @@ Answer = TypeVar("Answer", Completion, ChoiceScores)
 P = ParamSpec("P")
 
 
+def _backend_trait(name: str, doc: str) -> Any:
+    """A read-only property of :class:`Model` that reads ``name`` from its backend."""
+    return property(lambda model: getattr(model.backend, name), doc=doc)
+
+
 class Model:
     """A backend with the cross-cutting behaviour every caller needs: response cache, retries,
     an adaptive in-flight limit, request/token rate limits, cost and usage accounting."""
@@ -62,25 +67,22 @@ class Model:
         """The ``provider/model`` name."""
         return self.spec.name
 
-    @property
-    def supports_choice_logprobs(self) -> bool:
-        """Whether verdicts can be read from log-probabilities in one forward pass."""
-        return self.backend.supports_choice_logprobs
+    supports_choice_logprobs = _backend_trait(
+        "supports_choice_logprobs",
+        "Whether verdicts can be read from log-probabilities in one forward pass.",
+    )
 
-    @property
-    def supports_json_schema(self) -> bool:
-        """Whether structured (JSON-schema) output is honoured."""
-        return self.backend.supports_json_schema
+    supports_json_schema = _backend_trait(
+        "supports_json_schema", "Whether structured (JSON-schema) output is honoured."
+    )
 
-    @property
-    def runs_locally(self) -> bool:
-        """Whether the model runs on this machine rather than behind an API."""
-        return self.backend.runs_locally
+    runs_locally = _backend_trait(
+        "runs_locally", "Whether the model runs on this machine rather than behind an API."
+    )
 
-    @property
-    def supports_prefill(self) -> bool:
-        """Whether a final assistant turn is continued rather than rejected."""
-        return self.backend.supports_prefill
+    supports_prefill = _backend_trait(
+        "supports_prefill", "Whether a final assistant turn is continued rather than rejected."
+    )
 
     @property
     def cache(self) -> ResponseCache | None:
@@ -119,12 +121,9 @@ class Model:
         request = {"conversation": conversation, "config": config.model_dump(mode="json")}
         cacheable = config.temperature == 0 or config.seed is not None
         key = await self._key("generate", request) if cacheable else None
-        stored = self._lookup(key)
-        if stored is not None:
-            hit = Completion.model_validate(stored).model_copy(
-                update={"cached": True, "latency_s": 0.0, "cost_usd": self._free()}
-            )
-            return self._hit(hit)
+        hit = self._stored_answer(key, Completion)
+        if hit is not None:
+            return hit
         estimator = current_estimator()
         if estimator is not None:  # a dry run: counted, not sent
             return estimator.generate(self, conversation, config)
@@ -164,12 +163,9 @@ class Model:
         if not self.backend.supports_choice_logprobs:
             raise CapabilityError(f"{self.name} cannot score choices; use generate-and-parse")
         key = await self._key("choices", {"conversation": conversation, "choices": choices})
-        stored = self._lookup(key)
-        if stored is not None:
-            hit = ChoiceScores.model_validate(stored).model_copy(
-                update={"cached": True, "latency_s": 0.0, "cost_usd": self._free()}
-            )
-            return self._hit(hit)
+        hit = self._stored_answer(key, ChoiceScores)
+        if hit is not None:
+            return hit
         estimator = current_estimator()
         if estimator is not None:
             return estimator.score(self, conversation, choices)
@@ -250,6 +246,17 @@ class Model:
     def _lookup(self, key: str | None) -> dict[str, Any] | None:
         cache = self.cache
         return None if key is None or cache is None else cache.get(key)
+
+    def _stored_answer(self, key: str | None, kind: type[Answer]) -> Answer | None:
+        """The answer the response cache holds under ``key``, as a counted cache hit (no
+        latency, free), or ``None``."""
+        stored = self._lookup(key)
+        if stored is None:
+            return None
+        answer = kind.model_validate(stored)
+        return self._hit(
+            answer.model_copy(update={"cached": True, "latency_s": 0.0, "cost_usd": self._free()})
+        )
 
     def _hit(self, hit: Answer) -> Answer:
         """Count a cache hit (in a dry run, as a call that costs nothing) and return it."""

@@ -74,9 +74,8 @@ class SDKBackend(Backend):
         self._api_key = api_key or os.environ.get(variable)
         register_secret(self._api_key)  # redacted from every error from now on
         if not self._api_key:
-            problem = self.missing_key(
-                self.name, api_key=api_key, api_key_env=api_key_env, base_url=base_url
-            )
+            given = {"api_key": api_key, "api_key_env": api_key_env, "base_url": base_url}
+            problem = self.missing_key(self.name, given)
             if problem is not None:
                 raise ConfigError(problem)
             self._api_key = "not-needed"  # a local server, or a dry run that sends nothing
@@ -86,22 +85,16 @@ class SDKBackend(Backend):
         self._clients = LoopClients(self._make_client)
 
     @classmethod
-    def missing_key(
-        cls,
-        name: str,
-        *,
-        api_key: str | None = None,
-        api_key_env: str | None = None,
-        base_url: str | None = None,
-    ) -> str | None:
-        """What is wrong when ``name`` has no API key (the given one, else the environment's),
-        or ``None`` when it has one or needs none: a local server (``base_url``, where the
-        provider allows one without a key), or a dry run, which sends nothing
-        (:func:`~rlaif.models.dry_run.estimating`). Reads only options and the environment."""
-        variable = api_key_env or cls.api_key_env_default
-        if api_key or os.environ.get(variable) or current_estimator() is not None:
+    def missing_key(cls, name: str, options: Mapping[str, Any]) -> str | None:
+        """What is wrong when ``name`` has no API key (the ``api_key`` of ``options``, else the
+        environment's, from the variable ``api_key_env`` names), or ``None`` when it has one or
+        needs none: a local server (``base_url``, where the provider allows one without a key),
+        or a dry run, which sends nothing (:func:`~rlaif.models.dry_run.estimating`). Reads only
+        ``options`` and the environment."""
+        variable = options.get("api_key_env") or cls.api_key_env_default
+        if options.get("api_key") or os.environ.get(variable) or current_estimator() is not None:
             return None
-        server = base_url or os.environ.get(cls.base_url_env) or None
+        server = options.get("base_url") or os.environ.get(cls.base_url_env) or None
         if cls.key_optional_with_base_url and server is not None:
             return None
         local = (
@@ -113,12 +106,7 @@ class SDKBackend(Backend):
 
     @classmethod
     def check_credentials(cls, name: str, options: Mapping[str, Any]) -> None:
-        problem = cls.missing_key(
-            name,
-            api_key=options.get("api_key"),
-            api_key_env=options.get("api_key_env"),
-            base_url=options.get("base_url"),
-        )
+        problem = cls.missing_key(name, options)
         if problem is not None:
             raise ConfigError(problem)
 
