@@ -72,3 +72,18 @@ def test_a_cycle_between_two_modules_breaks_the_check(package_copy: Path) -> Non
     result = _lint(package_copy)
     assert result.returncode != 0
     assert "No cycles are allowed in rlaif.runs" in result.stdout
+
+
+def test_reaching_into_a_subpackage_breaks_the_check(package_copy: Path) -> None:
+    """From outside, ``rlaif.models.local`` is reached through its ``__init__``; its modules are
+    internals (the same contract guards the other subpackages)."""
+    (package_copy / "rlaif" / "train" / "reaches_in.py").write_text(
+        "from rlaif.models.local.loading import resolve\n", encoding="utf-8"
+    )
+    result = _lint(package_copy)
+    assert result.returncode != 0
+    assert "rlaif.train.reaches_in -> rlaif.models.local.loading" in result.stdout
+    (package_copy / "rlaif" / "train" / "reaches_in.py").write_text(
+        "from rlaif.models.local import resolve\n", encoding="utf-8"
+    )
+    assert _lint(package_copy).returncode == 0
