@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
-from rlaif.constitution import Constitution
+from rlaif.constitution import Constitution, load_constitution
 from rlaif.judge.framing import REQUEST_HEADING, shown_responses
 from rlaif.models import Model, get_model
 
@@ -32,6 +33,16 @@ def with_request_check(
         return probs(conversation, choices)
 
     return answered
+
+
+def under_request_check(p: float, p_safe: float = 0.5, constitution: str = "cai-harmless") -> float:
+    """The label a pair whose principles all give ``p`` gets behind the request check of
+    :func:`with_request_check` (``ask_sides: likelier``): ``0.5 + w (p - 0.5)``, ``w`` the
+    likelier side's probability."""
+    check = load_constitution(constitution).judge.request_check
+    assert check is not None and check.ask_sides == "likelier"
+    p_harmful = 1.0 / (1.0 + math.exp(-(math.log((1.0 - p_safe) / p_safe) + check.harmful_bias)))
+    return 0.5 + max(p_harmful, 1.0 - p_harmful) * (p - 0.5)
 
 
 def without_request_check(constitution: Constitution) -> Constitution:

@@ -304,11 +304,13 @@ class RequestCheckExample(StrictModel):
 
 class RequestCheck(StrictModel):
     """A question about the request alone, asked once per pair, that decides which principles
-    judge it: with probability ``p`` that the request is harmful, the pair's label is ``p`` times
-    the verdict of its ``harmful``-side principles plus ``1 - p`` times that of its
-    ``harmless``-side ones (see :attr:`Principle.when`). A harmful request is judged by
-    harmlessness, a harmless one by helpfulness, so a refusal of a harmless request is not
-    preferred."""
+    judge it (see :attr:`Principle.when`): a harmful request is judged by harmlessness, a
+    harmless one by helpfulness, so a refusal of a harmless request is not preferred. With
+    probability ``p`` that the request is harmful, the label is ``0.5 + w (q - 0.5)``, where
+    ``q`` is the verdict of the likelier side's principles and ``w`` that side's probability
+    (``ask_sides: likelier``, the other side counting as no preference), or ``p`` times the
+    ``harmful``-side verdict plus ``1 - p`` times the ``harmless``-side one (``ask_sides:
+    both``)."""
 
     question: str = Field(
         default="Is this request safe for an assistant to answer fully?", min_length=1
@@ -323,13 +325,19 @@ class RequestCheck(StrictModel):
     """Worked examples shown before the request: the 1.5B judge needs them for look-alikes such
     as "how do I kill a process" (benchmarks/README.md, "The request check"). The default six
     were written for this purpose; none comes from an evaluation set."""
-    harmful_bias: float = 1.0
+    harmful_bias: float = 1.25
     """Added to the judge's log-odds that the request is harmful: its prior, calibrated on the
     project's training prompt sets (red-team and harmless); positive leans to the harmlessness
     principles."""
+    ask_sides: Literal["likelier", "both"] = "likelier"
+    """``likelier``: ask only the principles of the side the check finds likelier (harmful
+    when ``p >= 0.5``), three calls a pair in pointwise mode; ``both``: ask both sides and mix
+    them by ``p``, five calls. On the project's answer-against-refusal pairs the two agree to
+    within a few pairs, and ``both`` costs two calls more a pair (benchmarks/README.md, "The
+    request check")."""
     skip_below: float = Field(default=0.02, ge=0.0, lt=0.5)
-    """A side whose weight is below this is not asked (its calls would change the label by
-    less than this)."""
+    """With ``ask_sides: both``, a side whose weight is below this is not asked (its calls
+    would change the label by less than this)."""
 
 
 class JudgeFraming(StrictModel):

@@ -225,8 +225,13 @@ class PairwiseJudge:
             "one": "one order a pair",
         }[plan["orders"]]
         principles = f"{plan['principles_per_pair']} principle(s) a pair"
-        if plan["request_check"]:
+        check = self.constitution.judge.request_check
+        if check is not None and check.ask_sides == "both":
             principles += " on each side of a request check (harmful: harmlessness; else help)"
+        elif check is not None:
+            principles += (
+                " on the side a request check finds likelier (harmful: harmlessness; else help)"
+            )
         return (
             f"judge {self.name}: {self.mode.name} ({self.mode_reason}), {orders}, {principles}, "
             f"constitution {plan['constitution']}"
@@ -359,7 +364,7 @@ class PairwiseJudge:
         request_check = self.constitution.judge.request_check
         if harmful is None or request_check is None:
             return check_failed(check, self.name, mode.name, pair_id, notes)
-        weights = side_weights(harmful, request_check.skip_below)
+        weights = side_weights(harmful, request_check)
         sided: dict[str, list[str]] = {side: [p.id for p in sides[side]] for side in weights}
         asked = {p.id: p for side in weights for p in sides[side]}
         whole = await self._judged(pair_id, shown, list(asked.values()), orders, mode, [])

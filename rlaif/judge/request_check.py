@@ -4,13 +4,18 @@ that weighs the constitution's two sides of principles by it.
 A refusal is the right reply to a harmful request and the wrong one to a harmless request. Asked
 about the reply alone, a harmlessness principle ("does the reply refuse or avoid helping with
 violence?") prefers the refusal either way. With ``judge.request_check`` in the constitution the
-judge first asks about the request alone (``p_harmful``), then labels the pair
+judge first asks about the request alone (``p_harmful``), then asks the principles of the
+likelier side and labels the pair
+
+    p = 0.5 + w * (p(that side's principles) - 0.5),   w = max(p_harmful, 1 - p_harmful)
+
+(the other side counts as no preference), or, with ``ask_sides: both``,
 
     p = p_harmful * p(harmful-side principles) + (1 - p_harmful) * p(harmless-side principles)
 
 where each principle's side is its ``when`` (``harmful``: harmlessness; ``harmless``:
-helpfulness, honesty, not refusing; ``any``: both). A side whose weight is under
-``skip_below`` is not asked.
+helpfulness, honesty, not refusing; ``any``: both). With ``both``, a side whose weight is
+under ``skip_below`` is not asked.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 from rlaif.constitution import Constitution
-from rlaif.constitution.schema import RequestSide
+from rlaif.constitution.schema import RequestCheck, RequestSide
 from rlaif.judge.framing import request_check_messages
 from rlaif.judge.judgment import (
     Judgment,
@@ -42,9 +47,14 @@ SIDES: tuple[Literal["harmful"], Literal["harmless"]] = ("harmful", "harmless")
 _YES_NO = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
 
 
-def side_weights(p_harmful: float, skip_below: float) -> dict[RequestSide, float]:
-    """How much each side counts: ``p_harmful`` and ``1 - p_harmful``, with a side under
-    ``skip_below`` dropped and its weight given to the other."""
+def side_weights(p_harmful: float, check: RequestCheck) -> dict[RequestSide, float]:
+    """The sides to ask and how much each counts. ``ask_sides: likelier``: the likelier side
+    alone, with its probability (the rest of the label is no preference). ``both``:
+    ``p_harmful`` and ``1 - p_harmful``, with a side under ``skip_below`` dropped and its weight
+    given to the other."""
+    if check.ask_sides == "likelier":
+        return {"harmful": p_harmful} if p_harmful >= 0.5 else {"harmless": 1.0 - p_harmful}
+    skip_below = check.skip_below
     if p_harmful < skip_below:
         return {"harmless": 1.0}
     if 1.0 - p_harmful < skip_below:
@@ -113,23 +123,29 @@ def mix_sides(
     sided: dict[str, list[str]],
     notes: list[str],
 ) -> Judgment:
-    """One judgment from the judgments of the sides that were asked, weighted by ``weights``:
+    """One judgment from the judgments of the sides that were asked, weighted by ``weights``
+    (the weight they leave, under ``ask_sides: likelier``, goes to no preference, 0.5):
     missing when any side is (the error names it). ``votes`` are every call behind it, the
     request check first."""
     first = next(iter(sides.values()))
     check = votes[0]
     errors = [f"{side} side: {j.error}" for side, j in sides.items() if j.p_response_1 is None]
     side_notes = [n for j in sides.values() for n in j.notes if n not in notes]
+    unasked = 0.5 * (1.0 - sum(weights[s] for s in sides))
     p_by_order: dict[str, float | None] = {}
     for order in first.orders:
         values = [j.p_by_order.get(order) for j in sides.values()]
         p_by_order[order] = (
             None
             if any(v is None for v in values)
-            else sum(weights[s] * (j.p_by_order[order] or 0.0) for s, j in sides.items())
+            else unasked + sum(weights[s] * (j.p_by_order[order] or 0.0) for s, j in sides.items())
         )
     present = [p for p in p_by_order.values() if p is not None]
-    p = None if errors else sum(weights[s] * (j.p_response_1 or 0.0) for s, j in sides.items())
+    p = (
+        None
+        if errors
+        else unasked + sum(weights[s] * (j.p_response_1 or 0.0) for s, j in sides.items())
+    )
     return Judgment(
         pair_id=first.pair_id,
         judge=first.judge,

@@ -134,14 +134,16 @@ def judge_calls_per_pair(context: StageContext) -> int:
     (:meth:`~rlaif.judge.modes.JudgeMode.calls_per_pair`: both orders under each principle in
     the comparison modes; in ``pointwise`` one per response, or one per response and principle
     where the score template reads the principle or its question); under a request check, one
-    call more and principles drawn for each side (an upper bound: a side the check makes too
-    light to matter is not asked)."""
+    call more, and the principles of one side (``ask_sides: likelier``) or of each side
+    (``both``: an upper bound, a side the check makes too light to matter is not asked)."""
     config = context.config
     constitution = context.constitution
     principles = config.principles_per_pair or constitution.sampling.per_example
     checked = weighs_sides(constitution)
     check = 1 if checked else 0  # the request check, once a pair
-    sides = 2 if checked else 1  # principles drawn for each side (an upper bound)
+    request_check = constitution.judge.request_check
+    both = checked and request_check is not None and request_check.ask_sides == "both"
+    sides = 2 if both else 1  # the sides whose principles are asked
     try:
         judge = PairwiseJudge(
             context.models.get(config.models.judge),

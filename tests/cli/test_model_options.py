@@ -20,7 +20,7 @@ runner = CliRunner()
 # Verdict tokens for both verdict shapes (pairwise "A"/"B"-style and "1"/"2"), and the request
 # check's "Yes"/"No" (safe at P 0.9: p_harmful about 0.2, so both sides are asked).
 LOGPROBS = {"A": -0.1, "B": -2.5, "1": -0.1, "2": -2.5, "Yes": -0.1, "No": -2.5}
-CALLS_PER_PAIR = 1 + 2 * 2  # the request check, then both orders under one principle per side
+CALLS_PER_PAIR = 1 + 2  # the request check, then both orders under the likelier side's principle
 
 
 def _pairs(folder: Path, count: int) -> Path:

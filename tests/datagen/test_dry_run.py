@@ -16,7 +16,7 @@ runner = CliRunner()
 # The verdict, and the request check's answer (safe at P 0.9: p_harmful about 0.2, so both sides
 # are asked, as a dry run assumes).
 LOGPROBS = {"A": -0.1, "B": -2.5, "Yes": -0.1, "No": -2.5}
-CALLS_PER_PAIR = 1 + 2 * 2  # the request check, then both orders under one principle per side
+CALLS_PER_PAIR = 1 + 2  # the request check, then both orders under the likelier side's principle
 PRICES = [
     "--judge-option",
     "price_input_per_million=2.0",
@@ -189,6 +189,6 @@ def test_eval_agreement_dry_run_writes_only_its_estimate(tmp_path: Path) -> None
         assert server.requests == []
     assert [p.name for p in out.iterdir()] == ["estimate.json"]
     (row,) = json.loads((out / "estimate.json").read_text())["models"]
-    # The request check, then both orders under one principle per side (the default).
-    assert row["calls"] == 3 * (1 + 2 * 2)
+    # The request check, then both orders under one principle of the likelier side (the default).
+    assert row["calls"] == 3 * (1 + 2)
     assert row["usd_batch"] == pytest.approx(row["usd"] / 2)

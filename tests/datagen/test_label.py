@@ -6,7 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-from judge_helpers import SAFE, UNSAFE, block, content_judge, judge_prompt, with_request_check
+from judge_helpers import (
+    SAFE,
+    UNSAFE,
+    block,
+    content_judge,
+    judge_prompt,
+    under_request_check,
+    with_request_check,
+)
 
 from rlaif.data import load_preferences
 from rlaif.data.manifest import SettingsMismatchError, read_manifest
@@ -63,16 +71,17 @@ def test_judge_strategy_on_pairs_writes_labels_side_files_and_manifest(tmp_path:
     for record in records:
         assert record["chosen"] == [{"role": "assistant", "content": SAFE}]
         assert record["rejected"] == [{"role": "assistant", "content": UNSAFE}]
-        assert record["p_chosen"] == pytest.approx(0.8)
-        assert record["margin"] == pytest.approx(0.6)
+        assert record["p_chosen"] == pytest.approx(under_request_check(0.8))
+        assert record["margin"] == pytest.approx(2 * under_request_check(0.8) - 1)
         assert record["consistent"] is True and record["strategy"] == "judge"
-        assert record["judge"] == "fake/judge" and len(record["principles"]) == 2  # one a side
+        assert record["judge"] == "fake/judge"
+        assert len(record["principles"]) == 1  # the likelier side's
     skipped = {r["id"]: r["reason"] for r in _lines(tmp_path / "prefs.skipped.jsonl")}
     assert skipped["same"].startswith("identical")
     assert skipped["tie"].startswith("tie: margin 0.000")
     judgments = _lines(tmp_path / "prefs.judgments.jsonl")
     assert [j["pair_id"] for j in judgments] == ["safe-first", "unsafe-first", "tie"]
-    votes = 1 + 2 * 2  # the request check, then both orders under one principle per side
+    votes = 1 + 2  # the request check, then both orders under the likelier side's principle
     assert all(len(j["votes"]) == votes for j in judgments)
     manifest = read_manifest(out)
     assert manifest is not None

@@ -52,10 +52,10 @@ def _pairs(tmp_path: Path, count: int = 4) -> Path:
     return _write(tmp_path / "pairs.jsonl", rows)
 
 
-# Under cai-harmless's request check (answered "as likely safe as not", so both sides are asked)
-# a pair costs the check, then both orders under each principle of each side.
-PER_SIDE = 2  # principles_per_pair in _options: an ensemble of two on each side
-CALLS_PER_PAIR = 1 + 2 * 2 * PER_SIDE
+# Under cai-harmless's request check a pair costs the check, then both orders under each
+# principle of the side the check finds likelier.
+PER_SIDE = 2  # principles_per_pair in _options: an ensemble of two
+CALLS_PER_PAIR = 1 + 2 * PER_SIDE
 
 
 class FlakyScorer:

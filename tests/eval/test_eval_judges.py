@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from eval_helpers import human_judge_probs, shown_responses, synthetic_pairs
-from judge_helpers import with_request_check
+from judge_helpers import under_request_check, with_request_check
 from typer.testing import CliRunner
 
 from rlaif.cli.app import app
@@ -42,9 +42,9 @@ def test_gate_on_fake_judges_scripted_to_agree_and_to_disagree(pairs_file: Path,
     assert good["accuracy"]["value"] == 1.0 and good["consistency"]["value"] == 1.0
     assert bad["accuracy"]["value"] == 0.0
     per_pair = load_constitution("cai-harmless").sampling.per_example
-    # The request check, then both orders under each side's principles.
-    assert good["mode"] == "logprob" and good["calls"] == 24 * (1 + 2 * 2 * per_pair)
-    assert good["soft_accuracy"]["value"] == pytest.approx(0.9)
+    # The request check, then both orders under the likelier side's principles.
+    assert good["mode"] == "logprob" and good["calls"] == 24 * (1 + 2 * per_pair)
+    assert good["soft_accuracy"]["value"] == pytest.approx(under_request_check(0.9))
     check_agreement_gate("fake/agrees", out, min_agreement=0.8, min_consistency=0.9)
     with pytest.raises(AgreementGateError, match=r"disagrees failed .* below min_agreement 0\.8"):
         check_agreement_gate("fake/disagrees", out, min_agreement=0.8)
@@ -159,7 +159,7 @@ def test_policy_eval_through_the_pairwise_judge(tmp_path: Path):
     result = run_policy_eval(["fake/policy"], "fake/base", settings, tmp_path / "out")
     metrics = result.model_dump(mode="json")
     rates = {r["group"]: r for r in metrics["win_rates"]}
-    assert rates["red-team"]["win_rate"]["value"] == pytest.approx(0.8)
+    assert rates["red-team"]["win_rate"]["value"] == pytest.approx(under_request_check(0.8))
     assert rates["benign"]["wins"] == 1
     refusal = metrics["refusal"]
     assert refusal["fake/policy"]["benign"]["judge"]["value"] == 1.0  # over-refuses

@@ -10,7 +10,7 @@ import pytest
 from judge_helpers import judge_prompt
 
 from rlaif.constitution import Constitution, load_constitution
-from rlaif.judge import PairwiseJudge
+from rlaif.judge import Judgment, PairwiseJudge
 from rlaif.judge.modes import auto_choice
 from rlaif.judge.request_check import REQUEST_CHECK
 from rlaif.models import get_model
@@ -74,13 +74,23 @@ judge:
 """
 
 
-@pytest.fixture
-def checked(tmp_path: Path) -> Constitution:
-    folder = tmp_path / "constitution"
+def _constitution(folder: Path, extra: str = "") -> Constitution:
     folder.mkdir()
     (folder / "sides.yaml").write_text(PRINCIPLES)
-    (folder / "checked.yaml").write_text(CONSTITUTION)
+    (folder / "checked.yaml").write_text(CONSTITUTION + extra)
     return load_constitution(folder / "checked.yaml")
+
+
+@pytest.fixture
+def checked(tmp_path: Path) -> Constitution:
+    """The request check as shipped: only the likelier side is asked."""
+    return _constitution(tmp_path / "constitution")
+
+
+@pytest.fixture
+def both_sides(tmp_path: Path) -> Constitution:
+    """The request check asking both sides and mixing them."""
+    return _constitution(tmp_path / "both", "    ask_sides: both\n")
 
 
 def _scorer(conversation: list[dict[str, str]], choices: list[str]) -> dict[str, float]:
@@ -118,34 +128,51 @@ def test_refusal_wins_only_for_the_harmful_request(checked: Constitution) -> Non
     assert REQUEST_CHECK not in harmful.principles
 
 
-def test_the_label_mixes_both_sides_by_the_check(checked: Constitution) -> None:
+def _side_p(judgment: Judgment, principle: str) -> float:
+    by = {(v.principle, v.response): v.score for v in judgment.votes}
+    s1, s2 = by[(principle, "1")], by[(principle, "2")]
+    assert s1 is not None and s2 is not None
+    return 1.0 / (1.0 + math.exp(-(s1 - s2)))
+
+
+def test_only_the_likelier_side_is_asked(checked: Constitution) -> None:
+    """Three calls: the check, then the harmful side's principle on each reply; the help
+    question is never sent, and counts as no preference in the label."""
     model = get_model("fake/request-check", choice_probs=_scorer)
-    judgment = PairwiseJudge(model, checked, mode="pointwise").compare_sync(
-        HARMFUL, ANSWER, REFUSAL
-    )
+    judge = PairwiseJudge(model, checked, mode="pointwise")
+    judgment = judge.compare_sync(HARMFUL, ANSWER, REFUSAL)
+    asked = [judge_prompt(c.conversation) for c in model.backend.calls]
+    assert len(asked) == 3 and not any(HELP_Q in request for request in asked)
+    assert judgment.request_sides == {"harmful": ["no-violence"]}
+    expected = 0.5 + 0.95 * (_side_p(judgment, "no-violence") - 0.5)
+    assert judgment.p_response_1 == pytest.approx(expected)
+    assert "on the side a request check finds likelier" in judge.describe()
+
+
+def test_both_sides_are_mixed_by_the_check(both_sides: Constitution) -> None:
+    model = get_model("fake/request-check-both", choice_probs=_scorer)
+    judge = PairwiseJudge(model, both_sides, mode="pointwise")
+    judgment = judge.compare_sync(HARMFUL, ANSWER, REFUSAL)
     assert judgment.request_sides == {
         "harmful": ["no-violence"],
         "harmless": ["do-what-was-asked"],
     }
-    by = {(v.principle, v.response): v.score for v in judgment.votes}
-
-    def side_p(principle: str) -> float:
-        s1, s2 = by[(principle, "1")], by[(principle, "2")]
-        assert s1 is not None and s2 is not None
-        return 1.0 / (1.0 + math.exp(-(s1 - s2)))
-
-    expected = 0.95 * side_p("no-violence") + 0.05 * side_p("do-what-was-asked")
+    expected = 0.95 * _side_p(judgment, "no-violence") + 0.05 * _side_p(
+        judgment, "do-what-was-asked"
+    )
     assert judgment.p_response_1 == pytest.approx(expected)
+    assert len(model.backend.calls) == 5
+    assert "on each side of a request check" in judge.describe()
 
 
-def test_a_side_too_light_to_matter_is_not_asked(checked: Constitution) -> None:
+def test_a_side_too_light_to_matter_is_not_asked(both_sides: Constitution) -> None:
     def certain(conversation: list[dict[str, str]], choices: list[str]) -> dict[str, float]:
         if CHECK_Q in judge_prompt(conversation):
             return {choices[0]: 0.001, choices[1]: 0.999}  # surely unsafe
         return _scorer(conversation, choices)
 
     model = get_model("fake/request-check-certain", choice_probs=certain)
-    judgment = PairwiseJudge(model, checked, mode="pointwise").compare_sync(
+    judgment = PairwiseJudge(model, both_sides, mode="pointwise").compare_sync(
         HARMFUL, ANSWER, REFUSAL
     )
     asked = [judge_prompt(c.conversation) for c in model.backend.calls]

@@ -119,8 +119,10 @@ def test_a_label_run_names_several_principles() -> None:
     cai = load_constitution("cai-harmless")
     model = get_model("fake/score-questions-3", choice_probs=_questions_scorer)
     judge = PairwiseJudge(model, cai)
-    for answer in (ANSWER, ANSWER + " Done.", ANSWER + " That is all."):
-        judge.compare_sync(PROMPT, answer, DODGE)
+    asks = ("reverse a list", "sort a list", "copy a list", "join two lists", "count items")
+    for ask in asks:  # the likelier side's principles only, drawn for each request
+        prompt = [{"role": "user", "content": f"How do I {ask} in Python?"}]
+        judge.compare_sync(prompt, ANSWER, DODGE)
     questions = {p.score for p in cai.eligible("compare")}
     asked = {
         q for c in model.backend.calls for q in questions if str(q) in judge_prompt(c.conversation)

@@ -154,7 +154,13 @@ def test_judge_reads_prefilled_verdicts_from_a_server_that_continues_the_answer(
         )
         pairwise = PairwiseJudge(model, cai, mode="logprob", principles_per_pair=1)
         judgment = pairwise.compare_sync(prompt, "I can't help with that.", "Try the back door.")
-        assert judgment.p_by_order["12"] == pytest.approx(1 / (1 + math.exp(-0.8)))
+        # Read after the prefills: "A" over "B" by 0.8 nats; the request check "safe" by 1.2,
+        # so the harmful side is the likelier, with the probability the check leaves it.
+        check = cai.judge.request_check
+        assert check is not None
+        p_harmful = 1 / (1 + math.exp(-(-1.2 + check.harmful_bias)))
+        first = 1 / (1 + math.exp(-0.8))
+        assert judgment.p_by_order["12"] == pytest.approx(0.5 + p_harmful * (first - 0.5))
         # The request check is prefilled with the score opening, every comparison with the
         # verdict's.
         checks = [b for b in server.requests if is_request_check(b["messages"])]
@@ -167,5 +173,5 @@ def test_judge_reads_prefilled_verdicts_from_a_server_that_continues_the_answer(
         pointwise = PairwiseJudge(model, cai, mode="pointwise", principles_per_pair=1)
         scored = pointwise.compare_sync(prompt, "I can't help with that.", "Try the back door.")
         assert scored.p_response_1 == pytest.approx(0.5)  # the same scripted answer for both
-        # The request check, then each reply under a principle on each side.
-        assert [b["messages"][-1]["content"] for b in server.requests] == ["Answer:"] * (1 + 2 * 2)
+        # The request check, then each reply under a principle of the likelier side.
+        assert [b["messages"][-1]["content"] for b in server.requests] == ["Answer:"] * (1 + 2)

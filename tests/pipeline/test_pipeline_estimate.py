@@ -41,10 +41,10 @@ def _config(tmp_path: Path, **changes: object) -> Path:
     ("constitution", "mode", "calls"),
     [
         # The request check, then each principle's own question for 2 responses, one principle
-        # drawn for each of the check's two sides.
-        ("cai-harmless", "pointwise", 1 + 2 * 2),
-        ("hhh", "pointwise", 1 + 2 * 2),
-        ("cai-harmless", "logprob", 1 + 2 * 2),  # both orders under each side's principle
+        # drawn for the side the check finds likelier.
+        ("cai-harmless", "pointwise", 1 + 2),
+        ("hhh", "pointwise", 1 + 2),
+        ("cai-harmless", "logprob", 1 + 2),  # both orders under that side's principle
         ("helpful", "pointwise", 2),  # one side, no check; one question: 2 responses
     ],
 )

@@ -33,9 +33,8 @@ from rlaif.judge.framing import shown_responses
 from rlaif.models import AuthenticationError, BackendError
 
 PAIRS = 100
-# The request check, then both orders under one principle per side (the scripted check leaves
-# both sides of cai-harmless weighty enough to ask).
-REQUESTS = PAIRS * (1 + 2 * 2)
+# The request check, then both orders under one principle of the side it finds likelier.
+REQUESTS = PAIRS * (1 + 2)
 OUTPUTS = ("prefs.jsonl", "prefs.skipped.jsonl")
 
 
@@ -211,7 +210,7 @@ def test_kill_9_at_three_points_then_resume_gives_the_uninterrupted_output(
         return not asks_request_check(request)
 
     # Killed during a comparison, a request check, and a comparison again.
-    plan = FaultPlan(kill_at=((100, comparison), (275, asks_request_check), (425, comparison)))
+    plan = FaultPlan(kill_at=((60, comparison), (165, asks_request_check), (255, comparison)))
     tests_dir = str(Path(__file__).resolve().parents[1])
     with plan.server() as server:
         for run in range(4):
