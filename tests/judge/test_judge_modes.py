@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from judge_helpers import PROMPT, SAFE, UNSAFE, block, judge_prompt
 from pydantic import ValidationError
+from support.plugins import install_plugin
 
 from rlaif.constitution import Constitution
 from rlaif.datagen.label_options import LabelOptions
@@ -108,14 +109,8 @@ class LongerMode(ComparisonMode):
 def test_an_installed_package_adds_a_mode_through_its_entry_point(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, minimal: Constitution
 ) -> None:
-    (tmp_path / "longer_mode.py").write_text(PLUGIN, encoding="utf-8")
-    info = tmp_path / "longer_mode-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: longer-mode\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(
-        f"[{modes.ENTRY_POINT_GROUP}]\nlonger = longer_mode:LongerMode\n", encoding="utf-8"
-    )
-    monkeypatch.syspath_prepend(str(tmp_path))
+    entries = {"longer": "longer_mode:LongerMode"}
+    install_plugin(tmp_path, monkeypatch, "longer_mode", PLUGIN, modes.ENTRY_POINT_GROUP, entries)
     monkeypatch.setattr(modes, "JUDGE_MODES", dict(modes.JUDGE_MODES))
     monkeypatch.setattr(modes, "_plugins_loaded", False)
 
@@ -135,18 +130,12 @@ def test_an_installed_package_adds_a_mode_through_its_entry_point(
 def test_an_installed_modes_judgments_are_read_by_its_own_traits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "alone_mode.py").write_text(
+    alone = (
         "from rlaif.judge.modes import PointwiseMode\n\n\n"
-        "class AloneMode(PointwiseMode):\n    name = 'alone'\n",
-        encoding="utf-8",
+        "class AloneMode(PointwiseMode):\n    name = 'alone'\n"
     )
-    info = tmp_path / "alone_mode-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: alone-mode\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(
-        f"[{modes.ENTRY_POINT_GROUP}]\nalone = alone_mode:AloneMode\n", encoding="utf-8"
-    )
-    monkeypatch.syspath_prepend(str(tmp_path))
+    entries = {"alone": "alone_mode:AloneMode"}
+    install_plugin(tmp_path, monkeypatch, "alone_mode", alone, modes.ENTRY_POINT_GROUP, entries)
     monkeypatch.setattr(modes, "JUDGE_MODES", dict(modes.JUDGE_MODES))
     monkeypatch.setattr(modes, "_plugins_loaded", False)
     # A metrics file or judgments read back before anything else named the mode.

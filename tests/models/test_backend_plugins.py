@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.plugins import install_plugin
 
 from rlaif.errors import ConfigError
 from rlaif.models import GenerateConfig, get_model, registry
@@ -30,17 +31,10 @@ NOT_A_BACKEND = object()
 @pytest.fixture
 def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A package ``mirror-backend`` installed on the path, its two entry points declared."""
-    (tmp_path / "mirror_backend.py").write_text(PLUGIN, encoding="utf-8")
-    info = tmp_path / "mirror_backend-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: mirror-backend\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(
-        f"[{registry.ENTRY_POINT_GROUP}]\n"
-        "mirror = mirror_backend:MirrorBackend\n"
-        "broken = mirror_backend:NOT_A_BACKEND\n",
-        encoding="utf-8",
+    entries = {"mirror": "mirror_backend:MirrorBackend", "broken": "mirror_backend:NOT_A_BACKEND"}
+    install_plugin(
+        tmp_path, monkeypatch, "mirror_backend", PLUGIN, registry.ENTRY_POINT_GROUP, entries
     )
-    monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(registry, "_BACKENDS", dict(registry._BACKENDS))
 
 

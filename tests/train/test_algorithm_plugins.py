@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from support.plugins import install_plugin
 from typer.testing import CliRunner
 
 from rlaif.cli.app import app
@@ -46,18 +47,12 @@ NOT_AN_ALGORITHM = object()
 def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A package ``count-trainer`` on the path, its two entry points declared; returns a
     three-record dataset."""
-    (tmp_path / "count_trainer.py").write_text(PLUGIN, encoding="utf-8")
-    info = tmp_path / "count_trainer-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: count-trainer\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(
-        f"[{ENTRY_POINT_GROUP}]\n"
-        "count = count_trainer:ALGORITHM\n"
-        "broken = count_trainer:NOT_AN_ALGORITHM\n"
-        "sft = count_trainer:ALGORITHM\n",  # a built-in name is not taken over
-        encoding="utf-8",
-    )
-    monkeypatch.syspath_prepend(str(tmp_path))
+    entries = {
+        "count": "count_trainer:ALGORITHM",
+        "broken": "count_trainer:NOT_AN_ALGORITHM",
+        "sft": "count_trainer:ALGORITHM",  # a built-in name is not taken over
+    }
+    install_plugin(tmp_path, monkeypatch, "count_trainer", PLUGIN, ENTRY_POINT_GROUP, entries)
     data = tmp_path / "rows.jsonl"
     data.write_text("{}\n{}\n{}\n", encoding="utf-8")
     return data
