@@ -58,7 +58,7 @@ class LoadedPairs:
     """Records read before skipping and before any ``limit``."""
     human: HumanAgreementMetrics | None = None
     """Inter-annotator agreement, when the pairs come from a labels file
-    (:func:`~rlaif.eval.human_agreement.human_labelled_pairs`)."""
+    (:func:`~rlaif.eval.agreement.humans.human_labelled_pairs`)."""
 
     def describe(self) -> dict[str, Any]:
         """A JSON-able summary for ``metrics.json``."""

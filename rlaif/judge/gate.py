@@ -95,8 +95,8 @@ def human_ceiling(metrics: Mapping[str, Any]) -> Estimate | None:
 
 def load_agreement_metrics(source: str | Path | Mapping[str, Any] | Any) -> tuple[dict, str]:
     """Agreement metrics from a ``metrics.json`` path, its folder, a dictionary, an
-    :class:`~rlaif.eval.results.AgreementMetrics`, or an object with such a ``metrics``
-    attribute (an :class:`~rlaif.eval.agreement_run.AgreementRun`)."""
+    :class:`~rlaif.eval.agreement.results.AgreementMetrics`, or an object with such a ``metrics``
+    attribute (an :class:`~rlaif.eval.agreement.run.AgreementRun`)."""
     run_metrics = getattr(source, "metrics", None)
     if _is_agreement(run_metrics):
         where = str(getattr(source, "out", None) or "agreement run")
@@ -130,7 +130,7 @@ def load_agreement_metrics(source: str | Path | Mapping[str, Any] | Any) -> tupl
 
 def _is_agreement(value: Any) -> TypeGuard[BaseModel]:
     """Whether ``value`` is agreement metrics held in memory (a pydantic model of kind
-    ``agreement``, as :class:`~rlaif.eval.results.AgreementMetrics` is)."""
+    ``agreement``, as :class:`~rlaif.eval.agreement.results.AgreementMetrics` is)."""
     return isinstance(value, BaseModel) and getattr(value, "kind", None) == "agreement"
 
 

@@ -4,7 +4,7 @@ annotators agree with each other: the ceiling a judge is measured against.
 A labels file (``rlaif annotate serve`` output, :class:`~rlaif.data.HumanLabel` lines) and the
 pair file it was labelled on become the :class:`~rlaif.eval.loaders.LoadedPairs` every
 agreement run measures judges on; the judges are then scored by the one agreement pipeline
-(:func:`~rlaif.eval.agreement_run.run_agreement`).
+(:func:`~rlaif.eval.agreement.run.run_agreement`).
 
 From labels to one label per pair:
 
@@ -153,7 +153,7 @@ def human_labelled_pairs(
     n_resamples: int = DEFAULT_RESAMPLES,
 ) -> LoadedPairs:
     """The pairs of ``pairs`` that have labels in ``labels``, each with its majority label (see
-    the module docstring), ready for :func:`~rlaif.eval.agreement_run.run_agreement`
+    the module docstring), ready for :func:`~rlaif.eval.agreement.run.run_agreement`
     (``loaded=``); ``limit`` keeps a seeded random subset of the labelled pairs. The result's
     ``human`` holds the inter-annotator agreement on the same pairs."""
     read = read_checked_labels(labels, pairs, pairs_source)

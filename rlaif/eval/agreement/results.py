@@ -28,7 +28,7 @@ class BaselineDifference(MetricsModel):
 
 class PrincipleAgreement(MetricsModel):
     """One principle of a judge taken alone: its own verdict on the pairs judged under it
-    (:mod:`rlaif.eval.principle_agreement`)."""
+    (:mod:`rlaif.eval.agreement.principles`)."""
 
     principle: str
     """Principle id."""
@@ -116,7 +116,7 @@ class JudgeMetrics(MetricsModel):
     """First-position prior removed (position-calibrated rows only)."""
     by_principle: list[PrincipleAgreement] | None = omitted_when_none()
     """Each principle's own verdict against the human label, most-used first (judge rows whose
-    judgments are at hand; :func:`rlaif.eval.principle_agreement.principle_agreement`)."""
+    judgments are at hand; :func:`rlaif.eval.agreement.principles.principle_agreement`)."""
 
 
 class LeaderboardRow(MetricsModel):

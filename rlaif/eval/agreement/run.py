@@ -209,7 +209,7 @@ async def run_agreement_async(
     ``models`` maps model names to already loaded models to use (and leave open) instead of
     loading them again; specs with options of their own always get a fresh model. ``loaded``
     gives pairs already loaded instead of reading ``settings.data`` (your own labels:
-    :func:`~rlaif.eval.human_agreement.human_labelled_pairs`, whose inter-annotator agreement
+    :func:`~rlaif.eval.agreement.humans.human_labelled_pairs`, whose inter-annotator agreement
     goes into the metrics' ``human``)."""
     if not specs:
         raise RlaifError("give at least one judge (--judge provider/model)")

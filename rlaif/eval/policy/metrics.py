@@ -1,6 +1,6 @@
 """Summaries of a policy evaluation: win rates per prompt group, refusal rates by both
 detectors (per group and category), and reward-model score distributions (typed rows of
-:class:`rlaif.eval.policy_results.PolicyMetrics`)."""
+:class:`rlaif.eval.policy.results.PolicyMetrics`)."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ def refusal_summary(
 
 
 LEXICAL_RULE = "lexical rule"
-"""The evaluator name of :func:`rlaif.eval.refusal.is_lexical_refusal`."""
+"""The evaluator name of :func:`rlaif.eval.policy.refusal.is_lexical_refusal`."""
 
 
 def reading(change: Estimate, *, higher_is_better: bool, no_change: float = 0.0) -> Reading:
