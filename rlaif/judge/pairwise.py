@@ -203,7 +203,7 @@ class PairwiseJudge:
 
     def plan_summary(self) -> dict[str, Any]:
         """How this judge labels, for a job's start line and its manifest: the mode and why,
-        the orders, the principles a pair and the request check."""
+        the orders, the principles a pair, the request check and which of its sides are asked."""
         check = self.constitution.judge.request_check
         return {
             "judge": self.name,
@@ -212,6 +212,7 @@ class PairwiseJudge:
             "orders": "none" if not self.mode.ordered else "both" if self.both_orders else "one",
             "principles_per_pair": self.principles_per_pair,
             "request_check": check.question if check is not None else None,
+            "request_sides": check.ask_sides if check is not None else None,
             "constitution": self.constitution.name,
         }
 
@@ -225,10 +226,9 @@ class PairwiseJudge:
             "one": "one order a pair",
         }[plan["orders"]]
         principles = f"{plan['principles_per_pair']} principle(s) a pair"
-        check = self.constitution.judge.request_check
-        if check is not None and check.ask_sides == "both":
+        if plan["request_sides"] == "both":
             principles += " on each side of a request check (harmful: harmlessness; else help)"
-        elif check is not None:
+        elif plan["request_sides"] == "likelier":
             principles += (
                 " on the side a request check finds likelier (harmful: harmlessness; else help)"
             )

@@ -72,3 +72,4 @@ def test_an_api_judge_gets_principle_questions_in_every_comparison(tmp_path: Pat
     manifest = json.loads(out.with_name("prefs.manifest.json").read_text())
     assert manifest["judge_plan"]["mode"] == "logprob"
     assert manifest["judge_plan"]["why"] == "auto: API judge that returns log-probabilities"
+    assert manifest["judge_plan"]["request_sides"] == "likelier"  # as the start line says
