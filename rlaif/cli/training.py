@@ -20,7 +20,7 @@ from rlaif.cli.common import echo, user_errors
 from rlaif.config import load_yaml_mapping, parse_key_values
 from rlaif.config.paths import check_input_file
 from rlaif.eval.loaders import labelled_pairs_file
-from rlaif.train import config_class, installed_algorithm, installed_algorithms, run_training
+from rlaif.train import config_class, installed_algorithms, load_algorithm, run_training
 from rlaif.train.config import load_train_config
 
 CONFIG_OPTION = typer.Option(
@@ -114,13 +114,13 @@ class _TrainGroup(TyperGroup):
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         command = super().get_command(ctx, cmd_name)
-        if command is not None or cmd_name not in installed_algorithms():
+        entry = None if command is not None else installed_algorithms().get(cmd_name)
+        if entry is None:
             return command
-        entry = installed_algorithms()[cmd_name]
         package = entry.dist.name if entry.dist is not None else entry.value
         description = f"{cmd_name}, from the installed package {package}."
         with contextlib.suppress(Exception):  # a broken plug-in still gets a command to fail in
-            description = installed_algorithm(cmd_name).description or description
+            description = load_algorithm(entry).description or description
         single = typer.Typer()
         single.command(cmd_name, help=description)(_command(cmd_name, description))
         return typer.main.get_command(single)

@@ -81,6 +81,7 @@ __all__ = [
     "algorithm_names",
     "config_class",
     "installed_algorithms",
+    "load_algorithm",
     "run_training",
     *sorted(_EXPORTS),
 ]
@@ -114,10 +115,16 @@ def installed_algorithm(name: str) -> TrainingAlgorithm:
     entry = installed_algorithms().get(name)
     if entry is None:
         raise ConfigError(f"unknown algorithm {name!r}; choose from {', '.join(algorithm_names())}")
+    return load_algorithm(entry)
+
+
+def load_algorithm(entry: EntryPoint) -> TrainingAlgorithm:
+    """The :class:`TrainingAlgorithm` an entry point of :data:`ENTRY_POINT_GROUP` names, loaded
+    now; a :class:`ConfigError` says what the entry point is instead."""
     loaded = entry.load()
     if not isinstance(loaded, TrainingAlgorithm):
         raise ConfigError(
-            f"entry point {name!r} ({entry.value}) in {ENTRY_POINT_GROUP} is not a "
+            f"entry point {entry.name!r} ({entry.value}) in {ENTRY_POINT_GROUP} is not a "
             "rlaif.train.TrainingAlgorithm"
         )
     return loaded
