@@ -3,10 +3,10 @@ the mode its judge labels in, before any call, and refuses below the thresholds.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+from support.files import write_jsonl
 
 from rlaif.datagen import LabelOptions, run_labelling
 from rlaif.eval.agreement.run import AgreementSettings, JudgeSpec, run_agreement
@@ -21,13 +21,8 @@ HUMAN = [
 ]
 
 
-def _jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    return path
-
-
 def _measured(tmp_path: Path) -> Path:
-    human = _jsonl(
+    human = write_jsonl(
         tmp_path / "human.jsonl",
         [
             {"id": f"h{i}", "prompt": [{"role": "user", "content": q}], "chosen": c, "rejected": r}
@@ -43,7 +38,7 @@ def _measured(tmp_path: Path) -> Path:
 
 
 def _options(tmp_path: Path, gate: AgreementGate, mode: str = "logprob") -> LabelOptions:
-    pairs = _jsonl(
+    pairs = write_jsonl(
         tmp_path / "pairs.jsonl",
         [
             {

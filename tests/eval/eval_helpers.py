@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from judge_helpers import with_request_check
+from support.files import write_jsonl as write_jsonl  # the helpers' importers use it from here
 
 from rlaif.data.records import PairRecord
 from rlaif.judge.judgment import Judgment, Vote
@@ -30,11 +30,6 @@ def synthetic_pairs(n: int = 24) -> list[dict]:
             }
         )
     return rows
-
-
-def write_jsonl(path: Path, rows: Sequence[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 def make_judgment(pair_id: str, p12: float | None, p21: float | None, judge: str = "x") -> Judgment:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 from types import SimpleNamespace
@@ -10,6 +9,7 @@ from typing import Any
 
 import torch
 from safetensors.torch import load_file
+from support.files import write_jsonl as write_jsonl  # the helpers' importers use it from here
 from torch import nn
 
 WORDS = [
@@ -29,12 +29,6 @@ WORDS = [
 ]
 MARKER = "sorry"
 """The learnable rule of the synthetic preference set: the chosen response ends with this word."""
-
-
-def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
-    """Write records as JSONL and return the path."""
-    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    return path
 
 
 def _sentence(rng: random.Random) -> str:
